@@ -42,6 +42,23 @@ def course(platform, tmp_path_factory):
     platform.stop_server(s1)
 
 
+def _roster(page: str, cls: str) -> dict[tuple[str, str], str]:
+    """The instructor's roster table of class ``cls`` on the classes page, by (student, column): the columns are
+    ``server``, ``submissions`` (of every assignment) and each assignment's name. Read by its header, so a test
+    names the cells it means whatever other assignments the class holds (other tests', in any order)."""
+    table = page.split(f"<h2 class='class'>{cls} <small>", 1)[1].split("<table class='roster'>", 1)[1]
+    table = table.split("</table>", 1)[0]
+    header, *rows = re.findall(r"<tr>(.*?)</tr>", table)
+    columns = re.findall(r"<th>(.*?)</th>", header)
+    assert columns[:3] == ["student", "server", "submissions"], columns
+    cells = {}
+    for row in rows:
+        student, *values = re.findall(r"<td[^>]*>(.*?)</td>", row)
+        assert len(values) == len(columns) - 1, (columns, row)
+        cells.update({(student, column): value for column, value in zip(columns[1:], values)})
+    return cells
+
+
 def test_the_class_roster_is_shown_to_its_instructor_and_the_student_sees_the_class(platform, course):
     info = json.loads(platform.astrohub("classes", "show", course["name"]).stdout)
     assert info["instructors"] == [course["prof"]] and info["students"] == sorted(course["students"])
@@ -242,13 +259,13 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
         assert not os.path.exists(os.path.join(grader_home, "s1-was-here"))
     # s1's written answer waits for the instructor; s2's blank one nbgrader scores 0 itself
     assert (grades[s1]["needs_manual_grade"], grades[s2]["needs_manual_grade"]) == (True, False), grades
-    page = platform.login(prof).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
-    assert "<th>hw1</th><th>nbhw</th>" in page, page  # who submitted what, and the score, per assignment
-    assert f"<td>{s2}</td><td class='server'>stopped</td><td>3</td><td class='assignment'>2</td>" \
-           "<td class='assignment'>1 (0/2)</td></tr>" in page, page
-    s1_row = page.split(f"<tr><td>{s1}</td>", 1)[1].split("</tr>", 1)[0]
-    assert re.search(r"<td class='assignment'>1 \(0\.5/2, 0\.5 off for lateness, needs manual grading\) "
-                     r"late by \d+ [^<]*</td>$", s1_row), s1_row
+    # who submitted what, and the score, per assignment (the class's other assignments are other tests')
+    roster = _roster(platform.login(prof).get(f"{platform.url}services/astrohub-classes/", timeout=60).text, name)
+    handed_in = {s: sum(1 for _ in (course["root"] / "submissions" / s).glob("*/*")) for s in (s1, s2)}
+    assert (roster[(s2, "server")], roster[(s2, "nbhw")]) == ("stopped", "1 (0/2)"), roster
+    assert [roster[(s, "submissions")] for s in (s1, s2)] == [str(handed_in[s]) for s in (s1, s2)], roster
+    assert re.fullmatch(r"1 \(0\.5/2, 0\.5 off for lateness, needs manual grading\) late by \d+ .*",
+                        roster[(s1, "nbhw")]), roster
     # nbgrader's feedback, returned by the assistant: the page, and (as nbgrader returns it) when the graded work was
     # handed in
     returned = platform.classes_api(ta, "POST", f"classes/{name}/assignments/nbhw/feedback")
@@ -307,7 +324,7 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     assert [(regraded[s]["score"], regraded[s]["late_penalty"], regraded[s]["needs_manual_grade"])
             for s in (s1, s2)] == [("2.0", "0.5", "False"), ("1.0", "0.0", "False")], regraded
     page = platform.login(prof).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
-    assert "<td class='assignment'>1 (1/2)</td></tr>" in page and "needs manual grading" not in page, page
+    assert _roster(page, name)[(s2, "nbhw")] == "1 (1/2)" and "needs manual grading" not in page, page
     assert platform.classes_api(prof, "POST", f"classes/{name}/assignments/nbhw/feedback").status_code == 200
     s1_page = (platform.data_dir / "home" / s1 / name / "nbhw" / "feedback" / "square.html").read_text()
     assert "square (Score: 2.0 / 2.0)" in s1_page and "Late submission penalty (Score: -0.5)" in s1_page
@@ -332,10 +349,10 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     collected = platform.classes_api(prof, "POST", f"classes/{name}/assignments/nbhw/collect")
     assert collected.status_code == 200 and collected.json()["collected"][s2] == again["at"], collected.text
     assert sorted(p.name for p in s2_collected.iterdir()) == ["square.ipynb"]
-    page = platform.login(prof).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
-    s2_row = page.split(f"<tr><td>{s2}</td>", 1)[1].split("</tr>", 1)[0]
-    assert re.search(rf"<td class='assignment'>3 \(1/2, of the submission at {graded_at}: the latest is not "
-                     r"graded yet\) late by \d+ [^<]*</td>$", s2_row), s2_row  # after the due date
+    s2_cell = _roster(platform.login(prof).get(f"{platform.url}services/astrohub-classes/", timeout=60).text,
+                      name)[(s2, "nbhw")]
+    assert re.fullmatch(rf"3 \(1/2, of the submission at {re.escape(graded_at)}: the latest is not "
+                        r"graded yet\) late by \d+ .*", s2_cell), s2_cell  # after the due date
     # (by minutes when the grading steps before ran slowly: 'late by 1 min 7 s' under load in a full run)
     # The professor leaves code in the course folder, which every instructor of the class can write: an
     # nbgrader_config.py, and a module that would shadow nbformat. nbgrader ran both as the assistant when she graded;
@@ -395,19 +412,34 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
 def test_a_student_reads_materials_but_not_other_submissions_or_the_instructors_folder(platform, course):
     if not platform.isolated:
         pytest.skip("folder permissions between users need per-user system accounts (root)")
-    root, (s1, s2, _s3) = course["root"], course["students"]
+    name, prof, root, (s1, s2, _s3) = course["name"], course["prof"], course["root"], course["students"]
+    # Its own materials and assignment, handed in by s1 and s2 and collected, so it runs alone too (it read the
+    # full cycle's hw1: alone, every check was a FileNotFoundError)
+    platform.execute(prof, textwrap.dedent(f"""
+        from pathlib import Path
+        Path({str(root / 'materials' / 'reading.md')!r}).write_text("# Reading")
+        hw = Path({str(root / 'instructors' / 'perms1')!r}); hw.mkdir()
+        (hw / "task.txt").write_text("list what you can")
+    """))
+    assert platform.classes_api(prof, "POST", f"classes/{name}/assignments/perms1/release").status_code == 200
+    for student in (s1, s2):
+        (platform.data_dir / "home" / student / name / "perms1" / "answer.txt").write_text(f"{student}: mine")
+        assert platform.classes_api(student, "POST", f"classes/{name}/assignments/perms1/submit").status_code == 200
+    collected = platform.classes_api(prof, "POST", f"classes/{name}/assignments/perms1/collect")
+    assert collected.status_code == 200 and {s1, s2} <= set(collected.json()["collected"]), collected.text
     out = platform.execute(s1, textwrap.dedent(f"""
         from pathlib import Path
         import os
         root = Path({str(root)!r})
         checks = {{
-            "read materials": lambda: (root / "materials" / "week1.md").read_text(),
+            "read materials": lambda: (root / "materials" / "reading.md").read_text(),
             "write materials": lambda: (root / "materials" / "mine.md").write_text("x"),
             "list instructors": lambda: os.listdir(root / "instructors"),
-            "read collected": lambda: (root / "instructors" / "collected" / "hw1" / {s2!r} / "answer.txt").read_text(),
+            "read collected": lambda: (root / "instructors" / "collected" / "perms1" / {s2!r} / "answer.txt")
+                                      .read_text(),
             "list others' submissions": lambda: os.listdir(root / "submissions" / {s2!r}),
             "list all submissions": lambda: os.listdir(root / "submissions"),
-            "list own submissions": lambda: os.listdir(root / "submissions" / {s1!r} / "hw1"),
+            "list own submissions": lambda: os.listdir(root / "submissions" / {s1!r} / "perms1"),
         }}
         for what, check in checks.items():
             try:

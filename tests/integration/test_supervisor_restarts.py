@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 
 import psutil
 import pytest
@@ -62,11 +61,27 @@ def _server_pid(user: str) -> int:
 
 
 def test_adopted_orphans_are_reaped(platform, survivor, poll):
+    """The orphans are seen adopted by the supervisor, then ended by the test: they are reaped. (The orphans slept
+    0.3 s and the test 0.5 s, then looked for zombies: orphans not yet exited, or never adopted by the supervisor
+    (no subreaper: init reaps them), left no zombie to find, and the test passed.)"""
     supervisor = _status(platform)["pid"]
-    platform.execute(survivor, "import subprocess\nfor _ in range(5):\n"
-                               "    subprocess.run(['sh', '-c', 'sleep 0.3 & exit 0'], check=True)\n")
-    time.sleep(0.5)  # the orphans' sleep; a reaper that works leaves none for long
-    poll(lambda: not _zombies(supervisor), 10, "the supervisor to reap its adopted orphans")
+    out = platform.execute(survivor, "import subprocess\nfor _ in range(5):\n    print(subprocess.run(['sh', '-c', "
+                                     "'sleep 600 >/dev/null 2>&1 & echo $!'], check=True, capture_output=True, "
+                                     "text=True).stdout.strip())\n")
+    orphans = [int(pid) for pid in out.split()]
+    assert len(orphans) == 5, out
+    assert [psutil.Process(pid).ppid() for pid in orphans] == [supervisor] * 5  # their shell exited: adopted
+
+    def gone(pid: int) -> bool:
+        try:
+            return psutil.Process(pid).ppid() != supervisor  # (its pid taken by another process meanwhile)
+        except psutil.NoSuchProcess:
+            return True
+
+    for pid in orphans:
+        os.kill(pid, signal.SIGKILL)  # each becomes the supervisor's zombie until it reaps it
+    poll(lambda: all(gone(pid) for pid in orphans), 30, "the supervisor to reap its adopted orphans")
+    assert not _zombies(supervisor)
 
 
 @pytest.mark.parametrize("component", ["hub", "proxy"])

@@ -110,7 +110,7 @@ def test_the_empty_sky_made_before_any_catalogue_is_replaced_once_one_is_loaded(
     it stayed so for good (``sky`` in place was never built again), so every user saw a black sky viewer. Now
     the build thread looks at the registry while the empty sky is in place and, with no request, puts the
     largest catalogue's density map in its place."""
-    monkeypatch.setattr(hips, "SKY_RECHECK", 0.05, raising=False)
+    monkeypatch.setattr(hips, "SKY_RECHECK", 0.05)  # (raising: a renamed setting would leave 5 s looks)
     root = tmp_path / "hips"
     info = SimpleNamespace(full_name="cat/stars", nrows=100, hats_path=tmp_path / "unused")
     dense = viz.write_density_hips(np.arange(12 * 4**3, dtype=float), root / f"{hips.slug(info.full_name)}-density",
@@ -152,14 +152,29 @@ def test_a_replacement_of_the_empty_sky_that_fails_is_not_tried_again_at_once(tm
     tried = []
     real_build = library._build
     monkeypatch.setattr(library, "_build", lambda name: (tried.append(name), real_build(name))[1])
+
+    class Looks(dict):
+        """The build thread's record of failed builds, counting its idle looks (each asks it about the sky)."""
+        seen = 0
+
+        def get(self, key, default=None):
+            Looks.seen += key == hips.SKY
+            return super().get(key, default)
+
+    library._failed = Looks(library._failed)
     try:
         library.ensure(hips.SKY).result(30)
         info = SimpleNamespace(full_name="cat/stars", nrows=100, hats_path=tmp_path / "missing")
         tables[hips.slug(info.full_name)] = info
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while len(tried) < 2 and time.monotonic() < deadline:
             time.sleep(0.02)
-        time.sleep(0.5)  # 25 looks at the registry
+        # 25 more looks, counted rather than slept for (0.5 s of sleep was 25 looks only on an idle machine: a
+        # busy one looked fewer times, and a retry at each look could go unseen)
+        looked = Looks.seen
+        while Looks.seen < looked + 25 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert Looks.seen >= looked + 25, "the build thread stopped looking at the registry"
     finally:
         library.close()
     assert tried == [hips.SKY, hips.SKY] and library.placeholder(hips.SKY)

@@ -105,6 +105,8 @@ def test_a_running_load_keeps_its_file_fresh(tmp_path, monkeypatch) -> None:
     with firstload.first_load(tmp_path, True):
         old = time.time() - firstload.STALE_AFTER_S - 60
         os.utime(tmp_path / LOADING, (old, old))
-        time.sleep(0.5)  # ten heartbeats' time: the thread touched it again
+        deadline = time.monotonic() + 60  # (a sleep of ten heartbeats was not always enough on a busy machine)
+        while firstload.still_loading(tmp_path) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert firstload.still_loading(tmp_path) is not None
     assert not (tmp_path / LOADING).exists()

@@ -540,12 +540,13 @@ def test_a_reused_pid_is_not_taken_for_a_component_left_running(tmp_path):
     assert state.orphans() == {"hub": os.getpid()}
 
 
-def test_readiness_through_the_proxy_waits_for_the_components_own_port_first(tmp_path):
+def test_readiness_through_the_proxy_waits_for_the_components_own_port_first(tmp_path, monkeypatch):
     """`up` polls the hub's and the gateway's health through the proxy every 0.1 s; while the hub was still
     starting each poll was a '503 GET /hub/api/ connect ECONNREFUSED' and a 'Failed to get custom error page' error
     in proxy.log, dozens at every start, which an operator reading the logs takes for a fault. Readiness now polls
     the health URL only once the component's own port accepts connections. Here a real HTTP server stands for the
-    proxy and counts the polls; the component's port starts listening 0.5 s later."""
+    proxy and counts the polls; the component's port starts listening once the supervisor has found it closed three
+    times (it slept 0.5 s: a readiness that polled at once passed whenever its first poll came later than that)."""
     import http.server
     import subprocess
     import sys
@@ -572,9 +573,22 @@ def test_readiness_through_the_proxy_waits_for_the_components_own_port_first(tmp
     component = socket.socket()
     component.bind(("127.0.0.1", 0))
     listened: list[float] = []
+    refused = threading.Semaphore(0)  # released at each connection to the component's port while it is closed
+    connect = socket.create_connection
+
+    def counted(address, *args, **kwargs):
+        try:
+            return connect(address, *args, **kwargs)
+        except OSError:
+            if tuple(address) == component.getsockname():
+                refused.release()
+            raise
+
+    monkeypatch.setattr(socket, "create_connection", counted)
 
     def listen_later():
-        time.sleep(0.5)
+        for _ in range(3):  # (at most 30 s each: a readiness that never looks at the port is seen by its polls)
+            refused.acquire(timeout=30)
         listened.append(time.monotonic())
         component.listen()
 
