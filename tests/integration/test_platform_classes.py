@@ -306,6 +306,8 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     assert {s1, s2} <= set(submitted), submitted
     page = platform.server_get(prof, f"formgrader/submissions/{submitted[s1]}/")  # the page to grade s1 on
     assert page.status_code == 200 and "Because x * x is x squared." in page.text, (page.status_code, page.text[:500])
+    # it loads nothing from outside the platform (nbgrader's template loaded MathJax from cdnjs)
+    assert not re.findall(r'(?:src|href)="((?:https?:)?//[^"]*)"', page.text)
     for cell, student, manual, extra in (("why", s1, 1.0, None), ("test", s2, 1.0, None), ("test", s1, None, 0.5)):
         [grade] = [g for g in formgrader("GET", f"grades?submission_id={submitted[student]}") if g["name"] == cell]
         formgrader("PUT", f"grade/{grade['id']}", {"manual_score": manual, "extra_credit": extra})

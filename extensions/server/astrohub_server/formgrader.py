@@ -26,11 +26,14 @@ requests is closed after each one: a deleted class's revocation ends the process
 (``astrohub_hub.folders.revoke``), which was the instructor's whole server.
 
 Loaded instead of ``nbgrader.server_extensions.formgrader`` for a class's instructors (``astrohub_hub.local``:
-``AstroLocalSpawner.grading_course``). May import the standard library, jupyter_server, tornado and nbgrader.
+``AstroLocalSpawner.grading_course``). Its grading pages are drawn with the platform's nbconvert templates first
+(:data:`astrohub_server.gradingconfig.TEMPLATES`: nbgrader's loaded MathJax from the internet). May import the
+standard library, jupyter_server, tornado, nbgrader and nbconvert (which nbgrader runs).
 """
 
 from __future__ import annotations
 
+import copy
 import html
 import inspect
 import json
@@ -198,6 +201,7 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
+    from nbconvert.exporters import HTMLExporter
     from nbgrader.server_extensions.formgrader import apihandlers, handlers
     from nbgrader.server_extensions.formgrader.formgrader import load_jupyter_server_extension
 
@@ -209,7 +213,11 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     classes = os.environ.get("JUPYTERHUB_BASE_URL", "/").rstrip("/") + "/services/astrohub-classes/"
     handlers.default_handlers[:] = _course_checked(_exchange_explained(handlers.default_handlers, classes))
     load_jupyter_server_extension(serverapp)
-    exporter = serverapp.web_app.settings["nbgrader_exporter"]  # formgrade pages: no MathJax from the internet
-    exporter.extra_template_basedirs = offline_pages(exporter.extra_template_basedirs)
+    # its grading pages load nothing from the internet (MathJax): an exporter whose template paths (read as it is
+    # made) begin with the platform's templates
+    settings = serverapp.web_app.settings
+    config = copy.deepcopy(settings["nbgrader_exporter"].config)
+    config.HTMLExporter.extra_template_basedirs = offline_pages(settings["nbgrader_exporter"].extra_template_basedirs)
+    settings["nbgrader_exporter"] = HTMLExporter(config=config)
     _follow_course(serverapp.web_app.settings)  # the course it serves, as it starts (followed if renamed later)
     serverapp.log.info("astrohub: formgrader reads nbgrader configuration only from Jupyter's config folders")
