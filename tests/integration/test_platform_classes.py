@@ -10,6 +10,7 @@ clear message and changes nothing. A workspace owner adds a member who then writ
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import os
@@ -81,13 +82,33 @@ def test_the_class_roster_is_shown_to_its_instructor_and_the_student_sees_the_cl
 def test_the_class_page_shows_the_roster_and_servers_to_the_instructor(platform, course):
     """Signed in through the hub (OAuth), in a browser session: the service's page."""
     name, prof, (s1, s2, _s3) = course["name"], course["prof"], course["students"]
-    page = platform.login(prof).get(f"{platform.url}services/astrohub-classes/", timeout=60)
+    session = platform.login(prof)
+    page = session.get(f"{platform.url}services/astrohub-classes/", timeout=60)
     assert page.status_code == 200 and page.url.startswith(f"{platform.url}services/astrohub-classes/"), page.url
     assert name in page.text and "(instructor)" in page.text
     assert f"<td>{s1}</td><td class='server'>running</td>" in page.text  # s1's server runs (fixture)
     assert f"<td>{s2}</td><td class='server'>stopped</td>" in page.text
     mine = platform.login(s2).get(f"{platform.url}services/astrohub-classes/", timeout=60)
     assert mine.status_code == 200 and f"{name} <small>(student)</small>" in mine.text and "roster" not in mine.text
+    assert "<h3>Teach" not in mine.text  # a student gets no instructor buttons
+
+    # the instructor's buttons given bad input: the page again, saying what was refused and why, never a 5xx
+    xsrf = re.search(r"name='_xsrf' value='([^']*)'", page.text).group(1)
+
+    def press(who, **fields):
+        return who.post(f"{platform.url}services/astrohub-classes/instruct", timeout=60,
+                        data={"_xsrf": xsrf, "class": name, **fields})
+    for fields, status, said in (
+            ({"action": "dance", "assignment": "hw1"}, 400, "Not done: no such action 'dance'"),
+            ({"action": "release", "assignment": "hw1", "late_penalty_per_hour": "lots"}, 400,
+             "Not done: points off per hour late is a number, got 'lots'"),
+            ({"action": "release", "assignment": "no-such-folder"}, 404, "Not done: "),
+            ({"action": "collect", "assignment": "never-released"}, 404, "Not done: ")):
+        answer = press(session, **fields)
+        text = html.unescape(answer.text)
+        assert answer.status_code == status and said in text, (fields, answer.status_code, text[:900])
+        assert "Traceback" not in answer.text
+    assert not (course["root"] / "instructors" / "no-such-folder").exists()
 
 
 def test_full_class_cycle(platform, course):
