@@ -24,8 +24,8 @@ def _marked(source: str, grade_id: str, **nbgrader) -> object:
 
 def test_an_instructor_releases_autogrades_returns_feedback_extends_and_exports_from_the_class_page(
         platform, browser):
-    prof, ann = platform.unique("cprof"), platform.unique("cann")
-    name = platform.create_class(platform.unique("clicks"), [prof], [ann])
+    prof, ann = platform.unique("bprof"), platform.unique("bann")
+    name = platform.create_class(platform.unique("buttons"), [prof], [ann])
     hw = platform.data_dir / "classes" / name / "instructors" / "hw"
     hw.mkdir()
     notebook = new_notebook(cells=[

@@ -9,7 +9,6 @@ import hashlib
 import io
 import json
 import os
-import resource
 import subprocess
 import sys
 import tarfile
@@ -103,12 +102,13 @@ def test_a_release_update_that_cannot_be_written_leaves_the_students_file_whole(
     replace = {"task.ipynb": hashlib.sha256(old).hexdigest()}
     transfer = os.path.join(os.path.dirname(folders.__file__), "_transfer.py")
 
-    def small_files():
-        resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
-
-    result = subprocess.run([sys.executable, "-I", transfer, "unpack", str(dest), "--keep", "--replace",
-                             json.dumps(replace)], input=_tar("task.ipynb", new),
-                            capture_output=True, preexec_fn=small_files, check=False)
+    # the file-size limit is set by a small Python that then becomes the transfer (exec), not by a preexec_fn: Python
+    # code between fork and exec in this (threaded) test process crashed the child once in CI (SIGSEGV)
+    small_files = ("import os, resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000)); "
+                   "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])")
+    result = subprocess.run([sys.executable, "-I", "-c", small_files, "-I", transfer, "unpack", str(dest), "--keep",
+                             "--replace", json.dumps(replace)], input=_tar("task.ipynb", new),
+                            capture_output=True, check=False)
     assert result.returncode != 0 and b"File too large" in result.stderr
     assert (dest / "task.ipynb").read_bytes() == old and os.listdir(dest) == ["task.ipynb"]
     assert folders.unpack_as(_tar("task.ipynb", new), dest, None, keep=True, replace=replace) == ["task.ipynb"]
