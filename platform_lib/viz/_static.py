@@ -184,7 +184,8 @@ def plot_table(table, *, projection: str = "mollweide", center=None, radius=None
         ax, wcs = _zoom_axes(fig, center, r)
         near = center.icrs.separation(SkyCoord(pos.ra, pos.dec, unit="deg")) < r * 1.5  # the view and its corners
         px, py = wcs.world_to_pixel_values(pos.ra[near], pos.dec[near])
-        in_view = int(((px >= -0.5) & (px <= 599.5) & (py >= -0.5) & (py <= 599.5)).sum())
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()  # the view _zoom_axes made
+        in_view = int(((px >= x0) & (px <= x1) & (py >= y0) & (py <= y1)).sum())
         ra_v, dec_v = pos.ra[near], pos.dec[near]
         by_color = None if by_color is None else by_color[near]
         by_size = None if by_size is None else by_size[near]
