@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from platform_lib.imageindex import FolderIndex, Viewer
+from platform_lib.imageindex import Viewer
 from platform_lib.moving.ephemeris import SolarSystem, observatory
 from platform_lib.moving._columns import describe
 from platform_lib.moving.errors import MovingObjectError, UnknownImage
 from platform_lib.moving.footprints import place
-from platform_lib.moving.search import record_caps, check_tolerance, mjd_utc_to_jd_tdb
+from platform_lib.moving.search import record_caps, check_tolerance, images_of, mjd_utc_to_jd_tdb
 from platform_lib.moving.times import as_time, quiet_dubious_years
 
 __all__ = ["bodies_in_image", "bodies_in_images", "cone_image"]
@@ -130,9 +130,7 @@ def bodies_in_images(images, *, orbits=None, cache=None, index=None, site="geoce
         images = [images]
     elif getattr(images, "colnames", None) is not None and "obs_id" in images.colnames:  # a search's answer
         images = [str(o) for o in images["obs_id"]]
-    folder = None
-    if isinstance(index, FolderIndex):  # one's own images: the file's permissions decide, not the release rule
-        folder, index, viewer = index.folder, index.path, index.viewer
+    folder, index, viewer = images_of(index, viewer)
     recs = _resolve(list(images), index, viewer)
     if not recs:
         return _with_files(_table([], {}), folder, recs, [])

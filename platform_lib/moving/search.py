@@ -29,7 +29,7 @@ from platform_lib.moving.spacetime import SpacetimeIndex
 from platform_lib.moving.times import as_jd_tdb, quiet_dubious_years
 
 __all__ = ["Body", "Track", "ImageSearch", "tabulate", "track_boxes", "find_images", "check_tolerance", "mjd_utc_to_jd_tdb",
-           "record_caps"]
+           "record_caps", "images_of"]
 
 _MJD = 2400000.5
 _EARTH_RADIUS_AU = 6378.137 / 149597870.7
@@ -224,6 +224,15 @@ def track_boxes(track: Track, *, pad_deg: float, box_size_deg: float = 4.0, box_
     return boxes
 
 
+def images_of(index, viewer):
+    """``(folder, index, viewer)`` a search of ``index`` reads: a :class:`~platform_lib.imageindex.FolderIndex`
+    (one's own images: the files' permissions decide, not the release rule) gives its folder (the answer gains
+    ``file_path``), its index file and its viewer; any other index comes back as it is, with no folder."""
+    if isinstance(index, FolderIndex):
+        return index.folder, index.path, index.viewer
+    return None, index, viewer
+
+
 def record_caps(recs: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     """Bounding caps (unit centres (n, 3), radii (n,) in radians) of the records' footprints or cones."""
     from platform_lib.moving.footprints import record_region
@@ -342,9 +351,7 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
     track = tabulate(target, jd0, jd1, max_step_deg=max_step_deg, max_points=max_points)
     t_track = _time.perf_counter()
     boxes = track_boxes(track, pad_deg=tol_deg, box_size_deg=box_deg, topocentric=not site.geocentric)
-    folder = None
-    if isinstance(index, FolderIndex):  # one's own images: the file's permissions decide, not the release rule
-        folder, index, viewer = index.folder, index.path, index.viewer
+    folder, index, viewer = images_of(index, viewer)
     idx = index if isinstance(index, SpacetimeIndex) else SpacetimeIndex(index)
     cand = idx.candidates(boxes)
     t_index = _time.perf_counter()
