@@ -12,7 +12,6 @@ and this package's modules.
 
 from __future__ import annotations
 
-import io
 import pathlib
 import warnings
 from urllib.parse import urlparse

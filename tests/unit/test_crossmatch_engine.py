@@ -358,7 +358,7 @@ def test_a_small_match_runs_its_kernels_on_one_thread_and_a_large_one_on_all(mon
     rng = np.random.default_rng(5)
     a = rng.uniform(10, 10.1, (2, 60))
     small = match_pairs(*a, *a[:, :30], 30 * u.arcsec)  # 90 rows
-    large = match_pairs(*a, *a, 30 * u.arcsec, k=1)  # 120 rows
+    match_pairs(*a, *a, 30 * u.arcsec, k=1)  # 120 rows
     prepared = _engine.prepare(*a, 30 * u.arcsec)  # 60 rows
     against = match_pairs(*a[:, :30], prepared, None, 30 * u.arcsec)  # 30 rows sorted
     assert seen == [1, 1, threads, 1, 1] and numba.get_num_threads() == threads, seen
