@@ -29,7 +29,10 @@ notebook that only imports pyvo or ipyaladin gets them too:
   Star numbers (``HR 7001``, Stellarium's cross-identifications) from the archive's ``StarNames.names``
   (:mod:`platform_lib.designations` folds the name to its key), and ``HIP 32349``, from Hipparcos (I/311). A star's
   position is Hipparcos' moved by its proper motion from the catalogue's epoch J1991.25 to J2000, as Sesame (Simbad)
-  gives it (``SkyCoord.apply_space_motion``: Barnard's star moves 10"/yr). Any other name goes to Sesame as before,
+  gives it (``SkyCoord.apply_space_motion``: Barnard's star moves 10"/yr). Before the catalogues, the famous objects
+  they do not hold by name (:mod:`platform_lib.famous`: ``Sgr A*``, ``3C 273``, ``Cyg A``, ``Cas A``, ``Crab Pulsar``,
+  ``SN 1987A``; ``Taurus A`` is looked up as ``M1``) are answered from the platform library itself: "Sgr A*" and
+  "3C 273" went to Sesame and failed. Any other name goes to Sesame as before,
   and when that fails too its error's first line says that the platform has no internet (or that Sesame does not
   know the name), the names it may be a misspelling of (``Betelguese``: did you mean 'Betelgeuse'?, from the
   archive's proper and common names, read once: :func:`close_names`) and what the platform answers, in one line
@@ -49,6 +52,7 @@ import re
 from pathlib import Path
 
 from platform_lib.designations import name_keys
+from platform_lib.famous import famous_names, famous_object
 from platform_lib.firstload import still_loading
 from platform_lib.onimport import after_import
 
@@ -118,7 +122,8 @@ _NO_SESAME = "All Sesame queries failed"
 _OFFLINE_HINT = ("On the platform, SkyCoord.from_name answers Messier, NGC and IC numbers and common names from "
                  "OpenNGC (LMC, Andromeda Galaxy), and stars by their IAU names (Vega), Bayer or Flamsteed "
                  "designations (alf Lyr, alpha Lyrae, 58 Ori), HD or HR numbers (HD 209458, HR 7001) or 'HIP <n>' "
-                 "from Hipparcos (the archive's catalogues); "
+                 "from Hipparcos (the archive's catalogues), and famous radio sources, quasars and pulsars (Sgr A*, "
+                 "3C 273, Cyg A, Crab Pulsar: platform_lib.famous.FAMOUS); "
                  "otherwise give the position, e.g. SkyCoord('00h42m44.3s +41d16m09s') or SkyCoord(10.6847, 41.2687, unit='deg').")
 
 
@@ -184,10 +189,17 @@ def _at_j2000(row):
 
 
 def platform_position(name: str):
-    """``name``'s ICRS position from the platform's catalogues (an astropy ``SkyCoord``), or ``None``.
+    """``name``'s ICRS position from the platform's own names (:mod:`platform_lib.famous`: ``Sgr A*``, ``3C 273``)
+    or catalogues (an astropy ``SkyCoord``), or ``None``.
 
-    A star's (a name of ``StarNames.names`` or ``HIP <n>``) is at epoch J2000, as Sesame gives it.
+    A star's (a name of ``StarNames.names`` or ``HIP <n>``) is at epoch J2000, as Sesame gives it. A famous
+    object that a catalogue holds by another name (``Taurus A``: ``M1``) is looked up by that name.
     """
+    famous = famous_object(name)
+    if famous is not None:
+        if not famous.same_as:
+            return famous.position()
+        name = famous.same_as
     wanted = " ".join(str(name).split()).lower()
     for query in (platform_adql(name), star_adql(name)):
         if query is None:
@@ -222,7 +234,8 @@ _NAME_LISTS = ("SELECT name FROM StarNames.names WHERE kind = 'proper'",
 
 @functools.lru_cache(maxsize=1)
 def _offline_names() -> dict[str, str]:
-    """The names :func:`close_names` suggests, by their case-folded form, read from the archive once a process.
+    """The names :func:`close_names` suggests, by their case-folded form: :mod:`platform_lib.famous`'s, and those
+    read from the archive once a process.
 
     An archive that cannot answer raises (nothing is kept: the next unresolved name asks again).
     """
@@ -230,7 +243,7 @@ def _offline_names() -> dict[str, str]:
 
     from platform_lib.retrieval import tap_query
 
-    names: dict[str, str] = {}
+    names: dict[str, str] = {" ".join(n.split()).casefold(): n for n in famous_names()}
     for query in _NAME_LISTS:
         rows = tap_query(query)
         for column in rows.colnames:

@@ -221,7 +221,8 @@ registry.search('proper motion')  # columns by their names and descriptions (or 
            "(`'LMC'`, `'Andromeda Galaxy'`); stars by their IAU names (`'Vega'`), Bayer or Flamsteed designations "
            "(`'alpha Lyrae'`, `'alf Lyr'`, `'58 Ori'`), HD or HR numbers (`'HD 209458'`, `'HR 7001'`) or `'HIP <n>'` "
            "from Hipparcos, at J2000 as Sesame gives them "
-           "(moved by their proper motions). Which catalogues cover it is answered from each catalogue's coverage "
+           "(moved by their proper motions); famous radio sources, quasars and pulsars the catalogues do not "
+           "name (`'Sgr A*'`, `'3C 273'`, `'Cyg A'`, `'Crab Pulsar'`: `platform_lib.famous.FAMOUS`). Which catalogues cover it is answered from each catalogue's coverage "
            "map (MOC) alone."),
     ("code", """pleiades = SkyCoord.from_name('M45')  # or 'Pleiades', or SkyCoord(56.75, 24.1167, unit='deg')
 print('the Pleiades are at', pleiades.to_string('hmsdms'))
@@ -229,6 +230,8 @@ print('Vega is at', SkyCoord.from_name('alpha Lyrae').to_string('hmsdms', precis
 print('HD 209458, a planet host, is at', SkyCoord.from_name('HD 209458').to_string('hmsdms', precision=1))
 print('HR 7001 is at', SkyCoord.from_name('HR 7001').to_string('hmsdms', precision=1), '(Vega again)')
 print('the LMC is at', SkyCoord.from_name('LMC').to_string('hmsdms', precision=0))
+print('Sgr A* is at', SkyCoord.from_name('Sgr A*').to_string('hmsdms', precision=1), 'and 3C 273 at',
+      SkyCoord.from_name('3C 273').to_string('hmsdms', precision=1))
 print(covering(pleiades, 1 * u.deg))"""),
     ("md", "## Cone search: the Pleiades in Hipparcos"),
     ("code", """stars = cone_search('I/311', pleiades, 2 * u.deg)
