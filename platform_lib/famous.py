@@ -1,12 +1,12 @@
 """Famous objects that the platform's catalogues do not hold by name, so that ``SkyCoord.from_name`` answers them
 offline: the Galactic Centre's black hole (``Sgr A*``), the bright radio sources (``Cyg A``, ``Cas A``, ``Taurus A``),
-quasars and blazars (``3C 273``, ``Mrk 421``), X-ray binaries and pulsars (``Cyg X-1``, ``Crab Pulsar``),
-SN 1987A, and the Galactic Centre and poles.
+quasars and blazars (``3C 273``, ``Mrk 421``), X-ray binaries and pulsars (``Sco X-1``, ``Crab Pulsar``),
+Eta Carinae, SN 1987A, and the Galactic Centre and poles.
 
 Owns :data:`FAMOUS` and :func:`famous_object`, which :mod:`platform_lib.offline` asks before the archive's
 catalogues. Each :class:`Famous` is either a position (ICRS, J2000, as Simbad gives it, with its reference) or
 another name for an object the catalogues hold (``Taurus A`` is ``M1``: the position is then OpenNGC's, as for any
-Messier object, never a second copy of it). A name is matched with case, spaces and punctuation ignored, except
+Messier object; ``Cyg X-1`` is ``HIP 98298``, moved to J2000 as any star; never a second copy of it). A name is matched with case, spaces and punctuation ignored, except
 ``*`` (``Sgr A*`` is not ``Sgr A``): ``3C273``, ``3c 273`` and ``3C 273`` are one name.
 
 Every position with a B1950 designation (``1226+023`` for 3C 273) or a Galactic one (``G111.7-2.1`` for Cas A) is
@@ -83,7 +83,9 @@ FAMOUS: tuple[Famous, ...] = (
            reference=_SIMBAD),
     Famous(("PSR B1919+21", "PSR J1921+2153", "CP 1919"), "19 21 44.815", "+21 53 02.25", b1950="1919+21",
            reference=_SIMBAD + " (the first pulsar found)"),
-    Famous(("Cyg X-1", "Cygnus X-1"), "19 58 21.6757", "+35 12 05.785", galactic="G71.3+3.1", reference=_SIMBAD),
+    Famous(("Cyg X-1", "Cygnus X-1"), same_as="HIP 98298"),
+    Famous(("Eta Carinae", "eta Car", "η Car"), "10 45 03.546", "-59 41 03.95", galactic="G287.6-0.6",
+           reference=_SIMBAD + " (not in the Hipparcos new reduction)"),
     Famous(("Sco X-1", "Scorpius X-1"), "16 19 55.067", "-15 38 24.78", galactic="G359.1+23.8", reference=_SIMBAD),
     Famous(("SN 1987A", "Supernova 1987A"), "05 35 27.9875", "-69 16 11.107", reference=_SIMBAD),
     Famous(("Galactic Centre", "Galactic Center"), "0", "0", frame="galactic", reference="l = 0, b = 0 (by definition)"),

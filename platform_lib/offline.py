@@ -116,7 +116,9 @@ _NAMED = [
 ]
 #: The columns a star's position at J2000 is made from (Hipparcos' positions are at its epoch, J1991.25).
 _MOTION = ("ra", "dec", "pmra", "pmdec", "parallax")
-_COMMON_NAME = re.compile(r"[A-Za-z][A-Za-z0-9 .'-]{2,60}")
+#: A common name: letters (Greek too), digits, spaces and . ' ’ & # ( ) -, with a run of three letters (not a
+#: position: "05h35m -05d23m"); OpenNGC's own names include '47 Tuc', 'η Car Nebula' and 'm & m Double Cluster'.
+_COMMON_NAME = re.compile(r"(?=.*[^\W\d_]{3})[^\W_](?:[^\W_]|[ .'’&#()-]){2,60}")
 #: How astropy's error begins when no Sesame mirror could be reached (no internet), not when Sesame knows no such name.
 _NO_SESAME = "All Sesame queries failed"
 _OFFLINE_HINT = ("On the platform, SkyCoord.from_name answers Messier, NGC and IC numbers and common names from "

@@ -115,6 +115,7 @@ from platform_lib.catalogs._errors import (
     DuplicateCatalog,
     NoPositionWarning,
     PositionColumnError,
+    UnknownColumn,
     UnknownTable,
     UnsupportedSource,
 )
@@ -204,6 +205,7 @@ __all__ = [
     "BadReadme",
     "UnsupportedSource",
     "UnknownTable",
+    "UnknownColumn",
     "PositionColumnError",
     "NoPositionWarning",
     "AmbiguousNumberWarning",

@@ -14,6 +14,7 @@ __all__ = [
     "BadReadme",
     "UnsupportedSource",
     "UnknownTable",
+    "UnknownColumn",
     "PositionColumnError",
     "NoPositionWarning",
     "AmbiguousNumberWarning",
@@ -59,6 +60,18 @@ class UnknownTable(UnsupportedSource):
     def __init__(self, message: str, *, value=None, tables=()) -> None:
         super().__init__(message, value=value)
         self.tables = tuple(tables)
+
+
+class UnknownColumn(CatalogError, KeyError):
+    """A column asked of a catalogue (``columns=`` of a search) that it does not have; ``columns`` lists those it has."""
+
+    code = "unknown-column"
+
+    def __init__(self, message: str, *, value=None, columns=()) -> None:
+        super().__init__(message, value=value)
+        self.columns = tuple(columns)
+
+    __str__ = CatalogError.__str__  # KeyError's would show the message in quotes
 
 
 class PositionColumnError(CatalogError, ValueError):

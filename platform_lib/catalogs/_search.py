@@ -9,6 +9,7 @@ when its folder was rewritten (re-ingest with ``replace=True``), so searches nev
 
 from __future__ import annotations
 
+import difflib
 import functools
 import os
 import threading
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from platform_lib.catalogs._errors import CatalogNotFound
+from platform_lib.catalogs._errors import CatalogNotFound, UnknownColumn
 from platform_lib.catalogs._hats import HatsReader, is_hats_path
 from platform_lib.catalogs._registry import Registry, TableInfo, _position_deg
 
@@ -141,6 +142,28 @@ def _native(values: np.ndarray) -> np.ndarray:
     return np.ma.MaskedArray(array, mask=missing) if missing.any() else array
 
 
+def _wanted(columns, reader: HatsReader, name_or_path) -> list[str] | None:
+    """``columns=`` of a search as a list (one name may be given alone), each one checked against the catalogue's:
+    a name it does not have is an :class:`UnknownColumn` naming the closest it has and all of them, not pyarrow's
+    "No match for FieldRef.Name(...)" with the file's schema (first21)."""
+    if columns is None:
+        return None
+    columns = [columns] if isinstance(columns, str) else list(columns)
+    known = reader.column_names()
+    if not known:  # no _common_metadata to check against: the partitions' own error
+        return columns
+    folded = {k.casefold(): k for k in known}
+    for column in columns:
+        if column in known:
+            continue
+        close = [folded[c] for c in difflib.get_close_matches(str(column).casefold(), folded, n=1, cutoff=0.6)]
+        hint = f"; did you mean {close[0]!r}?" if close else ";"
+        label = getattr(name_or_path, "full_name", name_or_path)
+        raise UnknownColumn(f"catalogue {str(label)!r} has no column {column!r}{hint} its columns: {', '.join(known)}",
+                            value=column, columns=known)
+    return columns
+
+
 def _to_table(columns: dict[str, np.ndarray], info: TableInfo | None):
     from astropy.table import Table
 
@@ -187,7 +210,8 @@ def cone_search(name_or_path, center, radius, columns: list[str] | None = None, 
     """
     ra, dec, r = _position_deg(center, radius)
     path, info = resolve(name_or_path, registry)
-    return _to_table(_reader(str(path)).cone(ra, dec, r, columns), info)
+    reader = _reader(str(path))
+    return _to_table(reader.cone(ra, dec, r, _wanted(columns, reader, name_or_path)), info)
 
 
 def box_search(name_or_path, ra_range, dec_range, columns: list[str] | None = None, *,
@@ -204,7 +228,8 @@ def box_search(name_or_path, ra_range, dec_range, columns: list[str] | None = No
     ra_min, ra_max = (float(x) % 360 if float(x) != 360 else 360.0 for x in ra_range.to_value(u.deg))
     dec_min, dec_max = sorted(float(x) for x in dec_range.to_value(u.deg))
     path, info = resolve(name_or_path, registry)
-    return _to_table(_reader(str(path)).box(ra_min, ra_max, dec_min, dec_max, columns), info)
+    reader = _reader(str(path))
+    return _to_table(reader.box(ra_min, ra_max, dec_min, dec_max, _wanted(columns, reader, name_or_path)), info)
 
 
 def polygon_search(name_or_path, vertices, columns: list[str] | None = None, *, registry: Registry | None = None):
@@ -215,4 +240,5 @@ def polygon_search(name_or_path, vertices, columns: list[str] | None = None, *, 
         raise TypeError("vertices must be a SkyCoord array of at least 3 positions")
     icrs = vertices.icrs
     path, info = resolve(name_or_path, registry)
-    return _to_table(_reader(str(path)).polygon(icrs.ra.deg, icrs.dec.deg, columns), info)
+    reader = _reader(str(path))
+    return _to_table(reader.polygon(icrs.ra.deg, icrs.dec.deg, _wanted(columns, reader, name_or_path)), info)

@@ -58,6 +58,7 @@ def test_a_name_is_matched_whatever_its_case_and_spacing_but_the_star_counts():
     assert famous_object("Sgr A") is None  # the radio complex, not its black hole
     assert famous_object("3C273") is famous_object(" 3c 273 ") is famous_object("3C 273")
     assert famous_object("cyg x-1") is famous_object("Cygnus X-1")
+    assert famous_object("η Car") is famous_object("eta car") is famous_object("Eta Carinae")
     assert famous_object("Tau A").same_as == "M1"
 
 

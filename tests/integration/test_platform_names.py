@@ -1,0 +1,65 @@
+"""Names a new astronomer types, resolved offline in a user's kernel on the running platform (first21).
+
+Before: ``SkyCoord.from_name('Sgr A*')``, ``'3C 273'``, ``'Cyg A'`` and ``'Taurus A'`` failed ("not a name the
+platform resolves offline"), and so did OpenNGC's own names that begin with a digit or a Greek letter
+(``'47 Tuc Cluster'``, ``'30 Dor Cluster'``, ``'η Car Nebula'``), although the error's "did you mean" offered
+them: ``'47 Tuc' ... (did you mean '47 Tuc'?)``. The kernel has no internet, as every user kernel here.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+LOOK_UP = """
+import json
+from astropy.coordinates import SkyCoord, name_resolve
+out = {}
+for name in %r:
+    try:
+        c = SkyCoord.from_name(name)
+        out[name] = [c.ra.deg, c.dec.deg]
+    except name_resolve.NameResolveError as exc:
+        out[name] = str(exc).split(', and ')[0]
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def namer(platform, poll):
+    from platform_lib.sampledata import MARKER
+
+    poll((platform.data_dir / "datasets" / MARKER).exists, 300, "the sample data load")  # OpenNGC, Hipparcos
+    with platform.user_with_server("namer") as user:
+        yield user
+
+
+def _resolve(platform, user, names):
+    return json.loads(platform.execute(user, LOOK_UP % (list(names),), timeout=300).strip().splitlines()[-1])
+
+
+def test_famous_objects_and_openngc_names_with_digits_resolve_offline(platform, namer):
+    from astropy.coordinates import SkyCoord
+
+    import astropy.units as u
+
+    found = _resolve(platform, namer, ["Sgr A*", "3C 273", "Cyg A", "Taurus A", "Cyg X-1", "47 Tuc Cluster",
+                                       "30 Dor Cluster", "η Car Nebula", "M1"])
+    unresolved = {name: said for name, said in found.items() if isinstance(said, str)}
+    assert not unresolved, unresolved
+    at = {name: SkyCoord(*radec, unit="deg") for name, radec in found.items()}
+    assert at["Sgr A*"].separation(SkyCoord("17h45m40.036s -29d00m28.17s")) < 0.1 * u.arcsec
+    assert at["3C 273"].separation(SkyCoord("12h29m06.70s +02d03m08.6s")) < 0.1 * u.arcsec
+    assert at["Cyg A"].separation(SkyCoord("19h59m28.36s +40d44m02.1s")) < 0.1 * u.arcsec
+    assert at["Taurus A"].separation(at["M1"]) < 0.001 * u.arcsec  # OpenNGC's M1, not a copy
+    assert at["Cyg X-1"].separation(SkyCoord("19h58m21.676s +35d12m05.78s")) < 0.1 * u.arcsec  # HIP 98298 at J2000
+    assert at["30 Dor Cluster"].separation(SkyCoord("05h38m42s -69d06m03s")) < 1 * u.arcmin  # NGC 2070
+    assert at["η Car Nebula"].separation(SkyCoord("10h45m03.5s -59d41m04s")) < 30 * u.arcmin  # NGC 3372
+
+
+def test_a_misspelt_famous_name_is_suggested(platform, namer):
+    said = _resolve(platform, namer, ["Cygnus B"])["Cygnus B"]
+    assert said == "'Cygnus B' is not a name the platform resolves offline (did you mean 'Cygnus A'?)", said
