@@ -131,6 +131,18 @@ def test_names_the_platforms_catalogues_hold_become_their_adql():
     assert platform_adql("05h35m -05d23m") is None and platform_adql("x; DROP") is None
 
 
+def test_openngc_names_with_digits_greek_letters_and_signs_become_adql():
+    """first21: OpenNGC's names '47 Tuc Cluster', '30 Dor Cluster', 'η Car Nebula', 'm & m Double Cluster' (33 of
+    them) were never looked up, while the error's "did you mean" offered them."""
+    from platform_lib.offline import platform_adql
+
+    for name in ("47 Tuc Cluster", "30 Dor Cluster", "η Car Nebula", "m & m Double Cluster", "St. Catherine’s Wheel",
+                 "Wolf-Lundmark-Melotte Object (WLM)", "Harrington-Wilson #1"):
+        assert platform_adql(name).endswith(f"LIKE '%{name.lower()}%'"), name
+    assert platform_adql("05h35m -05d23m") is None and platform_adql("12 29 06.7 +02 03 08") is None
+    assert platform_adql("a_b%") is None  # LIKE's wildcards are not name text
+
+
 def test_a_name_nobody_answers_says_what_the_platform_resolves(tmp_path):
     """Offline (Sesame unreachable) and not in the platform's catalogues (here: no archive at all): astropy's
     error, then what from_name answers on the platform and how to give a position (before: Sesame's error only)."""
