@@ -145,6 +145,9 @@ def test_icrs_and_its_stand_ins_are_taken_as_they_are():
         centre = SkyCoord(100, 10, unit="deg", frame="fk4").icrs
     assert circle.values == pytest.approx((centre.ra.deg, centre.dec.deg, 1.0))
     assert s_region_vertices("Box ICRS 10 20 1 2").shape == (4, 2)
+    # sreg21: STC-S's Box as DaCHS reads it, the corners (ra +- w/2, dec +- h/2), for every reader (the viewer's
+    # outline, the sky-map cover, AREA()); the width was taken as an angle at the centre's Dec (w / cos(dec) in RA)
+    assert np.array_equal(s_region_vertices("Box ICRS 10 60 2 1"), [[9, 59.5], [11, 59.5], [11, 60.5], [9, 60.5]])
 
 
 @pytest.mark.parametrize(("text", "words"), [
