@@ -4,7 +4,7 @@ the sample NGC 1316 plate (FK4 B1950). ``AREA(s_region)`` is the area astropy an
 astropy has moved its corners to ICRS, ``CONTAINS(POINT, s_region)`` holds at points just inside each corner (given in
 ICRS, and in the image's own frame, which the service converts), and the row's ``s_region`` is those corners. Were the
 frame conversion of the footprint removed, the outline would sit at the image's own numbers taken as RA/Dec (the
-Galactic image 150 degrees away, the B1950 one 0.4 degree) and every check below would miss it.
+Galactic image 94 degrees away, the B1950 one 0.4 degree) and every check below would miss it.
 
 The answers are computed here, independently of the platform, from the same FITS files: astropy's WCS and frames
 for the corners, mocpy for the area and for which points the outline holds.

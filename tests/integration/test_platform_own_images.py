@@ -168,7 +168,7 @@ def test_bodies_in_images_reads_her_folder_index_and_finds_ceres_in_icrs_and_gal
     """``moving.bodies_in_images`` on a user's own folder index (``index_folder``) in a kernel of her server: the
     sample image re-pointed at Ceres (2023-05-26), once with its ICRS WCS and once with a Galactic one (``GLON-TAN``
     at Ceres's l, b), has Ceres inside each, and each row names the image's file. Without the index's conversion of
-    a Galactic WCS to ICRS the second footprint lies at (l, b) read as (RA, Dec), 100 degrees away, and holds
+    a Galactic WCS to ICRS the second footprint lies at (l, b) read as (RA, Dec), far from Ceres, and holds
     nothing."""
     from platform_lib.sampledata import MARKER
 
