@@ -11,6 +11,21 @@ import textwrap
 
 import pytest
 
+#: Kernel code: the sample CFHT image (``sample``) re-pointed at Ceres on 2023-05-26 with no release keyword, as
+#: ``mine / "ceres.fits"``; leaves ``when``, ``orbits``, ``at`` (Ceres's ephemeris), ``header`` and ``data``.
+CERES_IMAGE = r"""
+when = Time("2023-05-26T10:00:00")
+orbits = default_orbits()
+at = ephemeris("Ceres", when, orbits=orbits)
+with fits.open(sample / "sa110_cfht_megaprime.fits") as hdul:
+    header, data = hdul[0].header.copy(), hdul[0].data
+header.update(CRVAL1=float(at["ra"][0]), CRVAL2=float(at["dec"][0]), CRPIX1=data.shape[1] / 2 + 0.5,
+              CRPIX2=data.shape[0] / 2 + 0.5, EXPTIME=60.0)
+header["DATE-OBS"] = when.isot
+header.pop("MJD-OBS", None)
+fits.PrimaryHDU(data, header=header).writeto(mine / "ceres.fits")
+"""
+
 HERS = r"""
 import json, os, pathlib, shutil, warnings
 import astropy.units as u
@@ -30,16 +45,7 @@ for f in sorted(sample.glob("*.fits")):
 (mine / "log.txt").write_text("clear night")
 (mine / "broken.fits").write_bytes(b"SIMPLE  =                    T")
 # an image of her own with no release keyword, centred on Ceres (the archive's rule kept such rows hidden)
-when = Time("2023-05-26T10:00:00")
-orbits = default_orbits()
-at = ephemeris("Ceres", when, orbits=orbits)
-with fits.open(mine / "sa110_cfht_megaprime.fits") as hdul:
-    header, data = hdul[0].header.copy(), hdul[0].data
-header.update(CRVAL1=float(at["ra"][0]), CRVAL2=float(at["dec"][0]), CRPIX1=data.shape[1] / 2 + 0.5,
-              CRPIX2=data.shape[0] / 2 + 0.5, EXPTIME=60.0)
-header["DATE-OBS"] = when.isot
-header.pop("MJD-OBS", None)
-fits.PrimaryHDU(data, header=header).writeto(mine / "ceres.fits")
+""" + CERES_IMAGE + r"""
 
 idx = index_folder("~/myimages")
 out = {"home": str(pathlib.Path.home()), "count": len(idx), "added": idx.report.added,
@@ -140,16 +146,7 @@ from platform_lib.moving import bodies_in_images, default_orbits, ephemeris
 sample = get_settings().datasets / "images" / "sample"
 mine = pathlib.Path.home() / "ceresfield"
 mine.mkdir()
-when = Time("2023-05-26T10:00:00")
-orbits = default_orbits()
-at = ephemeris("Ceres", when, orbits=orbits)
-with fits.open(sample / "sa110_cfht_megaprime.fits") as hdul:
-    header, data = hdul[0].header.copy(), hdul[0].data
-header.update(CRVAL1=float(at["ra"][0]), CRVAL2=float(at["dec"][0]), CRPIX1=data.shape[1] / 2 + 0.5,
-              CRPIX2=data.shape[0] / 2 + 0.5, EXPTIME=60.0)
-header["DATE-OBS"] = when.isot
-header.pop("MJD-OBS", None)
-fits.PrimaryHDU(data, header=header).writeto(mine / "ceres.fits")
+""" + CERES_IMAGE + r"""
 # the same pointing with a Galactic WCS: the footprint is found only where the index converts it to ICRS
 gal = SkyCoord(float(at["ra"][0]), float(at["dec"][0]), unit="deg").galactic
 for key in ("RADESYS", "EQUINOX", "EPOCH"):
