@@ -6,7 +6,8 @@ every row is visible to whoever can open the file) and the user's questions of i
 meet a cone or overlap a time range, answered as an astropy Table of ObsCore columns
 (:func:`~platform_lib.imageindex.obscore.obscore_table`) with each file's path. "Which contain this asteroid" is
 :func:`platform_lib.moving.find_images` given a :class:`FolderIndex`. Builds on
-:func:`~platform_lib.imageindex.index.update_index` (atomic, incremental). Imports astropy, numpy and this package.
+:func:`~platform_lib.imageindex.index.update_index` (atomic, incremental). Imports astropy, numpy, this package and
+:mod:`platform_lib.times` (the one reader of dates a user gives).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from platform_lib.imageindex.ingest import Skipped
 from platform_lib.imageindex.obscore import obscore_table
 from platform_lib.imageindex.query import ImageQuery, Viewer
 from platform_lib.imageindex.sphere import Circle
+from platform_lib.times import DateReader, quiet_dubious_years
 
 __all__ = ["FolderIndex", "INDEX_NAME", "index_folder"]
 
@@ -123,9 +125,12 @@ class FolderIndex:
             A position (any frame; ``SkyCoord.from_name("M1")`` for a name). Without it: every image (in ``time``).
         radius : `~astropy.units.Quantity` (angle), optional
             With it, the images whose footprint meets the cone (SIA's rule); without it, those holding the position.
-        time : `~astropy.time.Time`, optional
-            One time (the images exposed then) or two, a range (the images whose exposure overlaps it). Images
-            without a time in their headers never match a time.
+        time : `~astropy.time.Time`, text, or a list of two, optional
+            One time (the images exposed then) or two, a range (the images whose exposure overlaps it), as the
+            moving-objects functions read dates (:mod:`platform_lib.times`): a ``Time``, ISO 8601 text
+            (``"2011-09-01"``, UTC unless an offset such as ``+10:00`` follows), ``datetime``s; plain numbers are TDB
+            Julian dates (``Time(55805, format="mjd")`` for an MJD). Images without a time in their headers never
+            match a time.
         maxrec : int, optional
             The most rows; more matches warn and keep the first ``maxrec``.
 
@@ -135,6 +140,7 @@ class FolderIndex:
         >>> mine.search(SkyCoord.from_name("M1"))                                  # doctest: +SKIP
         >>> mine.search(SkyCoord(83.6, 22.0, unit="deg"), 10 * u.arcmin,
         ...             time=Time(["2005-01-01", "2012-01-01"]))                   # doctest: +SKIP
+        >>> mine.search(time=["2005-01-01", "2012-01-01"])                          # doctest: +SKIP
         """
         query = ImageQuery()
         if position is not None:
@@ -198,23 +204,31 @@ def _cone(position, radius) -> Circle:
     return Circle(float(icrs.ra.deg), float(icrs.dec.deg), deg)
 
 
-def _time_range(time) -> tuple[float, float]:
-    from astropy.time import Time
-    from erfa import ErfaWarning
+#: The image index's reader of dates (the one reader, :mod:`platform_lib.times`): its refusals are
+#: ImageIndexInputErrors (``bad-time``).
+_DATES = DateReader(ImageIndexInputError)
 
-    if not isinstance(time, Time):
-        raise ImageIndexInputError(f"time must be an astropy Time (one, or two for a range: Time(['2005-01-01', "
-                                   f"'2006-01-01'])), got {time!r}", code="bad-time", value=str(time))
-    with warnings.catch_warnings():  # a plate of the 1950s is before UTC's leap seconds: still the right day
-        warnings.filterwarnings("ignore", ".*dubious year", ErfaWarning)
-        mjd = np.atleast_1d(time.utc.mjd).astype(float)
-    if len(mjd) not in (1, 2):
-        raise ImageIndexInputError(f"time must be one Time or two (a range), got {len(mjd)}", code="bad-time",
-                                   value=len(mjd))
-    lo, hi = float(mjd[0]), float(mjd[-1])
-    if hi < lo:
-        raise ImageIndexInputError(f"the time range ends ({time[-1].isot}) before it starts ({time[0].isot}); swap "
-                                   "them", code="bad-time", value=str(time))
+
+def _time_range(time) -> tuple[float, float]:
+    """``time`` (one date, or two: a range) as ``(start, end)`` MJD UTC. A date is what :mod:`platform_lib.times`
+    reads from a notebook, as the moving-objects functions do: an astropy ``Time``, ISO 8601 text (UTC unless an
+    offset follows), ``datetime``s, ``datetime64``s, lists of them; plain numbers are TDB Julian dates."""
+    from astropy.time import Time
+
+    when = _DATES.as_time(time, "time")
+    jd = _DATES.as_jd_tdb(when, "time")  # numbers and Times alike, or bad-time naming the value
+    if len(jd) not in (1, 2):
+        raise ImageIndexInputError(f"time must be one date or two (a range), got {len(jd)}", code="bad-time",
+                                   value=len(jd))
+    if not isinstance(when, Time):
+        when = Time(jd, format="jd", scale="tdb")
+    with quiet_dubious_years():  # a plate of the 1950s is before UTC's leap seconds: still the right day
+        mjd = np.atleast_1d(when.utc.mjd).astype(float)
+        lo, hi = float(mjd[0]), float(mjd[-1])
+        if hi < lo:
+            ends = np.atleast_1d(when.utc.isot)
+            raise ImageIndexInputError(f"the time range ends ({ends[-1]}) before it starts ({ends[0]}); swap them",
+                                       code="bad-time", value=str(time))
     return lo, hi
 
 

@@ -5,7 +5,9 @@
 ``Union ICRS ( Polygon ... Polygon ... )`` of them, as ALMA answers for a mosaic; a shape may be followed by holes,
 ``Not (Polygon ...)``, as ALMA's are), words in any case, the frame
 followed perhaps by a reference position (``BARYCENTER``...) and the flavour ``SPHERICAL2`` and the shape by
-``unit deg``; or as a DALI polygon (a flat list of numbers, ICRS). Every shape is returned in ICRS: the frames are
+``unit deg``; or as a DALI polygon (a flat list of numbers, ICRS). A ``Box`` is STC's (a polygon: the corners at the
+centre's RA +- width/2 and Dec +- height/2, joined by great circles), as DaCHS reads it (docs/benchmarks.md), not the
+TAP service's ADQL ``BOX`` (an RA/Dec range). Every shape is returned in ICRS: the frames are
 
 - ``ICRS``, none, ``UNKNOWNFrame`` (ObsCore's ``s_region`` is ICRS), ``FK5`` and ``J2000`` at equinox J2000 and
   MAST's ``GSC1``/``GSC2`` (guide-star catalogue frames tied to FK5 J2000 / ICRS): taken as ICRS (within 0.03", as
@@ -61,13 +63,16 @@ _EXPECTED = ("expected STC-S as ObsCore holds it: 'Polygon ICRS ra1 dec1 ra2 dec
 @dataclass(frozen=True)
 class Shape:
     """One shape of an ``s_region``, in ICRS degrees: ``kind`` ``"polygon"`` (``values`` ra1, dec1, ra2, dec2 ...),
-    ``"circle"`` (ra, dec, radius) or ``"box"`` (ra, dec, width, height: full sizes along RA and Dec)."""
+    ``"circle"`` (ra, dec, radius) or ``"box"`` (ra, dec, width, height: full sizes along RA and Dec, in their
+    degrees: STC-S's Box, the polygon of its corners, as DaCHS reads it; not ADQL's BOX of the TAP service, an RA/Dec
+    range)."""
 
     kind: str
     values: tuple[float, ...]
 
     def vertices(self) -> np.ndarray:
-        """The outline as an (N, 2) array of RA, Dec degrees (a circle as 36 points, a box as its corners)."""
+        """The outline as an (N, 2) array of RA, Dec degrees (a circle as 36 points, a box as its corners, the
+        centre's RA +- half the width and Dec +- half the height: the sides are great circles through them)."""
         v = np.asarray(self.values, dtype=float)
         if self.kind == "circle":
             ra0, dec0, r = v
@@ -75,11 +80,10 @@ class Shape:
             dec = dec0 + r * np.sin(t)
             ra = ra0 + r * np.cos(t) / max(np.cos(np.radians(dec0)), 1e-6)
             return np.column_stack([ra % 360, np.clip(dec, -90, 90)])
-        if self.kind == "box":
+        if self.kind == "box":  # DaCHS's reading: the corners (ra +- w/2, dec +- h/2), joined by great circles
             ra0, dec0, w, h = v
-            cosd = max(np.cos(np.radians(dec0)), 1e-6)
-            return np.array([[ra0 - w / 2 / cosd, dec0 - h / 2], [ra0 + w / 2 / cosd, dec0 - h / 2],
-                             [ra0 + w / 2 / cosd, dec0 + h / 2], [ra0 - w / 2 / cosd, dec0 + h / 2]])
+            return np.array([[ra0 - w / 2, dec0 - h / 2], [ra0 + w / 2, dec0 - h / 2],
+                             [ra0 + w / 2, dec0 + h / 2], [ra0 - w / 2, dec0 + h / 2]])
         return v.reshape(-1, 2)
 
     def area(self) -> float:
@@ -310,13 +314,13 @@ def s_region_vertices(text) -> np.ndarray:
 
 def region_area(stcs) -> float | None:
     """The solid angle (steradians) of an ``s_region`` of one shape (:func:`read_s_region`), less its holes (each
-    taken to lie inside it): the TAP service's ``AREA()``; None for text that is no such region (SQL's NULL), a
-    union of several shapes (which may overlap), or a box (the service's ``BOX`` is an RA/Dec range, whose area is
-    its own)."""
+    taken to lie inside it): the TAP service's ``AREA()``; None for text that is no such region (SQL's NULL) or a
+    union of several shapes (which may overlap). A ``Box`` is STC-S's: the polygon of its corners
+    (:meth:`Shape.vertices`), not ADQL's ``BOX`` of this service (an RA/Dec range, whose area is its own)."""
     try:
         region = read_s_region(stcs)
     except ValueError:
         return None
-    if len(region.shapes) != 1 or region.shapes[0].kind == "box":
-        return None  # a box's area is the TAP service's own rule for BOX (an RA/Dec range), not its corners'
+    if len(region.shapes) != 1:
+        return None
     return region.shapes[0].area() - sum(hole.area() for hole in region.holes)

@@ -17,7 +17,7 @@ from platform_lib.moving.ephemeris import SolarSystem, observatory
 from platform_lib.moving._columns import describe
 from platform_lib.moving.errors import MovingObjectError, UnknownImage
 from platform_lib.moving.footprints import place
-from platform_lib.moving.search import record_caps, check_tolerance, images_of, mjd_utc_to_jd_tdb
+from platform_lib.moving.search import check_tolerance, images_of, mjd_utc_to_jd_tdb, record_caps, with_file_paths
 from platform_lib.moving.times import as_time, quiet_dubious_years
 
 __all__ = ["bodies_in_image", "bodies_in_images", "cone_image"]
@@ -133,7 +133,7 @@ def bodies_in_images(images, *, orbits=None, cache=None, index=None, site="geoce
     folder, index, viewer = images_of(index, viewer)
     recs = _resolve(list(images), index, viewer)
     if not recs:
-        return _with_files(_table([], {}), folder, recs, [])
+        return with_file_paths(_table([], {}), folder, [])
     t_min = np.array([r["t_min"] for r in recs], float)
     t_max = np.array([r["t_max"] if r.get("t_max") is not None else r["t_min"] for r in recs], float)
     mid_mjd = (t_min + t_max) / 2.0
@@ -152,7 +152,7 @@ def bodies_in_images(images, *, orbits=None, cache=None, index=None, site="geoce
     pair_row = np.concatenate(pair_row)
     meta = {"site": observatory(site).name, "images": len(recs), "candidates": int(len(pair_row))}
     if len(pair_row) == 0:
-        return _with_files(_table([], meta), folder, recs, [])
+        return with_file_paths(_table([], meta), folder, [])
     site = observatory(site)
     obs_pos, obs_vel = ss.observer(mid, site)
     sun = ss.sun(mid)
@@ -173,16 +173,7 @@ def bodies_in_images(images, *, orbits=None, cache=None, index=None, site="geoce
                      mid_mjd[k], float(p.ra[j]), float(p.dec[j]), np.rad2deg(edge) * 3600.0,
                      np.rad2deg(centre) * 3600.0, float(p.mag[j]), float(p.rate[j]) * 150.0, float(p.delta[j]),
                      float(p.r[j])))
-    return _with_files(_table(rows, meta), folder, recs, rows_img)
-
-
-def _with_files(table, folder, recs: list[dict], rows_img: list[int]):
-    """The answer with ``file_path`` (each row's image file) when the images are a folder index's."""
-    if folder is not None:
-        paths = [str(folder / recs[k]["file_path"]) if recs[k].get("file_path") else "" for k in rows_img]
-        table["file_path"] = paths if paths else np.array([], "U1")
-        describe(table)
-    return table
+    return with_file_paths(_table(rows, meta), folder, [recs[k].get("file_path") for k in rows_img])
 
 
 def _table(rows: list[tuple], meta: dict):

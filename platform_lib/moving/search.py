@@ -29,7 +29,7 @@ from platform_lib.moving.spacetime import SpacetimeIndex
 from platform_lib.moving.times import as_jd_tdb, quiet_dubious_years
 
 __all__ = ["Body", "Track", "ImageSearch", "tabulate", "track_boxes", "find_images", "check_tolerance", "mjd_utc_to_jd_tdb",
-           "record_caps", "images_of"]
+           "record_caps", "images_of", "with_file_paths"]
 
 _MJD = 2400000.5
 _EARTH_RADIUS_AU = 6378.137 / 149597870.7
@@ -233,6 +233,16 @@ def images_of(index, viewer):
     return None, index, viewer
 
 
+def with_file_paths(table, folder, names: list):
+    """``table`` with ``file_path`` (each row's image file: ``folder`` joined to its ``names``, the index's
+    ``file_path`` of each row's image; ``""`` where there is none) when ``folder`` is a folder index's
+    (:func:`images_of`), else as it is; the column described as the answer's others are."""
+    if folder is not None:
+        table["file_path"] = [str(folder / n) if n else "" for n in names] if len(names) else np.array([], "U1")
+        describe(table)
+    return table
+
+
 def record_caps(recs: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     """Bounding caps (unit centres (n, 3), radii (n,) in radians) of the records' footprints or cones."""
     from platform_lib.moving.footprints import record_region
@@ -394,8 +404,7 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
     dtypes = (str, bool, float, float, float, float, float, float, float, str, str, str, float, float)
     rows.sort(key=lambda r: r[2])
     table = Table(rows=rows if rows else None, names=names, dtype=dtypes)
-    if folder is not None:
-        table["file_path"] = [str(folder / files[o]) for o in table["obs_id"]] if len(table) else np.array([], "U1")
+    with_file_paths(table, folder, [files[o] for o in table["obs_id"]])
     describe(table)
     stats = {"points": len(track.jd), "boxes": len(boxes), "candidates": int(len(cand)),
              "hits": int(sum(r[1] for r in rows)), "near_misses": int(sum(not r[1] for r in rows)),

@@ -2,8 +2,9 @@
 
 This module owns the footprint answers of :func:`platform_lib.skymap.match_skymap` for ObsCore rows (an SIA v2 or
 TAP ``ivoa.obscore`` result, an :class:`platform_lib.imageindex.ImageIndex` query's records): the probability
-inside each row's ``s_region`` (an STC-S polygon or circle), whether the footprint meets each credible region,
-and the probability covered by the union of all footprints. It imports numpy, astropy, cdshealpix, ``_map`` and
+inside each row's ``s_region`` (STC-S polygons, circles, boxes; a ``Union`` of them, as ALMA's mosaics; holes,
+``Not (...)``), whether the footprint meets each credible region, and the probability covered by the union of all
+footprints. It imports numpy, astropy, cdshealpix, mocpy, ``_map`` and
 ``platform_lib.imageindex.sregion.read_s_region`` (the one reader of ``s_region`` text, which converts a footprint
 in another frame to ICRS).
 
@@ -14,7 +15,9 @@ about :data:`MAX_EDGE_CELLS` along its edge), each flagged as fully inside or cu
 integrated over each cell exactly (cells and map pixels as ranges of order-29 indices; the density is constant
 within a pixel, so a cell coarser or finer than the map's pixels is no matter). A fully covered cell counts whole,
 a cut one half: the probability is exact up to half the probability in the edge cells, which is given
-(``prob_in_footprint_err``). A footprint meets the ``p`` credible region when one of its cells (cut ones
+(``prob_in_footprint_err``). A footprint of several shapes, or with holes, is each shape covered so, joined, less
+its holes (mocpy's MOC union and difference: inside is inside a shape and clear of every hole's cells; its edge is a
+shape's edge cells, and a hole's edge cells inside a shape, that no other shape or hole covers fully). A footprint meets the ``p`` credible region when one of its cells (cut ones
 included, as mocpy's polygon MOC includes them) meets a map pixel of credible level <= ``p``. The union counts
 each piece of sky once: the fully covered cells of all footprints, then half of each edge cell that no
 footprint covers fully.
@@ -43,8 +46,8 @@ CELLS_PER_RADIUS = 64
 
 
 @dataclass(frozen=True)
-class Footprint:
-    """One row's footprint: polygon vertices (``lon``/``lat`` degrees, ICRS) or a circle (``radius`` deg)."""
+class Piece:
+    """One shape of a footprint: polygon vertices (``lon``/``lat`` degrees, ICRS) or a circle (``radius`` deg)."""
 
     lon: np.ndarray
     lat: np.ndarray
@@ -52,7 +55,7 @@ class Footprint:
 
     @property
     def size_deg(self) -> float:
-        """About the footprint's radius (degrees)."""
+        """About the shape's radius (degrees)."""
         if self.radius is not None:
             return self.radius
         from astropy.coordinates import SkyCoord
@@ -60,6 +63,14 @@ class Footprint:
         c = SkyCoord(self.lon, self.lat, unit="deg")
         centre = SkyCoord(*_mean_direction(self.lon, self.lat), unit="deg")
         return float(c.separation(centre).deg.max())
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """One row's footprint: the union of its ``shapes`` (one, or a mosaic's pointings) less its ``holes``."""
+
+    shapes: tuple[Piece, ...]
+    holes: tuple[Piece, ...] = ()
 
 
 def _mean_direction(lon: np.ndarray, lat: np.ndarray) -> tuple[float, float]:
@@ -94,9 +105,10 @@ def _blank(value: Any) -> bool:
 
 def read_footprints(rows: Table) -> tuple[list[Footprint], list[str]]:
     """Each row's footprint and how it was found: ``"s_region"``, or ``"s_fov"`` (no ``s_region``: a circle of
-    diameter ``s_fov`` around ``s_ra``/``s_dec``, ObsCore's field of view). A row with neither, or an ``s_region``
-    that is not one STC-S polygon, circle or box (in ICRS or a frame :func:`~platform_lib.imageindex.sregion.
-    read_s_region` converts), is a :class:`SkymapError` naming the row."""
+    diameter ``s_fov`` around ``s_ra``/``s_dec``, ObsCore's field of view). An ``s_region`` is read by
+    :func:`~platform_lib.imageindex.sregion.read_s_region` (STC-S polygons, circles and boxes, in ICRS or a frame it
+    converts; a ``Union`` of them, as ALMA's mosaics; holes, ``Not (...)``). A row with neither, or an ``s_region``
+    that is no footprint, is a :class:`SkymapError` naming the row."""
     from platform_lib.imageindex.errors import ImageIndexInputError
     from platform_lib.imageindex.sregion import read_s_region
 
@@ -111,41 +123,40 @@ def read_footprints(rows: Table) -> tuple[list[Footprint], list[str]]:
                 raise SkymapError(
                     f"row {i} has no footprint: its s_region is empty and it has no s_ra/s_dec/s_fov to make a "
                     "circle of; drop it, or give it an s_region", code="no-footprint", value=i)
-            out.append(Footprint(np.array([float(centre[0])]), np.array([float(centre[1])]), float(fov) / 2))
+            out.append(Footprint((Piece(np.array([float(centre[0])]), np.array([float(centre[1])]), float(fov) / 2),)))
             how.append("s_fov")
             continue
         try:
             region = read_s_region(text)
         except ImageIndexInputError as exc:
-            raise SkymapError(f"row {i}'s s_region {str(text)[:80]!r} is not a footprint: {exc.reason}",
-                              code="bad-s-region", value=str(text)[:80]) from exc
-        shapes = region.shapes
-        if len(shapes) != 1:
-            raise SkymapError(f"row {i}'s s_region {str(text)[:80]!r} is a union of {len(shapes)} shapes: the sky-map "
-                              "match covers one footprint a row; give each shape a row of its own",
-                              code="bad-s-region", value=str(text)[:80])
-        if region.holes:
-            raise SkymapError(f"row {i}'s s_region {str(text)[:80]!r} has {len(region.holes)} hole(s) (Not ...): the "
-                              "sky-map match covers footprints without holes", code="bad-s-region",
-                              value=str(text)[:80])
-        shape = shapes[0]
-        if shape.kind == "circle":
-            ra, dec, radius = shape.values
-            if not radius > 0:
-                raise SkymapError(f"row {i}'s s_region {str(text)[:80]!r} is a circle of radius 0: no footprint",
-                                  code="bad-s-region", value=str(text)[:80])
-            out.append(Footprint(np.array([ra % 360]), np.array([dec]), radius))
-        else:
-            vertices = shape.vertices()
-            out.append(Footprint(vertices[:, 0] % 360, vertices[:, 1]))
+            raise _refused(i, text, f"is not a footprint: {exc.reason}") from exc
+        out.append(Footprint(tuple(_piece(i, text, s) for s in region.shapes),
+                             tuple(_piece(i, text, s) for s in region.holes)))
         how.append("s_region")
     return out, how
 
 
+def _piece(i: int, text, shape) -> Piece:
+    """One shape of row ``i``'s ``s_region`` (``text``) as a :class:`Piece`; a circle of radius 0 is refused."""
+    if shape.kind == "circle":
+        ra, dec, radius = shape.values
+        if not radius > 0:
+            raise _refused(i, text, "is a circle of radius 0: no footprint")
+        return Piece(np.array([ra % 360]), np.array([dec]), radius)
+    vertices = shape.vertices()
+    return Piece(vertices[:, 0] % 360, vertices[:, 1])
+
+
+def _refused(i: int, text, why: str) -> SkymapError:
+    """The error for row ``i``'s ``s_region`` (``text``, named by its first 80 characters), which ``why``."""
+    shown = str(text)[:80]
+    return SkymapError(f"row {i}'s s_region {shown!r} {why}", code="bad-s-region", value=shown)
+
+
 def _order_for(footprints: list[Footprint]) -> int:
-    """The cover's finest order: cells of 1/:data:`CELLS_PER_RADIUS` of the smallest footprint's radius, but at
-    most about :data:`MAX_EDGE_CELLS` cells along the largest one's edge, and at most :data:`MAX_ORDER`."""
-    sizes = np.array([max(f.size_deg, 1e-6) for f in footprints])
+    """The cover's finest order: cells of 1/:data:`CELLS_PER_RADIUS` of the smallest shape's radius (a hole's too),
+    but at most about :data:`MAX_EDGE_CELLS` cells along the largest one's edge, and at most :data:`MAX_ORDER`."""
+    sizes = np.array([max(p.size_deg, 1e-6) for f in footprints for p in f.shapes + f.holes])
     cell = np.degrees(np.sqrt(4 * np.pi / 12))  # order 0 cell side (deg)
     want = int(np.ceil(np.log2(cell * CELLS_PER_RADIUS / sizes.min())))
     most = int(np.floor(np.log2(cell * MAX_EDGE_CELLS / (2 * np.pi * sizes.max()))))
@@ -205,14 +216,62 @@ class _Ranges:
 
 
 def _outer(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The outermost of a set of HEALPix cell ranges (two cells either nest or are apart): their union, disjoint."""
+    """The union of ranges ``[a, b)`` of order-29 cells, as sorted disjoint ranges."""
     if a.size == 0:
         return a, b
-    srt = np.lexsort((-b, a))
+    srt = np.argsort(a, kind="stable")
     a, b = a[srt], b[srt]
     reach = np.maximum.accumulate(b)
-    keep = np.r_[True, a[1:] >= reach[:-1]]
-    return a[keep], b[keep]
+    first = np.r_[True, a[1:] > reach[:-1]]  # each run of overlapping ranges starts here ...
+    return a[first], reach[np.r_[first[1:], True]]  # ... and ends where the reach of its last range does
+
+
+def _cells(piece: Piece, order: int, k: int) -> tuple[np.ndarray, ...]:
+    """``(inside a, inside b, edge a, edge b)``: the order-29 ranges of the cells cdshealpix gives wholly inside one
+    shape of row ``k``'s footprint, and of its edge cells (of order ``order``)."""
+    import cdshealpix.nested as hp
+    from astropy.coordinates import Latitude, Longitude
+
+    try:
+        if piece.radius is not None:
+            ipix, depth, full = hp.cone_search(Longitude(piece.lon[0] * u.deg), Latitude(piece.lat[0] * u.deg),
+                                               piece.radius * u.deg, order)
+        else:
+            ipix, depth, full = hp.polygon_search(Longitude(piece.lon * u.deg), Latitude(piece.lat * u.deg), order)
+    except ValueError as exc:  # cdshealpix: fewer than 3 distinct vertices
+        raise SkymapError(f"row {k}'s footprint cannot be covered: {exc}", code="bad-s-region", value=k) from exc
+    a, b = _ranges(ipix, depth)
+    full = np.asarray(full, dtype=bool)
+    return a[full], b[full], a[~full], b[~full]
+
+
+def _footprint_cells(f: Footprint, order: int, k: int) -> tuple[np.ndarray, ...]:
+    """:func:`_cells` of row ``k``'s whole footprint: its shapes' MOCs joined, its holes' taken out (mocpy's union
+    and difference). Inside: inside a shape, and neither inside nor on the edge of a hole; edge: on a shape's edge
+    or inside a shape on a hole's edge, and inside no other shape or hole. Edge cells come back one a range."""
+    if len(f.shapes) == 1 and not f.holes:
+        return _cells(f.shapes[0], order, k)
+    from mocpy import MOC
+
+    def moc(parts: list[tuple[np.ndarray, ...]], which: int) -> MOC:
+        out = MOC.new_empty(order)
+        for part in parts:
+            a, b = part[which], part[which + 1]
+            if a.size:
+                srt = np.argsort(a)
+                out = out.union(MOC.from_depth29_ranges(order, np.column_stack([a[srt], b[srt]]).astype(np.uint64)))
+        return out
+
+    shapes = [_cells(p, order, k) for p in f.shapes]
+    holes = [_cells(p, order, k) for p in f.holes]
+    inside, hole_inside = moc(shapes, 0), moc(holes, 0)
+    edge, hole_edge = moc(shapes, 2).difference(inside), moc(holes, 2).difference(hole_inside)
+    kept = inside.difference(hole_inside).difference(hole_edge).to_depth29_ranges.astype(np.int64)
+    cut = edge.union(inside.intersection(hole_edge)).difference(hole_inside).to_depth29_ranges.astype(np.int64)
+    step = np.int64(1) << np.int64(2 * (_FINEST - order))
+    n = (cut[:, 1] - cut[:, 0]) // step  # each edge range as its cells of the edge's order
+    ea = np.repeat(cut[:, 0], n) + step * (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n))
+    return kept[:, 0], kept[:, 1], ea, ea + step
 
 
 @dataclass(frozen=True)
@@ -232,34 +291,22 @@ class FootprintCover:
 
 def cover_footprints(footprints: list[Footprint], m: SkyMap) -> FootprintCover:
     """Cover each footprint with HEALPix cells and integrate the map over them (see the module's text)."""
-    import cdshealpix.nested as hp
-    from astropy.coordinates import Latitude, Longitude
-
     order = _order_for(footprints)
     pixels = _Ranges.of(m)
     unit = 4 * np.pi / (12 * 4.0**_FINEST)  # sr per order-29 cell
     prob, err, area, level = (np.zeros(len(footprints)) for _ in range(4))
-    full_a, full_b, edge_a, edge_b = [], [], [], []
+    full_a, full_b, edge_a = [], [], []
     for k, f in enumerate(footprints):
-        try:
-            if f.radius is not None:
-                ipix, depth, full = hp.cone_search(Longitude(f.lon[0] * u.deg), Latitude(f.lat[0] * u.deg),
-                                                   f.radius * u.deg, order)
-            else:
-                ipix, depth, full = hp.polygon_search(Longitude(f.lon * u.deg), Latitude(f.lat * u.deg), order)
-        except ValueError as exc:  # cdshealpix: fewer than 3 distinct vertices
-            raise SkymapError(f"row {k}'s footprint cannot be covered: {exc}", code="bad-s-region", value=k) from exc
-        a, b = _ranges(ipix, depth)
-        full = np.asarray(full, dtype=bool)
-        inside, edge = pixels.within(a[full], b[full]), pixels.within(a[~full], b[~full])
+        fa, fb, ea, eb = _footprint_cells(f, order, k)
+        inside, edge = pixels.within(fa, fb), pixels.within(ea, eb)
         prob[k] = float(inside.sum() + edge.sum() / 2)
         err[k] = float(edge.sum() / 2)
-        area[k] = float(np.sum((b - a)[full]) + np.sum((b - a)[~full]) / 2) * unit
-        level[k] = pixels.lowest_level(a, b)
-        full_a.append(a[full]), full_b.append(b[full]), edge_a.append(a[~full]), edge_b.append(b[~full])
+        area[k] = float(np.sum(fb - fa) + np.sum(eb - ea) / 2) * unit
+        level[k] = pixels.lowest_level(np.r_[fa, ea], np.r_[fb, eb])
+        full_a.append(fa), full_b.append(fb), edge_a.append(ea)
     # the union: every fully covered cell once, then half of each edge cell that no footprint covers fully
     fa, fb = _outer(np.concatenate(full_a), np.concatenate(full_b))
-    ea, eb = np.unique(np.concatenate(edge_a)), None
+    ea = np.unique(np.concatenate(edge_a))
     eb = ea + (np.int64(1) << np.int64(2 * (_FINEST - order)))
     k = np.searchsorted(fa, ea, side="right") - 1
     covered = (k >= 0) & (eb <= fb[np.maximum(k, 0)]) if fa.size else np.zeros(ea.size, dtype=bool)

@@ -7,6 +7,7 @@ position columns, ``platform_lib.catalogs``' reader of them (``position_degrees`
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -223,18 +224,27 @@ def is_magnitude(table, name: str) -> bool:
 
 def parse_s_region(text) -> np.ndarray:
     """The outline (N x 2 array of ICRS ra, dec degrees) of an ObsCore ``s_region`` of one shape
-    (:func:`platform_lib.imageindex.sregion.s_region_vertices`); raises :class:`VizError` for anything else.
+    (:func:`platform_lib.imageindex.sregion.s_region_vertices`); raises :class:`VizError` for anything else (a
+    union is refused by the reader's own rule, :meth:`~platform_lib.imageindex.sregion.SRegion.vertices`).
 
     Examples
     --------
     >>> parse_s_region("Polygon ICRS 10 20 11 20 11 21").shape
     (3, 2)
     """
-    shapes = _read_s_region(text).shapes
-    if len(shapes) != 1:
-        raise VizError(f"the s_region {str(text)[:80]!r} is a union of {len(shapes)} shapes, not one outline: "
-                       "viz.plot(result) draws each", value=str(text)[:80])
-    return shapes[0].vertices()
+    from platform_lib.imageindex.sregion import read_s_region
+
+    with _as_viz_error(text):
+        return read_s_region(text).vertices()
+
+
+@contextlib.contextmanager
+def _as_viz_error(text):
+    """The reader's refusal of the ``s_region`` ``text`` (a ``ValueError``, naming it) as a :class:`VizError`."""
+    try:
+        yield
+    except ValueError as exc:
+        raise VizError(str(exc), value=str(text)[:80]) from None
 
 
 def _read_s_region(text):
@@ -242,10 +252,8 @@ def _read_s_region(text):
     :class:`VizError` for text that is no footprint."""
     from platform_lib.imageindex.sregion import read_s_region
 
-    try:
+    with _as_viz_error(text):
         return read_s_region(text)
-    except ValueError as exc:
-        raise VizError(str(exc), value=str(text)[:80]) from None
 
 
 def footprints(result, column: str = "s_region") -> tuple[list[np.ndarray], np.ndarray]:

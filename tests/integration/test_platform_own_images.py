@@ -11,6 +11,21 @@ import textwrap
 
 import pytest
 
+#: Kernel code: the sample CFHT image (``sample``) re-pointed at Ceres on 2023-05-26 with no release keyword, as
+#: ``mine / "ceres.fits"``; leaves ``when``, ``orbits``, ``at`` (Ceres's ephemeris), ``header`` and ``data``.
+CERES_IMAGE = r"""
+when = Time("2023-05-26T10:00:00")
+orbits = default_orbits()
+at = ephemeris("Ceres", when, orbits=orbits)
+with fits.open(sample / "sa110_cfht_megaprime.fits") as hdul:
+    header, data = hdul[0].header.copy(), hdul[0].data
+header.update(CRVAL1=float(at["ra"][0]), CRVAL2=float(at["dec"][0]), CRPIX1=data.shape[1] / 2 + 0.5,
+              CRPIX2=data.shape[0] / 2 + 0.5, EXPTIME=60.0)
+header["DATE-OBS"] = when.isot
+header.pop("MJD-OBS", None)
+fits.PrimaryHDU(data, header=header).writeto(mine / "ceres.fits")
+"""
+
 HERS = r"""
 import json, os, pathlib, shutil, warnings
 import astropy.units as u
@@ -30,16 +45,7 @@ for f in sorted(sample.glob("*.fits")):
 (mine / "log.txt").write_text("clear night")
 (mine / "broken.fits").write_bytes(b"SIMPLE  =                    T")
 # an image of her own with no release keyword, centred on Ceres (the archive's rule kept such rows hidden)
-when = Time("2023-05-26T10:00:00")
-orbits = default_orbits()
-at = ephemeris("Ceres", when, orbits=orbits)
-with fits.open(mine / "sa110_cfht_megaprime.fits") as hdul:
-    header, data = hdul[0].header.copy(), hdul[0].data
-header.update(CRVAL1=float(at["ra"][0]), CRVAL2=float(at["dec"][0]), CRPIX1=data.shape[1] / 2 + 0.5,
-              CRPIX2=data.shape[0] / 2 + 0.5, EXPTIME=60.0)
-header["DATE-OBS"] = when.isot
-header.pop("MJD-OBS", None)
-fits.PrimaryHDU(data, header=header).writeto(mine / "ceres.fits")
+""" + CERES_IMAGE + r"""
 
 idx = index_folder("~/myimages")
 out = {"home": str(pathlib.Path.home()), "count": len(idx), "added": idx.report.added,
@@ -126,3 +132,47 @@ def test_an_astronomer_indexes_and_searches_her_own_images_and_no_one_else_reads
     finally:
         for user in (ann, bob, eve):
             platform.stop_server(user)
+
+
+CERES = r"""
+import json, pathlib, shutil
+from astropy.coordinates import SkyCoord
+from astropy.io import fits
+from astropy.time import Time
+from platform_lib import get_settings
+from platform_lib.imageindex import index_folder
+from platform_lib.moving import bodies_in_images, default_orbits, ephemeris
+
+sample = get_settings().datasets / "images" / "sample"
+mine = pathlib.Path.home() / "ceresfield"
+mine.mkdir()
+""" + CERES_IMAGE + r"""
+# the same pointing with a Galactic WCS: the footprint is found only where the index converts it to ICRS
+gal = SkyCoord(float(at["ra"][0]), float(at["dec"][0]), unit="deg").galactic
+for key in ("RADESYS", "EQUINOX", "EPOCH"):
+    header.pop(key, None)
+header.update(CTYPE1="GLON-TAN", CTYPE2="GLAT-TAN", CRVAL1=float(gal.l.deg), CRVAL2=float(gal.b.deg))
+fits.PrimaryHDU(data, header=header).writeto(mine / "ceres_galactic.fits")
+idx = index_folder("~/ceresfield")
+found = bodies_in_images(idx.search(), index=idx, orbits=orbits)
+print(json.dumps({"home": str(pathlib.Path.home()), "count": len(idx),
+                  "rows": sorted([str(r["obs_id"]), str(r["body"]), bool(r["inside"]), str(r["file_path"])]
+                                 for r in found)}))
+"""
+
+
+def test_bodies_in_images_reads_her_folder_index_and_finds_ceres_in_icrs_and_galactic_images(platform, poll):
+    """``moving.bodies_in_images`` on a user's own folder index (``index_folder``) in a kernel of her server: the
+    sample image re-pointed at Ceres (2023-05-26), once with its ICRS WCS and once with a Galactic one (``GLON-TAN``
+    at Ceres's l, b), has Ceres inside each, and each row names the image's file. Without the index's conversion of
+    a Galactic WCS to ICRS the second footprint lies at (l, b) read as (RA, Dec), far from Ceres, and holds
+    nothing."""
+    from platform_lib.sampledata import MARKER
+
+    poll((platform.data_dir / "datasets" / MARKER).exists, 300, "the sample data load")
+    with platform.user_with_server("ceresidx") as user:
+        out = json.loads(platform.execute(user, CERES, timeout=300).strip().splitlines()[-1])
+    assert out["count"] == 2, out
+    folder = f"{out['home']}/ceresfield"
+    assert out["rows"] == [["ceres", "1 Ceres (A801 AA)", True, f"{folder}/ceres.fits"],
+                           ["ceres_galactic", "1 Ceres (A801 AA)", True, f"{folder}/ceres_galactic.fits"]], out

@@ -453,6 +453,33 @@ def test_area_of_s_region_is_each_footprints_spherical_excess():
         assert (g is None and w is None) or g == pytest.approx(w, rel=1e-7, abs=1e-9), (got, want)
 
 
+def test_area_of_an_s_region_box_is_its_stc_s_meaning_the_polygon_of_its_corners():
+    """sreg21: ``AREA(s_region)`` of an STC-S ``Box`` was NULL (it shares its name with ADQL's BOX, which this
+    service takes as an RA/Dec range). STC-S's Box is STC 1.30's ("a rectangle defined by its center and size on
+    both dimensions; since it is a polygon ... with great circle sides") as DaCHS reads it (docs/benchmarks.md): the
+    polygon with great-circle sides through the corners (ra +- w/2, dec +- h/2), as ``platform_lib.imageindex.
+    sregion`` draws and covers it. Its area is that polygon's by Girard's theorem, written here apart from the
+    service: near the equator, at Dec 60 and across RA 0; a Box in GALACTIC the same polygon, moved (a rotation
+    keeps the area)."""
+    import io
+
+    from astropy.table import Table
+
+    boxes = [(10.0, 0.0, 2.0, 1.0), (100.0, 60.0, 3.0, 2.0), (359.5, -20.0, 1.5, 0.5)]
+    regions = [f"Box ICRS {ra!r} {dec!r} {w!r} {h!r}" for ra, dec, w, h in boxes] + ["Box GALACTIC 10 20 2 1"]
+    want = []
+    for ra, dec, w, h in boxes + [(10.0, 20.0, 2.0, 1.0)]:
+        want.append(_girard_area_deg2([ra - w / 2, ra + w / 2, ra + w / 2, ra - w / 2],
+                                      [dec - h / 2, dec - h / 2, dec + h / 2, dec + h / 2]))
+    buf = io.BytesIO()
+    Table({"id": np.arange(len(regions)), "s_region": regions}).write(buf, format="votable")
+    descs, data = read_uploads({"mine": buf.getvalue()})
+    plan = translate("SELECT id, AREA(s_region) AS a FROM TAP_UPLOAD.mine ORDER BY id", TABLES, descs)
+    t, _ = run_plan(plan, tables=TABLES, state=None, viewer=Viewer(), access_base="", maxrec=10, uploads=data)
+    assert all(v is not np.ma.masked for v in t["a"]), list(t["a"])  # was NULL
+    assert [float(v) for v in t["a"]] == pytest.approx(want, rel=1e-7), (list(t["a"]), want)
+
+
 # ---------------------------------------------------------------- AREA of a box
 
 

@@ -230,6 +230,28 @@ def test_which_asteroids_are_in_my_images(tmp_path):
     assert list(again["obs_id"]) == ["ceres"] and list(again["file_path"]) == [str(folder / "ceres.fits")]
 
 
+def test_a_time_is_read_as_the_moving_objects_functions_read_dates(tmp_path):
+    """sreg21: ``search(time=)`` took only an astropy Time (``"2011-09-01"`` was a TypeError) while the moving-objects
+    functions read any date a user gives; both now read dates by one reader (``platform_lib.times``): ISO text and a
+    list of it, with a UTC offset, ``datetime``s, an MJD as ``Time(..., format="mjd")`` and a TDB Julian date as a
+    plain number, each the same answer as the astropy Time; text that is no date names the value (above)."""
+    from datetime import datetime
+
+    from platform_lib.moving.times import as_time
+
+    mine = index_folder(image_folder(tmp_path))
+    want = sorted(mine.search(time=Time(["2005-01-01", "2012-01-01"]))["obs_id"])
+    assert want == ["crab/m1_ukidss_wfcam", "sa110_apogee", "sa110_cfht_megaprime"]
+    moment = ["sa110_apogee"]  # during the Apogee frame's exposure, 2011-09-01T02:09:10 UTC
+    assert sorted(mine.search(time=["2005-01-01", "2012-01-01"])["obs_id"]) == want
+    assert sorted(mine.search(time=[datetime(2005, 1, 1), datetime(2012, 1, 1)])["obs_id"]) == want
+    assert sorted(mine.search(time=Time([53371, 55927], format="mjd"))["obs_id"]) == want  # MJDs, UTC
+    assert list(mine.search(time="2011-09-01T02:09:10")["obs_id"]) == moment
+    assert list(mine.search(time="2011-09-01T12:09:10+10:00")["obs_id"]) == moment  # the same instant
+    assert list(mine.search(time=Time("2011-09-01T02:09:10").tdb.jd)["obs_id"]) == moment  # a TDB Julian date
+    assert as_time("2011-09-01T12:09:10+10:00").isot == "2011-09-01T02:09:10.000"  # the moving functions' reading
+
+
 def test_bad_input_is_refused_naming_the_problem(tmp_path):
     folder = image_folder(tmp_path)
     with pytest.raises(ImageIndexError, match="does not exist") as info:
@@ -246,8 +268,6 @@ def test_bad_input_is_refused_naming_the_problem(tmp_path):
         mine.search(radius=1 * u.deg)
     with pytest.raises(ValueError, match="swap them"):
         mine.search(time=Time(["2012-01-01", "2005-01-01"]))
-    with pytest.raises(TypeError, match="astropy Time"):
-        mine.search(time="2011-09-01")
     with pytest.warns(UserWarning, match="maxrec=2"):
         assert len(mine.search(maxrec=2)) == 2
 
@@ -259,8 +279,11 @@ def test_bad_input_is_refused_naming_the_problem(tmp_path):
     (lambda mine: mine.search(SkyCoord(0, 0, unit="deg"), 200 * u.deg), "bad-radius", "from 0 to 180"),
     (lambda mine: mine.search(radius=1 * u.deg), "bad-radius", "without a position"),
     (lambda mine: mine.search(time=Time(["2012-01-01", "2005-01-01"])), "bad-time", "swap them"),
-    (lambda mine: mine.search(time="2011-09-01"), "bad-time", "astropy Time"),
+    (lambda mine: mine.search(time="2011-09-45"), "bad-time", "time='2011-09-45' is not a date: give ISO 8601"),
+    (lambda mine: mine.search(time="55805"), "bad-time", r"a number as text.*Time\(55805, format='mjd'\)"),
+    (lambda mine: mine.search(time=["2005-01-01", "friday"]), "bad-time", r"time\[1\]='friday' is not a date"),
     (lambda mine: mine.search(time=Time(["2005-01-01", "2006-01-01", "2007-01-01"])), "bad-time", "got 3"),
+    (lambda mine: mine.search(time=object()), "bad-time", "time must be dates"),
     (lambda mine: mine.search(maxrec=-1), "bad-maxrec", "maxrec must be a whole number"),
     (lambda mine: index_folder(None), "bad-path", "folder must be a folder's path .* got None"),
     (lambda mine: index_folder(mine.folder, index=3), "bad-path", "index must be a folder's path .* got 3"),

@@ -452,3 +452,23 @@ def test_an_image_not_there_while_the_sample_data_first_loads_says_so(archive, a
     (tmp_path / LOADING).unlink()
     with pytest.raises(MovingObjectError, match=r"not in the index \(or not visible to you\)$"):
         bodies_in_image("sample/m1_dss", index=archive / "index.sqlite", orbits=asteroids)
+
+
+def test_one_function_fills_the_file_path_column_of_both_answers():
+    """sreg21: ``find_images`` and ``bodies_in_images`` each filled ``file_path`` (a folder index's image files) in
+    code of their own; ``search.with_file_paths`` is now the one place, which both call."""
+    import ast
+    from pathlib import Path
+
+    import platform_lib.moving as moving
+
+    fills = []
+    for path in sorted(Path(moving.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Subscript) and isinstance(t.slice, ast.Constant)
+                                                    and t.slice.value == "file_path" for t in node.targets):
+                fills.append(path.name)
+    assert fills == ["search.py"], fills
+    from platform_lib.moving import reverse, search
+
+    assert reverse.with_file_paths is search.with_file_paths
