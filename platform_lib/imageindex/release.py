@@ -10,7 +10,7 @@ module's output:
   filesystems), made under a temporary name and renamed into place;
 * files no longer released or no longer in the archive are removed;
 * ``index.sqlite`` there is the archive index without a proprietary row: a copy whose ``obscore``
-  rows (and their R-tree entries) with ``release_date > now`` are deleted, and whose ``files``
+  rows (and their entries in the footprint and space-time R-trees) with ``release_date > now`` are deleted, and whose ``files``
   table lists only published files (skipped or proprietary files' names do not leak), written to
   a temporary file and renamed into place when the set of released records changed.
 
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from platform_lib.imageindex.errors import ImageIndexError
-from platform_lib.imageindex.index import now_mjd
+from platform_lib.imageindex.index import delete_records, now_mjd
 from platform_lib.imageindex.query import is_released, released_sql
 
 __all__ = ["ReleaseReport", "publish_released", "VIEW_NAME"]
@@ -131,8 +131,7 @@ def _write_view(index_path: Path, view: Path, now: float, public: set[str], sign
         src.close()
         ids = [r[0] for r in dst.execute(f"SELECT rowid FROM obscore WHERE NOT {released_sql('release_date')}",
                                          (now,))]
-        dst.executemany("DELETE FROM footprint_rtree WHERE id = ?", [(i,) for i in ids])
-        dst.executemany("DELETE FROM obscore WHERE rowid = ?", [(i,) for i in ids])
+        delete_records(dst, ids)  # and their entries in both R-trees: where and when a PI observed is theirs too
         dst.execute("CREATE TEMP TABLE public(path TEXT PRIMARY KEY)")
         dst.executemany("INSERT INTO public VALUES (?)", [(p,) for p in public])
         dst.execute("DELETE FROM files WHERE path NOT IN (SELECT path FROM public)")
