@@ -144,10 +144,10 @@ def test_space_time_index_follows_updates(tmp_path, archive):
     assert after == (before - {"hit0"}) | {"new"}
     # a file replaced by another exposure (same name, another night): its box moves with it, in time
     (root / "data" / "late1.fits").unlink()
-    write_image(root / "data", "late1", 10.0, 10.0, Time("2025-07-07T07:07"))
+    write_image(root / "data", "late1", 10.0, 10.0, Time("2024-04-04T04:04"))  # released (18 months) as "new" is
     update_index(root / "index.sqlite", root / "data", workers=1)
     then = np.array([[-1, 1, -1, 1, -1, 1, 60112.0, 60114.5]], float)  # 2023-06-17..19: late1's old night
-    now = np.array([[-1, 1, -1, 1, -1, 1, 60862.0, 60864.0]], float)  # 2025-07-06..08
+    now = np.array([[-1, 1, -1, 1, -1, 1, 60403.5, 60404.5]], float)  # 2024-04-03T12..04T12
     assert {r["obs_id"] for r in idx.records(idx.candidates(now))} == {"late1"}
     assert "late1" not in {r["obs_id"] for r in idx.records(idx.candidates(then))}
     assert {r["obs_id"] for r in idx.records(idx.candidates(every))} == after
