@@ -241,6 +241,14 @@ def test_bad_inputs_name_the_problem(archive, asteroids):
         with pytest.raises(MovingObjectError, match="tolerance") as exc:
             find_images("Ceres", Time("2023-01-01"), Time("2024-01-01"), index=index, orbits=asteroids, tolerance=tol)
         assert exc.value.code == "bad-tolerance"
+    # the search's other angles: a zero or negative max_step left the track daily, whatever the body's speed, a
+    # negative box_size was taken as positive, a number without a unit was astropy's UnitConversionError
+    for name, value in (("max_step", 0 * u.deg), ("max_step", -1 * u.deg), ("max_step", 1.0),
+                        ("box_size", -4 * u.deg), ("box_size", np.nan * u.deg)):
+        with pytest.raises(MovingObjectError, match=f"^{name} ") as exc:
+            find_images("Ceres", Time("2023-01-01"), Time("2024-01-01"), index=index, orbits=asteroids,
+                        **{name: value})
+        assert exc.value.code == "bad-tolerance" and "e.g." in str(exc.value)
     with pytest.raises(MovingObjectError, match="unknown body 'Nibiru'"):
         find_images("Nibiru", Time("2023-01-01"), Time("2024-01-01"), index=index, orbits=asteroids)
     with pytest.raises(MovingObjectError, match="outside the ephemeris") as exc:
