@@ -113,6 +113,26 @@ def test_bodies_in_an_image_and_in_a_cone(service):
     parse_single_table(io.BytesIO(r.content))
 
 
+def test_a_nights_images_in_one_request(service):
+    """moving/bodies took one obs_id ("parameter obs_id was given 3 times; give it once"): a night's images were a
+    request each. Repeated, they are answered together (bodies_in_images), each image's bodies under its obs_id."""
+    ids = ["ceres0", "ceres1", "empty1", "ceres1"]  # a repeat is answered once
+    r = requests.get(service + "moving/bodies", params={"obs_id": ids, "site": "keck", "format": "json"}, timeout=120)
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    names = [c["name"] for c in doc["columns"]]
+    rows = sorted((row[names.index("obs_id")], row[names.index("body")]) for row in doc["data"])
+    assert rows == [("ceres0", "1 Ceres (A801 AA)"), ("ceres1", "1 Ceres (A801 AA)")]
+    assert doc["meta"]["images"] == 3
+    r = requests.get(service + "moving/bodies", params={"obs_id": ids, "site": "keck"}, timeout=120)
+    assert r.status_code == 200, r.text
+    assert sorted(parse_single_table(io.BytesIO(r.content)).to_table()["obs_id"]) == ["ceres0", "ceres1"]
+    r = requests.get(service + "moving/bodies", params={"obs_id": ["ceres0", "nosuch"]}, timeout=60)
+    assert r.status_code == 400 and "image 'nosuch' is not in the index" in r.text
+    r = requests.get(service + "moving/bodies", params={"obs_id": [f"x{k}" for k in range(501)]}, timeout=60)
+    assert r.status_code == 400 and "more than 500 parameter values in one request" in r.text
+
+
 def test_an_obs_id_longer_than_64_characters_comes_back_whole(service):
     """The answers' text columns were 64 characters wide: a longer obs_id (the image's path) came back cut, and the
     cut one was 'not in the index' when asked back."""
