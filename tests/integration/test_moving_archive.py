@@ -49,6 +49,11 @@ def service(tmp_path_factory):
     row = ephemeris("Ceres", NESTED_DATE, site="keck", orbits=default_orbits())[0]
     (data / NESTED_ID).parent.mkdir(parents=True)
     write_image(data, NESTED_ID, float(row["ra"]), float(row["dec"]), NESTED_DATE)
+    # an image without a time (no DATE-OBS), released by its header so that any client sees it
+    h = fits.Header()
+    h.update(CTYPE1="RA---TAN", CTYPE2="DEC--TAN", CRVAL1=200.0, CRVAL2=-60.0, CRPIX1=8.5, CRPIX2=8.5,
+             CDELT1=-0.01, CDELT2=0.01, EXPTIME=60.0, RELEASE="2000-01-01")
+    fits.PrimaryHDU(np.zeros((16, 16), np.float32), header=h).writeto(data / "timeless.fits")
     build_index(tmp / "index.sqlite", data, workers=1)
     args = ["--index", str(tmp / "index.sqlite"), "--data-root", str(data), "--update-every", "0",
             "--log-level", "WARNING"]
@@ -192,6 +197,8 @@ def test_bodies_names_a_comet_in_the_field(service):
     ("images", {"body": "moon", "start": "1900-01-01", "stop": "2050-01-01"}, "search at most ~"),  # was 16 s of work
     ("images", {"body": "Ceres", "start": "2020-01-01", "stop": "2021-01-01", "format": "xls"}, "format"),
     ("bodies", {"obs_id": "nosuch"}, "not in the index"),
+    ("bodies", {"obs_id": "timeless"}, "image 'timeless' has no time (t_min is empty)"),
+    ("bodies", {"obs_id": ["ceres1", "timeless"]}, "image 'timeless' has no time"),
     ("bodies", {"obs_id": "ceres1", "ra": "10"}, "not both (got obs_id and ra)"),  # ra was ignored
     ("bodies", {"ra": "0", "dec": "95", "radius": "1", "time": "60000"}, "dec=95"),
     ("bodies", {"ra": "0", "dec": "0", "radius": "nan", "time": "60000"}, "radius"),
