@@ -99,49 +99,46 @@ def geocentric(field: Field, dense, jd: float) -> np.ndarray:
 
 def main() -> None:
     from astropy.time import Time
-    from jplephem.spk import SPK
 
     from platform_lib.imageindex.sphere import radec_to_xyz
-    from platform_lib.moving import default_orbits, ephemeris
-    from platform_lib.moving.ephemeris import _de421_path
+    from platform_lib.moving import SolarSystem, default_orbits, ephemeris
 
     orbits = default_orbits()
     ceres = orbits[[orbits.find("Ceres")]]
     epoch = float(ceres.epoch_jd[0])
     (jd_2000, s_2000), = _horizons_states("ceres_vectors_single.txt")
     jd_start, s_start = _horizons_states("ceres_vectors_range.txt")[0]
-    with SPK.open(str(_de421_path())) as kernel:
-        field = Field(kernel)
+    field = Field(SolarSystem.default().kernel.spk)  # DE421 as the library holds it (jplephem's SPK)
 
-        def barycentric(jd, helio):
-            sun = field.position(10, jd)
-            h = 1e-3  # the Sun's barycentric velocity by a central difference (au/day)
-            v_sun = (field.position(10, jd + h) - field.position(10, jd - h)) / (2 * h)
-            return np.concatenate([helio[:3] + sun, helio[3:] + v_sun])
+    def barycentric(jd, helio):
+        sun = field.position(10, jd)
+        h = 1e-3  # the Sun's barycentric velocity by a central difference (au/day)
+        v_sun = (field.position(10, jd + h) - field.position(10, jd - h)) / (2 * h)
+        return np.concatenate([helio[:3] + sun, helio[3:] + v_sun])
 
-        back = integrate(field, jd_start, barycentric(jd_start, s_start), min(jd_2000, epoch - 20 * 365.25) - 30)
-        ahead = integrate(field, jd_start, barycentric(jd_start, s_start), epoch + 20 * 365.25 + 30)
-        # The reference against Horizons 22.5 years before its start
-        mine = back(jd_2000)[:3] - field.position(10, jd_2000)
-        err_km = np.linalg.norm(mine - s_2000[:3]) * _AU_KM
-        earth = field.position(399, jd_2000)
-        ref_dir = s_2000[:3] + field.position(10, jd_2000) - earth
-        my_dir = back(jd_2000)[:3] - earth
-        err_arcsec = np.rad2deg(np.arccos(np.clip(ref_dir @ my_dir / np.linalg.norm(ref_dir) / np.linalg.norm(my_dir),
-                                                  -1, 1))) * 3600
-        print(f"N-body reference (DE421 field) from Horizons' state of JD {jd_start} back to JD {jd_2000} "
-              f"(22.5 years): {err_km:,.0f} km from Horizons' state, {err_arcsec:.1f} arcsec as seen from the Earth "
-              "(without light time)")
-        print(f"two-body from kstars-data's elements (epoch JD {epoch} TDB) against the reference, geocentric:")
-        for years in (0, -1, 1, -5, 5, -20, 20):
-            jd = epoch + years * 365.25
-            eph = ephemeris("Ceres", Time(jd, format="jd", scale="tdb"), orbits=ceres, site="geocenter")
-            two_body = radec_to_xyz(float(eph["ra"][0]), float(eph["dec"][0]))
-            ref = geocentric(field, back if years < 0 else ahead, jd)
-            ref_icrs = np.array([ref[0], np.cos(_OBLIQUITY) * ref[1] - np.sin(_OBLIQUITY) * ref[2],
-                                 np.sin(_OBLIQUITY) * ref[1] + np.cos(_OBLIQUITY) * ref[2]])
-            sep = np.rad2deg(np.arccos(np.clip(two_body @ ref_icrs, -1, 1))) * 3600
-            print(f"  {years:+3d} years ({Time(jd, format='jd', scale='tdb').utc.iso[:10]}): {sep:9.2f} arcsec")
+    back = integrate(field, jd_start, barycentric(jd_start, s_start), min(jd_2000, epoch - 20 * 365.25) - 30)
+    ahead = integrate(field, jd_start, barycentric(jd_start, s_start), epoch + 20 * 365.25 + 30)
+    # The reference against Horizons 22.5 years before its start
+    mine = back(jd_2000)[:3] - field.position(10, jd_2000)
+    err_km = np.linalg.norm(mine - s_2000[:3]) * _AU_KM
+    earth = field.position(399, jd_2000)
+    ref_dir = s_2000[:3] + field.position(10, jd_2000) - earth
+    my_dir = back(jd_2000)[:3] - earth
+    err_arcsec = np.rad2deg(np.arccos(np.clip(ref_dir @ my_dir / np.linalg.norm(ref_dir) / np.linalg.norm(my_dir),
+                                              -1, 1))) * 3600
+    print(f"N-body reference (DE421 field) from Horizons' state of JD {jd_start} back to JD {jd_2000} "
+          f"(22.5 years): {err_km:,.0f} km from Horizons' state, {err_arcsec:.1f} arcsec as seen from the Earth "
+          "(without light time)")
+    print(f"two-body from kstars-data's elements (epoch JD {epoch} TDB) against the reference, geocentric:")
+    for years in (0, -1, 1, -5, 5, -20, 20):
+        jd = epoch + years * 365.25
+        eph = ephemeris("Ceres", Time(jd, format="jd", scale="tdb"), orbits=ceres, site="geocenter")
+        two_body = radec_to_xyz(float(eph["ra"][0]), float(eph["dec"][0]))
+        ref = geocentric(field, back if years < 0 else ahead, jd)
+        ref_icrs = np.array([ref[0], np.cos(_OBLIQUITY) * ref[1] - np.sin(_OBLIQUITY) * ref[2],
+                             np.sin(_OBLIQUITY) * ref[1] + np.cos(_OBLIQUITY) * ref[2]])
+        sep = np.rad2deg(np.arccos(np.clip(two_body @ ref_icrs, -1, 1))) * 3600
+        print(f"  {years:+3d} years ({Time(jd, format='jd', scale='tdb').utc.iso[:10]}): {sep:9.2f} arcsec")
 
 
 if __name__ == "__main__":
