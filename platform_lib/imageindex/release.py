@@ -39,6 +39,10 @@ __all__ = ["ReleaseReport", "publish_released", "VIEW_NAME"]
 #: The released index's file name in the public tree.
 VIEW_NAME = "index.sqlite"
 _TMP = ".release-tmp-"
+#: What a view leaves out, in the signature of its records: a view written before the form changed is written again
+#: at the next run, though its records did not change. "2": the space-time R-tree keeps no proprietary image's box
+#: (a view written before kept them all, where and when each was taken).
+_VIEW_FORM = "view-form 2"
 
 
 @dataclass
@@ -55,8 +59,8 @@ class ReleaseReport:
 
 def _released_files(index_path: Path, now: float) -> tuple[set[str], int, int, float | None, str]:
     """The released files, the counts of released and withheld records, the next release and the signature of
-    the released records: their ids and files' times and sizes, and the index's build and ``derivation`` (an
-    index rebuilt or derived again, after an upgrade, has other records under the same ids)."""
+    the released records: their ids and files' times and sizes, the index's build and ``derivation`` (an
+    index rebuilt or derived again, after an upgrade, has other records under the same ids), and :data:`_VIEW_FORM`."""
     con = sqlite3.connect(f"file:{index_path}?mode=ro", uri=True)
     try:
         rows = con.execute("SELECT obs_id, file_path, release_date, file_mtime, file_size FROM obscore").fetchall()
@@ -79,7 +83,7 @@ def _released_files(index_path: Path, now: float) -> tuple[set[str], int, int, f
             if release is not None:  # without a release date it waits for an operator, not for a time
                 upcoming = release if upcoming is None else min(upcoming, release)
     public = files - withheld_files
-    signature = hashlib.sha256("\n".join([*sorted(released_ids), repr(made)]).encode()).hexdigest()
+    signature = hashlib.sha256("\n".join([*sorted(released_ids), repr(made), _VIEW_FORM]).encode()).hexdigest()
     return public, len(released_ids), withheld, upcoming, signature
 
 

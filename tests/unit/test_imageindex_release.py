@@ -6,6 +6,7 @@ in it (as an operator's mapping would), so every answer is known.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 from pathlib import Path
@@ -113,3 +114,29 @@ def test_the_view_keeps_no_space_time_box_of_a_proprietary_image(tmp_path):
         con.close()
     assert len(rows) == 1 and footprints == rows
     assert spacetime == rows, f"space-time boxes {sorted(spacetime)} for the released rows {sorted(rows)}"
+
+
+def test_a_view_written_before_that_fix_is_written_again(tmp_path):
+    """A view published by the code before it (its boxes of proprietary images still in its space-time R-tree) was
+    kept as long as the released records stayed the same: its signature said nothing of what the view leaves out."""
+    index, data, public = _archive(tmp_path, {"open": NOW - 10, "secret": NOW + 100}, date_obs="2022-03-01T05:00")
+    publish_released(index, data, public, now=NOW)
+    view = public / "index.sqlite"
+    src = sqlite3.connect(index)  # the signature as the old code made it: released records and the index's making
+    released = [f"{o}\t{m}\t{z}" for o, m, z, r in src.execute(
+        "SELECT obs_id, file_mtime, file_size, release_date FROM obscore") if r <= NOW]
+    made = src.execute("SELECT key, value FROM meta WHERE key IN ('built_at', 'derivation') ORDER BY key").fetchall()
+    src.close()
+    old = hashlib.sha256("\n".join([*sorted(released), repr(made)]).encode()).hexdigest()
+    con = sqlite3.connect(view)
+    with con:  # as the old code left it: the withheld row's space-time box, under the old signature
+        con.execute("INSERT INTO spacetime_rtree VALUES (2, -1, 1, -1, 1, -1, 1, 8000, 8001)")
+        con.execute("UPDATE meta SET value = ? WHERE key = 'released_signature'", (old,))
+    con.close()
+    assert publish_released(index, data, public, now=NOW).view_rewritten
+    con = sqlite3.connect(view)
+    try:
+        assert [r[0] for r in con.execute("SELECT id FROM spacetime_rtree")] == [1]
+    finally:
+        con.close()
+    assert not publish_released(index, data, public, now=NOW).view_rewritten  # once
