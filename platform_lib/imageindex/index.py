@@ -41,8 +41,8 @@ from platform_lib.imageindex.rtree_pack import pack_rtree
 from platform_lib.imageindex.query import ImageQuery, Viewer, plan_sql, visibility_sql
 from platform_lib.imageindex.sphere import Polygon, cap_boxes, morton_key, polygon_caps, radec_to_xyz
 
-__all__ = ["ImageIndex", "BuildReport", "build_index", "update_index", "bulk_load", "now_mjd", "writer_lock",
-           "INDEXES", "create_schema", "fast_pragmas"]
+__all__ = ["ImageIndex", "BuildReport", "build_index", "update_index", "bulk_load", "delete_records", "now_mjd",
+           "writer_lock", "INDEXES", "create_schema", "fast_pragmas"]
 
 _SCHEMA = (
     "CREATE TABLE obscore (" + ", ".join(COLUMNS) + ", vertices BLOB)",
@@ -126,6 +126,16 @@ def bulk_load(conn: sqlite3.Connection, records: list[dict], vertices: list[np.n
     write_rtree(conn, ids[order], boxes[order])
     spacetime.create(conn)
     spacetime.write(conn, ids, records, boxes)
+
+
+def delete_records(conn: sqlite3.Connection, rowids) -> None:
+    """Remove the records ``rowids`` from ``obscore`` and from both R-trees, the footprints' and the space-time one,
+    so the three never disagree (an update removing or replacing files, the released view leaving out proprietary
+    rows)."""
+    rows = [(int(i),) for i in rowids]
+    conn.executemany("DELETE FROM obscore WHERE rowid = ?", rows)
+    conn.executemany("DELETE FROM footprint_rtree WHERE id = ?", rows)
+    spacetime.delete(conn, [i for (i,) in rows])
 
 
 def write_rtree(conn: sqlite3.Connection, ids: np.ndarray, boxes: np.ndarray) -> None:
@@ -333,11 +343,7 @@ def _update(index_path, data_root, *, mapping_dirs, workers, progress, mode=None
         added = [p for p in files if p not in known]
         removed = [p for p in known if p not in files]
         for p in changed + removed:
-            row = conn.execute("SELECT rowid FROM obscore WHERE file_path = ?", (p,)).fetchone()
-            if row:
-                conn.execute("DELETE FROM obscore WHERE rowid = ?", row)
-                conn.execute("DELETE FROM footprint_rtree WHERE id = ?", row)
-                spacetime.delete(conn, row[0])
+            delete_records(conn, [r[0] for r in conn.execute("SELECT rowid FROM obscore WHERE file_path = ?", (p,))])
             conn.execute("DELETE FROM files WHERE path = ?", (p,))
         todo = sorted(changed + added)
         good, bad = read_records(data_root, todo, mapping_dirs=mapping_dirs, workers=workers, progress=progress)

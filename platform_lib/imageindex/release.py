@@ -10,7 +10,7 @@ module's output:
   filesystems), made under a temporary name and renamed into place;
 * files no longer released or no longer in the archive are removed;
 * ``index.sqlite`` there is the archive index without a proprietary row: a copy whose ``obscore``
-  rows (and their R-tree entries) with ``release_date > now`` are deleted, and whose ``files``
+  rows (and their entries in the footprint and space-time R-trees) with ``release_date > now`` are deleted, and whose ``files``
   table lists only published files (skipped or proprietary files' names do not leak), written to
   a temporary file and renamed into place when the set of released records changed.
 
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from platform_lib.imageindex.errors import ImageIndexError
-from platform_lib.imageindex.index import now_mjd
+from platform_lib.imageindex.index import delete_records, now_mjd
 from platform_lib.imageindex.query import is_released, released_sql
 
 __all__ = ["ReleaseReport", "publish_released", "VIEW_NAME"]
@@ -39,6 +39,10 @@ __all__ = ["ReleaseReport", "publish_released", "VIEW_NAME"]
 #: The released index's file name in the public tree.
 VIEW_NAME = "index.sqlite"
 _TMP = ".release-tmp-"
+#: What a view leaves out, in the signature of its records: a view written before the form changed is written again
+#: at the next run, though its records did not change. "2": the space-time R-tree keeps no proprietary image's box
+#: (a view written before kept them all, where and when each was taken).
+_VIEW_FORM = "view-form 2"
 
 
 @dataclass
@@ -55,8 +59,8 @@ class ReleaseReport:
 
 def _released_files(index_path: Path, now: float) -> tuple[set[str], int, int, float | None, str]:
     """The released files, the counts of released and withheld records, the next release and the signature of
-    the released records: their ids and files' times and sizes, and the index's build and ``derivation`` (an
-    index rebuilt or derived again, after an upgrade, has other records under the same ids)."""
+    the released records: their ids and files' times and sizes, the index's build and ``derivation`` (an
+    index rebuilt or derived again, after an upgrade, has other records under the same ids), and :data:`_VIEW_FORM`."""
     con = sqlite3.connect(f"file:{index_path}?mode=ro", uri=True)
     try:
         rows = con.execute("SELECT obs_id, file_path, release_date, file_mtime, file_size FROM obscore").fetchall()
@@ -79,7 +83,7 @@ def _released_files(index_path: Path, now: float) -> tuple[set[str], int, int, f
             if release is not None:  # without a release date it waits for an operator, not for a time
                 upcoming = release if upcoming is None else min(upcoming, release)
     public = files - withheld_files
-    signature = hashlib.sha256("\n".join([*sorted(released_ids), repr(made)]).encode()).hexdigest()
+    signature = hashlib.sha256("\n".join([*sorted(released_ids), repr(made), _VIEW_FORM]).encode()).hexdigest()
     return public, len(released_ids), withheld, upcoming, signature
 
 
@@ -131,8 +135,7 @@ def _write_view(index_path: Path, view: Path, now: float, public: set[str], sign
         src.close()
         ids = [r[0] for r in dst.execute(f"SELECT rowid FROM obscore WHERE NOT {released_sql('release_date')}",
                                          (now,))]
-        dst.executemany("DELETE FROM footprint_rtree WHERE id = ?", [(i,) for i in ids])
-        dst.executemany("DELETE FROM obscore WHERE rowid = ?", [(i,) for i in ids])
+        delete_records(dst, ids)  # and their entries in both R-trees: where and when a PI observed is theirs too
         dst.execute("CREATE TEMP TABLE public(path TEXT PRIMARY KEY)")
         dst.executemany("INSERT INTO public VALUES (?)", [(p,) for p in public])
         dst.execute("DELETE FROM files WHERE path NOT IN (SELECT path FROM public)")

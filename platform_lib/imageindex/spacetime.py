@@ -99,8 +99,10 @@ def _pack_order(boxes8: np.ndarray) -> np.ndarray:
     return np.lexsort((key, tbin))
 
 
-def delete(conn: sqlite3.Connection, rowid: int) -> None:
-    conn.execute(f"DELETE FROM {TABLE} WHERE id = ?", (rowid,))
+def delete(conn: sqlite3.Connection, rowids: list[int]) -> None:
+    """Remove the records ``rowids`` (nothing to do in an index written before the table existed)."""
+    if has_table(conn):
+        conn.executemany(f"DELETE FROM {TABLE} WHERE id = ?", [(int(i),) for i in rowids])
 
 
 def ensure(conn: sqlite3.Connection) -> bool:

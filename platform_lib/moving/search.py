@@ -35,17 +35,18 @@ _MJD = 2400000.5
 _EARTH_RADIUS_AU = 6378.137 / 149597870.7
 
 
-def check_tolerance(tolerance):
-    """The tolerance in degrees: a positive angle (Quantity), else ``bad-tolerance``."""
+def check_tolerance(tolerance, name: str = "tolerance", example: str = "10 * u.arcsec"):
+    """``tolerance`` (or the angle parameter ``name``) in degrees: a positive, finite angle (Quantity), else
+    ``bad-tolerance`` naming the parameter."""
     import astropy.units as u
 
     try:
         deg = float(u.Quantity(tolerance).to_value(u.deg))
     except (TypeError, ValueError, u.UnitsError) as exc:
-        raise MovingObjectError(f"tolerance {tolerance!r} is not an angle; give e.g. 10 * u.arcsec",
+        raise MovingObjectError(f"{name} {tolerance!r} is not an angle; give e.g. {example}",
                                 code="bad-tolerance", value=str(tolerance)) from exc
     if not np.isfinite(deg) or deg <= 0:
-        raise MovingObjectError(f"tolerance {tolerance!r} must be a positive angle (e.g. 10 * u.arcsec)",
+        raise MovingObjectError(f"{name} {tolerance!r} must be a positive angle (e.g. {example})",
                                 code="bad-tolerance", value=str(tolerance))
     return deg
 
@@ -312,9 +313,9 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
     viewer
         Who asks: proprietary images are searched only for their owner, group, or an admin.
     max_step
-        The largest apparent motion between two ephemeris points (default 1 deg).
+        The largest apparent motion between two ephemeris points (default 1 deg; a positive angle).
     box_size
-        The largest extent of a space-time box (default 4 deg; boxes last at most 30 days).
+        The largest extent of a space-time box (default 4 deg, a positive angle; boxes last at most 30 days).
     max_points
         Refuse (``too-long``) a track that needs more ephemeris points (default: no limit; the archive
         route sets one, so one request cannot hold the service for long).
@@ -356,8 +357,9 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
         ss.check_range(np.array([jd]), label)
     site = observatory(site)
     target = Body(body, orbits, ss, site)
-    max_step_deg = 1.0 if max_step is None else float(u.Quantity(max_step).to_value(u.deg))
-    box_deg = 4.0 if box_size is None else float(u.Quantity(box_size).to_value(u.deg))
+    # a zero or negative step split nothing (the track stayed daily) and a negative box was taken as positive
+    max_step_deg = 1.0 if max_step is None else check_tolerance(max_step, "max_step", "1 * u.deg")
+    box_deg = 4.0 if box_size is None else check_tolerance(box_size, "box_size", "4 * u.deg")
     track = tabulate(target, jd0, jd1, max_step_deg=max_step_deg, max_points=max_points)
     t_track = _time.perf_counter()
     boxes = track_boxes(track, pad_deg=tol_deg, box_size_deg=box_deg, topocentric=not site.geocentric)

@@ -49,6 +49,11 @@ def service(tmp_path_factory):
     row = ephemeris("Ceres", NESTED_DATE, site="keck", orbits=default_orbits())[0]
     (data / NESTED_ID).parent.mkdir(parents=True)
     write_image(data, NESTED_ID, float(row["ra"]), float(row["dec"]), NESTED_DATE)
+    # an image without a time (no DATE-OBS), released by its header so that any client sees it
+    h = fits.Header()
+    h.update(CTYPE1="RA---TAN", CTYPE2="DEC--TAN", CRVAL1=200.0, CRVAL2=-60.0, CRPIX1=8.5, CRPIX2=8.5,
+             CDELT1=-0.01, CDELT2=0.01, EXPTIME=60.0, RELEASE="2000-01-01")
+    fits.PrimaryHDU(np.zeros((16, 16), np.float32), header=h).writeto(data / "timeless.fits")
     build_index(tmp / "index.sqlite", data, workers=1)
     args = ["--index", str(tmp / "index.sqlite"), "--data-root", str(data), "--update-every", "0",
             "--log-level", "WARNING"]
@@ -113,6 +118,26 @@ def test_bodies_in_an_image_and_in_a_cone(service):
     parse_single_table(io.BytesIO(r.content))
 
 
+def test_a_nights_images_in_one_request(service):
+    """moving/bodies took one obs_id ("parameter obs_id was given 3 times; give it once"): a night's images were a
+    request each. Repeated, they are answered together (bodies_in_images), each image's bodies under its obs_id."""
+    ids = ["ceres0", "ceres1", "empty1", "ceres1"]  # a repeat is answered once
+    r = requests.get(service + "moving/bodies", params={"obs_id": ids, "site": "keck", "format": "json"}, timeout=120)
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    names = [c["name"] for c in doc["columns"]]
+    rows = sorted((row[names.index("obs_id")], row[names.index("body")]) for row in doc["data"])
+    assert rows == [("ceres0", "1 Ceres (A801 AA)"), ("ceres1", "1 Ceres (A801 AA)")]
+    assert doc["meta"]["images"] == 3
+    r = requests.get(service + "moving/bodies", params={"obs_id": ids, "site": "keck"}, timeout=120)
+    assert r.status_code == 200, r.text
+    assert sorted(parse_single_table(io.BytesIO(r.content)).to_table()["obs_id"]) == ["ceres0", "ceres1"]
+    r = requests.get(service + "moving/bodies", params={"obs_id": ["ceres0", "nosuch"]}, timeout=60)
+    assert r.status_code == 400 and "image 'nosuch' is not in the index" in r.text
+    r = requests.get(service + "moving/bodies", params={"obs_id": [f"x{k}" for k in range(501)]}, timeout=60)
+    assert r.status_code == 400 and "more than 500 parameter values in one request" in r.text
+
+
 def test_an_obs_id_longer_than_64_characters_comes_back_whole(service):
     """The answers' text columns were 64 characters wide: a longer obs_id (the image's path) came back cut, and the
     cut one was 'not in the index' when asked back."""
@@ -172,6 +197,8 @@ def test_bodies_names_a_comet_in_the_field(service):
     ("images", {"body": "moon", "start": "1900-01-01", "stop": "2050-01-01"}, "search at most ~"),  # was 16 s of work
     ("images", {"body": "Ceres", "start": "2020-01-01", "stop": "2021-01-01", "format": "xls"}, "format"),
     ("bodies", {"obs_id": "nosuch"}, "not in the index"),
+    ("bodies", {"obs_id": "timeless"}, "image 'timeless' has no time (t_min is empty)"),
+    ("bodies", {"obs_id": ["ceres1", "timeless"]}, "image 'timeless' has no time"),
     ("bodies", {"obs_id": "ceres1", "ra": "10"}, "not both (got obs_id and ra)"),  # ra was ignored
     ("bodies", {"ra": "0", "dec": "95", "radius": "1", "time": "60000"}, "dec=95"),
     ("bodies", {"ra": "0", "dec": "0", "radius": "nan", "time": "60000"}, "radius"),

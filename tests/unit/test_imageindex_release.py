@@ -6,6 +6,7 @@ in it (as an operator's mapping would), so every answer is known.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 from pathlib import Path
@@ -18,18 +19,20 @@ from platform_lib.imageindex import ImageIndex, ImageQuery, Viewer, build_index,
 NOW = 60_000.0
 
 
-def _image(root: Path, name: str, ra: float) -> None:
+def _image(root: Path, name: str, ra: float, date_obs: str | None = None) -> None:
     h = fits.Header()
     h.update(CTYPE1="RA---TAN", CTYPE2="DEC--TAN", CRVAL1=ra, CRVAL2=0.0, CRPIX1=2.5, CRPIX2=2.5,
              CDELT1=-0.01, CDELT2=0.01, TELESCOP="TEST", OBJECT=name)
+    if date_obs is not None:
+        h["DATE-OBS"] = date_obs
     (root / "night1").mkdir(parents=True, exist_ok=True)
     fits.PrimaryHDU(np.zeros((4, 4), np.float32), header=h).writeto(root / "night1" / f"{name}.fits")
 
 
-def _archive(tmp_path: Path, releases: dict[str, float]) -> tuple[Path, Path, Path]:
+def _archive(tmp_path: Path, releases: dict[str, float], date_obs: str | None = None) -> tuple[Path, Path, Path]:
     data, public = tmp_path / "archive", tmp_path / "datasets" / "images"
     for k, name in enumerate(releases):
-        _image(data, name, 10.0 * k)
+        _image(data, name, 10.0 * k, date_obs)
     index = data / "index.sqlite"
     build_index(index, data, workers=1)
     con = sqlite3.connect(index)
@@ -94,3 +97,46 @@ def test_a_record_without_a_release_date_is_proprietary_everywhere(tmp_path):
     assert _ids(public / "index.sqlite") == {"open"}
     assert sorted(p.name for p in public.rglob("*.fits")) == ["open.fits"]
     assert [(c.images, c.public) for c in collections(index, NOW)] == [(2, 1)]
+
+
+def test_the_view_keeps_no_space_time_box_of_a_proprietary_image(tmp_path):
+    """The released view's space-time R-tree (moving-object searches) holds the released rows and nothing else.
+    It kept every proprietary image's box (where and when the PI observed, down to the minute) while its
+    ``obscore`` row and footprint box were deleted: the three tables disagreed and the view leaked it."""
+    index, data, public = _archive(tmp_path, {"open": NOW - 10, "secret": NOW + 100}, date_obs="2022-03-01T05:00")
+    publish_released(index, data, public, now=NOW)
+    con = sqlite3.connect(public / "index.sqlite")
+    try:
+        rows = {r[0] for r in con.execute("SELECT rowid FROM obscore")}
+        footprints = {r[0] for r in con.execute("SELECT id FROM footprint_rtree")}
+        spacetime = {r[0] for r in con.execute("SELECT id FROM spacetime_rtree")}
+    finally:
+        con.close()
+    assert len(rows) == 1 and footprints == rows
+    assert spacetime == rows, f"space-time boxes {sorted(spacetime)} for the released rows {sorted(rows)}"
+
+
+def test_a_view_written_before_that_fix_is_written_again(tmp_path):
+    """A view published by the code before it (its boxes of proprietary images still in its space-time R-tree) was
+    kept as long as the released records stayed the same: its signature said nothing of what the view leaves out."""
+    index, data, public = _archive(tmp_path, {"open": NOW - 10, "secret": NOW + 100}, date_obs="2022-03-01T05:00")
+    publish_released(index, data, public, now=NOW)
+    view = public / "index.sqlite"
+    src = sqlite3.connect(index)  # the signature as the old code made it: released records and the index's making
+    released = [f"{o}\t{m}\t{z}" for o, m, z, r in src.execute(
+        "SELECT obs_id, file_mtime, file_size, release_date FROM obscore") if r <= NOW]
+    made = src.execute("SELECT key, value FROM meta WHERE key IN ('built_at', 'derivation') ORDER BY key").fetchall()
+    src.close()
+    old = hashlib.sha256("\n".join([*sorted(released), repr(made)]).encode()).hexdigest()
+    con = sqlite3.connect(view)
+    with con:  # as the old code left it: the withheld row's space-time box, under the old signature
+        con.execute("INSERT INTO spacetime_rtree VALUES (2, -1, 1, -1, 1, -1, 1, 8000, 8001)")
+        con.execute("UPDATE meta SET value = ? WHERE key = 'released_signature'", (old,))
+    con.close()
+    assert publish_released(index, data, public, now=NOW).view_rewritten
+    con = sqlite3.connect(view)
+    try:
+        assert [r[0] for r in con.execute("SELECT id FROM spacetime_rtree")] == [1]
+    finally:
+        con.close()
+    assert not publish_released(index, data, public, now=NOW).view_rewritten  # once

@@ -142,6 +142,15 @@ def test_space_time_index_follows_updates(tmp_path, archive):
     update_index(root / "index.sqlite", root / "data", workers=1)
     after = {r["obs_id"] for r in idx.records(idx.candidates(every))}
     assert after == (before - {"hit0"}) | {"new"}
+    # a file replaced by another exposure (same name, another night): its box moves with it, in time
+    (root / "data" / "late1.fits").unlink()
+    write_image(root / "data", "late1", 10.0, 10.0, Time("2024-04-04T04:04"))  # released (18 months) as "new" is
+    update_index(root / "index.sqlite", root / "data", workers=1)
+    then = np.array([[-1, 1, -1, 1, -1, 1, 60112.0, 60114.5]], float)  # 2023-06-17..19: late1's old night
+    now = np.array([[-1, 1, -1, 1, -1, 1, 60403.5, 60404.5]], float)  # 2024-04-03T12..04T12
+    assert {r["obs_id"] for r in idx.records(idx.candidates(now))} == {"late1"}
+    assert "late1" not in {r["obs_id"] for r in idx.records(idx.candidates(then))}
+    assert {r["obs_id"] for r in idx.records(idx.candidates(every))} == after
     conn = sqlite3.connect(root / "index.sqlite")
     assert conn.execute("SELECT COUNT(*) FROM spacetime_rtree").fetchone()[0] == len(after)
     # an index written before the space-time R-tree existed gains it at its next update
@@ -232,6 +241,14 @@ def test_bad_inputs_name_the_problem(archive, asteroids):
         with pytest.raises(MovingObjectError, match="tolerance") as exc:
             find_images("Ceres", Time("2023-01-01"), Time("2024-01-01"), index=index, orbits=asteroids, tolerance=tol)
         assert exc.value.code == "bad-tolerance"
+    # the search's other angles: a zero or negative max_step left the track daily, whatever the body's speed, a
+    # negative box_size was taken as positive, a number without a unit was astropy's UnitConversionError
+    for name, value in (("max_step", 0 * u.deg), ("max_step", -1 * u.deg), ("max_step", 1.0),
+                        ("box_size", -4 * u.deg), ("box_size", np.nan * u.deg)):
+        with pytest.raises(MovingObjectError, match=f"^{name} ") as exc:
+            find_images("Ceres", Time("2023-01-01"), Time("2024-01-01"), index=index, orbits=asteroids,
+                        **{name: value})
+        assert exc.value.code == "bad-tolerance" and "e.g." in str(exc.value)
     with pytest.raises(MovingObjectError, match="unknown body 'Nibiru'"):
         find_images("Nibiru", Time("2023-01-01"), Time("2024-01-01"), index=index, orbits=asteroids)
     with pytest.raises(MovingObjectError, match="outside the ephemeris") as exc:

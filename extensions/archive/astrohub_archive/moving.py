@@ -2,9 +2,10 @@
 
 ``GET moving/images?body=Ceres&start=2005-01-01&stop=2025-01-01[&tolerance=10][&site=keck][&format=json]``
 answers :func:`platform_lib.moving.find_images` (tolerance in arcsec; the body from the asteroids of Debian's
-kstars-data, else its comets); ``GET moving/bodies?obs_id=...``
-(or ``ra``, ``dec``, ``radius`` in degrees and ``time``) answers :func:`platform_lib.moving.bodies_in_image`
-over the asteroids and comets of Debian's kstars-data. Times are read as the library reads a date given as text
+kstars-data, else its comets); ``GET moving/bodies?obs_id=...[&obs_id=...]`` (a night's images in one call,
+bounded by the archive's 500 parameter values a request and its per-query time limit; or ``ra``, ``dec``,
+``radius`` in degrees and ``time``) answers :func:`platform_lib.moving.bodies_in_images` over the asteroids and
+comets of Debian's kstars-data. Times are read as the library reads a date given as text
 (:func:`platform_lib.moving.times.read_time`): ISO 8601 (UTC unless ``Z`` or an offset follows) or an MJD (a Julian
 date or a year is refused, naming the MJD to give), or, with ``time_format=mjd``, ``jd`` or ``iso``, only that
 (UTC). ``format`` is
@@ -273,18 +274,18 @@ class BodiesInImageHandler(_MovingHandler):
         import astropy.units as u
         from astropy.coordinates import SkyCoord
 
-        from platform_lib.moving import bodies_in_image
+        from platform_lib.moving import bodies_in_image, bodies_in_images
         from platform_lib.moving.reverse import cone_image
 
-        obs_id = _one(args, "obs_id")
+        obs_ids = list(dict.fromkeys(args.get("obs_id") or args.get("OBS_ID") or []))  # repeatable: a night's images
         kw = {"orbits": _known(), "cache": _day_caches(), "site": _site(args), "tolerance": _tolerance(args),
               "viewer": viewer}
-        if obs_id is not None:
+        if obs_ids:
             cone = [k for k in ("ra", "dec", "radius", "time") if _one(args, k) is not None]
             if cone:
                 raise UsageFault(f"give obs_id or ra, dec, radius and time, not both (got obs_id and "
                                  f"{', '.join(cone)})")
-            return lambda: bodies_in_image(obs_id, index=self.state.index_path, **kw)
+            return lambda: bodies_in_images(obs_ids, index=self.state.index_path, **kw)
         ra = _float(_one(args, "ra", required=True), "ra")
         dec = _float(_one(args, "dec", required=True), "dec")
         if not -90 <= dec <= 90:
