@@ -305,8 +305,8 @@ print(len(pleiades), 'of my', len(uploaded), 'Pleiades stars are in Hipparcos: H
            "(and their margin caches) are read by the cluster's workers. The next cell prints nothing until it is "
            "done: a minute or so, most of it the cluster and its worker starting (more when the platform is busy). To "
            "watch it work, open the Dask sidebar (the Dask logo on the left): the cell's cluster is listed there as "
-           "\"GatewayCluster <id>\"; click it (if you started another one with + NEW, that one stays selected and "
-           "its panes stay empty), then TASK STREAM or PROGRESS."),
+           "\"GatewayCluster <id>\", selected once the sidebar lists it (within 5 s of the cell's start; a cluster you "
+           "click stays selected until a newer one is listed), then TASK STREAM or PROGRESS."),
     ("code", """from platform_lib import gateway
 
 cluster = gateway.cluster(workers=1)  # run again: the same cluster
