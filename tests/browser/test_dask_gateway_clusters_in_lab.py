@@ -14,7 +14,6 @@ from urllib.parse import urlparse
 
 #: The Dask sidebar's selected cluster's title ("GatewayCluster <first 8 characters of its name>").
 SELECTED = ".dask-ClusterListingItem.jp-mod-active .dask-ClusterListingItem-title"
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 
 def _started(output: str) -> str:
@@ -22,7 +21,7 @@ def _started(output: str) -> str:
     return re.findall(r"^cluster (\S+)$", output, re.M)[-1]
 
 
-def test_the_dask_sidebar_selects_the_cluster_a_notebook_started_last(platform, browser, sign_in):
+def test_the_dask_sidebar_selects_the_cluster_a_notebook_started_last(platform, browser, sign_in, watch):
     """Her notebook starts a cluster (the sidebar selects it: none was selected), then a second one beside it:
     the sidebar now selects the second, its URL box names it and its dashboard panes are connected (they stayed
     on the first); a click on the first still selects it. Nothing is fetched from outside the platform and
@@ -30,20 +29,7 @@ def test_the_dask_sidebar_selects_the_cluster_a_notebook_started_last(platform, 
     user = platform.unique("daskfollow")
     platform.create_user(user)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    outside: list[str] = []
-    refused: list[str] = []
-
-    def guard(route):
-        url = route.request.url
-        if url.startswith(("data:", "blob:")) or (urlparse(url).hostname or "") in LOCAL_HOSTS:
-            route.continue_()
-        else:
-            outside.append(url)
-            route.abort()
-
-    context.route("**/*", guard)
-    page = context.new_page()
-    page.on("response", lambda r: refused.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page, outside, refused = watch(context)
     try:
         sign_in(page, user)
         page.wait_for_selector("[data-id='dask-dashboard-launcher']", timeout=120_000)
