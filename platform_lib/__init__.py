@@ -13,8 +13,8 @@ or ``from platform_lib.storage import Storage``), so ``import platform_lib`` sta
 ``jobs``        background jobs that outlive the notebook
 ``viz``         any result in Aladin Lite (offline) or as a static figure; HiPS
 ``imageindex``  your own FITS images: ``index_folder("~/myimages")``, then search them by position, cone, time
-``resources``   what you use (also ``platform_lib.usage()``); ``sampledata``: the sample data; ``gateway``: Dask
-                Gateway helpers
+``resources``   what you use (also ``platform_lib.usage()``); ``sampledata``: the sample data; ``gateway``: your
+                Dask cluster (``gateway.cluster()``, the same one when run again) and sharing it
 
 ``get_settings()`` says where your spaces are. The tutorials are in ``tutorials/`` in your home, and the
 guides in Lab's Help menu ("astrohub Guides", also ``tutorials/guides/``); ``help(platform_lib.crossmatch)``

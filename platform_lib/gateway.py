@@ -36,6 +36,12 @@ to need it (:data:`AFFECTED_UP_TO`); a newer version is left alone, and tests/un
 whether the fix is still needed. Remove that fix when dask-gateway releases a ``close()`` guarded with
 ``_loop_runner.is_started()``.
 
+This kernel's cluster: :func:`cluster` starts a cluster on the platform's gateway, or returns the one it started
+before in this process (a kernel) when that one still runs with the options asked for, so a notebook's cell that
+makes a cluster can be run again without leaving a second cluster (and its workers) running until the idle timeout.
+Asked for other options, it stops the one it started before and starts another; ``new=True`` starts another and
+leaves the earlier running. It says which in one printed line, with the dashboard link.
+
 Both client fixes are applied in one place: :func:`use_gateway_client_fixes`, which ``import platform_lib`` calls
 (so every process using the library, every user kernel through its startup file, and platform_lib's own Gateway
 users: ``crossmatch._dask``, ``resources._dask``), is an import hook on ``dask_gateway.client`` that imports nothing:
@@ -53,8 +59,8 @@ from platform_lib.errors import PlatformError
 from platform_lib.onimport import after_import
 from platform_lib.versions import release_tuple
 
-__all__ = ["AFFECTED_UP_TO", "NotTheOwner", "SharedCluster", "share_cluster", "shared_clusters", "unshare_cluster",
-           "use_gateway_client_fixes"]
+__all__ = ["AFFECTED_UP_TO", "NotTheOwner", "SharedCluster", "cluster", "share_cluster", "shared_clusters",
+           "unshare_cluster", "use_gateway_client_fixes"]
 
 #: The newest dask-gateway release whose ``Gateway.close`` raises when called twice.
 AFFECTED_UP_TO = (2026, 3, 0)
@@ -82,6 +88,104 @@ def _close_once(gateway_class: Any) -> None:
     close.__wrapped__ = original
     close._astrohub_idempotent = True
     gateway_class.close = close
+
+
+#: The clusters :func:`cluster` started in this process (a kernel), oldest first; those stopped since are dropped
+#: at its next call.
+_started: list[Any] = []
+
+
+def _options(gateway: Any, asked: dict[str, Any]) -> Any:
+    """The gateway's cluster options (its defaults, the local dask config's) with ``asked`` set; a ``ValueError``
+    naming an option the gateway does not have, with those it has."""
+    options = gateway.cluster_options()
+    for key, value in asked.items():
+        if key not in options:
+            raise ValueError(f"the platform's Dask gateway has no cluster option {key!r}; its options: "
+                             f"{', '.join(options)} (see Gateway().cluster_options())")
+        options[key] = value  # dask-gateway's ValueError/TypeError for a value out of bounds
+    return options
+
+
+def _running(made: Any) -> dict[str, Any] | None:
+    """The options of ``made`` (a cluster :func:`cluster` started) while the gateway runs it, else None."""
+    if getattr(made, "status", None) != "running":  # closed or shut down from the notebook
+        return None
+    try:
+        report = made.gateway.get_cluster(made.name)
+    except Exception:  # noqa: BLE001 - the gateway forgot it (stopped long ago) or cannot say: not reusable
+        return None
+    return dict(report.options) if getattr(report.status, "name", "") in ("RUNNING", "PENDING") else None
+
+
+def cluster(workers: int = 1, *, new: bool = False, **options: Any) -> Any:
+    """This kernel's Dask cluster on the platform's gateway, with ``workers`` workers: the one this function started
+    before in this kernel when it still runs with these ``options``, else a new one.
+
+    Running a notebook cell that makes a cluster again used to leave the first cluster running, with its workers
+    and memory, until the gateway's idle timeout (and a third run met the limit of clusters per user). Here:
+
+    - the cluster this function started before in this kernel, still running with the same options, is returned,
+      scaled to ``workers``;
+    - one started here with other options is stopped, and a new one started;
+    - ``new=True`` starts a new cluster and leaves the earlier ones running (later calls return the newest).
+
+    One printed line says which, with the cluster's dashboard link. A cluster started some other way
+    (``Gateway().new_cluster()``, the Dask sidebar's "+ NEW", another kernel) is never returned nor stopped here.
+
+    Parameters
+    ----------
+    workers
+        How many workers to scale the cluster to (``cluster.adapt(minimum=..., maximum=...)`` afterwards for an
+        adaptive one).
+    new
+        Start another cluster even when this kernel has one running.
+    **options
+        The gateway's cluster options (``Gateway().cluster_options()`` lists them: ``worker_cores``,
+        ``worker_memory`` in GiB, ``shared_with`` a hub group), each defaulting to the platform's.
+
+    Returns
+    -------
+    dask_gateway.GatewayCluster
+        ``cluster.get_client()`` connects a Dask client to it; ``cluster.shutdown()`` stops it.
+
+    Raises
+    ------
+    ValueError
+        An option the gateway does not have, or a value it refuses (with the gateway's message), or ``workers``
+        not a whole number from 0 up.
+
+    Examples
+    --------
+    >>> from platform_lib.gateway import cluster                           # doctest: +SKIP
+    >>> dask_cluster = cluster(workers=2)           # run again: the same cluster, still 2 workers  # doctest: +SKIP
+    >>> client = dask_cluster.get_client()                                 # doctest: +SKIP
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+        raise ValueError(f"workers must be a whole number from 0 up, got {workers!r}")
+    from dask_gateway import Gateway, GatewayCluster  # its client fixed by use_gateway_client_fixes (import hook)
+
+    with Gateway() as gateway:
+        asked = _options(gateway, options)
+    running = [(made, _running(made)) for made in _started]
+    _started[:] = [made for made, current in running if current is not None]
+    if not new and _started:
+        made, current = next((m, c) for m, c in reversed(running) if c is not None)
+        differ = {key: (current.get(key), value) for key, value in asked.items() if current.get(key) != value}
+        if not differ:
+            made.scale(workers)
+            print(f"Dask cluster {made.name}: this kernel's, still running; used again, scaled to {workers} "
+                  f"worker(s) (cluster(new=True) starts another). Dashboard: {made.dashboard_link}")
+            return made
+        made.shutdown()
+        _started.remove(made)
+        changes = ", ".join(f"{key} {old!r} -> {value!r}" for key, (old, value) in differ.items())
+        print(f"Dask cluster {made.name}: this kernel's previous cluster, stopped (other options asked: {changes})")
+    made = GatewayCluster(cluster_options=asked)
+    made.scale(workers)
+    _started.append(made)
+    print(f"Dask cluster {made.name}: started for this kernel, {workers} worker(s). Dashboard: {made.dashboard_link}")
+    return made
 
 
 @dataclass(frozen=True)

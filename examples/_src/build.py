@@ -70,18 +70,16 @@ ax.barh(list(usage), [u.used / 1e6 for u in usage.values()])
 ax.set_xlabel('MB used')
 ax.set_title('your spaces')
 plt.show()"""),
-    ("md", "## A Dask cluster\n\n`Gateway()` needs no arguments on the platform: the address and your login come from "
-           "the environment. Your clusters are listed in JupyterLab's Dask panel. A cluster runs until you shut it "
+    ("md", "## A Dask cluster\n\n`platform_lib.gateway.cluster()` starts a cluster on the platform's Dask gateway "
+           "(its address and your login come from the environment; dask-gateway's own `Gateway().new_cluster()` works "
+           "too). Run the cell again and it returns the cluster this kernel started, still running, instead of leaving "
+           "that one running beside a second (asked for other options, it stops that one first); it prints which. "
+           "Your clusters are listed in JupyterLab's Dask panel. A cluster runs until you shut it "
            "down (the last cell of this notebook does) or until it has run no task for a while (30 minutes unless "
            "your platform says otherwise): then the platform stops it, even while this notebook still shows it."),
-    ("code", """from dask_gateway import Gateway
+    ("code", """from platform_lib import gateway
 
-if 'cluster' in globals():  # running this cell again: stop the cluster it started before
-    client.close()
-    cluster.shutdown()
-gateway = Gateway()
-cluster = gateway.new_cluster()
-cluster.scale(1)
+cluster = gateway.cluster(workers=1)  # run again: this kernel's cluster, not a second one
 client = cluster.get_client()
 client.wait_for_workers(1, timeout=120)
 cluster"""),
@@ -310,12 +308,11 @@ print(len(pleiades), 'of my', len(uploaded), 'Pleiades stars are in Hipparcos: H
            "(and their margin caches) are read by the cluster's workers. The next cell prints nothing until it is "
            "done: a minute or so, most of it the cluster and its worker starting (more when the platform is busy). To "
            "watch it work, open the Dask sidebar (the Dask logo on the left): the cell's cluster is listed there as "
-           "\"GatewayCluster <id>\"; click it (if you started another one with + NEW, that one stays selected and "
-           "its panes stay empty), then TASK STREAM or PROGRESS."),
-    ("code", """from dask_gateway import Gateway
+           "\"GatewayCluster <id>\", selected once the sidebar lists it (within 5 s of the cell's start; a cluster you "
+           "click stays selected until a newer one is listed), then TASK STREAM or PROGRESS."),
+    ("code", """from platform_lib import gateway
 
-cluster = Gateway().new_cluster()
-cluster.scale(1)
+cluster = gateway.cluster(workers=1)  # run again: the same cluster
 client = cluster.get_client()
 client.wait_for_workers(1, timeout=120)
 on_dask = crossmatch(mine, 'I/311', 2 * u.arcsec, client=client, progress=False)

@@ -77,3 +77,34 @@ def sign_in(platform):
         page.wait_for_url(f"**/user/{user}/lab**", timeout=120_000)
 
     return sign
+
+
+#: The hosts a page on the local platform may ask: the platform's own.
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+@pytest.fixture(scope="session")
+def watch():
+    """``watch(context)``: a new page of ``context`` whose requests to any host outside the platform are refused
+    (the platform must need none) and listed in ``outside``, and whose error answers (4xx, 5xx) are listed in
+    ``refused`` as "<status> <url>"; returns ``(page, outside, refused)``."""
+    from urllib.parse import urlparse
+
+    def open_page(context):
+        outside: list[str] = []
+        refused: list[str] = []
+
+        def guard(route):
+            url = route.request.url
+            if url.startswith(("data:", "blob:")) or (urlparse(url).hostname or "") in LOCAL_HOSTS:
+                route.continue_()
+            else:
+                outside.append(url)
+                route.abort()
+
+        context.route("**/*", guard)
+        page = context.new_page()
+        page.on("response", lambda r: refused.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        return page, outside, refused
+
+    return open_page

@@ -135,9 +135,6 @@ def test_a_tutorial_opens_in_jupyterlab(platform, browser, sign_in, in_front, tm
         platform.stop_server(user)
 
 
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
-
-
 #: How the sidebar shows the buttons of a cluster listed as shared with the user (an item like dask-labextension's,
 #: titled as the server names such a cluster): "none" (hidden) or "shown", by button.
 _SHARED_BUTTONS_SHOWN = """() => {
@@ -164,7 +161,7 @@ def _code_cell_done(cell) -> bool:
     return bool(re.fullmatch(r"\[\d+\]:", cell.locator(".jp-InputArea-prompt").inner_text().strip()))
 
 
-def test_getting_started_runs_cell_by_cell_in_jupyterlab(platform, browser, sign_in, tmp_path):
+def test_getting_started_runs_cell_by_cell_in_jupyterlab(platform, browser, sign_in, watch, tmp_path):
     """A new user runs getting-started with Shift-Enter, cell by cell, as its first line says: every output
     renders (printouts, the inline plots, the Dask cluster widget with its dashboard link), none is an error,
     the Dask sidebar shows the notebook's cluster with its dashboard panes connected, and forgets it once the
@@ -173,20 +170,7 @@ def test_getting_started_runs_cell_by_cell_in_jupyterlab(platform, browser, sign
     user = platform.unique("firsttimer")
     platform.create_user(user)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    outside: list[str] = []
-    refused: list[str] = []
-
-    def guard(route):
-        url = route.request.url
-        if url.startswith(("data:", "blob:")) or (urlparse(url).hostname or "") in LOCAL_HOSTS:
-            route.continue_()
-        else:
-            outside.append(url)
-            route.abort()
-
-    context.route("**/*", guard)
-    page = context.new_page()
-    page.on("response", lambda r: refused.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page, outside, refused = watch(context)
     dashboard_requests: list[str] = []  # what the Dask sidebar asks of a cluster's dashboard (dask/dashboard/<id>)
     page.on("request", lambda r: dashboard_requests.append(r.url) if "/dask/dashboard/" in r.url else None)
     broken: list[str] = []  # Lab plugins that failed to start (e.g. one needing a plugin the platform turns off)

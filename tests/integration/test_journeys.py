@@ -275,15 +275,15 @@ with Gateway() as gateway:
 def test_getting_starteds_cluster_cell_run_again_leaves_one_cluster(platform, traveller):
     """getting-started shows its cluster as a widget, which (with the output history) keeps the cluster object
     alive: re-running the cell left the first cluster running, idle, until the idle timeout (and a third
-    run hit the two-cluster limit). Run twice, the cell stops the cluster it started before; the tutorial's
-    last cell stops the one that is left."""
+    run hit the two-cluster limit). Run twice, the cell gets the cluster it started before again
+    (``platform_lib.gateway.cluster``); the tutorial's last cell stops it."""
     user, _ = traveller
     response = platform.session.get(f"{platform.server_url(user)}api/contents/tutorials/getting-started.ipynb",
                                     headers={"Authorization": f"token {platform.user_token(user)}"}, timeout=30)
     response.raise_for_status()
     code = [c["source"] for c in response.json()["content"]["cells"] if c["cell_type"] == "code"]
-    start = next(source for source in code if "new_cluster(" in source)
-    stop = next(source for source in code if "cluster.shutdown()" in source and "new_cluster(" not in source)
+    start = next(source for source in code if "gateway.cluster(" in source)
+    stop = next(source for source in code if "cluster.shutdown()" in source and "gateway.cluster(" not in source)
     cells = [start, start, _COUNT_CLUSTERS.format(most=1), stop, _COUNT_CLUSTERS.format(most=0)]
     _save_notebook(platform, user, "cluster-twice.ipynb", cells)
     results = platform.run_notebook(user, "cluster-twice.ipynb", setup=WARNINGS_AS_ERRORS)

@@ -229,3 +229,47 @@ def test_the_sidebar_lists_a_cluster_shared_with_the_users_group_without_stop_or
             assert gateway.get_cluster(cluster.name).status.name == "RUNNING"
         finally:
             cluster.shutdown()
+
+
+def _tutorial_cluster_cell(platform, user: str, tutorial: str) -> str:
+    """The lines of ``tutorial``'s (the user's copy) Dask cell that make its cluster, up to its ``wait_for_workers``."""
+    notebook = platform.server_get(user, f"api/contents/tutorials/{tutorial}").json()["content"]
+    source = next(c["source"] for c in notebook["cells"] if c["cell_type"] == "code" and "wait_for_workers" in c["source"])
+    lines = source.splitlines()
+    return "\n".join(lines[: next(i for i, line in enumerate(lines) if "wait_for_workers" in line) + 1])
+
+
+def test_a_tutorials_cluster_cell_run_again_in_its_kernel_leaves_one_cluster(platform, poll):
+    """The crossmatch tutorial's cell that makes a Dask cluster, run again in the same kernel (as users do), started a
+    second cluster and left the first running, with its worker, until the gateway's idle timeout. Now it makes it
+    with ``platform_lib.gateway.cluster``: run again, the gateway runs the same single cluster, and the cell says so;
+    asked for other options it stops that one and starts another; ``new=True`` starts a second beside it."""
+    with platform.user_with_server("rerunner") as user, platform.gateway(user) as gateway, \
+            platform.kernel(user) as run:
+        def running() -> list[str]:
+            return sorted(c.name for c in gateway.list_clusters())
+
+        cell = _tutorial_cluster_cell(platform, user, "crossmatch.ipynb")
+        try:
+            first = run(cell + "\nprint('cluster', cluster.name)", 240)
+            [name] = running()
+            again = run(cell + "\nprint('cluster', cluster.name)", 240)
+            assert running() == [name], again  # one cluster, the first (two, the first idle, before)
+            assert f"Dask cluster {name}: started for this kernel, 1 worker(s)" in first, first
+            assert f"Dashboard: {platform.url}services/dask-gateway/clusters/{name}/status" in first, first
+            assert f"cluster {name}" in again and "this kernel's, still running; used again" in again, again
+            # other options: the kernel's cluster is stopped and another started
+            other = run("cluster = gateway.cluster(workers=1, worker_cores=1, worker_memory=1.5)\n"
+                        "print('cluster', cluster.name)", 240)
+            assert "this kernel's previous cluster, stopped (other options asked: worker_memory" in other, other
+            renamed = other.split("cluster ")[-1].strip()
+            poll(lambda: running() == [renamed], 60, "the gateway to run the new cluster only")
+            # new=True: a second cluster, the first left running
+            second = run("second = gateway.cluster(workers=0, new=True)\nprint('cluster', second.name)", 240)
+            assert running() == sorted([renamed, second.split("cluster ")[-1].strip()]), second
+            # bad input: a clear error naming the option
+            bad = run("try:\n    gateway.cluster(workers=1, worker_gpus=1)\nexcept ValueError as exc:\n    print(exc)", 60)
+            assert "has no cluster option 'worker_gpus'; its options: worker_cores, worker_memory" in bad, bad
+        finally:
+            run("cluster.shutdown()\nif 'second' in globals(): second.shutdown()", 120)
+        poll(lambda: not running(), 60, "the gateway to stop the test's clusters")

@@ -26,7 +26,19 @@
  * box's URL setter takes an empty URL, or one naming the server's base URL (such a saved state), as "no URL":
  * the box and the URL's info are emptied (clearUrl) and nothing is asked.
  *
- * The names it relies on (_setActiveById, _activeCluster, _urlInfo, the box's `url` setter) are dask-labextension
+ * Also (dask21): the sidebar kept the cluster it had selected when a notebook started another (a second cell, a
+ * cell run with other options, `platform_lib.gateway.cluster(new=True)`): its URL box and panes stayed on the first
+ * cluster, and the user had to find the new one in the list and click it. dask-labextension 7.0.0 chooses so in
+ * DaskClusterManager._updateClusterList (the selected cluster stays while it is listed; none selected: the first),
+ * and it knows no kernel: its one selection per Lab tab is the user's, and the server lists the user's clusters,
+ * not a kernel's. So the sidebar now follows the newest of the user's own clusters: when a look at the cluster
+ * list (every 5 s, and after + NEW) finds a cluster of the user's that the previous look did not list, it is
+ * selected (the last such one listed), as a click on it would. The first look after Lab starts only learns the
+ * list (the selection restored from Lab's state stays), and a cluster another user shares with the user
+ * ("(shared by <owner>)") is never selected by this. A click on an older cluster holds until the next new one.
+ *
+ * The names it relies on (_setActiveById, _activeCluster, _updateClusterList, _urlInfo, the box's `url` setter) are
+ * dask-labextension
  * 7.0.0's, kept by its minified build; when they are not there, it warns on the console and leaves the sidebar
  * as it is.
  *
@@ -43,6 +55,7 @@ var STYLE_ID = "astrohub-dask-shared-clusters";
 var SHARED_BUTTONS = [".dask-ClusterListingItem-stop", ".dask-ClusterListingItem-scale"].map(function (cls) {
   return "button" + cls + '[title*="(shared by "]';
 }).join(", ") + " { display: none; }";
+var SHARED = " (shared by ";  // how the server names a cluster another user shares (dask_clusters.SHARED_MARK)
 var CLUSTER_URL = /(?:^|\/)dask\/dashboard\/([^/?#]+)\/?(?:status\/?)?$/;
 
 function find(shell) {
@@ -125,6 +138,31 @@ function forgetGone(manager, input) {
   }
 }
 
+/* Select a cluster of the user's own that a look at the cluster list finds and the previous look did not (above). */
+function followNewest(manager) {
+  var update = manager._updateClusterList;
+  if (typeof update !== "function") {
+    return false;
+  }
+  var seen = null;  // the ids of the previous look; null: none yet (the first look only learns the list)
+  manager._updateClusterList = function () {
+    return update.apply(this, arguments).then(function (result) {
+      var clusters = manager.clusters || [];
+      var fresh = clusters.filter(function (c) {
+        return seen !== null && !seen[c.id] && String(c.name || "").indexOf(SHARED) === -1;
+      });
+      seen = {};
+      clusters.forEach(function (c) { seen[c.id] = true; });
+      var newest = fresh[fresh.length - 1];
+      if (newest && !(manager.activeCluster && manager.activeCluster.id === newest.id)) {
+        manager._setActiveById(newest.id);
+      }
+      return result;
+    });
+  };
+  return true;
+}
+
 function patch(sidebar, baseUrl) {
   var manager = sidebar.clusterManager;
   var input = sidebar.dashboardLauncher && sidebar.dashboardLauncher.input;
@@ -149,6 +187,10 @@ function patch(sidebar, baseUrl) {
   };
   patched[MARK] = true;
   manager._setActiveById = patched;
+  if (!followNewest(manager)) {
+    console.warn(NAME + ": the Dask sidebar's cluster manager has no _updateClusterList; it keeps the cluster " +
+                 "selected when a notebook starts another");
+  }
 }
 
 /* The members of a shared cluster's group see no stop or scale button for it (see above). */
@@ -164,7 +206,8 @@ function hideSharedButtons(doc) {
 
 var plugin = {
   id: NAME + ":plugin",
-  description: "The Dask sidebar forgets a cluster that is gone and stops polling its dashboard (or an empty URL).",
+  description: "The Dask sidebar forgets a cluster that is gone and stops polling its dashboard (or an empty URL), " +
+               "and selects a cluster of the user's that a notebook started since.",
   autoStart: true,
   activate: function (app) {
     hideSharedButtons(typeof document === "undefined" ? null : document);

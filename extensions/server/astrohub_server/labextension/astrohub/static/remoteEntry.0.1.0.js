@@ -8,7 +8,7 @@
  *   help.js            astrohub:help                   the platform's help (tutorials, guides) in the Help menu
  *   cull-warning.js    astrohub-cull-warning:plugin    the server's pre-cull warning as a notification
  *   run-when-ready.js  astrohub-run-when-ready:plugin  cells run before their kernel is up wait for it
- *   dask-sidebar.js    astrohub-dask-sidebar:plugin    the Dask sidebar forgets a cluster that is gone
+ *   dask-sidebar.js    astrohub-dask-sidebar:plugin    the Dask sidebar forgets a cluster that is gone, follows a new one
  *   fits.js            astrohub-fits:plugin            FITS files open in a viewer tab
  * (The plugins' ids are those they had as extensions of their own; the help's settings, its Help menu entries,
  * are found by the extension's name: schemas/astrohub/help.json is astrohub:help's.)
