@@ -322,7 +322,11 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
         assert answer.status_code == 200, (method, path, answer.status_code, answer.text[:500])
         return answer.json()
 
-    assert [a["name"] for a in formgrader("GET", "assignments")] == ["nbhw"]
+    # teach21: formgrader says what the class page did: nbhw released (it said "draft" of everything), due when
+    # the students were told (its gradebook had no due date before autograding)
+    [listed] = formgrader("GET", "assignments")
+    assert (listed["name"], listed["status"]) == ("nbhw", "released"), listed
+    assert listed["duedate"].startswith(time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(due))), listed
     submitted = {n["student"]: n["id"] for n in formgrader("GET", "submitted_notebooks/nbhw/square")}
     assert {s1, s2} <= set(submitted), submitted
     page = platform.server_get(prof, f"formgrader/submissions/{submitted[s1]}/")  # the page to grade s1 on
@@ -348,7 +352,14 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
             for s in (s1, s2)] == [("2.0", "0.5", "False"), ("1.0", "0.0", "False")], regraded
     page = platform.login(prof).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
     assert _roster(page, name)[(s2, "nbhw")] == "1 (1/2)" and "needs manual grading" not in page, page
-    assert platform.classes_api(prof, "POST", f"classes/{name}/assignments/nbhw/feedback").status_code == 200
+    # teach21: formgrader's Release Feedback button did nothing here (nbgrader's exchange); it returns the feedback
+    # to the class as the class page does, and its per-student button says so
+    sent = formgrader("POST", "assignment/nbhw/release_feedback")
+    assert sent["success"] is True and f"returned to 2 students of {name}: " in sent["log"], sent
+    one = formgrader("POST", f"assignment/nbhw/{s1}/release_feedback")
+    assert one["success"] is False and "every student of the class at once" in one["error"], one
+    # and Manage Students names students by their hub names (nbgrader's page said "None, None")
+    assert 'id="astrohub-hub-names"' in platform.server_get(prof, "formgrader/manage_students").text
     s1_page = (platform.data_dir / "home" / s1 / name / "nbhw" / "feedback" / "square.html").read_text()
     assert "square (Score: 2.0 / 2.0)" in s1_page and "Late submission penalty (Score: -0.5)" in s1_page
     assert "Well argued: see lecture 3." in s1_page  # the professor's comment
