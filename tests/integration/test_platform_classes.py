@@ -61,7 +61,7 @@ def _roster(page: str, cls: str) -> dict[tuple[str, str], str]:
 
 
 def test_the_class_roster_is_shown_to_its_instructor_and_the_student_sees_the_class(platform, course):
-    info = json.loads(platform.astrohub("classes", "show", course["name"]).stdout)
+    info = json.loads(platform.astrohub("classes", "show", course["name"], "--json").stdout)
     assert info["instructors"] == [course["prof"]] and info["students"] == sorted(course["students"])
     as_prof = platform.classes_api(course["prof"], "GET", f"classes/{course['name']}")
     assert as_prof.status_code == 200 and as_prof.json()["students"] == sorted(course["students"])
@@ -264,7 +264,7 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     time.sleep(max(0.0, due + 1.2 - time.time()))  # the due date passes (two seconds at most)
     late = platform.classes_api(s1, "POST", f"classes/{name}/assignments/nbhw/submit")
     assert late.status_code == 200 and late.json()["late"] is True, late.text
-    graded = platform.astrohub("classes", "collect", name, "nbhw", "--grade")
+    graded = platform.astrohub("classes", "collect", name, "nbhw", "--grade", "--json")
     assert graded.returncode == 0, graded.stdout + graded.stderr
     grades = json.loads(graded.stdout)["grades"]
     assert [(grades[s]["score"], grades[s]["max_score"], grades[s]["late_penalty"]) for s in (s1, s2)] == [
@@ -504,7 +504,7 @@ def test_a_student_reads_materials_but_not_other_submissions_or_the_instructors_
 
 def test_bad_input_is_refused_clearly_and_changes_nothing(platform, course, tmp_path):
     name, prof, (s1, _s2, _s3) = course["name"], course["prof"], course["students"]
-    before = json.loads(platform.astrohub("classes", "show", name).stdout)
+    before = json.loads(platform.astrohub("classes", "show", name, "--json").stdout)
     dup = platform.astrohub("classes", "create", name, "--instructors", prof)
     assert dup.returncode == 2 and "exists already" in dup.stderr, dup.stderr
     ghost = platform.unique("ghost")
@@ -527,7 +527,7 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(platform, course, tmp_
     assert platform.classes_api(prof, "DELETE", f"classes/{name}/students", {"users": 5}).status_code == 400
     assert platform.classes_api(prof, "DELETE", f"classes/{name}/students", {}).status_code == 400
     assert platform.classes_api(prof, "GET", f"classes/{platform.unique('nope')}/grades").status_code == 404
-    assert json.loads(platform.astrohub("classes", "show", name).stdout)["students"] == before["students"]
+    assert json.loads(platform.astrohub("classes", "show", name, "--json").stdout)["students"] == before["students"]
 
 
 def test_a_student_who_leaves_loses_the_class_folders_and_their_submissions_stay(platform):
@@ -593,7 +593,7 @@ except PermissionError:
         return datetime.fromtimestamp(t, timezone.utc).isoformat()
 
     named = platform.astrohub("classes", "exam", name, "--start", iso(now - 60), "--end", iso(now),
-                      "--assignments", "midterm")
+                      "--assignments", "midterm", "--json")
     assert named.returncode == 0 and json.loads(named.stdout)["exam"]["assignments"] == ["midterm"], named.stderr
     assert platform.classes_api(s2, "POST", f"classes/{name}/assignments/quiz1/submit").status_code == 200
 
