@@ -8,6 +8,7 @@ service); ``platform_lib.cli.classes`` prints it. May import the standard librar
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any, Callable
 
 __all__ = ["report"]
@@ -80,7 +81,7 @@ _NEXT = {
 
 
 def _scalar(value: Any) -> str:
-    if value is None:
+    if value is None or value == "":
         return "none"
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -137,7 +138,8 @@ def report(group: str, verb: str, answer: Any) -> str:
       due: none
       refuse_late: no
       late_penalty_per_hour: 0
-    Next: students find it in ~/astro101/hw1/ and submit from the class page; after the due date, `astrohub classes collect astro101 hw1 --grade`, then `astrohub classes feedback astro101 hw1`.
+    Next: students find it in ~/astro101/hw1/ and submit from the class page; after the due date, `astrohub
+      classes collect astro101 hw1 --grade`, then `astrohub classes feedback astro101 hw1`.
     """
     headline = _HEADLINES.get((group, verb))
     text = []
@@ -155,5 +157,6 @@ def report(group: str, verb: str, answer: Any) -> str:
     step = _NEXT.get((group, verb))
     if step and isinstance(answer, dict):
         name = answer.get("class") or answer.get("name") or "<name>"
-        text.append(step.format(name=name, assignment=answer.get("assignment", "<assignment>")))
+        step = step.format(name=name, assignment=answer.get("assignment", "<assignment>"))
+        text += textwrap.wrap(step, 110, subsequent_indent="  ", break_on_hyphens=False, break_long_words=False)
     return "\n".join(text)
