@@ -110,6 +110,23 @@ def test_the_class_page_shows_the_roster_and_servers_to_the_instructor(platform,
         assert "Traceback" not in answer.text
     assert not (course["root"] / "instructors" / "no-such-folder").exists()
 
+    # teach21: a team workspace for some of the class's students, from the page (the CLI and API made them only):
+    # owned by the instructor, each member finds it in ~/workspaces/; for the class's students only
+    team = f"{name}-team1"
+    assert "Make a team workspace" in page.text
+    for who, fields, status, said in (
+            (session, {"members": [s1, course["outsider"]]}, 400, f"['{course['outsider']}'] are not"),
+            (session, {}, 400, "choose at least one")):
+        refused = press(who, action="workspace", workspace=team, **fields)
+        assert refused.status_code == status and said in html.unescape(refused.text), refused.text[:900]
+    made = press(session, action="workspace", workspace=team, members=[s1, s2])
+    assert made.status_code == 200 and f"Made workspace {team} for {s1}, {s2} (owner: {prof})" in \
+        html.unescape(made.text), made.text[:900]
+    shown = platform.classes_api(s2, "GET", f"workspaces/{team}")
+    assert shown.status_code == 200 and (shown.json()["owner"], sorted(shown.json()["members"])) == (
+        prof, sorted([s1, s2])), shown.text
+    assert (platform.data_dir / "home" / s1 / "workspaces" / team).is_symlink()
+
 
 def test_full_class_cycle(platform, course):
     name, prof, (s1, s2, s3) = course["name"], course["prof"], course["students"]
