@@ -115,9 +115,9 @@ def test_only_a_class_instructor_sees_nbgrader_instructor_tools_and_grades_throu
         if platform.system_user(prof):
             shutil.chown(path, platform.system_user(prof))
         page.goto(f"{platform.url}user/{prof}/lab/tree/generated.ipynb", timeout=60_000)
-        notebook = in_front(page, "generated.ipynb")
+        in_front(page, "generated.ipynb")
         page.locator(CREATE_ASSIGNMENT_TAB).click()
-        page.wait_for_selector(f"{notebook} .nbgrader-CellWidget", timeout=60_000)  # the panel drew its cells
+        page.locator(".nbgrader-CellWidget >> visible=true").first.wait_for(timeout=60_000)  # the panel drew them
         tab = page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current")
         deadline = time.monotonic() + 5  # watched for a while: a write marks the tab at once
         while time.monotonic() < deadline and "jp-mod-dirty" not in (tab.get_attribute("class") or ""):
