@@ -124,7 +124,7 @@ def test_the_class_page_shows_the_roster_and_servers_to_the_instructor(platform,
         html.unescape(made.text), made.text[:900]
     shown = platform.classes_api(s2, "GET", f"workspaces/{team}")
     assert shown.status_code == 200 and (shown.json()["owner"], sorted(shown.json()["members"])) == (
-        prof, sorted([s1, s2])), shown.text
+        prof, sorted([prof, s1, s2])), shown.text  # the owner is a read-write member too
     assert (platform.data_dir / "home" / s1 / "workspaces" / team).is_symlink()
 
 

@@ -1053,7 +1053,7 @@ class PageInstructHandler(PageHandler):
                              + (f"{others} are not" if others else "choose at least one"), code="bad-team",
                              value=others)
         done = self.teaching.workspaces.create(actor, name, members=members, owner=actor.name)
-        return (f"Made workspace {done['name']} for {', '.join(done['members'])} (owner: {done['owner']}): each "
+        return (f"Made workspace {done['name']} for {', '.join(members)} (owner: {done['owner']}): each "
                 f"finds it in ~/workspaces/{done['name']}/ (add or remove people with astrohub workspaces members, "
                 "or POST workspaces/<name>/members).")
 
