@@ -4,7 +4,9 @@ Owns argument parsing; every command is one call to the platform's ``astrohub-cl
 (``astrohub_hub.classes_service``) with the admin token of ``astrohub up``'s data directory, through
 :meth:`platform_lib.local.admin.HubAdmin.service`. A refused call prints the service's message (which
 names the bad value) and exits with status 2; nothing was changed, unless the message says what was (the hub
-refused part of a change, HTTP 502: the same command run again finishes it).
+refused part of a change, HTTP 502: the same command run again finishes it). What a command prints is the answer as
+an operator reads it (what was done, the details, what to do next: :mod:`platform_lib.cli._reports`), or with
+``--json`` the service's JSON answer itself, for scripts.
 """
 
 from __future__ import annotations
@@ -51,15 +53,23 @@ def _path(collection: str, *names: str) -> str:
     return "/".join([collection, *(_seg(n) for n in names)])
 
 
-def _print(answer) -> int:
-    print(json.dumps(answer, indent=1, sort_keys=True))
+def _print(args: argparse.Namespace, answer) -> int:
+    """Print the service's ``answer``: as an operator reads it (:func:`platform_lib.cli._reports.report`), or
+    the JSON itself with ``--json`` (for scripts)."""
+    if args.json:
+        print(json.dumps(answer, indent=1, sort_keys=True))
+    else:
+        from platform_lib.cli._reports import report
+
+        verb = args.classes_command if args.command == "classes" else args.workspaces_command
+        print(report(args.command, verb, answer))
     return 0
 
 
 def _create(args):
     admin = _admin(args)
     students = _names(args.students) + _csv_users(args.csv, admin)
-    return _print(admin.service("POST", "classes", {"name": args.name, "instructors": _names(args.instructors),
+    return _print(args, admin.service("POST", "classes", {"name": args.name, "instructors": _names(args.instructors),
                                                     "students": students, "profile": args.profile or ""}))
 
 
@@ -68,7 +78,7 @@ def _add(role: str):
         admin = _admin(args)
         users = _names(args.users) + _csv_users(args.csv, admin)
         _named_someone(users, f"name the {role} to add")
-        return _print(admin.service("POST", _path("classes", args.name, role), {"users": users}))
+        return _print(args, admin.service("POST", _path("classes", args.name, role), {"users": users}))
     return run
 
 
@@ -77,7 +87,7 @@ def _remove(role: str):
         admin = _admin(args)
         users = _names(args.users) + _csv_users(args.csv, admin)
         _named_someone(users, f"name the {role} to remove")
-        return _print(admin.service("DELETE", _path("classes", args.name, role), {"users": users}))
+        return _print(args, admin.service("DELETE", _path("classes", args.name, role), {"users": users}))
     return run
 
 
@@ -97,7 +107,7 @@ def _show(args):
         raise ConfigError("--student needs a class: astrohub classes show CLASS --student NAME", key="--student",
                           value=args.student)
     query = f"?student={_seg(args.student)}" if args.student else ""
-    return _print(admin.service("GET", (_path("classes", args.name) + query) if args.name else "classes"))
+    return _print(args, admin.service("GET", (_path("classes", args.name) + query) if args.name else "classes"))
 
 
 def _extend(args):
@@ -109,25 +119,25 @@ def _extend(args):
         body["until"] = args.until
     else:
         body["by"] = args.by
-    return _print(_admin(args).service("POST", _path("classes", args.name, "assignments", args.assignment,
+    return _print(args, _admin(args).service("POST", _path("classes", args.name, "assignments", args.assignment,
                                                      "extension"), body))
 
 
 def _archive(args):
-    return _print(_admin(args).service("POST", _path("classes", args.name, "archive")))
+    return _print(args, _admin(args).service("POST", _path("classes", args.name, "archive")))
 
 
 def _profile(args):
-    return _print(_admin(args).service("POST", _path("classes", args.name, "profile"), {"profile": args.profile}))
+    return _print(args, _admin(args).service("POST", _path("classes", args.name, "profile"), {"profile": args.profile}))
 
 
 def _delete(args):
-    return _print(_admin(args).service("DELETE", _path("classes", args.name) + ("?force=1" if args.force else "")))
+    return _print(args, _admin(args).service("DELETE", _path("classes", args.name) + ("?force=1" if args.force else "")))
 
 
 def _restore(args):
     body = {"as": args.as_name} if args.as_name else None
-    return _print(_admin(args).service("POST", _path("classes", args.deleted, "restore"), body))
+    return _print(args, _admin(args).service("POST", _path("classes", args.deleted, "restore"), body))
 
 
 def _assignment(action: str):
@@ -139,7 +149,7 @@ def _assignment(action: str):
             body = {"due": args.due, **({"refuse_late": True} if args.refuse_late else {}),
                     **({} if args.late_penalty_per_hour is None else
                        {"late_penalty_per_hour": args.late_penalty_per_hour})}
-        return _print(_admin(args).service("POST", path, body))
+        return _print(args, _admin(args).service("POST", path, body))
     return run
 
 
@@ -155,7 +165,7 @@ def _due(args):
     if args.late_penalty_per_hour is not None:
         body["late_penalty_per_hour"] = args.late_penalty_per_hour
     path = _path("classes", args.name, "assignments", args.assignment, "due")
-    return _print(_admin(args).service("POST", path, body))
+    return _print(args, _admin(args).service("POST", path, body))
 
 
 def _exam(args):
@@ -174,13 +184,13 @@ def _exam(args):
     body = {"start": epoch(args.start), "end": epoch(args.end)}
     if args.assignments:
         body["assignments"] = [a.strip() for a in args.assignments.split(",") if a.strip()]
-    return _print(_admin(args).service("POST", _path("classes", args.name, "exam"), body))
+    return _print(args, _admin(args).service("POST", _path("classes", args.name, "exam"), body))
 
 
 def _grades(args):
     book = _admin(args).service("GET", _path("classes", args.name, "grades"))
     if not args.csv:
-        return _print(book)
+        return _print(args, book)
     import csv
     import sys
 
@@ -193,12 +203,12 @@ def _grades(args):
 
 
 def _log(args):
-    return _print(_admin(args).service("GET", _path("classes", args.name, "log")))
+    return _print(args, _admin(args).service("GET", _path("classes", args.name, "log")))
 
 
 def _ws_create(args):
     admin = _admin(args)
-    return _print(admin.service("POST", "workspaces", {"name": args.name, "owner": args.owner,
+    return _print(args, admin.service("POST", "workspaces", {"name": args.name, "owner": args.owner,
                                                        "members": _names(args.members),
                                                        "readers": _names(args.readers)}))
 
@@ -207,15 +217,15 @@ def _ws_change(args):
     body = {"add": _names(args.add), "readers": _names(args.readers), "remove": _names(args.remove)}
     _named_someone([*body["add"], *body["readers"], *body["remove"]], f"name the people to change in workspace "
                    f"{args.name!r}", "--add a,b (read-write), --readers c (read-only) or --remove d")
-    return _print(_admin(args).service("POST", _path("workspaces", args.name, "members"), body))
+    return _print(args, _admin(args).service("POST", _path("workspaces", args.name, "members"), body))
 
 
 def _ws_delete(args):
-    return _print(_admin(args).service("DELETE", _path("workspaces", args.name)))
+    return _print(args, _admin(args).service("DELETE", _path("workspaces", args.name)))
 
 
 def _ws_show(args):
-    return _print(_admin(args).service("GET", _path("workspaces", args.name) if args.name else "workspaces"))
+    return _print(args, _admin(args).service("GET", _path("workspaces", args.name) if args.name else "workspaces"))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -323,6 +333,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     log.set_defaults(func=_log)
     for parser in sub.choices.values():
         add_config_arguments(parser)
+        parser.add_argument("--json", action="store_true", help="print the service's answer as JSON (for scripts)")
 
     workspaces = subparsers.add_parser("workspaces", help="shared analysis workspaces")
     wsub = workspaces.add_subparsers(dest="workspaces_command", required=True, metavar="ACTION")
@@ -347,3 +358,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     wshow.set_defaults(func=_ws_show)
     for parser in wsub.choices.values():
         add_config_arguments(parser)
+        parser.add_argument("--json", action="store_true", help="print the service's answer as JSON (for scripts)")

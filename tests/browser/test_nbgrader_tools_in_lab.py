@@ -38,6 +38,19 @@ FORMGRADER_PUT = """async ([url, xsrf]) => {
 }"""
 
 
+def _generated_notebook() -> dict:
+    """A notebook as nbgrader's generate_assignment leaves it (``cell_type`` in each marked cell's nbgrader
+    metadata) and Lab saved it (the kernel's ``language_info``): opening it in Lab changes nothing."""
+    from ipykernel.ipkernel import IPythonKernel
+
+    cell = new_code_cell("assert 1 + 1 == 2")
+    cell.metadata["nbgrader"] = {"schema_version": 3, "grade_id": "test", "locked": True, "solution": False,
+                                 "grade": True, "task": False, "points": 1, "cell_type": "code"}
+    return new_notebook(cells=[cell], metadata={
+        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+        "language_info": IPythonKernel.language_info})
+
+
 def _menu_labels(page) -> list[str]:
     return [label.strip() for label in page.locator(".lm-MenuBar-itemLabel").all_inner_texts()]
 
@@ -50,7 +63,7 @@ def _lab_built(page) -> None:
 
 
 def test_only_a_class_instructor_sees_nbgrader_instructor_tools_and_grades_through_the_browser(
-        platform, browser, sign_in):
+        platform, browser, sign_in, in_front):
     """The instructor's side; a student's Lab without the tools is the next test's (one Lab start fewer)."""
     prof, student = platform.unique("nprof"), platform.unique("nstu")
     name = platform.create_class(platform.unique("nbtools"), [prof], [student])
@@ -93,6 +106,23 @@ def test_only_a_class_instructor_sees_nbgrader_instructor_tools_and_grades_throu
         assert refused == 403, refused
         assert status == 200, body
         assert '"first_name": "Ada"' in body or '"first_name":"Ada"' in body
+        # teach21: a notebook nbgrader generated (each marked cell's type in its nbgrader metadata, as in a released
+        # copy or a collected submission; the kernel's language_info, as Lab saves it) opened with the Create
+        # Assignment panel showing was marked modified at once: the panel wrote the metadata back without the type
+        generated = _generated_notebook()
+        path = platform.data_dir / "home" / prof / "generated.ipynb"
+        path.write_text(json.dumps(generated))
+        if platform.system_user(prof):
+            shutil.chown(path, platform.system_user(prof))
+        page.goto(f"{platform.url}user/{prof}/lab/tree/generated.ipynb", timeout=60_000)
+        in_front(page, "generated.ipynb")
+        page.locator(CREATE_ASSIGNMENT_TAB).click()
+        page.locator(".nbgrader-CellWidget >> visible=true").first.wait_for(timeout=60_000)  # the panel drew them
+        tab = page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current")
+        deadline = time.monotonic() + 5  # watched for a while: a write marks the tab at once
+        while time.monotonic() < deadline and "jp-mod-dirty" not in (tab.get_attribute("class") or ""):
+            page.wait_for_timeout(250)
+        assert "jp-mod-dirty" not in (tab.get_attribute("class") or ""), "opening it marked it modified"
     finally:
         page.close()
         platform.stop_server(prof)

@@ -53,7 +53,7 @@ def test_work_after_the_due_date_is_marked_late_and_refused_once_the_deadline_is
 
     # Released with a due date a few seconds ahead: one student before it, one after it.
     due = int(time.time()) + 5
-    released = platform.astrohub("classes", "release", name, "hw1", "--due", _iso(due))
+    released = platform.astrohub("classes", "release", name, "hw1", "--due", _iso(due), "--json")
     assert released.returncode == 0 and json.loads(released.stdout)["due"] == _iso(due), released.stderr
     on_time = platform.classes_api(early, "POST", f"{base}/submit")
     assert on_time.status_code == 200 and on_time.json()["late"] is False, on_time.text
@@ -82,7 +82,7 @@ def test_work_after_the_due_date_is_marked_late_and_refused_once_the_deadline_is
     assert header.endswith(",due,late,late_seconds,late_penalty,extended_until,needs_manual_grade,on_roster"), header
 
     # A hard deadline (the CLI): the next late submission is refused with the due date; students cannot set it.
-    hard = platform.astrohub("classes", "due", name, "hw1", "--refuse-late")
+    hard = platform.astrohub("classes", "due", name, "hw1", "--refuse-late", "--json")
     assert hard.returncode == 0 and json.loads(hard.stdout) == {
         "class": name, "assignment": "hw1", "due": _iso(due), "refuse_late": True, "late_penalty_per_hour": 0.0}, \
         hard.stderr
@@ -103,12 +103,12 @@ def test_work_after_the_due_date_is_marked_late_and_refused_once_the_deadline_is
               "metadata": {}, "nbformat": 4, "nbformat_minor": 5}  # the instructor marks a cell worth 2 points
     subprocess.run([*as_prof, "sh", "-c", f"cat > {shlex.quote(str(hw / 'graded.ipynb'))}"], check=True, text=True,
                    input=json.dumps(graded))
-    penalty = platform.astrohub("classes", "due", name, "hw1", "--late-penalty-per-hour", "1.5")
+    penalty = platform.astrohub("classes", "due", name, "hw1", "--late-penalty-per-hour", "1.5", "--json")
     assert penalty.returncode == 0 and json.loads(penalty.stdout)["late_penalty_per_hour"] == 1.5, penalty.stderr
     page = platform.login(tardy).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
     assert f"<li data-assignment='hw1'>hw1: due {_iso(due)} (late work refused, 1.5 points off per hour late). " in page, page
     # Cleared (the CLI's `none`): work is taken again, not late; no due date, no penalty.
-    cleared = platform.astrohub("classes", "due", name, "hw1", "none")
+    cleared = platform.astrohub("classes", "due", name, "hw1", "none", "--json")
     assert cleared.returncode == 0 and json.loads(cleared.stdout)["due"] is None, cleared.stderr
     assert json.loads(cleared.stdout)["late_penalty_per_hour"] == 0.0
     again = platform.classes_api(tardy, "POST", f"{base}/submit")
@@ -134,7 +134,7 @@ def test_an_extension_gives_one_student_their_own_due_date_on_the_running_platfo
     stranger = platform.classes_api(prof, "POST", f"{base}/extension", {"student": prof, "by": "2d"})
     assert stranger.status_code == 400 and f"{prof!r} is not a student of class" in stranger.text, stranger.text
     assert platform.classes_api(ill, "POST", f"{base}/extension", {"student": ill, "by": "1d"}).status_code == 403
-    granted = platform.astrohub("classes", "extend", name, "hw1", ill, "--by", "1h")
+    granted = platform.astrohub("classes", "extend", name, "hw1", ill, "--by", "1h", "--json")
     assert granted.returncode == 0 and json.loads(granted.stdout)["extended_until"] == _iso(due + 3600), \
         granted.stderr
 

@@ -67,7 +67,7 @@ def test_an_instructor_added_mid_term_finds_the_course_in_their_home_at_once(pla
     name = term["name"]
     ta = platform.unique("endta")
     platform.create_user(ta)
-    added = platform.astrohub("classes", "add-instructors", name, "--users", ta)
+    added = platform.astrohub("classes", "add-instructors", name, "--users", ta, "--json")
     assert added.returncode == 0, added.stdout + added.stderr
     course = platform.data_dir / "home" / ta / "grading" / name
     assert course.is_symlink() and course.resolve() == (term["root"] / "instructors" / "nbgrader").resolve()
@@ -96,12 +96,12 @@ def test_an_admin_pins_a_profile_on_a_class_already_made(platform, term):
     unknown = platform.astrohub("classes", "profile", name, "nope")
     assert unknown.returncode == 2 and "no profile 'nope'" in unknown.stderr and "'lab'" in unknown.stderr
     assert pinned() == [None, None]
-    done = platform.astrohub("classes", "profile", name, "lab")
+    done = platform.astrohub("classes", "profile", name, "lab", "--json")
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout)["profile"] == "lab" and "from their next start" in done.stdout
     assert pinned() == ["lab", "lab"]
     assert platform.astrohub("classes", "profile", name, "").returncode == 0
-    assert pinned() == ["", ""] and json.loads(platform.astrohub("classes", "show", name).stdout)["profile"] == ""
+    assert pinned() == ["", ""] and json.loads(platform.astrohub("classes", "show", name, "--json").stdout)["profile"] == ""
 
 
 def test_an_admin_deletes_the_class_at_the_end_and_its_data_is_kept_aside(platform, term, poll):
@@ -128,7 +128,7 @@ def test_an_admin_deletes_the_class_at_the_end_and_its_data_is_kept_aside(platfo
             made.append(pwd.getpwnam(user).pw_name)
         except KeyError:
             pass
-    roster = json.loads(platform.astrohub("classes", "show", name).stdout)
+    roster = json.loads(platform.astrohub("classes", "show", name, "--json").stdout)
     hers = platform.classes_api(s1, "GET", f"classes/{name}").json()  # her submissions and returned feedback
     assert hers["submissions"] and hers["feedback"], hers
     grading_link = platform.data_dir / "home" / prof / "grading" / name  # made at his server's start (fixture)
@@ -151,7 +151,7 @@ def test_an_admin_deletes_the_class_at_the_end_and_its_data_is_kept_aside(platfo
                                     timeout=30)
         poll(lambda: not psutil.pid_exists(kernel), 60, "her kernel to end")
 
-    deleted = platform.astrohub("classes", "delete", name)
+    deleted = platform.astrohub("classes", "delete", name, "--json")
     assert deleted.returncode == 0, deleted.stdout + deleted.stderr
     answer = json.loads(deleted.stdout)
     kept = platform.data_dir / "classes" / ".deleted" / os.path.basename(answer["kept"])
@@ -212,7 +212,7 @@ def test_an_admin_deletes_the_class_at_the_end_and_its_data_is_kept_aside(platfo
     # term's class takes the name: it could come back only under its own name. Restored under another, its
     # students' copies move with it (as them), and its groups and links are renamed.
     kernel = working_kernel(platform, poll, s1, f"classes/{name}/materials") if platform.isolated else None
-    forced = platform.astrohub("classes", "delete", name, "--force")
+    forced = platform.astrohub("classes", "delete", name, "--force", "--json")
     assert forced.returncode == 0, forced.stdout + forced.stderr
     forced = json.loads(forced.stdout)
     if kernel:

@@ -61,7 +61,7 @@ def _roster(page: str, cls: str) -> dict[tuple[str, str], str]:
 
 
 def test_the_class_roster_is_shown_to_its_instructor_and_the_student_sees_the_class(platform, course):
-    info = json.loads(platform.astrohub("classes", "show", course["name"]).stdout)
+    info = json.loads(platform.astrohub("classes", "show", course["name"], "--json").stdout)
     assert info["instructors"] == [course["prof"]] and info["students"] == sorted(course["students"])
     as_prof = platform.classes_api(course["prof"], "GET", f"classes/{course['name']}")
     assert as_prof.status_code == 200 and as_prof.json()["students"] == sorted(course["students"])
@@ -109,6 +109,23 @@ def test_the_class_page_shows_the_roster_and_servers_to_the_instructor(platform,
         assert answer.status_code == status and said in text, (fields, answer.status_code, text[:900])
         assert "Traceback" not in answer.text
     assert not (course["root"] / "instructors" / "no-such-folder").exists()
+
+    # teach21: a team workspace for some of the class's students, from the page (the CLI and API made them only):
+    # owned by the instructor, each member finds it in ~/workspaces/; for the class's students only
+    team = f"{name}-team1"
+    assert "Make a team workspace" in page.text
+    for who, fields, status, said in (
+            (session, {"members": [s1, course["outsider"]]}, 400, f"['{course['outsider']}'] are not"),
+            (session, {}, 400, "choose at least one")):
+        refused = press(who, action="workspace", workspace=team, **fields)
+        assert refused.status_code == status and said in html.unescape(refused.text), refused.text[:900]
+    made = press(session, action="workspace", workspace=team, members=[s1, s2])
+    assert made.status_code == 200 and f"Made workspace {team} for {s1}, {s2} (owner: {prof})" in \
+        html.unescape(made.text), made.text[:900]
+    shown = platform.classes_api(s2, "GET", f"workspaces/{team}")
+    assert shown.status_code == 200 and (shown.json()["owner"], sorted(shown.json()["members"])) == (
+        prof, sorted([prof, s1, s2])), shown.text  # the owner is a read-write member too
+    assert (platform.data_dir / "home" / s1 / "workspaces" / team).is_symlink()
 
 
 def test_full_class_cycle(platform, course):
@@ -264,7 +281,7 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     time.sleep(max(0.0, due + 1.2 - time.time()))  # the due date passes (two seconds at most)
     late = platform.classes_api(s1, "POST", f"classes/{name}/assignments/nbhw/submit")
     assert late.status_code == 200 and late.json()["late"] is True, late.text
-    graded = platform.astrohub("classes", "collect", name, "nbhw", "--grade")
+    graded = platform.astrohub("classes", "collect", name, "nbhw", "--grade", "--json")
     assert graded.returncode == 0, graded.stdout + graded.stderr
     grades = json.loads(graded.stdout)["grades"]
     assert [(grades[s]["score"], grades[s]["max_score"], grades[s]["late_penalty"]) for s in (s1, s2)] == [
@@ -322,7 +339,11 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
         assert answer.status_code == 200, (method, path, answer.status_code, answer.text[:500])
         return answer.json()
 
-    assert [a["name"] for a in formgrader("GET", "assignments")] == ["nbhw"]
+    # teach21: formgrader says what the class page did: nbhw released (it said "draft" of everything), due when
+    # the students were told (its gradebook had no due date before autograding)
+    [listed] = formgrader("GET", "assignments")
+    assert (listed["name"], listed["status"]) == ("nbhw", "released"), listed
+    assert listed["duedate"].startswith(time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(due))), listed
     submitted = {n["student"]: n["id"] for n in formgrader("GET", "submitted_notebooks/nbhw/square")}
     assert {s1, s2} <= set(submitted), submitted
     page = platform.server_get(prof, f"formgrader/submissions/{submitted[s1]}/")  # the page to grade s1 on
@@ -348,7 +369,14 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
             for s in (s1, s2)] == [("2.0", "0.5", "False"), ("1.0", "0.0", "False")], regraded
     page = platform.login(prof).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
     assert _roster(page, name)[(s2, "nbhw")] == "1 (1/2)" and "needs manual grading" not in page, page
-    assert platform.classes_api(prof, "POST", f"classes/{name}/assignments/nbhw/feedback").status_code == 200
+    # teach21: formgrader's Release Feedback button did nothing here (nbgrader's exchange); it returns the feedback
+    # to the class as the class page does, and its per-student button says so
+    sent = formgrader("POST", "assignment/nbhw/release_feedback")
+    assert sent["success"] is True and f"returned to 2 students of {name}: " in sent["log"], sent
+    one = formgrader("POST", f"assignment/nbhw/{s1}/release_feedback")
+    assert one["success"] is False and "every student of the class at once" in one["error"], one
+    # and Manage Students names students by their hub names (nbgrader's page said "None, None")
+    assert 'id="astrohub-hub-names"' in platform.server_get(prof, "formgrader/manage_students").text
     s1_page = (platform.data_dir / "home" / s1 / name / "nbhw" / "feedback" / "square.html").read_text()
     assert "square (Score: 2.0 / 2.0)" in s1_page and "Late submission penalty (Score: -0.5)" in s1_page
     assert "Well argued: see lecture 3." in s1_page  # the professor's comment
@@ -493,7 +521,7 @@ def test_a_student_reads_materials_but_not_other_submissions_or_the_instructors_
 
 def test_bad_input_is_refused_clearly_and_changes_nothing(platform, course, tmp_path):
     name, prof, (s1, _s2, _s3) = course["name"], course["prof"], course["students"]
-    before = json.loads(platform.astrohub("classes", "show", name).stdout)
+    before = json.loads(platform.astrohub("classes", "show", name, "--json").stdout)
     dup = platform.astrohub("classes", "create", name, "--instructors", prof)
     assert dup.returncode == 2 and "exists already" in dup.stderr, dup.stderr
     ghost = platform.unique("ghost")
@@ -516,7 +544,7 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(platform, course, tmp_
     assert platform.classes_api(prof, "DELETE", f"classes/{name}/students", {"users": 5}).status_code == 400
     assert platform.classes_api(prof, "DELETE", f"classes/{name}/students", {}).status_code == 400
     assert platform.classes_api(prof, "GET", f"classes/{platform.unique('nope')}/grades").status_code == 404
-    assert json.loads(platform.astrohub("classes", "show", name).stdout)["students"] == before["students"]
+    assert json.loads(platform.astrohub("classes", "show", name, "--json").stdout)["students"] == before["students"]
 
 
 def test_a_student_who_leaves_loses_the_class_folders_and_their_submissions_stay(platform):
@@ -582,7 +610,7 @@ except PermissionError:
         return datetime.fromtimestamp(t, timezone.utc).isoformat()
 
     named = platform.astrohub("classes", "exam", name, "--start", iso(now - 60), "--end", iso(now),
-                      "--assignments", "midterm")
+                      "--assignments", "midterm", "--json")
     assert named.returncode == 0 and json.loads(named.stdout)["exam"]["assignments"] == ["midterm"], named.stderr
     assert platform.classes_api(s2, "POST", f"classes/{name}/assignments/quiz1/submit").status_code == 200
 

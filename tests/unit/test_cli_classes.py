@@ -151,3 +151,35 @@ def test_a_roster_or_membership_change_naming_nobody_is_refused_in_the_commands_
     monkeypatch.setattr(cli_classes, "_admin", lambda args: recorder)
     assert main([*args, "--data-dir", str(tmp_path)]) == 2
     assert words in capsys.readouterr().err and recorder.calls == []
+
+
+#: The service's answer to ``classes create`` (``Teaching.show``), as it is sent.
+CREATED = {"name": "astro101", "profile": "", "archived": False, "assignments": [], "deadlines": {}, "exam": None,
+           "folders": {"base": "/srv/astrohub/classes/astro101", "materials": "/srv/astrohub/classes/astro101/materials",
+                       "instructors": "/srv/astrohub/classes/astro101/instructors",
+                       "submissions": "/srv/astrohub/classes/astro101/submissions"},
+           "instructors": ["prof", "ta"], "students": ["ann", "bo"], "submissions": []}
+
+
+def test_a_command_prints_what_an_operator_reads_and_json_only_when_asked(monkeypatch, tmp_path, capsys):
+    """teach21: ``astrohub classes create`` (and every other ``classes``/``workspaces`` verb) printed the service's
+    raw JSON. It says what was made, where, and what to do next; ``--json`` prints the answer itself, for scripts."""
+    import json
+
+    class Service(Recorder):
+        def service(self, method, path, body=None):
+            return CREATED
+
+    monkeypatch.setattr(cli_classes, "_admin", lambda args: Service())
+    assert main(["classes", "create", "astro101", "--instructors", "prof,ta", "--students", "ann,bo",
+                 "--data-dir", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("Class astro101 created: instructors 2 (prof, ta), students 2 (ann, bo).\n"), text
+    assert "  folders:\n    base: /srv/astrohub/classes/astro101\n" in text, text
+    assert "Next: each person sets their password once at /hub/register" in text and "~/grading/astro101" in text
+    assert not text.lstrip().startswith("{")
+    assert main(["classes", "create", "astro101", "--json", "--data-dir", str(tmp_path)]) == 0
+    assert json.loads(capsys.readouterr().out) == CREATED
+    # an answer of another shape than a verb's first line expects still prints, as its details
+    assert main(["classes", "release", "astro101", "hw1", "--data-dir", str(tmp_path)]) == 0
+    assert "  name: astro101\n" in capsys.readouterr().out

@@ -281,3 +281,43 @@ def test_a_running_formgrader_follows_its_course_to_the_class_s_new_name(tmp_pat
     assert not _follow_course(settings) and coursedir.root == str(grading / "a101-old")
     (grading / "a101-old").symlink_to(other)
     assert _follow_course(settings) and coursedir.root == str(grading / "a101-old")
+
+
+def test_formgrader_lists_what_the_class_page_released_with_its_due_date(tmp_path, monkeypatch):
+    """teach21: formgrader listed every assignment as a "draft" (nbgrader's exchange, which the platform does not
+    use, decides) and its due date as none until autograding. It asks the classes service, with the server's own
+    token, which of the class's assignments were released and when they are due; while the service cannot say, the
+    status is left empty (neither draft nor released)."""
+    import logging
+
+    from nbgrader.coursedir import CourseDirectory
+    from stand_in_http import StandInHandler, serving_http  # tests/support/, on the path by tests/conftest.py
+
+    from astrohub_server.classservice import ClassService
+    from astrohub_server.formgrader import _class_api
+
+    import sys
+
+    monkeypatch.setenv("PATH", f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}")  # nbgrader runs alembic
+    course = tmp_path / "grading" / "a101"
+    for assignment in ("hw1", "hw2"):
+        (course / "source" / assignment).mkdir(parents=True)
+    asked = []
+
+    class Service(StandInHandler):
+        def do_GET(self):
+            asked.append((self.path, self.headers["Authorization"]))
+            self.answer(200, {"assignments": ["hw1"], "deadlines": {"hw1": {"due": "2030-01-10T17:00:00Z"}}})
+
+    with serving_http(Service) as server:
+        service = ClassService(f"http://127.0.0.1:{server.server_port}/api/", "server-token")
+        api = _class_api(service)(CourseDirectory(root=str(course)), None)
+        listed = {a["name"]: a for a in api.get_assignments()}
+    assert asked == [("/api/classes/a101", "token server-token")]  # once for the listing
+    assert (listed["hw1"]["status"], listed["hw2"]["status"]) == ("released", "draft")
+    assert listed["hw1"]["duedate"] == "2030-01-10T17:00:00" and listed["hw2"]["duedate"] is None
+    assert listed["hw1"]["display_duedate"].startswith("2030-01-10 17:00:00")
+    # the service gone: nothing said of either, and the server's log says why
+    api = _class_api(ClassService("http://127.0.0.1:9/api/", "t"))(CourseDirectory(root=str(course)), None)
+    api.log = logging.getLogger("t")
+    assert [a["status"] for a in api.get_assignments()] == [None, None]

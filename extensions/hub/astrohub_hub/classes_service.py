@@ -48,7 +48,8 @@ shows a person their classes with each assignment's due date (a student: their o
 which came late and by how much), workspaces, storage used and Dask clusters (workers, cores, memory), and an
 instructor each class's roster with every student's server state and number of submissions (in all, and per
 assignment with the autograded score and whether the latest came late), with a button for each step of the term
-(``POST instruct``: release, collect and autograde, return feedback, an extension) and the gradebook's CSV
+(``POST instruct``: release, collect and autograde, return feedback, an extension, and a team workspace for some of
+the class's students, owned by the instructor, as ``POST workspaces`` makes one) and the gradebook's CSV
 (``GET grades.csv?class=<c>``), signed in through the hub as the page is.
 
 Errors are JSON ``{"status", "code", "message"}`` with 400/403/404/409 for the caller's input (bad input never
@@ -916,8 +917,13 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
                         f"<select name='student' aria-label='student'>{students}</select> "
                         + field(label="by", name="by", hint="2d", size=4), assignment=a)
             + "</li>" for a in info["assignments"])
+        choices = "".join(f"<option>{e(s)}</option>" for s in info["students"])
+        team = self.form(cls, "workspace", "Make a team workspace", field(
+            label="workspace name", name="workspace", hint=f"{cls}-team1", size=14)
+            + f"<label>students <select name='members' multiple aria-label='team members'>{choices}</select></label> ")
         return (f"<h3>Teach {e(cls)}</h3><p class='release'>{release}</p>"
                 + (f"<ul class='instruct'>{items}</ul>" if items else "")
+                + (f"<p class='team'>{team}</p>" if info["students"] else "")
                 + "<p>Grade written answers by hand in your Lab: <em>Nbgrader &rarr; Formgrader</em>. Return "
                   "feedback after that: it is made from the grades as they are then.</p>")
 
@@ -1023,12 +1029,33 @@ class PageInstructHandler(PageHandler):
                 return (f"No feedback on {assignment} to return: collect and autograde it first "
                         "(feedback is made for the work autograded).")
             return f"Returned feedback on {assignment} to {', '.join(sorted(done['returned']))}." + waited_text(done)
+        if action == "workspace":  # a team of the class's students, in a workspace the instructor owns
+            return self.team_workspace(actor, cls, arg("workspace", "").strip(), self.get_body_arguments("members"))
         if action == "extension":
             student, by = arg("student", ""), arg("by", "").strip()
             done = self.teaching.extend(actor, cls, assignment, student, by=by or ...)  # empty: "say how long"
             return f"{student} has until {done['extended_until']} for {assignment} (due {done['due']})."
-        raise ClassError(f"no such action {action!r}: release, collect, feedback or extension", code="bad-action",
-                         value=action)
+        raise ClassError(f"no such action {action!r}: release, collect, feedback, extension or workspace",
+                         code="bad-action", value=action)
+
+    def team_workspace(self, actor: Actor, cls: str, name: str, members: list[str]) -> str:
+        """Make workspace ``name`` for ``members``, students of class ``cls``, owned by the instructor who asks (as
+        ``POST workspaces`` and ``astrohub workspaces create`` make one: :meth:`astrohub_hub.workspaces.Workspaces.create`);
+        what was made, in words. Only the class's instructors and admins, for the class's students."""
+        info = self.teaching.show(actor, cls)  # refused for a class that is not there or not theirs
+        if "students" not in info:  # a student's view
+            raise ClassError(f"only the instructors of class {cls!r} make its team workspaces", status=403,
+                             code="forbidden", value=actor.name)
+        roster = info["students"]
+        others = sorted(set(members) - set(roster))
+        if not members or others:
+            raise ClassError(f"a team workspace of class {cls!r} is for some of its students ({', '.join(roster)}): "
+                             + (f"{others} are not" if others else "choose at least one"), code="bad-team",
+                             value=others)
+        done = self.teaching.workspaces.create(actor, name, members=members, owner=actor.name)
+        return (f"Made workspace {done['name']} for {', '.join(members)} (owner: {done['owner']}): each "
+                f"finds it in ~/workspaces/{done['name']}/ (add or remove people with astrohub workspaces members, "
+                "or POST workspaces/<name>/members).")
 
 
 class PageGradesHandler(PageHandler):

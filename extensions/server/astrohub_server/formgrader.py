@@ -9,7 +9,13 @@ Jupyter's config folders (the instructor's own ``~/.jupyter`` and the platform's
 
 Its *Manage Assignments* page says that assignments are released, collected and returned on the class page (with a
 link), in place of nbgrader's warning that the exchange is not set up, which pointed at nbgrader's docs on the
-internet (:data:`EXCHANGE_ELSEWHERE`). Its *Autograde* button is refused, in nbgrader's own answer form (``success`` false, the ``error`` shown in
+internet (:data:`EXCHANGE_ELSEWHERE`). What it says of the class is the class page's (:mod:`astrohub_server.classservice`, asked
+with the server's own token): an assignment released there is listed *released* (nbgrader's exchange, not used here,
+left every assignment a *draft*), with the due date students were given (nbgrader's gradebook learns it only at
+autograding); its *Release Feedback* button returns the assignment's feedback to the class's students as the class
+page's *Return feedback* does (it released nothing before: nbgrader's exchange); and *Manage Students* names each
+student by their hub name where nbgrader's gradebook has no first and last name (the platform knows none; it showed
+"None, None"). Its *Autograde* button is refused, in nbgrader's own answer form (``success`` false, the ``error`` shown in
 formgrader's dialog), naming where to autograde instead: autograding executes the students' notebooks, and here it
 would run them in the instructor's server, as the instructor (their home, their other classes); the classes
 service autogrades as the class's grading identity (:mod:`astrohub_hub.grading`). Formgrader's other steps
@@ -28,7 +34,7 @@ requests is closed after each one: a deleted class's revocation ends the process
 Loaded instead of ``nbgrader.server_extensions.formgrader`` for a class's instructors (``astrohub_hub.local``:
 ``AstroLocalSpawner.grading_course``). Its grading pages are drawn with the platform's nbconvert templates first
 (:data:`astrohub_server.gradingconfig.TEMPLATES`: nbgrader's loaded MathJax from the internet). May import the
-standard library, jupyter_server, tornado, nbgrader and nbconvert (which nbgrader runs).
+standard library, jupyter_server, tornado, nbgrader and nbconvert (which nbgrader runs), and ``classservice``.
 """
 
 from __future__ import annotations
@@ -75,9 +81,11 @@ EXCHANGE_ELSEWHERE = (
     '{% extends "manage_assignments.tpl" %}{%- block messages -%}{{ super() }}'
     '<div class="alert alert-info" id="astrohub-class-page">On this platform you release assignments to your '
     'students, collect and autograde their work and return their feedback on the <a href="{{ astrohub_classes }}" '
-    'target="_blank">class page</a> (the hub\'s Services menu, astrohub-classes): the Release, Collect and Release '
-    'Feedback columns below are not used. Here you edit and preview assignments and grade by hand (Manual Grading); '
-    'return feedback from the class page after that.</div>{%- endblock -%}')
+    'target="_blank">class page</a> (the hub\'s Services menu, astrohub-classes): the Release and Collect columns '
+    'below are not used, and the Status column says what the class page released. Here you edit and preview '
+    'assignments and grade by hand (Manual Grading); then return feedback with Release Feedback below or Return '
+    'feedback on the class page (the same step: every student of the class gets their pages).</div>'
+    '{%- endblock -%}')
 
 
 def _exchange_explained(routes: list[tuple], classes_url: str) -> list[tuple]:
@@ -95,6 +103,149 @@ def _exchange_explained(routes: list[tuple], classes_url: str) -> list[tuple]:
                 "astrohub_classes": classes_url})
 
     return [(route[0], ManageAssignmentsHere, *route[2:]) if route[1] is ManageAssignmentsHandler else route
+            for route in routes]
+
+
+def _class_of(coursedir: Any) -> str:
+    """The class a formgrader serves: the name of its course's link, ``~/grading/<class>`` (followed when the class
+    is renamed: :func:`_follow_course`)."""
+    return os.path.basename(os.path.normpath(coursedir.root))
+
+
+def _class_api(service: Any) -> type:
+    """nbgrader's ``NbGraderAPI`` whose assignments say what the class page did (``service``: a
+    :class:`astrohub_server.classservice.ClassService`, None: none to ask): *released* with its due date when the
+    class released it, *draft* when not (nbgrader said *draft* of everything: its exchange is not used); the status
+    left empty, and logged, while the service cannot say."""
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.utils import as_timezone, parse_utc
+
+    from astrohub_server.classservice import ClassServiceError
+
+    class ClassAPI(NbGraderAPI):
+        _released: dict | None = None
+
+        def class_released(self) -> dict | None:
+            """``{assignment: deadline}`` the class released (asked once per request); None: not known."""
+            if self._released is None and service is not None:
+                try:
+                    self._released = service.released(_class_of(self.coursedir))
+                except ClassServiceError as exc:
+                    self.log.warning("astrohub: formgrader cannot say which assignments were released: %s",
+                                     exc.message)
+            return self._released
+
+        def get_assignment(self, assignment_id: str, released: Any = None) -> dict | None:
+            found = super().get_assignment(assignment_id, released)
+            told = self.class_released()
+            if found is None:
+                return found
+            if told is None:
+                found["status"] = None  # neither draft nor released: formgrader shows nothing
+                return found
+            found["status"] = "released" if assignment_id in told else "draft"
+            due = (told.get(assignment_id) or {}).get("due")
+            if due:  # the due date students were given, as nbgrader shows one
+                when = as_timezone(parse_utc(due), self.timezone)
+                found.update(duedate=parse_utc(due).isoformat(), display_duedate=when.strftime(self.timestamp_format),
+                             duedate_notimezone=when.replace(tzinfo=None).isoformat())
+            return found
+
+    return ClassAPI
+
+
+#: formgrader's answer to its per-student *Release Feedback* button (``{assignment}``, ``{student}``).
+FEEDBACK_TO_ALL = (
+    "feedback on {assignment} goes back to every student of the class at once, not to {student} alone: press "
+    "Release Feedback of {assignment} on Manage Assignments, or Return feedback on the class page")
+
+
+def _told_by_the_class(routes: list[tuple], service: Any) -> list[tuple]:
+    """nbgrader's formgrader API ``routes`` answering from the class (:func:`_class_api`): its assignments'
+    status and due dates, and *Release Feedback* returning the feedback through ``service`` (refused, saying
+    where instead, for one student, or where there is no service to ask)."""
+    import asyncio
+
+    from nbgrader.server_extensions.formgrader.apihandlers import ReleaseAllFeedbackHandler, ReleaseFeedbackHandler
+    from nbgrader.server_extensions.formgrader.base import BaseApiHandler, BaseHandler, check_xsrf
+    from tornado import web
+
+    from astrohub_server.classservice import ClassServiceError
+
+    api_class = _class_api(service)
+
+    class ClassTold:
+        @property
+        def api(self) -> Any:  # nbgrader's BaseHandler.api, of the class's API
+            self.coursedir.parent.load_config_file()
+            api = api_class(self.coursedir, self.authenticator, parent=self.coursedir.parent)
+            api.log_level = self.log.level
+            return api
+
+    class ReturnFeedback(BaseApiHandler):
+        @web.authenticated
+        @check_xsrf
+        async def post(self, assignment_id: str) -> None:
+            cls = _class_of(self.coursedir)
+            if service is None:
+                answer = {"success": False, "log": "", "error": "this server has no classes service to ask: return "
+                          f"feedback on {assignment_id} from the class page (Return feedback)"}
+            else:
+                try:
+                    done = await asyncio.get_running_loop().run_in_executor(
+                        None, service.return_feedback, cls, assignment_id)
+                except ClassServiceError as exc:
+                    answer = {"success": False, "log": "", "error": exc.message}
+                else:
+                    returned = sorted(done.get("returned") or {})
+                    answer = {"success": True, "error": "", "log": (
+                        f"feedback on {assignment_id} returned to {len(returned)} students of {cls}: "
+                        f"{', '.join(returned) or 'none (no student has feedback pages yet: autograde first)'}")}
+            self.write(json.dumps(answer))
+
+    class FeedbackToAll(BaseApiHandler):
+        @web.authenticated
+        @check_xsrf
+        def post(self, assignment_id: str, student_id: str) -> None:
+            error = FEEDBACK_TO_ALL.format(assignment=assignment_id, student=student_id)
+            self.write(json.dumps({"success": False, "error": error, "log": ""}))
+
+    out = []
+    for route in routes:
+        handler = route[1]
+        if handler is ReleaseAllFeedbackHandler:
+            handler = ReturnFeedback
+        elif handler is ReleaseFeedbackHandler:
+            handler = FeedbackToAll
+        elif isinstance(handler, type) and issubclass(handler, BaseHandler):
+            handler = type(handler.__name__, (ClassTold, handler), {})
+        out.append((route[0], handler, *route[2:]))
+    return out
+
+
+#: What formgrader's *Manage Students* page adds after nbgrader's script: a student whose gradebook record has no
+#: first and last name (the platform knows none) is named by their hub name, not "None, None".
+HUB_NAMES = (
+    '{% extends "manage_students.tpl" %}{%- block head -%}{{ super() }}<script id="astrohub-hub-names">'
+    '(function () {var render = StudentUI.prototype.render; StudentUI.prototype.render = function () {'
+    'render.apply(this, arguments); var m = this.model;'
+    'if (m.get("first_name") === null && m.get("last_name") === null) {'
+    'this.$name.attr("data-order", m.get("id")); this.$name.find("a").text(m.get("id"));}};})();'
+    '</script>{%- endblock -%}')
+
+
+def _hub_names(routes: list[tuple]) -> list[tuple]:
+    """nbgrader's formgrader page ``routes`` with *Manage Students* naming students by their hub names
+    (:data:`HUB_NAMES`)."""
+    from nbgrader.server_extensions.formgrader.handlers import ManageStudentsHandler
+
+    class ManageStudentsHere(ManageStudentsHandler):
+        def render(self, name: str, **ns: Any) -> str:
+            if name != "manage_students.tpl":
+                return super().render(name, **ns)
+            return self.settings["nbgrader_jinja2_env"].from_string(HUB_NAMES).render(**ns)
+
+    return [(route[0], ManageStudentsHere, *route[2:]) if route[1] is ManageStudentsHandler else route
             for route in routes]
 
 
@@ -205,13 +356,17 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     from nbgrader.server_extensions.formgrader import apihandlers, handlers
     from nbgrader.server_extensions.formgrader.formgrader import load_jupyter_server_extension
 
+    from astrohub_server.classservice import ClassService
     from astrohub_server.gradingconfig import offline_pages, trusted_config_only
 
     trusted_config_only()
+    service = ClassService.from_environ(os.environ)
     # what init_handlers adds
-    apihandlers.default_handlers[:] = _course_checked(_without_autograde(apihandlers.default_handlers))
+    apihandlers.default_handlers[:] = _course_checked(_told_by_the_class(
+        _without_autograde(apihandlers.default_handlers), service))
     classes = os.environ.get("JUPYTERHUB_BASE_URL", "/").rstrip("/") + "/services/astrohub-classes/"
-    handlers.default_handlers[:] = _course_checked(_exchange_explained(handlers.default_handlers, classes))
+    handlers.default_handlers[:] = _course_checked(_told_by_the_class(
+        _hub_names(_exchange_explained(handlers.default_handlers, classes)), service))
     load_jupyter_server_extension(serverapp)
     # its grading pages load nothing from the internet (MathJax): an exporter whose template paths (read as it is
     # made) begin with the platform's templates

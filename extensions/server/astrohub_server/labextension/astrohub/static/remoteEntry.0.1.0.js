@@ -10,6 +10,7 @@
  *   run-when-ready.js  astrohub-run-when-ready:plugin  cells run before their kernel is up wait for it
  *   dask-sidebar.js    astrohub-dask-sidebar:plugin    the Dask sidebar forgets a cluster that is gone, follows a new one
  *   fits.js            astrohub-fits:plugin            FITS files open in a viewer tab
+ *   nbgrader-cell-type.js  astrohub-nbgrader-cell-type:plugin  nbgrader's panel leaves generated notebooks unmodified
  * (The plugins' ids are those they had as extensions of their own; the help's settings, its Help menu entries,
  * are found by the extension's name: schemas/astrohub/help.json is astrohub:help's.)
  * A file's default export is a function of `shared` (below) that returns its plugin, or a promise of it. A file
@@ -18,7 +19,8 @@
 (function () {
   "use strict";
   var NAME = "astrohub";
-  var PLUGINS = ["help.js", "cull-warning.js", "run-when-ready.js", "dask-sidebar.js", "fits.js"];
+  var PLUGINS = ["help.js", "cull-warning.js", "run-when-ready.js", "dask-sidebar.js", "fits.js",
+                 "nbgrader-cell-type.js"];
   var HERE = document.currentScript.src;  // the plugins' files are found beside this one
   var shareScope = null;
 
