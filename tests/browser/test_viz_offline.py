@@ -259,7 +259,7 @@ def test_aladin_lite_draws_the_widest_view_from_the_allsky_file_before_the_tiles
     import shutil
     import threading
 
-    from astrohub_archive.hips import aladin_lite_dir
+    from astrohub_archive.aladin_lite import aladin_lite_dir, patched
     from astropy.io import fits
 
     from platform_lib.viz._hips import _write_tiles_moc, write_allsky_fits
@@ -277,7 +277,7 @@ def test_aladin_lite_draws_the_widest_view_from_the_allsky_file_before_the_tiles
                                     "hips_pixel_bitpix = -32\nhips_pixel_cut = 0 12\n")
     _write_tiles_moc(sky, 0)
     assert write_allsky_fits(sky, 512) == sky / "Norder3" / "Allsky.fits"
-    shutil.copy(aladin_lite_dir() / "aladin.js", tmp_path / "aladin.js")
+    (tmp_path / "aladin.js").write_bytes(patched((aladin_lite_dir() / "aladin.js").read_bytes()))  # as the archive serves it
     (tmp_path / "index.html").write_text(
         '<html><body style="margin:0"><div id="al" style="width:640px;height:360px"></div><script type="module">'
         "import A from './aladin.js'; A.init.then(() => { A.aladin('#al', {survey: './sky/', fov: 360, "
@@ -356,14 +356,14 @@ def test_an_open_viewer_turns_to_the_real_sky_once_it_replaces_the_placeholder(b
     import shutil
     import threading
 
-    from astrohub_archive.hips import aladin_lite_dir
+    from astrohub_archive.aladin_lite import aladin_lite_dir, patched
 
     from platform_lib.viz._widget import FOLLOW_SKY
 
     sky = tmp_path / "hips" / "sky"
     _write_sky(sky, 0.0, "ivo://astrohub/test/empty", placeholder=True)
     _write_sky(tmp_path / "real", 11.0, "ivo://astrohub/test/real", placeholder=False)
-    shutil.copy(aladin_lite_dir() / "aladin.js", tmp_path / "aladin.js")
+    (tmp_path / "aladin.js").write_bytes(patched((aladin_lite_dir() / "aladin.js").read_bytes()))  # as the archive serves it
     served: dict[str, int] = {}
 
     class Files(http.server.SimpleHTTPRequestHandler):
@@ -418,3 +418,48 @@ def _sky_pixels(png: bytes) -> np.ndarray:
     y, x = np.mgrid[0:h, 0:w]
     inside = ((x - w / 2) / (w / 2 * 0.96)) ** 2 + ((y - h / 2) / (w / 4 * 0.96)) ** 2 < 1
     return img[inside]
+
+
+def test_aladin_lite_writes_coordinates_without_a_60(browser, tmp_path):
+    """viz21: Aladin Lite (3.9.2-beta) wrote 3h47m as "03 46 60.00": it rounded the seconds after taking the whole
+    minutes. The archive's copy (:func:`astrohub_archive.aladin_lite.patched`), run in headless Chromium, writes
+    positions just under a minute's or an hour's end with the carry made (Aladin Lite's ``A.coo(...).format``,
+    what its views show). No platform: Aladin Lite from a local server, every other address refused."""
+    import functools
+    import http.server
+    import threading
+
+    from astrohub_archive.aladin_lite import aladin_lite_dir, patched
+
+    (tmp_path / "aladin.js").write_bytes(patched((aladin_lite_dir() / "aladin.js").read_bytes()))
+    cases = [  # ra, dec (deg), precision, what Aladin Lite should write
+        (56.75, 24.1, 6, "03 47 00.00 +24 06 00.0"),
+        (56.75, 24.1, 7, "03 47 00.000 +24 06 00.00"),
+        (359.9999999, -0.0833333333, 6, "24 00 00.00 -00 05 00.0"),
+        (83.8220833, -5.3911111, 6, "05 35 17.30 -05 23 28.0"),
+        (44.99999999, 29.99999999, 6, "03 00 00.00 +30 00 00.0"),
+    ]
+    (tmp_path / "index.html").write_text(
+        '<html><body><script type="module">'
+        "import A from './aladin.js'; A.init.then(() => { window.formatted = "
+        + json.dumps([[ra, dec, prec] for ra, dec, prec, _ in cases])
+        + ".map(([ra, dec, prec]) => A.coo(ra, dec, prec).format('s/')); });</script></body></html>")
+
+    class Files(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Files, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{server.server_port}/"
+    context = browser.new_context()
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(origin) else route.abort())
+    page = context.new_page()
+    try:
+        page.goto(origin + "index.html")
+        page.wait_for_function("() => window.formatted !== undefined", timeout=60_000)
+        formatted = page.evaluate("() => window.formatted")
+        assert formatted == [want for *_, want in cases], formatted
+    finally:
+        context.close()
+        server.shutdown()
