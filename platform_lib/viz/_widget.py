@@ -105,6 +105,15 @@ _HIPS_HANDLER = (
     # load). Tiles are asked for only once the catalogue is ready; Aladin asks for them itself at that point.
     "const c=l.catalogHiPS(__astrohubAbs(t.url),o);const n=c.loadNeededTiles;"
     "c.loadNeededTiles=function(){if(this.isReady)return n.apply(this,arguments)};"
+    # It asks again for every tile in view it has not received, those on their way too: a new target and fov
+    # set together (w.target, w.fov; a moving-object search's or a sky map's view) look for tiles twice, 0.3 s
+    # and 1 s after the move, and a tile slower than the first look (a loaded archive) was fetched twice, both
+    # 200. A tile asked for (its URL made: Aladin fetches it next) reads as held, with no sources yet, until it
+    # comes or fails (both put it in the cache).
+    "const asked=new Set(),cache=c.sourcesCache,get=cache.get,put=cache.set,url=c.getTileURL;"
+    "c.getTileURL=function(k,p){asked.add(k+'-'+p);return url.call(this,k,p)};"
+    "cache.get=function(key){const v=get.call(this,key);return v===undefined&&asked.has(key)?[]:v};"
+    "cache.set=function(key,v){asked.delete(key);return put.call(this,key,v)};"
     "this.aladin.addCatalog(c)}"
     # polylines (a moving object's track): one graphic overlay, Aladin Lite's A.polyline per piece; a
     # failure becomes the widget's message (ipyaladin's message dispatch would swallow it)
