@@ -946,8 +946,12 @@ def test_a_sky_map_or_small_moc_turns_the_view_to_it_unless_the_user_chose_one()
     prob = np.exp(-0.5 * (sep / 3) ** 2)
     w = viz.show(prob / prob.sum(), archive_url="/services/archive/")
     assert w.target.separation(SkyCoord(40, -30, unit="deg")).deg < 1 and 5 < w.fov.deg < 60
+    # viz21: a field alone (the see-the-sky tutorial's viz.show(skymap, fov=60)) kept the view at (0, 0), the
+    # regions off screen: it is the field of a view turned to them; a target given keeps the view there
     mine = viz.show(prob / prob.sum(), fov=60, archive_url="/services/archive/")
-    assert mine.fov.deg == 60
+    assert mine.fov.deg == 60 and mine.target.separation(SkyCoord(40, -30, unit="deg")).deg < 1
+    there = viz.show(prob / prob.sum(), target="10 10", archive_url="/services/archive/")
+    assert there.target.separation(SkyCoord(10, 10, unit="deg")).deg < 1e-6
     from mocpy import MOC
 
     everywhere = viz.show(MOC.from_string("0/0-11"), archive_url="/services/archive/")
