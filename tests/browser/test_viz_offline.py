@@ -11,6 +11,7 @@ import time
 from urllib.parse import urlparse
 
 import numpy as np
+import pytest
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
@@ -541,3 +542,72 @@ def test_aladin_lite_writes_coordinates_without_a_60(browser, tmp_path):
         context.close()
         server.shutdown()
 
+
+@pytest.mark.timeout(900)  # the tutorial reads the largest catalogue and builds its HiPS, as test_journeys allows
+def test_see_the_sky_runs_in_lab_with_every_view_drawn(platform, browser, sign_in, in_front, tmp_path):
+    """viz21: a new user opens the see-the-sky tutorial (``tutorials/see-the-sky.ipynb``, copied into every home)
+    and runs it all, with every address outside the platform blocked: every cell runs without an error, every
+    figure is an image, every Aladin view draws the sky (a screenshot each, not blank) with no message over it,
+    and the page asks nothing of any host outside the platform."""
+    from platform_lib.sampledata import MARKER
+
+    deadline = time.monotonic() + 300  # the sample data the tutorial shows: astrohub up loads them in the background
+    while time.monotonic() < deadline and not (platform.data_dir / "datasets" / MARKER).exists():
+        time.sleep(1)
+    user = platform.unique("stella")
+    platform.create_user(user)
+    platform.start_server(user)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    outside = _kept_on_the_platform(context)
+    page = context.new_page()
+    console: list[str] = []
+    page.on("pageerror", lambda e: console.append(f"error: {e}"))
+    try:
+        sign_in(page, user)
+        page.goto(f"{platform.server_url(user)}lab/tree/tutorials/see-the-sky.ipynb", timeout=120_000)
+        notebook = in_front(page, "see-the-sky.ipynb")
+        page.wait_for_selector(".jp-StatusBar-Widget >> text=/Idle/", timeout=120_000)
+        page.locator(".lm-MenuBar-itemLabel").filter(has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-itemLabel").filter(has_text=re.compile(r"^Run All Cells$")).click()
+        cells = page.locator(f"{notebook} .jp-CodeCell")
+        count = cells.count()
+        assert count >= 8, count
+        deadline = time.monotonic() + 540
+        for i in range(count):
+            # textContent: Lab does not render the cells scrolled out of view (their innerText is empty)
+            while not re.fullmatch(r"\[\d+\]:", (cells.nth(i).locator(".jp-InputArea-prompt").text_content() or "").strip()):
+                if time.monotonic() > deadline:
+                    page.screenshot(path=str(tmp_path / "stuck.png"), full_page=True)
+                    raise AssertionError(f"cell {i} still running: "
+                                         f"{[cells.nth(k).locator('.jp-InputArea-prompt').text_content() for k in range(count)]}")
+                page.wait_for_timeout(500)
+        page.wait_for_load_state("networkidle", timeout=60_000)
+        errors = page.locator(f"{notebook} .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        texts = [t for t in errors.all_text_contents() if "Error" in t or "Traceback" in t]
+        assert not texts, texts
+        figures = page.locator(f"{notebook} .jp-OutputArea-output img")
+        assert figures.count() >= 4, figures.count()
+        views = page.locator(f"{notebook} .aladin-widget")
+        assert views.count() >= 3, views.count()
+        for i in range(views.count()):
+            view = views.nth(i)
+            view.scroll_into_view_if_needed()
+            view.locator("canvas").first.wait_for(timeout=60_000)
+            page.wait_for_timeout(1500)  # the tiles of the view just scrolled to
+            colours, busy = _not_blank(view.screenshot(path=str(tmp_path / f"see-the-sky-view{i}.png")))
+            assert colours > 20 and busy > 0.01, (i, colours, busy)
+        # the last view, the sky map's 50 and 90 % regions, is turned to them (with fov=60 alone it stayed at
+        # (0, 0), the regions off screen): the position Aladin Lite shows is not 00 00 00 +0 0 0
+        shown = views.nth(views.count() - 1).evaluate(
+            "el => [...el.querySelectorAll('input')].map(i => i.value).concat("
+            "[...el.querySelectorAll('[class*=location]')].map(e => e.textContent))")
+        positions = [p for p in shown if re.search(r"\d\d \d\d \d\d\.\d+ [+-]", p or "")]
+        assert positions and not [p for p in positions if re.match(r"\s*00 00 00\.0+ \+0", p)], shown
+        messages = [m for m in page.locator(".astrohub-aladin-message").all_text_contents() if m.strip()]
+        assert not messages, messages
+        page.screenshot(path=str(tmp_path / "see-the-sky.png"), full_page=True)
+        assert not outside, f"requests left the platform: {outside[:10]}"
+        assert not console, console
+    finally:
+        context.close()
+        platform.stop_server(user)
