@@ -91,7 +91,23 @@ def _zoom_axes(fig, center, radius):
     # named on the coordinates, not the axes: near a pole ax.set_ylabel did not reach Dec's (it read "pos.eq.dec")
     ax.coords[0].set_axislabel("RA (ICRS)")
     ax.coords[1].set_axislabel("Dec (ICRS)")
+    _readable_ticks(ax)
     return ax, wcs
+
+
+def _readable_ticks(ax) -> None:
+    """Tick labels that never run into each other, at any zoom and position (near a pole the meridians
+    converge at the top edge, where WCSAxes put the RA labels: they overlapped each other and the title).
+
+    RA is labelled along the bottom edge and Dec along the left one (every north-up gnomonic view has
+    meridians crossing its bottom edge and parallels crossing its left one, the pole in view or not); the
+    spacing is WCSAxes' own, chosen from each coordinate's span in the view (1h, 2m, 5s, 30', 15" ...) and
+    written in the units that spacing needs; a label that would still touch one already drawn (say two
+    crowded meridians, or the corner where RA's and Dec's labels meet) is left out."""
+    for coord, side in zip(ax.coords, "bl"):
+        coord.set_ticklabel_position(side)
+        coord.set_axislabel_position(side)
+        coord.set_ticklabel(exclude_overlapping=True)
 
 
 def _grid(width: int = 720):

@@ -105,6 +105,15 @@ _HIPS_HANDLER = (
     # load). Tiles are asked for only once the catalogue is ready; Aladin asks for them itself at that point.
     "const c=l.catalogHiPS(__astrohubAbs(t.url),o);const n=c.loadNeededTiles;"
     "c.loadNeededTiles=function(){if(this.isReady)return n.apply(this,arguments)};"
+    # It asks again for every tile in view it has not received, those on their way too: a new target and fov
+    # set together (w.target, w.fov; a moving-object search's or a sky map's view) look for tiles twice, 0.3 s
+    # and 1 s after the move, and a tile slower than the first look (a loaded archive) was fetched twice, both
+    # 200. A tile asked for (its URL made: Aladin fetches it next) reads as held, with no sources yet, until it
+    # comes or fails (both put it in the cache).
+    "const asked=new Set(),cache=c.sourcesCache,get=cache.get,put=cache.set,url=c.getTileURL;"
+    "c.getTileURL=function(k,p){asked.add(k+'-'+p);return url.call(this,k,p)};"
+    "cache.get=function(key){const v=get.call(this,key);return v===undefined&&asked.has(key)?[]:v};"
+    "cache.set=function(key,v){asked.delete(key);return put.call(this,key,v)};"
     "this.aladin.addCatalog(c)}"
     # polylines (a moving object's track): one graphic overlay, Aladin Lite's A.polyline per piece; a
     # failure becomes the widget's message (ipyaladin's message dispatch would swallow it)
@@ -206,6 +215,7 @@ if _ipyaladin is not None:
         def __init__(self, *, archive_url: str | None = None, **options) -> None:
             base = archive_path(archive_url)
             self._user_view = "target" in options or "fov" in options  # then show() keeps the view
+            self._user_target, self._user_fov = "target" in options, "fov" in options
             # Aladin Lite sends a target it cannot read as coordinates ('03h47m +24d07m', 'M45') to CDS's
             # Sesame, outside the platform (refused offline, and the view failed to draw): text is read here (a
             # name from the platform's catalogues), and one that is neither is left out with a message
@@ -438,14 +448,16 @@ if _ipyaladin is not None:
 
         def _look_at(self, moc) -> None:
             """Turn the view to ``moc`` (a region of under a quarter of the sky), unless the widget was given a
-            ``target`` or ``fov``: a sky map's 90 % region of 23 deg² was drawn off screen, at (0, 0) the view
-            was blank."""
-            if self._user_view or moc.empty() or moc.sky_fraction > 0.25:
+            ``target``, and fit the field to it unless it was given a ``fov``: a sky map's 90 % region of 23 deg²
+            was drawn off screen, at (0, 0) the view was blank (and with a ``fov`` alone, as the see-the-sky
+            tutorial's ``viz.show(skymap, fov=60)``, it still was)."""
+            if self._user_target or moc.empty() or moc.sky_fraction > 0.25:
                 return
             centre = moc.barycenter()
             reach = float(moc.largest_distance_from_coo_to_vertices(centre).to_value("deg"))
             self.target = centre
-            self.fov = float(np.clip(5.0 * reach, 0.5, 180.0))  # the width: a notebook's view is 2-3 times wider than high
+            if not self._user_fov:
+                self.fov = float(np.clip(5.0 * reach, 0.5, 180.0))  # the width: a notebook's view is 2-3 times wider than high
 
         def show_skymap(self, skymap, *, levels=(0.5, 0.9), name: str = "skymap") -> None:
             """A probability sky map's credible regions (50 % and 90 % by default) as MOCs."""

@@ -11,6 +11,7 @@ import time
 from urllib.parse import urlparse
 
 import numpy as np
+import pytest
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
@@ -161,21 +162,26 @@ def _notebook_of(cells: list[str]) -> dict:
     return nb
 
 
-def test_registry_catalogue_zooms_through_its_hips(platform, browser, sign_in, in_front, tmp_path):
-    """``viz.show(<registry name>)``: the archive builds the catalogue's HiPS on request and Aladin Lite
-    reads its Allsky files from the archive, and, as the user zooms in with the mouse wheel, the tiles of
-    the deeper order (the Allsky files hold at most 200 per cell: a zoomed-out view never gets them all);
-    nothing leaves the platform, no tile of an order the HiPS does not have is asked for."""
+def _put_notebook(platform, user: str, path: str, cells: list[str]) -> None:
+    """A notebook of ``cells`` at ``path`` in ``user``'s home (their server running), through its contents API."""
+    put = platform.session.put(f"{platform.server_url(user)}api/contents/{path}",
+                               headers={"Authorization": f"token {platform.user_token(user)}"},
+                               json={"type": "notebook", "format": "json", "content": _notebook_of(cells)}, timeout=30)
+    assert put.status_code in (200, 201), put.text
+
+
+def _registered_catalogue(platform, tmp_path, stem: str, seed: int) -> str:
+    """A catalogue of 20,000 random stars (RA 70-100, Dec -20..10 deg, a magnitude) ingested into the platform's
+    registry as ``platform.unique(stem)``; its registry name."""
     import warnings
 
     import pandas
     from astropy.table import Table
 
     from platform_lib.catalogs import Registry, ingest
-    from platform_lib.viz import hips_name, read_hips_properties
 
-    name = platform.unique("lod").replace("-", "_")
-    rng = np.random.default_rng(11)
+    name = platform.unique(stem).replace("-", "_")
+    rng = np.random.default_rng(seed)
     n = 20_000
     stars = Table({"ra": rng.uniform(70, 100, n), "dec": rng.uniform(-20, 10, n), "gmag": rng.uniform(6, 18, n)})
     stars["ra"].unit = stars["dec"].unit = "deg"
@@ -186,19 +192,26 @@ def test_registry_catalogue_zooms_through_its_hips(platform, browser, sign_in, i
         ingest(tmp_path / f"{name}.fits", registry, name=name)
     full = registry.get(name).full_name
     registry.close()
+    return full
+
+
+def test_registry_catalogue_zooms_through_its_hips(platform, browser, sign_in, in_front, tmp_path):
+    """``viz.show(<registry name>)``: the archive builds the catalogue's HiPS on request and Aladin Lite
+    reads its Allsky files from the archive, and, as the user zooms in with the mouse wheel, the tiles of
+    the deeper order (the Allsky files hold at most 200 per cell: a zoomed-out view never gets them all);
+    nothing leaves the platform, no tile of an order the HiPS does not have is asked for."""
+    from platform_lib.viz import hips_name, read_hips_properties
+
+    full = _registered_catalogue(platform, tmp_path, "lod", 11)
     slug = hips_name(full)
 
     user = platform.unique("zoe")
     platform.create_user(user)
     platform.start_server(user)
-    token = platform.user_token(user)
     cells = ["from platform_lib import viz\n"
              f"w = viz.show({full!r}, target='85 -5', fov=40, height=420)\n"
              "w"]
-    put = platform.session.put(f"{platform.server_url(user)}api/contents/lod.ipynb",
-                               headers={"Authorization": f"token {token}"},
-                               json={"type": "notebook", "format": "json", "content": _notebook_of(cells)}, timeout=30)
-    assert put.status_code in (200, 201), put.text
+    _put_notebook(platform, user, "lod.ipynb", cells)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     outside = _kept_on_the_platform(context)
     served: dict[str, int] = {}
@@ -259,7 +272,7 @@ def test_aladin_lite_draws_the_widest_view_from_the_allsky_file_before_the_tiles
     import shutil
     import threading
 
-    from astrohub_archive.hips import aladin_lite_dir
+    from astrohub_archive.aladin_lite import aladin_lite_dir, patched
     from astropy.io import fits
 
     from platform_lib.viz._hips import _write_tiles_moc, write_allsky_fits
@@ -277,7 +290,7 @@ def test_aladin_lite_draws_the_widest_view_from_the_allsky_file_before_the_tiles
                                     "hips_pixel_bitpix = -32\nhips_pixel_cut = 0 12\n")
     _write_tiles_moc(sky, 0)
     assert write_allsky_fits(sky, 512) == sky / "Norder3" / "Allsky.fits"
-    shutil.copy(aladin_lite_dir() / "aladin.js", tmp_path / "aladin.js")
+    (tmp_path / "aladin.js").write_bytes(patched((aladin_lite_dir() / "aladin.js").read_bytes()))  # as the archive serves it
     (tmp_path / "index.html").write_text(
         '<html><body style="margin:0"><div id="al" style="width:640px;height:360px"></div><script type="module">'
         "import A from './aladin.js'; A.init.then(() => { A.aladin('#al', {survey: './sky/', fov: 360, "
@@ -328,6 +341,22 @@ def test_aladin_lite_draws_the_widest_view_from_the_allsky_file_before_the_tiles
         server.shutdown()
 
 
+def _quiet_server(folder):
+    """An HTTP server of ``folder``'s files on a free local port, in a thread (stop it with ``shutdown()``), and its
+    origin (``http://127.0.0.1:<port>/``)."""
+    import functools
+    import http.server
+    import threading
+
+    class Files(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Files, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_port}/"
+
+
 def _write_sky(root, level: float, did: str, placeholder: bool) -> None:
     """An image HiPS of one order (12 order-0 tiles all at ``level``, their Allsky and MOC) at ``root``."""
     from astropy.io import fits
@@ -351,28 +380,18 @@ def test_an_open_viewer_turns_to_the_real_sky_once_it_replaces_the_placeholder(b
     run with the archive's copy of Aladin Lite) looks at the sky's ``properties`` again while they say
     ``astrohub_placeholder``; once the real sky is in place the open view shows it: black before, bright after.
     No platform: the HiPS and Aladin Lite from a local server, every other address refused."""
-    import functools
-    import http.server
     import shutil
-    import threading
 
-    from astrohub_archive.hips import aladin_lite_dir
+    from astrohub_archive.aladin_lite import aladin_lite_dir, patched
 
     from platform_lib.viz._widget import FOLLOW_SKY
 
     sky = tmp_path / "hips" / "sky"
     _write_sky(sky, 0.0, "ivo://astrohub/test/empty", placeholder=True)
     _write_sky(tmp_path / "real", 11.0, "ivo://astrohub/test/real", placeholder=False)
-    shutil.copy(aladin_lite_dir() / "aladin.js", tmp_path / "aladin.js")
+    (tmp_path / "aladin.js").write_bytes(patched((aladin_lite_dir() / "aladin.js").read_bytes()))  # as the archive serves it
     served: dict[str, int] = {}
-
-    class Files(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Files, directory=str(tmp_path)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    origin = f"http://127.0.0.1:{server.server_port}/"
+    server, origin = _quiet_server(tmp_path)
     (tmp_path / "index.html").write_text(
         '<html><body style="margin:0"><div id="al" style="width:640px;height:360px"></div><script type="module">'
         f"import A from './aladin.js'; {FOLLOW_SKY}; A.init.then(() => {{ const a = A.aladin('#al', {{survey: "
@@ -418,3 +437,177 @@ def _sky_pixels(png: bytes) -> np.ndarray:
     y, x = np.mgrid[0:h, 0:w]
     inside = ((x - w / 2) / (w / 2 * 0.96)) ** 2 + ((y - h / 2) / (w / 4 * 0.96)) ** 2 < 1
     return img[inside]
+
+
+def test_a_new_target_asks_for_each_catalogue_tile_once(platform, browser, sign_in, in_front, tmp_path):
+    """viz21: after ``w.target = ...; w.fov = ...`` from the notebook, tiles of a HiPS catalogue were asked for
+    twice, both answered 200. Aladin Lite looks for the tiles in view 0.3 s after a zoom and 1 s after a move,
+    and asks again for every tile it has not received, those on their way too: a tile slower than 0.7 s (a
+    loaded archive; here the tiles are held back for a few seconds) was fetched twice. Each tile of the new view
+    is now asked for once, and drawn when it comes (the request log of the page)."""
+    import collections
+
+    from platform_lib.viz import hips_name
+
+    full = _registered_catalogue(platform, tmp_path, "twice", 21)
+    tiles = f"/hips/{hips_name(full)}/Norder3/Dir"
+
+    user = platform.unique("tess")
+    platform.create_user(user)
+    platform.start_server(user)
+    cells = ["from platform_lib import viz\n"
+             f"w = viz.show({full!r}, target='78 -12', fov=5, height=420)\n"
+             "w",
+             "w.target = '92 2'\n"
+             "w.fov = 4"]
+    _put_notebook(platform, user, "twice.ipynb", cells)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    outside = _kept_on_the_platform(context)
+    asked: list[str] = []
+    answered: list[tuple[str, int]] = []
+    held: list = []
+    holding = {"on": False}
+    page = context.new_page()
+    # the catalogue's tiles, once holding: kept back until released (a slow archive); the rest as before
+    page.route(f"**{tiles}**", lambda route: held.append(route) if holding["on"] else route.fallback())
+    page.on("request", lambda r: asked.append(urlparse(r.url).path) if tiles in r.url else None)
+    page.on("response", lambda r: answered.append((urlparse(r.url).path, r.status)) if tiles in r.url else None)
+    try:
+        sign_in(page, user)
+        page.goto(f"{platform.server_url(user)}lab/tree/twice.ipynb", timeout=120_000)
+        notebook = in_front(page, "twice.ipynb")
+        page.wait_for_selector(".jp-StatusBar-Widget >> text=/Idle/", timeout=120_000)
+        cells_in_page = page.locator(f"{notebook} .jp-CodeCell")
+        cells_in_page.nth(0).locator(".jp-InputPrompt").click()
+        page.keyboard.press("Shift+Enter")  # the first cell only: the view opens on the first target
+        page.wait_for_selector(".aladin-widget canvas", timeout=120_000)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not any(s == 200 for _, s in answered):
+            page.wait_for_timeout(500)
+        assert any(s == 200 for _, s in answered), (asked, answered)
+        page.wait_for_load_state("networkidle", timeout=30_000)
+        first = len(asked)
+        holding["on"] = True
+        cells_in_page.nth(1).locator(".jp-InputPrompt").click()
+        page.keyboard.press("Shift+Enter")  # the new target and field, set from the notebook
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not held:
+            page.wait_for_timeout(200)
+        assert held, "the new view asked for no tile of the catalogue"
+        page.wait_for_timeout(3000)  # Aladin Lite's looks for tiles after the zoom (0.3 s) and the move (1 s)
+        holding["on"] = False
+        for route in held:
+            route.fallback()
+        page.wait_for_load_state("networkidle", timeout=30_000)
+        page.locator(".aladin-widget").first.screenshot(path=str(tmp_path / "new-target.png"))
+        assert not outside, f"requests left the platform: {outside[:10]}"
+        counts = collections.Counter(asked[first:])
+        assert counts and not {p: c for p, c in counts.items() if c > 1}, counts
+        assert all(s == 200 for p, s in answered if p in counts), answered
+    finally:
+        context.close()
+        platform.stop_server(user)
+
+
+def test_aladin_lite_writes_coordinates_without_a_60(browser, tmp_path):
+    """viz21: Aladin Lite (3.9.2-beta) wrote 3h47m as "03 46 60.00": it rounded the seconds after taking the whole
+    minutes. The archive's copy (:func:`astrohub_archive.aladin_lite.patched`), run in headless Chromium, writes
+    positions just under a minute's or an hour's end with the carry made (Aladin Lite's ``A.coo(...).format``,
+    what its views show). No platform: Aladin Lite from a local server, every other address refused."""
+    from astrohub_archive.aladin_lite import aladin_lite_dir, patched
+
+    (tmp_path / "aladin.js").write_bytes(patched((aladin_lite_dir() / "aladin.js").read_bytes()))
+    cases = [  # ra, dec (deg), precision, what Aladin Lite should write
+        (56.75, 24.1, 6, "03 47 00.00 +24 06 00.0"),
+        (56.75, 24.1, 7, "03 47 00.000 +24 06 00.00"),
+        (359.9999999, -0.0833333333, 6, "24 00 00.00 -00 05 00.0"),
+        (83.8220833, -5.3911111, 6, "05 35 17.30 -05 23 28.0"),
+        (44.99999999, 29.99999999, 6, "03 00 00.00 +30 00 00.0"),
+    ]
+    (tmp_path / "index.html").write_text(
+        '<html><body><script type="module">'
+        "import A from './aladin.js'; A.init.then(() => { window.formatted = "
+        + json.dumps([[ra, dec, prec] for ra, dec, prec, _ in cases])
+        + ".map(([ra, dec, prec]) => A.coo(ra, dec, prec).format('s/')); });</script></body></html>")
+    server, origin = _quiet_server(tmp_path)
+    context = browser.new_context()
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(origin) else route.abort())
+    page = context.new_page()
+    try:
+        page.goto(origin + "index.html")
+        page.wait_for_function("() => window.formatted !== undefined", timeout=60_000)
+        formatted = page.evaluate("() => window.formatted")
+        assert formatted == [want for *_, want in cases], formatted
+    finally:
+        context.close()
+        server.shutdown()
+
+
+@pytest.mark.timeout(900)  # the tutorial reads the largest catalogue and builds its HiPS, as test_journeys allows
+def test_see_the_sky_runs_in_lab_with_every_view_drawn(platform, browser, sign_in, in_front, tmp_path):
+    """viz21: a new user opens the see-the-sky tutorial (``tutorials/see-the-sky.ipynb``, copied into every home)
+    and runs it all, with every address outside the platform blocked: every cell runs without an error, every
+    figure is an image, every Aladin view draws the sky (a screenshot each, not blank) with no message over it,
+    and the page asks nothing of any host outside the platform."""
+    from platform_lib.sampledata import MARKER
+
+    deadline = time.monotonic() + 300  # the sample data the tutorial shows: astrohub up loads them in the background
+    while time.monotonic() < deadline and not (platform.data_dir / "datasets" / MARKER).exists():
+        time.sleep(1)
+    user = platform.unique("stella")
+    platform.create_user(user)
+    platform.start_server(user)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    outside = _kept_on_the_platform(context)
+    page = context.new_page()
+    console: list[str] = []
+    page.on("pageerror", lambda e: console.append(f"error: {e}"))
+    try:
+        sign_in(page, user)
+        page.goto(f"{platform.server_url(user)}lab/tree/tutorials/see-the-sky.ipynb", timeout=120_000)
+        notebook = in_front(page, "see-the-sky.ipynb")
+        page.wait_for_selector(".jp-StatusBar-Widget >> text=/Idle/", timeout=120_000)
+        page.locator(".lm-MenuBar-itemLabel").filter(has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-itemLabel").filter(has_text=re.compile(r"^Run All Cells$")).click()
+        cells = page.locator(f"{notebook} .jp-CodeCell")
+        count = cells.count()
+        assert count >= 8, count
+        deadline = time.monotonic() + 540
+        for i in range(count):
+            # textContent: Lab does not render the cells scrolled out of view (their innerText is empty)
+            while not re.fullmatch(r"\[\d+\]:", (cells.nth(i).locator(".jp-InputArea-prompt").text_content() or "").strip()):
+                if time.monotonic() > deadline:
+                    page.screenshot(path=str(tmp_path / "stuck.png"), full_page=True)
+                    raise AssertionError(f"cell {i} still running: "
+                                         f"{[cells.nth(k).locator('.jp-InputArea-prompt').text_content() for k in range(count)]}")
+                page.wait_for_timeout(500)
+        page.wait_for_load_state("networkidle", timeout=60_000)
+        errors = page.locator(f"{notebook} .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        texts = [t for t in errors.all_text_contents() if "Error" in t or "Traceback" in t]
+        assert not texts, texts
+        figures = page.locator(f"{notebook} .jp-OutputArea-output img")
+        assert figures.count() >= 4, figures.count()
+        views = page.locator(f"{notebook} .aladin-widget")
+        assert views.count() >= 3, views.count()
+        for i in range(views.count()):
+            view = views.nth(i)
+            view.scroll_into_view_if_needed()
+            view.locator("canvas").first.wait_for(timeout=60_000)
+            page.wait_for_timeout(1500)  # the tiles of the view just scrolled to
+            colours, busy = _not_blank(view.screenshot(path=str(tmp_path / f"see-the-sky-view{i}.png")))
+            assert colours > 20 and busy > 0.01, (i, colours, busy)
+        # the last view, the sky map's 50 and 90 % regions, is turned to them (with fov=60 alone it stayed at
+        # (0, 0), the regions off screen): the position Aladin Lite shows is not 00 00 00 +0 0 0
+        shown = views.nth(views.count() - 1).evaluate(
+            "el => [...el.querySelectorAll('input')].map(i => i.value).concat("
+            "[...el.querySelectorAll('[class*=location]')].map(e => e.textContent))")
+        positions = [p for p in shown if re.search(r"\d\d \d\d \d\d\.\d+ [+-]", p or "")]
+        assert positions and not [p for p in positions if re.match(r"\s*00 00 00\.0+ \+0", p)], shown
+        messages = [m for m in page.locator(".astrohub-aladin-message").all_text_contents() if m.strip()]
+        assert not messages, messages
+        page.screenshot(path=str(tmp_path / "see-the-sky.png"), full_page=True)
+        assert not outside, f"requests left the platform: {outside[:10]}"
+        assert not console, console
+    finally:
+        context.close()
+        platform.stop_server(user)

@@ -151,7 +151,9 @@ def test_missing_tiles_and_bad_names_are_404_with_a_reason(archive):
 
 
 def test_aladin_lite_is_served_from_the_npm_package(archive):
-    from astrohub_archive.hips import aladin_lite_dir
+    """Aladin Lite's ``aladin.js`` comes from the npm package, with the platform's fixes of it (viz21: its
+    sexagesimal rounding), its size and validators those of what is served."""
+    from astrohub_archive.aladin_lite import PATCHES, aladin_lite_dir
 
     base, _ = archive
     if aladin_lite_dir() is None:
@@ -159,6 +161,13 @@ def test_aladin_lite_is_served_from_the_npm_package(archive):
     r = requests.get(base + "aladin-lite/aladin.js", timeout=30)
     assert r.status_code == 200 and "javascript" in r.headers["Content-Type"]
     assert len(r.content) > 1_000_000 and b"catalogHiPS" in r.content
+    assert int(r.headers["Content-Length"]) == len(r.content)
+    for _, shipped, fixed in PATCHES:
+        assert fixed.encode() in r.content and shipped.encode() not in r.content
+    again = requests.get(base + "aladin-lite/aladin.js", headers={"If-None-Match": r.headers["Etag"]}, timeout=30)
+    assert again.status_code == 304
+    part = requests.get(base + "aladin-lite/aladin.js", headers={"Range": "bytes=-100"}, timeout=30)
+    assert part.status_code == 206 and part.content == r.content[-100:]
     assert requests.get(base + "aladin-lite/nope.js", timeout=30).status_code == 404
 
 

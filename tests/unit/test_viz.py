@@ -946,8 +946,12 @@ def test_a_sky_map_or_small_moc_turns_the_view_to_it_unless_the_user_chose_one()
     prob = np.exp(-0.5 * (sep / 3) ** 2)
     w = viz.show(prob / prob.sum(), archive_url="/services/archive/")
     assert w.target.separation(SkyCoord(40, -30, unit="deg")).deg < 1 and 5 < w.fov.deg < 60
+    # viz21: a field alone (the see-the-sky tutorial's viz.show(skymap, fov=60)) kept the view at (0, 0), the
+    # regions off screen: it is the field of a view turned to them; a target given keeps the view there
     mine = viz.show(prob / prob.sum(), fov=60, archive_url="/services/archive/")
-    assert mine.fov.deg == 60
+    assert mine.fov.deg == 60 and mine.target.separation(SkyCoord(40, -30, unit="deg")).deg < 1
+    there = viz.show(prob / prob.sum(), target="10 10", archive_url="/services/archive/")
+    assert there.target.separation(SkyCoord(10, 10, unit="deg")).deg < 1e-6
     from mocpy import MOC
 
     everywhere = viz.show(MOC.from_string("0/0-11"), archive_url="/services/archive/")
@@ -1028,3 +1032,52 @@ def test_positions_in_every_form_ingest_reads_are_drawn_and_matched_where_astrop
                            area=1000 * u.deg**2)
         best = pairs[pairs["match_flag"]]
         assert len(best) == 300 and list(best["idx_primary"]) == list(best["idx_cat1"]), form
+
+
+def _text_boxes(fig) -> list[tuple[str, object]]:
+    """Every piece of text a drawn zoomed figure shows, with its bounding box in pixels: each tick label
+    WCSAxes drew (one Text artist it moves from label to label: the boxes of the labels it drew, as its draw
+    leaves them; it later merges them into one box per side for the axis labels), the axis labels and the
+    title."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    ax = fig.axes[0]
+    drawn: dict[str, list] = {}
+    for name, coord in zip(("ra", "dec"), ax.coords):
+        ticklabels = coord._ticklabels
+
+        def record(renderer, *args, _labels=ticklabels, _draw=ticklabels.draw, _name=name, **kwargs):
+            _draw(renderer, *args, **kwargs)
+            drawn[_name] = list(_labels._all_bboxes)
+
+        ticklabels.draw = record
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    boxes = [(f"{name} tick label", bb) for name, bbs in drawn.items() for bb in bbs]
+    for name, coord in zip(("ra", "dec"), ax.coords):
+        if coord._axislabels.get_visible() and coord._axislabels.get_text():
+            boxes.append((f"{name} axis label", coord._axislabels.get_window_extent(renderer)))
+    boxes.append(("title", ax.title.get_window_extent(renderer)))
+    return boxes
+
+
+@pytest.mark.parametrize(("ra", "dec", "radius"), [
+    (0.0, 89.5, 0.25 * u.deg),     # near the north pole: a 0.5 deg square (the report)
+    (180.0, 89.9, 0.25 * u.deg),   # the pole in view: every RA at once
+    (0.0, -89.8, 0.5 * u.deg),     # the south pole
+    (359.95, 10.0, 0.25 * u.deg),  # RA wrapping at 0/360
+    (56.75, 24.1, 0.5 * u.arcmin), # 1 arcmin across
+    (120.0, -30.0, 15 * u.deg),    # 30 deg across
+    (200.0, 75.0, 30 * u.deg),     # 60 deg across, far north
+])
+def test_zoomed_axes_text_never_overlaps(ra, dec, radius):
+    """viz21: a zoom near a celestial pole (Dec +89.5, 0.5 deg) crowded its axes: the RA labels where the
+    meridians converge ran into each other, and into the title above them. Wherever and however far the view
+    is zoomed, no tick label, axis label or title overlaps another, and each axis still has labels."""
+    fig = viz.plot(Table({"ra": [ra], "dec": [dec]}), center=SkyCoord(ra, dec, unit="deg"), radius=radius)
+    boxes = _text_boxes(fig)
+    clashes = [(a, b) for i, (a, box_a) in enumerate(boxes) for b, box_b in boxes[i + 1:] if box_a.overlaps(box_b)]
+    assert not clashes, clashes
+    for name in ("ra", "dec"):
+        assert any(label.startswith(f"{name} tick label") for label, _ in boxes), (name, boxes)

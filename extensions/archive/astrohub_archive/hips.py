@@ -19,8 +19,9 @@ Routes (under the service prefix):
 ``hips/~/<name>/shares/<group>``
     its owner shares a HiPS of theirs with a hub group of theirs (PUT) or stops (DELETE).
 ``aladin-lite/<file>``
-    Aladin Lite's ES module from its npm package (``npm install aladin-lite``, pinned in the Makefile),
-    which :class:`platform_lib.viz.Aladin` imports instead of the public CDN.
+    Aladin Lite's ES module from its npm package (``npm install aladin-lite``, pinned in the Makefile), with
+    the platform's fixes of it (:mod:`astrohub_archive.aladin_lite`), which :class:`platform_lib.viz.Aladin`
+    imports instead of the public CDN.
 
 Each registry table with positions ``<catalogue>/<table>`` gets two HiPS: ``<slug>`` (the catalogue,
 level of detail) and ``<slug>-density`` (a star-density image); ``sky`` is the density map of the
@@ -29,7 +30,8 @@ registry has none, replaced once it has one: :meth:`HipsLibrary.build_background
 is an image HiPS of the archive's public FITS images (reproject's HiPS support). They are
 built with :mod:`platform_lib.viz` into ``<hips root>`` (``--hips``, ``ASTROHUB_ARCHIVE_HIPS``, default the
 ``hips`` folder beside the image tree). Files once served are answered from memory by
-:mod:`astrohub_archive._tiles`. May import tornado, platform_lib and this package's auth, userhips and ``_tiles``.
+:mod:`astrohub_archive._tiles`. May import tornado, platform_lib and this package's auth, userhips, aladin_lite
+and ``_tiles``.
 """
 
 from __future__ import annotations
@@ -52,13 +54,14 @@ from pathlib import Path
 import tornado.web
 
 from astrohub_archive._tiles import TileCache, TileRouter, missing_reason
+from astrohub_archive.aladin_lite import aladin_lite_dir, patched
 from astrohub_archive.auth import Authenticator
 from astrohub_archive.userhips import (MAX_UPLOAD, OWNER_MAX, TOTAL_MAX, HipsErrors, UserHipsError,
                                       UserHipsListHandler, UserHipsRestHandler, UserHipsSharesHandler, UserHipsStore,
                                       signed_in_user,
                                       signed_in_viewer)
 
-__all__ = ["HipsLibrary", "HipsStopped", "TileCache", "aladin_lite_dir", "hips_routes", "slug"]
+__all__ = ["HipsLibrary", "HipsStopped", "TileCache", "hips_routes", "slug"]
 
 log = logging.getLogger("astrohub_archive")
 
@@ -101,19 +104,6 @@ def slug(table_name: str) -> str:
     from platform_lib.viz import hips_name
 
     return hips_name(table_name)
-
-
-def aladin_lite_dir() -> Path | None:
-    """Aladin Lite's ``dist`` folder: ``ASTROHUB_ARCHIVE_ALADIN_LITE``, else ``.npm/node_modules/aladin-lite/dist``
-    in the working directory or the checkout this package was installed from, else None."""
-    env = os.environ.get("ASTROHUB_ARCHIVE_ALADIN_LITE")
-    candidates = [Path(env)] if env else []
-    here = Path(__file__).resolve()
-    candidates += [base / ".npm" / "node_modules" / "aladin-lite" / "dist" for base in (Path.cwd(), *here.parents[:4])]
-    for c in candidates:
-        if (c / "aladin.js").is_file():
-            return c
-    return None
 
 
 class HipsLibrary:
@@ -607,9 +597,34 @@ class UserHipsFileHandler(HipsFileHandler):
 
 
 class AladinLiteHandler(HipsErrors, tornado.web.StaticFileHandler):
-    """``aladin-lite/<file>``: the viewer's files, from the npm package; errors as the HiPS routes answer them."""
+    """``aladin-lite/<file>``: the viewer's files, from the npm package, ``aladin.js`` with the platform's fixes
+    (:func:`astrohub_archive.aladin_lite.patched`, made once per version of the file); errors as the HiPS
+    routes answer them."""
 
     head = tornado.web.StaticFileHandler.head  # its own (headers without reading the file), not HeadAsGet's
+    _patched: dict[tuple[str, int, int], bytes] = {}  # (path, mtime_ns, size) -> aladin.js as served
+
+    @classmethod
+    def _served(cls, abspath: str) -> bytes | None:
+        """The bytes served for ``abspath`` when they are not the file's own (``aladin.js``), else None."""
+        if os.path.basename(abspath) != "aladin.js":
+            return None
+        st = os.stat(abspath)
+        key = (abspath, st.st_mtime_ns, st.st_size)
+        if key not in cls._patched:
+            cls._patched = {key: patched(Path(abspath).read_bytes())}  # the one file; a new version replaces it
+        return cls._patched[key]
+
+    @classmethod
+    def get_content(cls, abspath: str, start: int | None = None, end: int | None = None):
+        served = cls._served(abspath)
+        if served is None:
+            return super().get_content(abspath, start, end)
+        return served[start:end]
+
+    def get_content_size(self) -> int:
+        served = self._served(self.absolute_path)
+        return super().get_content_size() if served is None else len(served)
 
     def validate_absolute_path(self, root: str, absolute_path: str) -> str | None:
         if "\x00" in absolute_path:  # tornado would stat it: ValueError, a 500
