@@ -452,7 +452,7 @@ def test_a_new_target_asks_for_each_catalogue_tile_once(platform, browser, sign_
     full = _registered_catalogue(platform, tmp_path, "twice", 21)
     tiles = f"/hips/{hips_name(full)}/Norder3/Dir"
 
-    user = platform.unique("tess")
+    user = platform.unique("tilecount")
     platform.create_user(user)
     platform.start_server(user)
     cells = ["from platform_lib import viz\n"
