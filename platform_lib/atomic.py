@@ -8,7 +8,9 @@ archive's HiPS records. :func:`atomic_path` is the same rename for a writer that
 ``writeto``, a copy): sample data's images, sky maps, the numba cache's seed; :func:`replace_folder` puts a folder
 built beside its target in its place (HiPS, the moving-object cache). (Storage's own ``write_bytes`` adds quotas and
 no-clobber renames; the jobs name their staging by process, to clean up after dead runners; the hub has its own
-``astrohub_hub.atomic``.) Imports only the standard library.
+``astrohub_hub.atomic``, and the user's server ``astrohub_server.atomic``: three distributions with no
+common dependency, the hub's image has no ``platform_lib`` and the server extension runs in any user image.)
+Imports only the standard library.
 """
 
 from __future__ import annotations

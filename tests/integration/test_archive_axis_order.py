@@ -34,7 +34,10 @@ def _write(path: Path, data: np.ndarray, wcs: WCS) -> None:
     fits.PrimaryHDU(data, header=header).writeto(path)
 
 
-def test_a_dec_first_image_is_found_where_it_lies(platform):
+@pytest.fixture(scope="module")
+def m13_pair(platform) -> str:
+    """M13 and its DEC-first transpose in the archive's tree, indexed: their folder's name (each test of this
+    module uses them, in any order or alone; the cutout test skipped when run without the search test first)."""
     night = f"axes-{platform.tag}"
     root = platform.data_dir / "archive" / "images"
     with warnings.catch_warnings():
@@ -45,6 +48,11 @@ def test_a_dec_first_image_is_found_where_it_lies(platform):
     _write(root / night / "m13_dec_first.fits", data.T.copy(), wcs.swapaxes(0, 1))
     report = update_index(root / "index.sqlite", root, workers=1)
     assert not [s for s in report.skipped if night in str(s.path)], report.skipped
+    return night
+
+
+def test_a_dec_first_image_is_found_where_it_lies(platform, m13_pair):
+    night = m13_pair
     with platform.user_with_server("axes") as user:
         found = platform.execute(user, (
             "import astropy.units as u\n"
@@ -58,13 +66,10 @@ def test_a_dec_first_image_is_found_where_it_lies(platform):
     assert outlines[f"{night}/m13_dec_first"] == outlines[f"{night}/m13"]
 
 
-def test_a_polygon_cutout_of_a_dec_first_image_holds_the_same_pixels(platform):
+def test_a_polygon_cutout_of_a_dec_first_image_holds_the_same_pixels(platform, m13_pair):
     """The SODA polygon cutout mapped its ICRS outline to pixels as (RA, Dec) whatever the WCS's axis order; a
     DEC-first image's cutout is now the transpose of the original's."""
-    night = f"axes-{platform.tag}"
-    root = platform.data_dir / "archive" / "images"
-    if not (root / night / "m13_dec_first.fits").exists():
-        pytest.skip("the images come from test_a_dec_first_image_is_found_where_it_lies")
+    night = m13_pair
     with platform.user_with_server("soda") as user:
         sizes = platform.execute(user, (
             "import io, numpy as np\n"

@@ -99,7 +99,10 @@ def test_other_member_reads_group_file_but_not_home(platform, team, poll):
     ann, bob, group = team
     home_file = platform.data_dir / "home" / ann / "secret.txt"
     group_file = platform.data_dir / "groups" / group / "shared.txt"
-    poll(lambda: home_file.exists() and group_file.exists(), 5, "ann's files (written by the previous test)")
+    poll((platform.data_dir / "groups" / group).is_dir, 30, f"the folder of group {group}")
+    # ann's own files, written by her kernel here (they came from the test above: alone, this one failed)
+    platform.execute(ann, f"from pathlib import Path\nPath({str(home_file)!r}).write_text(\"ann's notes\")\n"
+                          f"Path({str(group_file)!r}).write_text('hello team')")
     code = textwrap.dedent(
         f"""
         from pathlib import Path

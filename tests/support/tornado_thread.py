@@ -38,8 +38,8 @@ def serving(make_app: Callable[[], tornado.web.Application], *, on_stop: Callabl
     **server_options
         Keyword arguments of :class:`tornado.httpserver.HTTPServer` (``max_body_size=...``).
 
-    An error in ``make_app`` is raised here, in the caller's thread. The server stops, and its thread ends,
-    when the block ends.
+    An error in ``make_app`` is raised here, in the caller's thread. When the block ends the server stops,
+    closes the connections clients keep alive (tests/unit/test_tornado_thread.py), and its thread ends.
 
     Examples
     --------
@@ -65,6 +65,10 @@ def serving(make_app: Callable[[], tornado.web.Application], *, on_stop: Callabl
             ready.set()
             await started["event"].wait()
             server.stop()
+            # and the connections a client keeps alive (requests' sessions, pyvo's): left open, their sockets
+            # outlived the loop and were collected unclosed in a later test (ResourceWarning: unclosed socket,
+            # the server's port as its local one)
+            await server.close_all_connections()
             if on_stop is not None:
                 on_stop()
 
