@@ -20,8 +20,11 @@ from typing import Any, Mapping
 
 __all__ = ["ClassService", "ClassServiceError"]
 
-#: Seconds to wait for an answer: a listing is quick; returning feedback generates nbgrader's pages again.
-TIMEOUT = 600
+#: Seconds to wait for a listing: formgrader's page asks it while drawing (in the server's event loop), so a
+#: service that does not answer costs the page this long, then the status is left empty.
+LIST_TIMEOUT = 10
+#: Seconds to wait for feedback returned: it generates nbgrader's pages again (asked from a worker thread).
+FEEDBACK_TIMEOUT = 600
 
 
 class ClassServiceError(Exception):
@@ -46,14 +49,15 @@ class ClassService:
         url, token = env.get("ASTROHUB_CLASSES_URL", ""), env.get("JUPYTERHUB_API_TOKEN", "")
         return cls(url if url.endswith("/") else url + "/", token) if url and token else None
 
-    def call(self, method: str, path: str, body: Any = None) -> dict:
-        """The JSON answer of ``method path``; :class:`ClassServiceError` with the service's message on a refusal."""
+    def call(self, method: str, path: str, body: Any = None, timeout: float = LIST_TIMEOUT) -> dict:
+        """The JSON answer of ``method path`` within ``timeout`` seconds; :class:`ClassServiceError` with the
+        service's message on a refusal."""
         request = urllib.request.Request(self.url + path, method=method,
                                          data=None if body is None else json.dumps(body).encode(),
                                          headers={"Authorization": f"token {self.token}",
                                                   "Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:
+            with urllib.request.urlopen(request, timeout=timeout) as answer:
                 return json.loads(answer.read() or b"{}")
         except urllib.error.HTTPError as exc:
             try:
@@ -79,4 +83,5 @@ class ClassService:
     def return_feedback(self, cls: str, assignment: str) -> dict:
         """Return ``assignment``'s feedback to class ``cls``'s students, as the class page's *Return feedback* does:
         the service's answer (``returned``: ``{student: files}``)."""
-        return self.call("POST", f"classes/{self._segment(cls)}/assignments/{self._segment(assignment)}/feedback")
+        return self.call("POST", f"classes/{self._segment(cls)}/assignments/{self._segment(assignment)}/feedback",
+                         timeout=FEEDBACK_TIMEOUT)
