@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 import sqlite3
 import threading
@@ -575,8 +576,11 @@ def _position_deg(position, radius) -> tuple[float, float, float]:
         raise ValueError("position must be a single (scalar) SkyCoord")
     icrs = position.icrs
     r = float(radius.to_value(u.deg))
-    if r < 0:
-        raise ValueError(f"radius must be positive, not {radius}")
+    if not math.isfinite(r) or r < 0:
+        raise ValueError(f"radius must be a positive angle, not {radius}")
+    if r > 180:  # the whole sky from 180 deg on: a larger one is a mistyped unit (200 * u.deg for 200 arcsec)
+        raise ValueError(f"radius {radius} is more than the whole sky (180 deg reaches every point): give one up "
+                         "to 180 deg (1 * u.arcmin, 200 * u.arcsec ...)")
     return float(icrs.ra.deg), float(icrs.dec.deg), r
 
 

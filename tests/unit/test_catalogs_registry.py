@@ -382,3 +382,17 @@ def test_a_cone_search_around_an_objects_name_says_how_to_write_the_position(tmp
         cone_search("I/311", "M45", 1 * u.deg, registry=registry)
     with pytest.raises(TypeError, match=r"not tuple: write e.g. .*unit='deg'"):
         cone_search("I/311", (56.85, 24.12), 1 * u.deg, registry=registry)
+
+
+@pytest.mark.parametrize("radius, match", [(200 * u.deg, "more than the whole sky"), (-1 * u.arcsec, "positive"),
+                                           (float("nan") * u.deg, "positive")])
+def test_a_radius_past_the_whole_sky_or_not_an_angle_is_refused(registry, radius, match):
+    """A 200 deg cone (200 * u.deg typed for 200 arcsec) quietly answered the whole catalogue, and NaN passed the
+    sign check (first21's walk): both are refused, naming the radius."""
+    from platform_lib.catalogs import cone_search
+
+    with pytest.raises(ValueError, match=match):
+        registry.covering(SkyCoord(1 * u.deg, 1 * u.deg), radius)
+    with pytest.raises(ValueError, match=match):
+        cone_search("I/311", SkyCoord(1 * u.deg, 1 * u.deg), radius, registry=registry)
+    assert registry.covering(SkyCoord(1 * u.deg, 1 * u.deg), 180 * u.deg)  # the whole sky itself is fine
