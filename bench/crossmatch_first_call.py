@@ -38,6 +38,28 @@ for _ in range(2):
 print("RESULT", json.dumps({{"first": times[0], "warm": times[1], "matches": len(m)}}))
 """
 
+#: The journey's call (first21's walk: 10 to 15 s the first time, 0.6 s after): a few rows against a catalogue.
+CATALOGUE_CODE = """
+import json, time
+t0 = time.perf_counter()
+import astropy.units as u
+from astropy.table import Table
+from platform_lib.crossmatch import crossmatch
+t1 = time.perf_counter()
+import platform_lib.crossmatch._touched
+t2 = time.perf_counter()
+from numba.core.registry import CPUDispatcher
+a = Table({{"RA": [56.871, 56.2190, 10.0], "DEC": [24.105, 24.0534, -30.0]}})
+times = []
+for _ in range(2):
+    t = time.perf_counter(); m = crossmatch(a, {path!r}, 3 * u.arcsec); times.append(time.perf_counter() - t)
+import sys
+found = [f for mod in list(sys.modules.values()) for f in list(vars(mod).values()) if isinstance(f, CPUDispatcher)]
+print("RESULT", json.dumps({{"astropy": t1 - t0, "imports": t2 - t1, "first": times[0], "warm": times[1],
+                            "matches": len(m), "hits": sum(sum(f._cache_hits.values()) for f in found),
+                            "misses": sum(sum(f._cache_misses.values()) for f in found)}}))
+"""
+
 
 def run_in_fresh_kernel(code: str, env: dict[str, str], timeout: float = 900.0) -> dict:
     from jupyter_client.manager import start_new_kernel
@@ -61,11 +83,15 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--cold", action="store_true", help="also time a first call with an empty cache")
+    parser.add_argument("--catalogue", action="store_true",
+                        help="time a 3-row table against Hipparcos as HATS (the journey's call) instead")
     args = parser.parse_args()
     from astrohub_server.numbacache import platform_numba_cache, seed_numba_cache
 
     if not any(platform_numba_cache().rglob("*.nbi")):
         sys.exit(f"no compiled kernel in {platform_numba_cache()}: run `astrohub kernels compile` first")
+    if args.catalogue:
+        return catalogue(args, seed_numba_cache)
     code = CODE.format(rows=args.rows)
     rows = []
     for _ in range(args.repeat):
@@ -82,6 +108,42 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as cache:
             cold = run_in_fresh_kernel(code, {**os.environ, "NUMBA_CACHE_DIR": cache})
         print(f"  first call, empty cache (compiles): {cold['first']:.2f} s  ({cold['first'] / warm:.1f}x warm)")
+    return 0
+
+
+def catalogue(args, seed_numba_cache) -> int:
+    """The ``--catalogue`` case: imports and first call split, seeded cache (and ``--cold``: empty)."""
+    import lsdb
+    import numpy as np
+    import pandas as pd
+
+    from platform_lib.sampledata import hipparcos_table
+
+    hip = hipparcos_table()
+    frame = pd.DataFrame({c: np.asarray(hip[c]) for c in ("HIP", "ra", "dec", "Hpmag")})
+    with tempfile.TemporaryDirectory(prefix="first-call-") as root:
+        path = os.path.join(root, "hip")
+        lsdb.from_dataframe(frame, ra_column="ra", dec_column="dec", margin_threshold=60.0, partition_rows=2_000,
+                            catalog_name="hip").write_catalog(path)
+        code = CATALOGUE_CODE.format(path=path)
+        runs = {"seeded": [], "empty": []}
+        for _ in range(args.repeat):  # interleaved: the same load for both
+            for kind in ("seeded", "empty") if args.cold else ("seeded",):
+                with tempfile.TemporaryDirectory() as cache:
+                    env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+                    if kind == "seeded":
+                        seed_numba_cache(env)
+                    runs[kind].append(run_in_fresh_kernel(code, env))
+    print(f"3 rows x {len(frame)} Hipparcos stars (HATS), r = 3\", {args.repeat} fresh kernels (medians), "
+          f"load {os.getloadavg()[0]:.1f}:")
+    for kind, rows in runs.items():
+        if not rows:
+            continue
+        med = {key: statistics.median(r[key] for r in rows) for key in ("astropy", "imports", "first", "warm")}
+        total = med["imports"] + med["first"]
+        print(f"  {kind} cache: imports of the touched path {med['imports']:.2f} s + first call {med['first']:.2f} s"
+              f" = {total:.2f} s; warm call {med['warm']:.2f} s (first/warm {total / med['warm']:.0f}x); "
+              f"numba cache hits {rows[0]['hits']}, misses {rows[0]['misses']}; astropy beforehand {med['astropy']:.2f} s")
     return 0
 
 
