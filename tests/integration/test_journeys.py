@@ -251,6 +251,7 @@ def _check_hyades(stdout: str) -> None:
     fixed cut's 6 is far outside)."""
     found = _HYADES.search(stdout)
     assert found, f"open-clusters printed no Hyades line; it printed:\n{stdout[-3000:]}"
+    print(found[0])  # shown with -s
     count, distance = int(found[1]), float(found[2])
     assert 100 <= count <= 170, f"{count} Hyades members within 10 pc (Perryman et al. 1998: about 130)"
     assert abs(distance - 46.34) < 1.0, f"the Hyades' centre at {distance} pc (Perryman et al. 1998: 46.34 pc)"
