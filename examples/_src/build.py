@@ -543,7 +543,8 @@ def select_members(stars, first_guess, dispersion=1.0, chi2_max=9.21):
 parts, velocities = [], {}
 by_cluster = field.group_by('cluster')
 for key, stars in zip(by_cluster.groups.keys, by_cluster.groups):
-    core = (stars['dist'] < stars['radius']) & (np.hypot(stars['pmra'] - stars['pmra0'], stars['pmdec'] - stars['pmdec0']) < 5)
+    moving = np.hypot(stars['pmra'] - stars['pmra0'], stars['pmdec'] - stars['pmdec0']) < 5  # mas/yr
+    core = (stars['dist'] < stars['radius']) & moving  # the first guess: the centre's stars at its median motion
     member, velocities[key['cluster']] = select_members(stars, np.ma.filled(core, False))
     parts.append(stars[member])
 members = vstack(parts)

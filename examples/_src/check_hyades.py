@@ -33,8 +33,8 @@ def projection(stars: SkyCoord) -> np.ndarray:
     velocity along ICRS x, y and z, by astropy's frames."""
     columns = []
     for axis in np.eye(3):
-        moving = SkyCoord(stars.cartesian.with_differentials(CartesianDifferential(np.outer(axis, np.ones(len(stars))) * u.km / u.s)),
-                          frame="icrs")
+        velocity = CartesianDifferential(np.outer(axis, np.ones(len(stars))) * u.km / u.s)
+        moving = SkyCoord(stars.cartesian.with_differentials(velocity), frame="icrs")
         columns.append(np.stack([moving.pm_ra_cosdec.to_value(u.mas / u.yr), moving.pm_dec.to_value(u.mas / u.yr)],
                                 axis=-1))
     return np.stack(columns, axis=-1)
@@ -54,15 +54,16 @@ def main() -> None:
     member = core & (np.linalg.norm(pm - typical[0], axis=1) < 20) & (np.abs(star["plx"] - typical[1]) < 5)
     weight = np.ones(len(pm))  # the first fit unweighted
     for _ in range(30):
-        # fitted to the members' motions at 1 kpc, that is their proper motions over their parallaxes (km/s)
-        # weighted by each star's error in mas/yr at 1 kpc (as the 3-sigma cut's error below, over the parallax)
+        # V from the members' proper motions over their parallaxes (their motions as seen from 1 kpc), each
+        # weighted by 1 / its error there (sigma below, over the parallax)
         at_1kpc = pm[member] / star["plx"][member, None]
         w = weight[member, None]
         velocity = np.linalg.lstsq((per_kms[member] * w[..., None]).reshape(-1, 3), (at_1kpc * w).reshape(-1),
                                    rcond=None)[0]
         predicted = (per_kms @ velocity) * star["plx"][:, None]
-        sigma = np.hypot(np.hypot(star["e_pmra"], star["e_pmdec"]),  # errors, 1 km/s of own motion, parallax's
-                         np.hypot(star["plx"] * 1.0 / 4.74047, np.linalg.norm(predicted, axis=1) * star["e_plx"] / star["plx"]))
+        own_motion = star["plx"] * 1.0 / 4.74047  # 1 km/s, in mas/yr
+        from_parallax = np.linalg.norm(predicted, axis=1) * star["e_plx"] / star["plx"]
+        sigma = np.hypot(np.hypot(star["e_pmra"], star["e_pmdec"]), np.hypot(own_motion, from_parallax))
         weight = star["plx"] / sigma
         found = np.linalg.norm(pm - predicted, axis=1) < 3 * sigma
         if (found == member).all():
