@@ -2,12 +2,14 @@
 from ``s_region``, HEALPix maps, MOCs; each bad input becomes a :class:`VizError` that says what to pass.
 
 Pure: may import numpy, astropy, this package's errors (and their root, ``platform_lib.errors``) and, for
-position columns, ``platform_lib.catalogs``' reader of them (``position_degrees``, on first use).
+position columns and sexagesimal text, ``platform_lib.catalogs``' readers of them (``position_degrees``,
+``angle_trouble``, on first use).
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -143,21 +145,33 @@ def sky_position(center, what: str = "center"):
     if isinstance(center, str):
         text = center.strip()
         numbers = text.replace(",", " ").split()
+        trouble = None
         try:
             if len(numbers) == 2 and all(_is_number(n) for n in numbers):
                 return SkyCoord(float(numbers[0]), float(numbers[1]), unit="deg")
             if any(c in text for c in "hdm°'\""):
                 return SkyCoord(text)
             return SkyCoord(text, unit=("hourangle", "deg"))  # '03 47 00 +24 07 00', '03:47:00 +24:07:00'
-        except ValueError:
-            pass
+        except ValueError as exc:  # astropy's words ("An invalid value for 'second' was found ('71')...")
+            trouble = exc
         found = platform_position(text)
         if found is not None:
             return found
+        if _SEXAGESIMAL.fullmatch(text) and any(c.isdigit() for c in text):
+            from platform_lib.catalogs import POSITION_FORMS, angle_trouble
+
+            raise VizError(f"{what}={center!r} cannot be read as a sky position: {angle_trouble(trouble, _NOT_TWO)}; write "
+                           f"it as {POSITION_FORMS}, or pass a SkyCoord", value=str(center))
     raise VizError(f"{what}={center!r} is not a sky position nor a name the platform's catalogues hold (Messier, "
                    "NGC and IC numbers and common names from OpenNGC; stars by IAU name, Bayer or Flamsteed "
                    "designation or 'HIP <n>' from Hipparcos): pass a SkyCoord, or text such as "
                    "'05h35m17s -05d23m28s' or '83.82 -5.39' (degrees)", value=str(center))
+
+
+#: What a text of numbers that astropy reads as no position at all ('05h35m17s': one angle) lacks.
+_NOT_TWO = "it is not a right ascension followed by a declination"
+#: Text made only of what a sexagesimal or decimal position is written with (no name: 'M45', 'NGC 224').
+_SEXAGESIMAL = re.compile(r"[\d\s:.,+\-hdms°'\"]+")
 
 
 def _is_number(text: str) -> bool:

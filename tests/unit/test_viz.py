@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -1081,3 +1082,27 @@ def test_zoomed_axes_text_never_overlaps(ra, dec, radius):
     assert not clashes, clashes
     for name in ("ra", "dec"):
         assert any(label.startswith(f"{name} tick label") for label, _ in boxes), (name, boxes)
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ("05h35m71s -05d23m28s", "the right ascension '05h35m71s': its seconds (71) must be below 60"),
+    ("05:35:17 -05:23:61", "the declination '-05:23:61': its seconds (61) must be below 60"),
+    ("25h00m00s +10d00m00s", "the right ascension '25h00m00s': its hours (25) must be below 24"),
+    ("12h30m +95d", "the declination '+95d' must be between -90 and +90 deg, not 95.0 deg"),
+    ("05h35m17s", "it is not a right ascension followed by a declination")])
+def test_a_badly_formed_sexagesimal_target_gets_our_error_naming_the_text_and_a_form_that_works(text, why):
+    """polish21: a sexagesimal target with a slip in it set on the widget (``w.target = ...``) was astropy's own
+    ``IllegalSecondError: An invalid value for 'second' was found ('71')...`` or ``syntax error parsing angle ''``
+    (and a text ipyaladin could not read went to Sesame); given to ``viz.Aladin(target=...)`` or as a ``center``,
+    it was 'is not a sky position nor a name', saying nothing of what was wrong."""
+    from platform_lib.viz._inputs import sky_position
+
+    said = (rf"target={re.escape(repr(text))} cannot be read as a sky position: {re.escape(why)}; write it as "
+            r"'05h35m17.3s -05d23m28s', '05:35:17.3 -05:23:28' \(hours, then degrees\) or '83.822 -5.391' \(degrees\)")
+    w = viz.Aladin(target="56.75 24.116667", archive_url="/services/archive/")
+    with pytest.raises(viz.VizError, match=said):
+        w.target = text
+    with pytest.raises(viz.VizError, match=said):
+        sky_position(text, "target")
+    w.target = "05h35m17s -05d23m28s"  # one that reads still moves the view
+    assert w.target.ra.deg == pytest.approx(83.820833, abs=1e-5)
