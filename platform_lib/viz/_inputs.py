@@ -200,6 +200,18 @@ def numeric_column(table, name: str, what: str) -> np.ndarray:
     return values
 
 
+def text_column(table, name: str, what: str) -> np.ndarray:
+    """The column ``name`` of ``table`` as text (``""`` where null), for naming points by it (``what``: the option,
+    ``"label"``). A missing column is a :class:`VizError` naming the columns there are."""
+    names = _names(table) if hasattr(table, "colnames") or hasattr(table, "columns") else []
+    if name not in names:
+        raise VizError(f"{what}={name!r} is not a column of the table: {what} by one of {names[:20]}", value=name)
+    col = table[name]
+    mask = np.ma.getmaskarray(col) if np.ma.isMaskedArray(col) else np.zeros(len(col), bool)
+    return np.array(["" if bad else str(v) for v, bad in zip(np.ma.getdata(col) if np.ma.isMaskedArray(col) else
+                                                             list(col), mask)], dtype=object)
+
+
 def color_values(table, color: str | None, *, css: bool = False) -> np.ndarray | None:
     """The values to colour ``table``'s sources by when ``color`` names one of its columns (floats, as
     :func:`numeric_column` reads them), ``None`` when ``color`` is a colour (or ``None``): a matplotlib colour,
