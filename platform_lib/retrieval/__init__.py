@@ -129,7 +129,8 @@ def cone_search(position, radius, *, catalog: str | None = None, service: str | 
     with translate_errors(service, "cone search", settings.archive_url):
         return result_table(lambda: pyvo.dal.SCSService(service, session=session).search(
             pos=(icrs.ra.deg, icrs.dec.deg), radius=radius_deg, verbosity=verbosity,
-            **({"maxrec": maxrec} if maxrec else {})), f"cone search of {catalog or shown(service, settings.archive_url)}", maxrec)
+            **({"maxrec": maxrec} if maxrec else {})),
+            f"cone search of {catalog or shown(service, settings.archive_url)}", maxrec)
 
 
 def image_search(position=None, radius=None, *, service: str | None = None, band=None, time=None,

@@ -160,8 +160,9 @@ def sky_position(center, what: str = "center"):
         if _SEXAGESIMAL.fullmatch(text) and any(c.isdigit() for c in text):
             from platform_lib.catalogs import POSITION_FORMS, angle_trouble
 
-            raise VizError(f"{what}={center!r} cannot be read as a sky position: {angle_trouble(trouble, _NOT_TWO)}; write "
-                           f"it as {POSITION_FORMS}, or pass a SkyCoord", value=str(center))
+            why = angle_trouble(trouble, _NOT_TWO)
+            raise VizError(f"{what}={center!r} cannot be read as a sky position: {why}; write it as {POSITION_FORMS}, "
+                           "or pass a SkyCoord", value=str(center))
     raise VizError(f"{what}={center!r} is not a sky position nor a name the platform's catalogues hold (Messier, "
                    "NGC and IC numbers and common names from OpenNGC; stars by IAU name, Bayer or Flamsteed "
                    "designation or 'HIP <n>' from Hipparcos): pass a SkyCoord, or text such as "

@@ -3,7 +3,8 @@
 Owns :class:`ClassService`: the ``astrohub-classes`` hub service's API (``ASTROHUB_CLASSES_URL``, set by the spawner
 on the local platform) called with the server's own token (``JUPYTERHUB_API_TOKEN``), so the service answers as it
 answers the instructor: the class (:meth:`ClassService.show`: its roster too), which assignments were released and
-their due dates (:meth:`ClassService.released_in`) and returning an assignment's feedback to the class's students (:meth:`ClassService.return_feedback`). Formgrader
+their due dates (:meth:`ClassService.released_in`) and returning an assignment's feedback to the class's students
+(:meth:`ClassService.return_feedback`). Formgrader
 (:mod:`astrohub_server.formgrader`) shows and does through it what is true of the class, rather than what nbgrader's
 exchange (not used on this platform) would say. A refusal or an unreachable service is :class:`ClassServiceError`,
 with the service's own message. May import the standard library only.
