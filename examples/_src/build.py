@@ -160,20 +160,13 @@ for row in found:
 ax.set_title('M1 (DSS) with the footprints of the search results')
 plt.show()"""),
     ("md", "## The whole archive on one sky map"),
-    ("code", """everything = image_search()
-ra = np.asarray(everything['s_ra'])
-x = -np.radians(np.where(ra > 180, ra - 360, ra))  # RA increasing to the left, 0h in the middle
-y = np.radians(np.asarray(everything['s_dec']))
-fig = plt.figure(figsize=(8, 4))
-ax = fig.add_subplot(projection='mollweide')
-ax.scatter(x, y, s=40, c='tab:red')
-for name, xi, yi in zip(everything['obs_id'], x, y):
-    ax.annotate(str(name).split('/')[-1], (xi, yi), fontsize=7)
-ticks = np.arange(-150, 151, 30)
-ax.set_xticks(np.radians(ticks), [f'{-t % 360}°' for t in ticks])  # the RA of each meridian
-ax.grid(True)
-ax.set_title(f'{len(everything)} images in the archive (RA increases to the left)')
-plt.show()"""),
+    ("code", """from platform_lib import viz
+
+everything = image_search()
+everything['name'] = [str(obs_id).split('/')[-1] for obs_id in everything['obs_id']]
+# each image's name beside it, where it overlaps no other text; images of one field share a label
+viz.plot_table(everything, ra='s_ra', dec='s_dec', label='name', color='tab:red',
+               title=f'{len(everything)} images in the archive (RA increases to the left)')"""),
     ("md", "## Your own images\n\nFITS files of your own, in your home or your group's folder, get an index of "
            "their own: `index_folder` reads their headers once (a second run reads only new and changed files), "
            "keeps the index beside them with the folder's permissions (nobody else reads it), and says which files "

@@ -146,7 +146,8 @@ from platform_lib.catalogs._readers import (
 from platform_lib.catalogs._registry import CatalogInfo, Link, Registry, TableInfo
 from platform_lib.catalogs._search import box_search, cone_search, polygon_search, reader_for, resolve
 from platform_lib.catalogs._sky import SkyPositions, sky_positions, table_frame
-from platform_lib.catalogs._sexagesimal import decimal_degrees, sexagesimal_position_columns, with_cds_decimal_positions
+from platform_lib.catalogs._sexagesimal import (POSITION_FORMS, angle_trouble, decimal_degrees,
+                                                sexagesimal_position_columns, with_cds_decimal_positions)
 from platform_lib.catalogs._texttables import TEXT_SUFFIXES
 
 __all__ = [
@@ -164,6 +165,8 @@ __all__ = [
     "source_frame",
     "SourceFrame",
     "decimal_degrees",
+    "angle_trouble",
+    "POSITION_FORMS",
     "position_columns",
     "position_degrees",
     "sky_positions",

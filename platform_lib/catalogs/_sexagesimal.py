@@ -2,7 +2,9 @@
 
 Pure code (no I/O): :func:`sexagesimal_position_columns` finds a table's RA/Dec text columns (the
 names and UCDs :func:`~platform_lib.catalogs._columns.guess_position_columns` accepts, with no unit or
-an angle unit), and :func:`decimal_degrees` parses one of them with astropy's :class:`~astropy.coordinates.Angle`.
+an angle unit), and :func:`decimal_degrees` parses one of them with astropy's :class:`~astropy.coordinates.Angle`;
+:func:`angle_trouble` says in our words what astropy refused in a sexagesimal text (here and for a position the
+platform reads elsewhere, a sky view's target).
 Imports numpy, astropy and the package's ``_columns`` and ``_errors``.
 """
 
@@ -16,7 +18,8 @@ import numpy as np
 from platform_lib.catalogs._columns import _DEC_NAMES, _RA_NAMES, position_ucd
 from platform_lib.catalogs._errors import UnsupportedSource
 
-__all__ = ["sexagesimal_position_columns", "decimal_degrees", "with_cds_decimal_positions"]
+__all__ = ["sexagesimal_position_columns", "decimal_degrees", "with_cds_decimal_positions", "angle_trouble",
+           "POSITION_FORMS"]
 
 #: Units (as a file spells them) that say a text angle is in hours, or in degrees.
 _HOUR_UNITS = {"h", "hour", "hourangle", "h:m:s", "hms", "\"h:m:s\""}
@@ -124,6 +127,53 @@ def decimal_degrees(col, name: str, *, is_ra: bool, label: str) -> tuple[np.ma.M
     return np.ma.MaskedArray(out, mask=empty), what
 
 
+#: Forms of a position that read, for messages about one that does not.
+POSITION_FORMS = "'05h35m17.3s -05d23m28s', '05:35:17.3 -05:23:28' (hours, then degrees) or '83.822 -5.391' (degrees)"
+
+
+def angle_trouble(exc: BaseException | None, other: str = "it is not a sexagesimal angle (hours or degrees, "
+                  "minutes, seconds)") -> str:
+    """What was wrong with a sexagesimal text, in our words, from the error astropy raised reading it (its own
+    ``IllegalSecondError: An invalid value for 'second' was found ('71'); should be in the range [0,60).``);
+    ``other`` for an error that names no part (astropy's ``syntax error parsing angle``).
+
+    >>> from astropy.coordinates import Angle
+    >>> try:
+    ...     Angle("05h35m71s")
+    ... except Exception as exc:
+    ...     print(angle_trouble(exc))
+    its seconds (71) must be below 60
+    >>> from astropy.coordinates import SkyCoord
+    >>> try:
+    ...     SkyCoord("12h30m +95d")
+    ... except Exception as exc:
+    ...     print(angle_trouble(exc))
+    the declination '+95d' must be between -90 and +90 deg, not 95.0 deg
+    """
+    from astropy.coordinates.angles import errors
+
+    chain, seen = [], exc
+    while seen is not None and len(chain) < 5:  # SkyCoord re-raises astropy's error as "Cannot parse ..."
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    which = ""
+    for found in chain:
+        m = re.match(r'Cannot parse first argument data "(.*)" for attribute (ra|dec)$', str(found))
+        if m and m.group(1).strip():
+            which = f"the {'right ascension' if m.group(2) == 'ra' else 'declination'} {m.group(1)!r}"
+    for found in chain:
+        for kind, part, most in ((errors.IllegalSecondError, "second", 60), (errors.IllegalMinuteError, "minute", 60),
+                                 (errors.IllegalHourError, "hour", 24)):
+            if isinstance(found, kind):
+                value = getattr(found, part, "?")
+                shown = f"{value:g}" if isinstance(value, (int, float)) else str(value)
+                return f"{which + ': ' if which else ''}its {part}s ({shown}) must be below {most}"
+        text = str(found)
+        if text.startswith("Latitude angle(s) must be within"):
+            return f"{which or 'a declination'} must be between -90 and +90 deg, not {text.rpartition('got ')[2]}"
+    return other
+
+
 def _one(value: str, unit, texts, empty, name: str, what: str, label: str) -> float:
     from astropy.coordinates import Angle
 
@@ -132,7 +182,7 @@ def _one(value: str, unit, texts, empty, name: str, what: str, label: str) -> fl
             warnings.simplefilter("error")
             return float(Angle(value, unit=unit).deg)
     except Exception as exc:
-        raise _bad(name, _row(texts, empty, value), str(value), what, label, str(exc)) from exc
+        raise _bad(name, _row(texts, empty, value), str(value), what, label, angle_trouble(exc)) from exc
 
 
 def _row(texts, empty, value: str) -> int:
@@ -142,7 +192,14 @@ def _row(texts, empty, value: str) -> int:
 def _bad(name: str, row: int, value: str, what: str, label: str, why: str) -> UnsupportedSource:
     return UnsupportedSource(
         f"{label}: column {name!r}, row {row}: cannot read {value!r} as a sexagesimal {what} ({why}); "
-        "correct the value, or give the column a unit (h or deg) if it is read in the wrong one", value=value)
+        f"correct the value (written as {_FORMS[what]}), or give the column a unit (h or deg) if it is read in the "
+        "wrong one", value=value)
+
+
+#: How a value of each kind of column reads, for :func:`_bad`.
+_FORMS = {"right ascension in hours": "'05 35 17.3', '05:35:17.3' or '05h35m17.3s'",
+          "right ascension in degrees": "'83 49 19.5', '83:49:19.5' or '83d49m19.5s'",
+          "declination in degrees": "'-05 23 28', '-05:23:28' or '-05d23m28s'"}
 
 
 def with_cds_decimal_positions(table, frame=None, *, said: str = ""):

@@ -22,7 +22,7 @@ import astropy.units as u
 import numpy as np
 
 from platform_lib import jobs
-from platform_lib.retrieval.client import (TapJob, WholeBodies, plain_strings, result_table, save_path,
+from platform_lib.retrieval.client import (TapJob, WholeBodies, plain_strings, result_table, save_path, shown,
                                            translate_errors)
 from platform_lib.retrieval.errors import RetrievalError, TruncatedResultWarning
 from platform_lib.retrieval.session import make_session
@@ -126,10 +126,11 @@ def cone_search(position, radius, *, catalog: str | None = None, service: str | 
     radius_deg = _radius(radius, 180)
     maxrec = _maxrec(maxrec)
     icrs = _icrs(position)
-    with translate_errors(service, "cone search"):
+    with translate_errors(service, "cone search", settings.archive_url):
         return result_table(lambda: pyvo.dal.SCSService(service, session=session).search(
             pos=(icrs.ra.deg, icrs.dec.deg), radius=radius_deg, verbosity=verbosity,
-            **({"maxrec": maxrec} if maxrec else {})), f"cone search of {catalog or service}", maxrec)
+            **({"maxrec": maxrec} if maxrec else {})),
+            f"cone search of {catalog or shown(service, settings.archive_url)}", maxrec)
 
 
 def image_search(position=None, radius=None, *, service: str | None = None, band=None, time=None,
@@ -161,7 +162,7 @@ def image_search(position=None, radius=None, *, service: str | None = None, band
         kwargs["time"] = tuple(time)
     if maxrec is not None:
         kwargs["maxrec"] = maxrec
-    with translate_errors(service, "image search"):
+    with translate_errors(service, "image search", settings.archive_url):
         svc = pyvo.dal.SIA2Service(service, session=session)
         return plain_strings(svc.search(pos=pos, **kwargs).to_table())
 
@@ -200,12 +201,12 @@ def tap_query(query: str, *, service: str | None = None, async_: bool = False, m
     maxrec = _maxrec(maxrec)
     if save_to is not None:
         return _tap_job(query, service, maxrec, uploads, save_to, settings)
-    with translate_errors(service, "TAP query"):
+    with translate_errors(service, "TAP query", settings.archive_url):
         svc = pyvo.dal.TAPService(service, session=WholeBodies(session) if async_ else session)
         if async_:
             job = svc.submit_job(query, maxrec=maxrec, uploads=uploads, **({"runid": run_id} if run_id else {}))
             job.run()
-            return TapJob(job, service)
+            return TapJob(job, service, settings.archive_url)
         return result_table(lambda: svc.run_sync(query, maxrec=maxrec, uploads=uploads), "TAP query", maxrec,
                             _ALL_ROWS)
 

@@ -16,8 +16,8 @@ import numpy as np
 from platform_lib.jobs import poll_until
 from platform_lib.retrieval.errors import RetrievalError
 
-__all__ = ["translate_errors", "DONE_PHASES", "TapJob", "WholeBodies", "registry_search", "result_table", "save_path",
-           "tap_job_list", "tap_job_record", "plain_strings"]
+__all__ = ["shown", "translate_errors", "DONE_PHASES", "TapJob", "WholeBodies", "registry_search", "result_table",
+           "save_path", "tap_job_list", "tap_job_record", "plain_strings"]
 
 
 def result_table(search, what: str, maxrec: int | None,
@@ -52,37 +52,79 @@ def result_table(search, what: str, maxrec: int | None,
     return table
 
 
+def shown(url: str, archive_url: str = "") -> str:
+    """``url`` as a message names it: one on the platform's archive (under ``archive_url``, an address inside
+    the platform that a browser cannot open) as ``the archive (<path>)``, the path a browser opens on the
+    platform's own address (``/services/archive/tap``); any other URL as it is.
+
+    >>> shown("http://127.0.0.1:8003/services/archive/tap", "http://127.0.0.1:8003/services/archive/")
+    'the archive (/services/archive/tap)'
+    >>> shown("https://gea.esac.esa.int/tap-server/tap", "http://127.0.0.1:8003/services/archive/")
+    'https://gea.esac.esa.int/tap-server/tap'
+    """
+    from urllib.parse import urlparse
+
+    base = archive_url.rstrip("/")
+    if base and (url == base or url.startswith(base + "/")):
+        return f"the archive ({urlparse(url).path or '/'})"
+    return url
+
+
+def _unaddressed(text: str, archive_url: str) -> str:
+    """``text`` (a service's or pyvo's words) without the archive's internal ``scheme://host:port``."""
+    from urllib.parse import urlparse
+
+    parts = urlparse(archive_url) if archive_url else None
+    return text.replace(f"{parts.scheme}://{parts.netloc}", "") if parts and parts.netloc else text
+
+
 @contextlib.contextmanager
-def translate_errors(url: str, what: str):
-    """Turn pyvo/requests failures into :class:`RetrievalError` naming ``url``."""
+def translate_errors(url: str, what: str, archive_url: str = ""):
+    """Turn pyvo/requests failures into :class:`RetrievalError` naming ``url`` (``url`` is the error's field
+    too). A URL on the platform's archive (``archive_url``) is named as the user knows it (:func:`shown`),
+    never by the internal address the archive answers on."""
     import pyvo
     import requests
 
     from pyvo.utils.vocabularies import VocabularyError
 
+    where = shown(url, archive_url)
+
+    def unreachable(exc, cause):
+        resp = getattr(cause, "response", None)
+        if where == url:
+            said = f"{what} at {url} could not be reached: {cause}"
+        else:  # requests' words name the internal host and port ("HTTPConnectionPool(host='127.0.0.1', ...")
+            said = (f"{what} at {where} could not be reached ({type(cause).__name__}): the archive may be "
+                    "restarting; try again in a minute, and if it keeps failing tell the platform's administrator")
+        return RetrievalError(said, url=url, reason=str(cause), http_code=getattr(resp, "status_code", None),
+                              code="unreachable")
+
     try:
         yield
     except RetrievalError:
         raise
+    except (pyvo.dal.DALServiceError, pyvo.dal.DALFormatError) as exc:
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, (requests.ConnectionError, requests.Timeout)):  # pyvo's wrapping of no answer at all
+            raise unreachable(exc, cause) from exc
+        if isinstance(exc, pyvo.dal.DALFormatError):
+            raise RetrievalError(f"{what} at {where} answered something that is not a VOTable: "
+                                 f"{_unaddressed(str(exc), archive_url)}", url=url, reason=str(exc),
+                                 code="format-error") from exc
+        code = getattr(exc, "code", None) or None
+        reason = _votable_error(cause) or getattr(exc, "reason", None) or str(exc)
+        raise RetrievalError(f"{what} at {where} failed: {_unaddressed(reason, archive_url)}", url=url,
+                             reason=reason, http_code=code, code="service-error") from exc
     except VocabularyError as exc:  # pyvo downloads IVOA vocabularies (e.g. messenger) on first use
         raise RetrievalError(f"{what}: an IVOA vocabulary pyvo needs could not be loaded: {exc}", url=url,
                              reason=str(exc), code="vocabulary-unavailable") from exc
-    except pyvo.dal.DALServiceError as exc:
-        code = getattr(exc, "code", None) or None
-        reason = _votable_error(getattr(exc, "cause", None)) or getattr(exc, "reason", None) or str(exc)
-        raise RetrievalError(f"{what} at {url} failed: {reason}", url=url, reason=reason, http_code=code,
-                             code="service-error") from exc
     except pyvo.dal.DALQueryError as exc:
         reason = getattr(exc, "reason", None) or str(exc)
-        raise RetrievalError(f"{what} at {url} was refused: {reason}", url=url, reason=reason,
-                             code="query-error") from exc
-    except pyvo.dal.DALFormatError as exc:
-        raise RetrievalError(f"{what} at {url} answered something that is not a VOTable: {exc}", url=url,
-                             reason=str(exc), code="format-error") from exc
+        raise RetrievalError(f"{what} at {where} was refused: {_unaddressed(reason, archive_url)}", url=url,
+                             reason=reason, code="query-error") from exc
     except requests.RequestException as exc:
-        resp = getattr(exc, "response", None)
-        raise RetrievalError(f"{what} at {url} could not be reached: {exc}", url=url, reason=str(exc),
-                             http_code=getattr(resp, "status_code", None), code="unreachable") from exc
+        raise unreachable(exc, exc) from exc
 
 
 def _query_status(result) -> str:
@@ -216,20 +258,21 @@ _XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 _XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 
 
-def _uws_get(url: str, session, what: str):
+def _uws_get(url: str, session, what: str, archive_url: str = ""):
     """``url``'s UWS document as an element tree root; :class:`RetrievalError` when it cannot be read."""
     import xml.etree.ElementTree as ET
 
-    with translate_errors(url, what):
+    where = shown(url, archive_url)
+    with translate_errors(url, what, archive_url):
         response = session.get(url, headers={"Accept": "text/xml"})
         if response.status_code == 404:
-            raise RetrievalError(f"{what}: {url} answered 404 (no such job, or another user's)", url=url,
+            raise RetrievalError(f"{what}: {where} answered 404 (no such job, or another user's)", url=url,
                                  reason="not found", http_code=404, code="not-found")
         response.raise_for_status()
     try:
         return ET.fromstring(response.content)
     except ET.ParseError as exc:
-        raise RetrievalError(f"{what} at {url} answered something that is not a UWS document: {exc}", url=url,
+        raise RetrievalError(f"{what} at {where} answered something that is not a UWS document: {exc}", url=url,
                              reason=str(exc), code="format-error") from exc
 
 
@@ -240,12 +283,13 @@ def _text(element, tag: str) -> str | None:
     return child.text.strip()
 
 
-def tap_job_list(service: str, session) -> list[dict]:
+def tap_job_list(service: str, session, archive_url: str = "") -> list[dict]:
     """The caller's UWS jobs on the TAP service ``service`` (its ``/async`` list, which a service
     filters by the caller's identity), newest first as the service lists them: ``{"id", "url",
-    "phase", "run_id", "owner", "created"}`` each. :class:`RetrievalError` when the list cannot be read."""
+    "phase", "run_id", "owner", "created"}`` each. :class:`RetrievalError` when the list cannot be read
+    (naming a service on the platform's ``archive_url`` as :func:`shown` does)."""
     base = service.rstrip("/") + "/async"
-    root = _uws_get(base, session, "TAP job list")
+    root = _uws_get(base, session, "TAP job list", archive_url)
     jobs = []
     for ref in root.iter(_UWS + "jobref"):
         job_id = ref.get("id") or ""
@@ -256,11 +300,11 @@ def tap_job_list(service: str, session) -> list[dict]:
     return jobs
 
 
-def tap_job_record(job_url: str, session) -> dict:
+def tap_job_record(job_url: str, session, archive_url: str = "") -> dict:
     """One UWS job as a dict: ``id``, ``url``, ``phase``, ``run_id``, ``owner``, ``created``, ``started``,
     ``ended``, ``destruction``, ``parameters`` (lower-case names: ``query``, ``lang``, ``maxrec``...),
     ``query``, ``result_url`` (None until COMPLETED) and ``error`` (the error summary's message)."""
-    root = _uws_get(job_url, session, "TAP job")
+    root = _uws_get(job_url, session, "TAP job", archive_url)
     params = {}
     holder = root.find(_UWS + "parameters")
     for param in (holder if holder is not None else []):
@@ -328,12 +372,14 @@ class TapJob:
     """A handle on an asynchronous TAP query (UWS job): poll, wait, fetch, abort, delete.
 
     Created by ``tap_query(..., async_=True)``; ``job.url`` can be stored and reopened with
-    ``TapJob.from_url(url, session)``.
+    ``TapJob.from_url(url, session)``. Its errors name a job on the platform's archive (``archive_url``) as
+    :func:`shown` does; ``job.url`` stays the address code uses.
     """
 
-    def __init__(self, job, url: str) -> None:
+    def __init__(self, job, url: str, archive_url: str = "") -> None:
         self._job = job
         self.service_url = url
+        self.archive_url = archive_url
 
     def __repr__(self) -> str:
         # A notebook shows the handle it was given: say which job it is and where it stands (reading the
@@ -345,13 +391,17 @@ class TapJob:
         return f"<TapJob {self.url} {phase}>"
 
     @classmethod
-    def from_url(cls, job_url: str, session=None) -> "TapJob":
+    def from_url(cls, job_url: str, session=None, *, archive_url: str = "") -> "TapJob":
         import pyvo
 
         from pyvo.utils.http import create_session
 
-        with translate_errors(job_url, "TAP job"):
-            return cls(pyvo.dal.AsyncTAPJob(job_url, session=WholeBodies(session or create_session())), job_url)
+        with translate_errors(job_url, "TAP job", archive_url):
+            return cls(pyvo.dal.AsyncTAPJob(job_url, session=WholeBodies(session or create_session())), job_url,
+                       archive_url)
+
+    def _errors(self):
+        return translate_errors(self.url, "TAP job", self.archive_url)
 
     @property
     def url(self) -> str:
@@ -359,7 +409,7 @@ class TapJob:
 
     @property
     def phase(self) -> str:
-        with translate_errors(self.url, "TAP job"):
+        with self._errors():
             return self._job.phase
 
     def wait(self, timeout: u.Quantity = 600 * u.s, poll: u.Quantity = 1 * u.s) -> str:
@@ -367,8 +417,8 @@ class TapJob:
         phase, finished = poll_until(lambda: self.phase, lambda phase: phase in DONE_PHASES,
                                      every=poll.to_value(u.s), timeout=timeout.to_value(u.s))
         if not finished:
-            raise RetrievalError(f"TAP job {self.url} still {phase} after {timeout}", url=self.url,
-                                 reason="timeout", code="timeout")
+            raise RetrievalError(f"TAP job {shown(self.url, self.archive_url)} still {phase} after {timeout}",
+                                 url=self.url, reason="timeout", code="timeout")
         return phase
 
     def fetch(self):
@@ -378,14 +428,15 @@ class TapJob:
             reason = ""
             with contextlib.suppress(Exception):
                 reason = self._job.job.errorsummary.message.content
-            raise RetrievalError(f"TAP job {self.url} is {phase}: {reason}", url=self.url, reason=reason or phase,
+            raise RetrievalError(f"TAP job {shown(self.url, self.archive_url)} is {phase}: {reason}", url=self.url,
+                                 reason=reason or phase,
                                  code="job-not-completed")
-        with translate_errors(self.url, "TAP job"):
+        with self._errors():
             return plain_strings(self._job.fetch_result().to_table())
 
     def run(self) -> None:
         """Start a PENDING job."""
-        with translate_errors(self.url, "TAP job"):
+        with self._errors():
             self._job.run()
 
     def save(self, save_to: str, *, settings=None):
@@ -399,9 +450,9 @@ class TapJob:
         return jobs.submit("tap", {"job_url": self.url}, output=save_path(save_to), settings=settings)
 
     def abort(self) -> None:
-        with translate_errors(self.url, "TAP job"):
+        with self._errors():
             self._job.abort()
 
     def delete(self) -> None:
-        with translate_errors(self.url, "TAP job"):
+        with self._errors():
             self._job.delete()

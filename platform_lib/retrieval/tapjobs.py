@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import warnings
 from typing import Any
+from urllib.parse import urlparse
 
 from astropy.table import Table
 
@@ -32,7 +33,7 @@ from platform_lib.jobs import (
     poll_until,
     read_table,
 )
-from platform_lib.retrieval.client import DONE_PHASES, TapJob, tap_job_list, tap_job_record
+from platform_lib.retrieval.client import DONE_PHASES, TapJob, shown, tap_job_list, tap_job_record
 from platform_lib.retrieval.errors import RetrievalError
 from platform_lib.retrieval.session import make_session
 from platform_lib.settings import PlatformSettings, get_settings
@@ -81,7 +82,8 @@ def run_tap(params: dict[str, Any], ctx: JobContext) -> Table:
     from platform_lib.retrieval import tap_query  # the facade, whose package imports this module
 
     if params.get("job_url"):
-        tap = TapJob.from_url(params["job_url"], session=make_session(get_settings()))
+        settings = get_settings()
+        tap = TapJob.from_url(params["job_url"], session=make_session(settings), archive_url=settings.archive_url)
         if tap.phase == "PENDING":
             tap.run()
     else:
@@ -111,8 +113,8 @@ def run_tap(params: dict[str, Any], ctx: JobContext) -> Table:
         try:
             tap.fetch()
         except RetrievalError as exc:
-            raise JobError(f"the TAP job {tap.url} ended in {phase}: {exc.reason or exc}", code="tap-" + phase.lower(),
-                           value=tap.url) from None
+            raise JobError(f"the TAP job {shown(tap.url, tap.archive_url)} ended in {phase}: {exc.reason or exc}",
+                           code="tap-" + phase.lower(), value=tap.url) from None
     ctx.progress(0.9, "fetching the result")
     return tap.fetch()
 
@@ -192,6 +194,13 @@ class ArchiveTapJob:
         """``YYYYMMDDTHHMMSS`` of the UWS job's creation, as the archive listed it (the list's sort key)."""
         return (self.summary.get("created") or "").replace("-", "").replace(":", "")[:15]
 
+    @property
+    def _archive_url(self) -> str:
+        return _settings(self._settings).archive_url
+
+    def _tap(self) -> TapJob:
+        return TapJob.from_url(self.url, session=self._sess(), archive_url=self._archive_url)
+
     def _sess(self):
         if self._session is None:
             self._session = make_session(_settings(self._settings))
@@ -204,10 +213,10 @@ class ArchiveTapJob:
         ``submitted``/``started``/``finished`` (UWS creation/start/end times), ``error``, ``result_url``,
         ``tap_job`` (the UWS job's URL), ``run_id``, ``parameters``, ``destruction``, ``progress`` (0 or 1)."""
         try:
-            rec = tap_job_record(self.url, self._sess())
+            rec = tap_job_record(self.url, self._sess(), self._archive_url)
         except RetrievalError as exc:
             if exc.http_code == 404:
-                raise UnknownJobError(self.id, self.url.rsplit("/", 1)[0]) from None
+                raise UnknownJobError(self.id, shown(self.url.rsplit("/", 1)[0], self._archive_url)) from None
             raise
         state = STATE_OF_PHASE.get(rec["phase"], "unknown")
         return {"id": self.id, "kind": self.kind, "state": state, "phase": rec["phase"], "query": rec["query"],
@@ -261,7 +270,7 @@ class ArchiveTapJob:
     def cancel(self, *, grace: float = 5.0) -> str:
         """Abort the UWS job (``PHASE=ABORT``); returns the state (a finished job is left as it is)."""
         if not self.done:
-            TapJob.from_url(self.url, session=self._sess()).abort()
+            self._tap().abort()
         return self.status()
 
     # -- results --------------------------------------------------------------------------------
@@ -270,7 +279,7 @@ class ArchiveTapJob:
         """The result as an astropy Table, read from the archive (the job must have COMPLETED)."""
         info = self.info()
         if info["phase"] == "COMPLETED":
-            return TapJob.from_url(self.url, session=self._sess()).fetch()
+            return self._tap().fetch()
         if info["phase"] in FINAL_PHASES:
             raise JobFailedError(f"job {self.id} {info['phase']}" + (f": {info['error']}" if info["error"] else ""),
                                  state=info["state"], error=info["error"])
@@ -291,7 +300,7 @@ class ArchiveTapJob:
         """Hand the job to a platform ``tap`` job that waits for it (starting it if PENDING) and writes
         its result to ``save_to`` in the home (``"home:results/x.parquet"``); returns that
         :class:`~platform_lib.jobs.Job`, which replaces this entry in ``list_jobs()``."""
-        return TapJob.from_url(self.url, session=self._sess()).save(save_to, settings=self._settings)
+        return self._tap().save(save_to, settings=self._settings)
 
 
 def followed_uws_ids(platform_jobs) -> set[str]:
@@ -322,10 +331,10 @@ def archive_jobs(platform_jobs, *, settings: PlatformSettings | None = None) -> 
         return []
     session = make_session(settings, retries=1, timeout=LIST_TIMEOUT_S)
     try:
-        listed = tap_job_list(service, session)
+        listed = tap_job_list(service, session, settings.archive_url)
     except RetrievalError as exc:
         warnings.warn(f"your TAP jobs on the archive are not in this list: {exc.message} (the jobs in your home "
-                      "are; try again later, or read the list at " + service + "/async)",
+                      "are; try again later, or read the list at " + urlparse(service).path + "/async)",
                       ArchiveJobsWarning, stacklevel=3)
         return []
     taken = followed_uws_ids(platform_jobs)
@@ -346,7 +355,7 @@ def get_archive_job(job_id: str, *, settings: PlatformSettings | None = None) ->
         raise JobError(f"job {job_id!r} is a TAP job on the archive, but the platform's archive_url is not set "
                        "(PLATFORM_ARCHIVE_URL)", code="no-archive", value=job_id)
     if not uws_id or "/" in uws_id or uws_id.startswith("."):
-        raise UnknownJobError(job_id, service + "/async")
+        raise UnknownJobError(job_id, shown(service + "/async", settings.archive_url))
     job = ArchiveTapJob(f"{service}/async/{uws_id}", settings=settings)
     job.info()  # 404 (unknown, or another user's) -> UnknownJobError
     return job

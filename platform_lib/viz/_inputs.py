@@ -2,12 +2,14 @@
 from ``s_region``, HEALPix maps, MOCs; each bad input becomes a :class:`VizError` that says what to pass.
 
 Pure: may import numpy, astropy, this package's errors (and their root, ``platform_lib.errors``) and, for
-position columns, ``platform_lib.catalogs``' reader of them (``position_degrees``, on first use).
+position columns and sexagesimal text, ``platform_lib.catalogs``' readers of them (``position_degrees``,
+``angle_trouble``, on first use).
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -143,21 +145,34 @@ def sky_position(center, what: str = "center"):
     if isinstance(center, str):
         text = center.strip()
         numbers = text.replace(",", " ").split()
+        trouble = None
         try:
             if len(numbers) == 2 and all(_is_number(n) for n in numbers):
                 return SkyCoord(float(numbers[0]), float(numbers[1]), unit="deg")
             if any(c in text for c in "hdm°'\""):
                 return SkyCoord(text)
             return SkyCoord(text, unit=("hourangle", "deg"))  # '03 47 00 +24 07 00', '03:47:00 +24:07:00'
-        except ValueError:
-            pass
+        except ValueError as exc:  # astropy's words ("An invalid value for 'second' was found ('71')...")
+            trouble = exc
         found = platform_position(text)
         if found is not None:
             return found
+        if _SEXAGESIMAL.fullmatch(text) and any(c.isdigit() for c in text):
+            from platform_lib.catalogs import POSITION_FORMS, angle_trouble
+
+            why = angle_trouble(trouble, _NOT_TWO)
+            raise VizError(f"{what}={center!r} cannot be read as a sky position: {why}; write it as {POSITION_FORMS}, "
+                           "or pass a SkyCoord", value=str(center))
     raise VizError(f"{what}={center!r} is not a sky position nor a name the platform's catalogues hold (Messier, "
                    "NGC and IC numbers and common names from OpenNGC; stars by IAU name, Bayer or Flamsteed "
                    "designation or 'HIP <n>' from Hipparcos): pass a SkyCoord, or text such as "
                    "'05h35m17s -05d23m28s' or '83.82 -5.39' (degrees)", value=str(center))
+
+
+#: What a text of numbers that astropy reads as no position at all ('05h35m17s': one angle) lacks.
+_NOT_TWO = "it is not a right ascension followed by a declination"
+#: Text made only of what a sexagesimal or decimal position is written with (no name: 'M45', 'NGC 224').
+_SEXAGESIMAL = re.compile(r"[\d\s:.,+\-hdms°'\"]+")
 
 
 def _is_number(text: str) -> bool:
@@ -184,6 +199,18 @@ def numeric_column(table, name: str, what: str) -> np.ndarray:
     if mask is not None and np.ndim(mask) == 1:
         values = np.where(np.asarray(mask, dtype=bool), np.nan, values)
     return values
+
+
+def text_column(table, name: str, what: str) -> np.ndarray:
+    """The column ``name`` of ``table`` as text (``""`` where null), for naming points by it (``what``: the option,
+    ``"label"``). A missing column is a :class:`VizError` naming the columns there are."""
+    names = _names(table) if hasattr(table, "colnames") or hasattr(table, "columns") else []
+    if name not in names:
+        raise VizError(f"{what}={name!r} is not a column of the table: {what} by one of {names[:20]}", value=name)
+    col = table[name]
+    mask = np.ma.getmaskarray(col) if np.ma.isMaskedArray(col) else np.zeros(len(col), bool)
+    return np.array(["" if bad else str(v) for v, bad in zip(np.ma.getdata(col) if np.ma.isMaskedArray(col) else
+                                                             list(col), mask)], dtype=object)
 
 
 def color_values(table, color: str | None, *, css: bool = False) -> np.ndarray | None:

@@ -14,7 +14,7 @@ import numpy as np
 from platform_lib.viz._errors import VizError
 from platform_lib.viz._inputs import footprints as _footprints
 from platform_lib.viz._inputs import (color_values, healpix_map, is_job, is_magnitude, job_result, numeric_column, positions,
-                                      result_table, scaled)
+                                      result_table, scaled, text_column)
 from platform_lib.viz._inputs import sky_position as _center
 
 __all__ = ["plot", "plot_table", "plot_footprints", "plot_moc", "plot_skymap", "plot_crossmatch", "plot_healpix", "credible_cells",
@@ -175,13 +175,15 @@ def _draw_healpix_zoom(ax, wcs, values, order, cmap="viridis", log=False, label=
 
 def plot_table(table, *, projection: str = "mollweide", center=None, radius=None, ra: str | None = None,
                dec: str | None = None, title: str | None = None, color: str = "tab:orange", size: str | None = None,
-               cmap: str = "viridis", fig=None):
+               cmap: str = "viridis", label: str | None = None, fig=None):
     """Positions of a table (or ``SkyCoord``): all-sky (``projection``) or zoomed (``center`` and ``radius``).
 
     Up to :data:`SCATTER_LIMIT` points are drawn as points; more as a density image (sources per
     HEALPix cell, log scale), so any size of table is fine. ``color``: a colour, or a column to colour the
     points by (``cmap``, between its 2nd and 98th percentiles, with a colour bar; above the limit, its mean
-    per cell); ``size``: a column to size the points by (a magnitude: the brightest largest).
+    per cell); ``size``: a column to size the points by (a magnitude: the brightest largest); ``label``: a
+    column naming each point (at most :data:`LABEL_LIMIT` points), written beside it where it overlaps no other
+    text (points too near to tell apart share one label; one with no room is left out, with a warning naming it).
     """
     if hasattr(table, "to_table") and not hasattr(table, "colnames") and not hasattr(table, "frame"):
         table = result_table(table)  # a pyvo result, once (a SkyCoord has a to_table of its own frame)
@@ -189,6 +191,7 @@ def plot_table(table, *, projection: str = "mollweide", center=None, radius=None
     by_color = color_values(table, color)
     by_color = None if by_color is None else by_color[pos.rows]
     by_size = None if size is None else numeric_column(table, size, "size")[pos.rows]
+    names = None if label is None else text_column(table, label, "label")[pos.rows]
     fig = fig or _figure()
     ra_v, dec_v = pos.ra, pos.dec
     if center is not None:
@@ -205,6 +208,7 @@ def plot_table(table, *, projection: str = "mollweide", center=None, radius=None
         ra_v, dec_v = pos.ra[near], pos.dec[near]
         by_color = None if by_color is None else by_color[near]
         by_size = None if by_size is None else by_size[near]
+        names = None if names is None else names[near]
     else:
         ax = _allsky_axes(fig, projection)
     n = ra_v.size
@@ -252,7 +256,31 @@ def plot_table(table, *, projection: str = "mollweide", center=None, radius=None
     left_out = _row_count(table) - pos.rows.size
     left_out = f"; {left_out} without a position left out" if left_out > 0 else ""
     ax.set_title(title or f"{shown} ({pos.ra_column}, {pos.dec_column}){drawn}{left_out}", wrap=True)
+    if names is not None:
+        _label_points(ax, ra_v, dec_v, names, center is None)
     return fig
+
+
+#: The most points ``plot_table(..., label=...)`` names (more are a crowd no label can be read in).
+LABEL_LIMIT = 500
+
+
+def _label_points(ax, ra, dec, names, allsky: bool) -> None:
+    """``names`` beside the points (:func:`~platform_lib.viz._labels.place_labels`); a warning names those left out."""
+    import warnings
+
+    from platform_lib.errors import stacklevel_outside
+    from platform_lib.viz._labels import place_labels
+
+    if len(names) > LABEL_LIMIT:
+        raise VizError(f"label= names each point, and there are {len(names)} here: at most {LABEL_LIMIT} are "
+                       "labelled (select the rows to name first, or zoom with center= and radius=)", value=len(names))
+    x, y = _xy(ra, dec) if allsky else (ra, dec)
+    left_out = place_labels(ax, x, y, names, transform=None if allsky else ax.get_transform("world"))
+    if left_out:
+        warnings.warn(f"{len(left_out)} labels left out where they would overlap other text: "
+                      f"{', '.join(left_out[:10])}{' ...' if len(left_out) > 10 else ''}",
+                      stacklevel=stacklevel_outside(__file__))
 
 
 def _angle(value) -> str:

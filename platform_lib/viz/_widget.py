@@ -243,6 +243,20 @@ if _ipyaladin is not None:
                 self.astrohub_message = unread
                 warnings.warn(unread, stacklevel=stacklevel_outside(__file__))
 
+        @property
+        def target(self):
+            """Where the view is centred: a SkyCoord (ipyaladin's ``target``). Set it to a SkyCoord, or to text
+            read as :func:`~platform_lib.viz._inputs.sky_position` reads it (a position, or a name the platform's
+            catalogues hold): text that is neither is a :class:`VizError` naming it and a form that works, not
+            astropy's parse error nor a Sesame look-up outside the platform."""
+            return _ipyaladin_widget.Aladin.target.fget(self)
+
+        @target.setter
+        def target(self, target) -> None:
+            if isinstance(target, str) and getattr(self, "_survey_body", "sky") == "sky":
+                target = sky_position(target, "target").icrs
+            _ipyaladin_widget.Aladin.target.fset(self, target)
+
         @traitlets.default("_aladin_lite_url")
         def _default_aladin_lite_url(self) -> str:
             return (getattr(self, "_archive", None) or archive_path()) + "aladin-lite/aladin.js"

@@ -392,3 +392,49 @@ def test_radius_and_maxrec_out_of_range_name_the_range():
             search(where, 1 * u.deg, service=nowhere, maxrec=-1, settings=get_settings())
         with pytest.raises(TypeError, match=r"maxrec must be a whole number of rows .*got '10'"):
             search(where, 1 * u.deg, service=nowhere, maxrec="10", settings=get_settings())
+
+
+# ---------------------------------------------------------------- the archive named as the user knows it (polish21)
+
+
+def test_errors_name_the_archive_by_the_path_a_browser_opens(serve):
+    # polish21: a refused query on the platform's archive said "TAP query at http://127.0.0.1:8003/services/archive/
+    # tap was refused: ...", an address inside the platform that the user's browser cannot open
+    from platform_lib.retrieval import TapJob, tap_query
+
+    def refuse(method, path, params, server):
+        return 400, "application/x-votable+xml", _error_votable("UsageFault: no table gaia.dr9")
+
+    archive = serve(refuse)
+    base = archive.url + "services/archive/"
+    settings = get_settings(archive_url=base, PLATFORM_API_TOKEN="alice-secret")
+    origin = archive.url.rstrip("/")  # http://127.0.0.1:<port>
+    where = SkyCoord(10 * u.deg, 0 * u.deg)
+    calls = {"TAP query": lambda: tap_query("SELECT * FROM gaia.dr9", settings=settings),
+             "cone search": lambda: cone_search(where, 1 * u.deg, catalog="stars/stars", settings=settings),
+             "image search": lambda: image_search(where, 1 * u.deg, settings=settings)}
+    for what, call in calls.items():
+        with pytest.raises(RetrievalError) as info:
+            call()
+        said = str(info.value)
+        assert said.startswith(f"{what} at the archive (/services/archive/"), said
+        assert origin not in said and "127.0.0.1" not in said, said
+        assert info.value.url.startswith(base)  # the field keeps the address code uses
+        if what == "TAP query":
+            assert said.endswith("was refused: UsageFault: no table gaia.dr9"), said
+
+    session = make_session(settings, retries=0, timeout=5)
+    with pytest.raises(RetrievalError) as info:
+        TapJob.from_url(base + "tap/async/abc", session=session, archive_url=base).phase
+    assert "the archive (/services/archive/tap/async/abc)" in str(info.value) and origin not in str(info.value)
+
+    down = f"http://127.0.0.1:{closed_port()}/services/archive/"
+    with pytest.raises(RetrievalError) as info:
+        tap_query("SELECT 1", settings=get_settings(archive_url=down), session=make_session(retries=0, timeout=5))
+    said = str(info.value)
+    assert said.startswith("TAP query at the archive (/services/archive/tap) could not be reached"), said
+    assert "127.0.0.1" not in said and info.value.code == "unreachable"
+    # an external service is named by its own URL, which is what the user typed and can open
+    with pytest.raises(RetrievalError) as info:
+        tap_query("SELECT 1", service=archive.url + "elsewhere/tap", settings=settings)
+    assert f"at {archive.url}elsewhere/tap was refused" in str(info.value)

@@ -377,6 +377,8 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     assert one["success"] is False and "every student of the class at once" in one["error"], one
     # and Manage Students names students by their hub names (nbgrader's page said "None, None")
     assert 'id="astrohub-hub-names"' in platform.server_get(prof, "formgrader/manage_students").text
+    # polish21: and lists every student of the class, s3 too, who handed nothing in (nbgrader listed the graded)
+    assert {student["id"] for student in formgrader("GET", "students")} == {s1, s2, s3}
     s1_page = (platform.data_dir / "home" / s1 / name / "nbhw" / "feedback" / "square.html").read_text()
     assert "square (Score: 2.0 / 2.0)" in s1_page and "Late submission penalty (Score: -0.5)" in s1_page
     assert "Well argued: see lecture 3." in s1_page  # the professor's comment

@@ -366,3 +366,25 @@ def test_position_columns_read_both_columns_of_a_table_or_a_skycoord():
     with pytest.raises(PositionColumnError, match="column 'mag' has unit mag, not an angle") as info:
         position_columns(table, "RAJ2000", "mag")
     assert info.value.code == "bad-position-column"
+
+
+def test_a_badly_formed_sexagesimal_cell_gets_our_words_and_a_form_that_works():
+    """polish21: a position text column with a slip in a cell ('05 34 71') said astropy's own words in the
+    brackets ("An invalid value for 'second' was found ('71'); should be in the range [0,60).") and no form
+    that reads."""
+    from astropy.table import Column
+
+    from platform_lib.catalogs import PositionColumnError, position_degrees
+
+    for cells, is_ra, said in [
+            (["05 34 31.9", "05 34 71"], True, "column 'RA', row 2: cannot read '05 34 71' as a sexagesimal right "
+             "ascension in hours (its seconds (71) must be below 60); correct the value (written as '05 35 17.3', "
+             "'05:35:17.3' or '05h35m17.3s')"),
+            (["+22 61 00"], False, "column 'RA', row 1: cannot read '+22 61 00' as a sexagesimal declination in "
+             "degrees (its minutes (61) must be below 60); correct the value (written as '-05 23 28', '-05:23:28' "
+             "or '-05d23m28s')"),
+            (["05:34:xx"], True, "cannot read '05:34:xx' as a sexagesimal right ascension in hours (it is not a "
+             "sexagesimal angle (hours or degrees, minutes, seconds)); correct the value")]:
+        with pytest.raises(PositionColumnError) as err:
+            position_degrees(Column(cells), "RA", is_ra=is_ra, label="my table")
+        assert said in str(err.value) and "invalid value" not in str(err.value), str(err.value)

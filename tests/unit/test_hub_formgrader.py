@@ -321,3 +321,46 @@ def test_formgrader_lists_what_the_class_page_released_with_its_due_date(tmp_pat
     api = _class_api(ClassService("http://127.0.0.1:9/api/", "t"))(CourseDirectory(root=str(course)), None)
     api.log = logging.getLogger("t")
     assert [a["status"] for a in api.get_assignments()] == [None, None]
+
+
+def test_manage_students_lists_every_student_of_the_class(tmp_path, monkeypatch):
+    """polish21: formgrader's Manage Students listed only the students nbgrader's gradebook had a record of (those
+    autograded so far): an instructor looking for the rest of the class found them missing. Every student on the
+    class's roster (the classes service's, asked once with the server's token) is listed, those not graded yet with
+    no score; with the service gone, nbgrader's own list."""
+    import logging
+    import sys
+
+    from nbgrader.api import Gradebook
+    from nbgrader.coursedir import CourseDirectory
+    from stand_in_http import StandInHandler, serving_http  # tests/support/, on the path by tests/conftest.py
+
+    from astrohub_server.classservice import ClassService
+    from astrohub_server.formgrader import _class_api
+
+    monkeypatch.setenv("PATH", f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}")  # nbgrader runs alembic
+    course = tmp_path / "grading" / "a101"
+    (course / "source" / "hw1").mkdir(parents=True)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        gb.add_student("bob")  # autograded: nbgrader has a record of bob
+    asked = []
+
+    class Service(StandInHandler):
+        def do_GET(self):
+            asked.append(self.path)
+            self.answer(200, {"assignments": ["hw1"], "deadlines": {}, "students": ["ann", "bob", "cleo"],
+                              "instructors": ["prof"]})
+
+    with serving_http(Service) as server:
+        service = ClassService(f"http://127.0.0.1:{server.server_port}/api/", "server-token")
+        api = _class_api(service)(CourseDirectory(root=str(course)), None)
+        students = api.get_students()
+        assert [a["status"] for a in api.get_assignments()] == ["released"]  # the same answer serves both
+        assert api.get_student("ann")["id"] == "ann" and api.get_student("zed") is None  # ann's page, not a 404
+        assert [(sub["name"], sub["submitted"]) for sub in api.get_student_submissions("ann")] == [("hw1", False)]
+    assert [s["id"] for s in students] == ["ann", "bob", "cleo"]
+    assert asked == ["/api/classes/a101"]
+    assert {s["id"]: s["score"] for s in students} == {"ann": 0.0, "bob": 0.0, "cleo": 0.0}
+    api = _class_api(ClassService("http://127.0.0.1:9/api/", "t"))(CourseDirectory(root=str(course)), None)
+    api.log = logging.getLogger("t")
+    assert [s["id"] for s in api.get_students()] == ["bob"]

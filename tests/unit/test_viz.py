@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -1081,3 +1082,69 @@ def test_zoomed_axes_text_never_overlaps(ra, dec, radius):
     assert not clashes, clashes
     for name in ("ra", "dec"):
         assert any(label.startswith(f"{name} tick label") for label, _ in boxes), (name, boxes)
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ("05h35m71s -05d23m28s", "the right ascension '05h35m71s': its seconds (71) must be below 60"),
+    ("05:35:17 -05:23:61", "the declination '-05:23:61': its seconds (61) must be below 60"),
+    ("25h00m00s +10d00m00s", "the right ascension '25h00m00s': its hours (25) must be below 24"),
+    ("12h30m +95d", "the declination '+95d' must be between -90 and +90 deg, not 95.0 deg"),
+    ("05h35m17s", "it is not a right ascension followed by a declination")])
+def test_a_badly_formed_sexagesimal_target_gets_our_error_naming_the_text_and_a_form_that_works(text, why):
+    """polish21: a sexagesimal target with a slip in it set on the widget (``w.target = ...``) was astropy's own
+    ``IllegalSecondError: An invalid value for 'second' was found ('71')...`` or ``syntax error parsing angle ''``
+    (and a text ipyaladin could not read went to Sesame); given to ``viz.Aladin(target=...)`` or as a ``center``,
+    it was 'is not a sky position nor a name', saying nothing of what was wrong."""
+    from platform_lib.viz._inputs import sky_position
+
+    said = (rf"target={re.escape(repr(text))} cannot be read as a sky position: {re.escape(why)}; write it as "
+            r"'05h35m17.3s -05d23m28s', '05:35:17.3 -05:23:28' \(hours, then degrees\) or '83.822 -5.391' \(degrees\)")
+    w = viz.Aladin(target="56.75 24.116667", archive_url="/services/archive/")
+    with pytest.raises(viz.VizError, match=said):
+        w.target = text
+    with pytest.raises(viz.VizError, match=said):
+        sky_position(text, "target")
+    w.target = "05h35m17s -05d23m28s"  # one that reads still moves the view
+    assert w.target.ra.deg == pytest.approx(83.820833, abs=1e-5)
+
+
+@pytest.mark.parametrize("zoom", [False, True], ids=["all-sky", "zoomed"])
+def test_point_labels_never_overlap_other_text(zoom):
+    """polish21: names beside points (``plot_table(..., label=)``, the images tutorial's all-sky map) were drawn
+    where they fell, over each other, the RA labels and the title. Crowded and clustered points here: every
+    label placed overlaps no other text, and each name is on the figure or named in the warning."""
+    rng = np.random.default_rng(21)
+    ra = np.concatenate([rng.uniform(0, 360, 30), 83.63 + rng.normal(0, 0.01, 5), 280.6 + rng.normal(0, 1.5, 8)])
+    dec = np.concatenate([rng.uniform(-80, 80, 30), 22.01 + rng.normal(0, 0.01, 5), 0.2 + rng.normal(0, 1.5, 8)])
+    names = [f"image_{i}_{'x' * (i % 9)}" for i in range(ra.size)]
+    options = dict(center=SkyCoord(280.6, 0.2, unit="deg"), radius=4 * u.deg) if zoom else {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig = viz.plot_table(Table({"ra": ra, "dec": dec, "name": names}), label="name", **options)
+    left_out = " ".join(str(w.message) for w in caught)
+    ax = fig.axes[0]
+    if zoom:
+        boxes = _text_boxes(fig)
+    else:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        texts = [*ax.get_xticklabels(), *ax.get_yticklabels(), ax.title, ax.xaxis.label, ax.yaxis.label]
+        boxes = [(t.get_text(), t.get_window_extent(canvas.get_renderer())) for t in texts if t.get_text()]
+    renderer = fig.canvas.get_renderer()
+    boxes += [(t.get_text(), t.get_window_extent(renderer)) for t in ax.texts]
+    clashes = [(a, b) for i, (a, box_a) in enumerate(boxes) for b, box_b in boxes[i + 1:] if box_a.overlaps(box_b)]
+    assert not clashes, clashes
+    if not zoom:  # the five at M1 share one label: three names and "+2 more"
+        (m1,) = [t.get_text() for t in ax.texts if "image_30_" in t.get_text()]
+        assert m1.splitlines()[-1] == "+2 more", m1
+    lines = [line for t in ax.texts for line in t.get_text().splitlines()]
+    more = sum(int(line.split()[0][1:]) for line in lines if line.endswith(" more"))
+    named = [line for line in lines if not line.endswith(" more")]
+    assert len(named) == len(set(named)) and set(named) <= set(names)  # each name once at most
+    in_view = range(35, 43) if zoom else range(ra.size)
+    assert len(named) + more + sum(names[i] in left_out for i in in_view) == len(in_view)  # and every one counted
+    with pytest.raises(viz.VizError, match=r"label='title' is not a column of the table: label by one of "
+                                           r"\['ra', 'dec', 'name'\]"):
+        viz.plot_table(Table({"ra": ra, "dec": dec, "name": names}), label="title")

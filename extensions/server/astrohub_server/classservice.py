@@ -2,8 +2,9 @@
 
 Owns :class:`ClassService`: the ``astrohub-classes`` hub service's API (``ASTROHUB_CLASSES_URL``, set by the spawner
 on the local platform) called with the server's own token (``JUPYTERHUB_API_TOKEN``), so the service answers as it
-answers the instructor: which assignments of a class were released and their due dates (:meth:`ClassService.released`)
-and returning an assignment's feedback to the class's students (:meth:`ClassService.return_feedback`). Formgrader
+answers the instructor: the class (:meth:`ClassService.show`: its roster too), which assignments were released and
+their due dates (:meth:`ClassService.released_in`) and returning an assignment's feedback to the class's students
+(:meth:`ClassService.return_feedback`). Formgrader
 (:mod:`astrohub_server.formgrader`) shows and does through it what is true of the class, rather than what nbgrader's
 exchange (not used on this platform) would say. A refusal or an unreachable service is :class:`ClassServiceError`,
 with the service's own message. May import the standard library only.
@@ -73,10 +74,16 @@ class ClassService:
     def _segment(name: str) -> str:
         return urllib.parse.quote(name, safe="")
 
-    def released(self, cls: str) -> dict[str, dict]:
-        """``{assignment: its deadline}`` of the assignments of class ``cls`` released so far, each deadline as the
-        service gives it (``due``: ISO 8601 or None, ``refuse_late``, ``late_penalty_per_hour``)."""
-        info = self.call("GET", f"classes/{self._segment(cls)}")
+    def show(self, cls: str) -> dict:
+        """Class ``cls`` as the service shows it to its instructor: ``assignments`` (released), ``deadlines``,
+        ``students`` (the roster), ``instructors``..."""
+        return self.call("GET", f"classes/{self._segment(cls)}")
+
+    @staticmethod
+    def released_in(info: dict) -> dict[str, dict]:
+        """``{assignment: its deadline}`` of the assignments released so far in a class's ``info`` (:meth:`show`),
+        each deadline as the service gives it (``due``: ISO 8601 or None, ``refuse_late``,
+        ``late_penalty_per_hour``)."""
         deadlines = info.get("deadlines") or {}
         return {name: deadlines.get(name, {}) for name in info.get("assignments", [])}
 

@@ -13,7 +13,8 @@ internet (:data:`EXCHANGE_ELSEWHERE`). What it says of the class is the class pa
 with the server's own token): an assignment released there is listed *released* (nbgrader's exchange, not used here,
 left every assignment a *draft*), with the due date students were given (nbgrader's gradebook learns it only at
 autograding); its *Release Feedback* button returns the assignment's feedback to the class's students as the class
-page's *Return feedback* does (it released nothing before: nbgrader's exchange); and *Manage Students* names each
+page's *Return feedback* does (it released nothing before: nbgrader's exchange); and *Manage Students* lists every
+student on the class's roster (nbgrader listed only those its gradebook had a record of: the autograded), naming each
 student by their hub name where nbgrader's gradebook has no first and last name (the platform knows none; it showed
 "None, None"). Its *Autograde* button is refused, in nbgrader's own answer form (``success`` false, the ``error`` shown in
 formgrader's dialog), naming where to autograde instead: autograding executes the students' notebooks, and here it
@@ -123,17 +124,49 @@ def _class_api(service: Any) -> type:
     from astrohub_server.classservice import ClassServiceError
 
     class ClassAPI(NbGraderAPI):
-        _released: dict | None = None
+        _class: dict | None = None
+
+        def class_info(self) -> dict | None:
+            """The class as the service shows it to its instructor (asked once per request); None: not known."""
+            if self._class is None and service is not None:
+                try:
+                    self._class = service.show(_class_of(self.coursedir))
+                except ClassServiceError as exc:
+                    self.log.warning("astrohub: formgrader cannot ask the classes service about its class: %s",
+                                     exc.message)
+            return self._class
 
         def class_released(self) -> dict | None:
-            """``{assignment: deadline}`` the class released (asked once per request); None: not known."""
-            if self._released is None and service is not None:
-                try:
-                    self._released = service.released(_class_of(self.coursedir))
-                except ClassServiceError as exc:
-                    self.log.warning("astrohub: formgrader cannot say which assignments were released: %s",
-                                     exc.message)
-            return self._released
+            """``{assignment: deadline}`` the class released; None: not known."""
+            info = self.class_info()
+            return None if info is None else service.released_in(info)
+
+        def roster(self) -> list[str]:
+            """The class's students, as the service says (``[]`` while it cannot say)."""
+            return list((self.class_info() or {}).get("students", []))
+
+        @staticmethod
+        def _ungraded(name: str, most: float) -> dict:
+            return {"id": name, "last_name": None, "first_name": None, "email": None, "lms_user_id": None,
+                    "score": 0.0, "max_score": most}
+
+        def get_students(self) -> list[dict]:
+            """nbgrader's students (those its gradebook has a record of, or a submission from) and every other
+            student on the class's roster, with no score yet, sorted as nbgrader sorts them."""
+            students = super().get_students()
+            known = {s["id"] for s in students}
+            most = students[0]["max_score"] if students else 0.0  # the class's assignments' total, for everyone
+            students += [self._ungraded(name, most) for name in self.roster() if name not in known]
+            students.sort(key=lambda x: (x["last_name"] or "None", x["first_name"] or "None", x["id"]))
+            return students
+
+        def get_student(self, student_id: str, submitted: Any = None) -> dict | None:
+            """nbgrader's record of a student, or, for a student on the roster it has none of, one with no score
+            (their page lists the assignments they have not submitted, not nbgrader's 404)."""
+            found = super().get_student(student_id, submitted)
+            if found is None and student_id in self.roster():
+                found = self._ungraded(student_id, 0.0)
+            return found
 
         def get_assignment(self, assignment_id: str, released: Any = None) -> dict | None:
             found = super().get_assignment(assignment_id, released)
