@@ -59,30 +59,45 @@ function __astrohubFollowSky(a,url,every){
 
 _LOADER = FOLLOW_SKY + r"""
 function __astrohubAbs(u){return (typeof u==="string"&&u.startsWith("/"))?window.location.origin+u:u}
-async function __astrohubInit(ctx){
-  const model=ctx.model;
-  if(!l){
+// Aladin Lite (2.6 MB, its WebAssembly compiled on load), imported once; a failed import is tried again by the
+// next view. Awaited in render, not in initialize: anywidget 0.11 gives a model's initialize 2 s, and past them
+// it drops, silently and for the model's life, every message from the kernel (the view drew the first state,
+// RA 0 Dec 0, with no layer: seen on a first load of a loaded platform, the kernel's state right).
+let __astrohubLoading=null;
+function __astrohubLoad(model){
+  if(!__astrohubLoading){
     const url=__astrohubAbs(model.get("_aladin_lite_url"));
-    try{l=(await import(url)).default}
-    catch(e){throw new Error("Aladin Lite could not be loaded from the platform ("+url+"): "+e)}
-    const make=l.aladin;  // each view follows the platform's sky while it is the placeholder
-    l.aladin=function(div,o){const a=make(div,o);try{__astrohubFollowSky(a,o&&o.survey,5000)}catch(e){}return a};
+    __astrohubLoading=import(url).then(async m=>{
+      if(!l){
+        const a=m.default,make=a.aladin;  // each view follows the platform's sky while it is the placeholder
+        a.aladin=function(div,o){const v=make(div,o);try{__astrohubFollowSky(v,o&&o.survey,5000)}catch(e){}return v};
+        l=a;
+      }
+      await l.init;
+    }).catch(e=>{__astrohubLoading=null;throw new Error("Aladin Lite could not be loaded from the platform ("+url+"): "+e)});
   }
+  return __astrohubLoading;
+}
+function __astrohubInit(ctx){
+  const model=ctx.model;
+  __astrohubLoad(model).catch(()=>{});  // under way while the kernel's messages come in; render reports a failure
   const opts={...model.get("_init_options")};
   for(const k of ["survey","overlay_survey"]){if(opts[k])opts[k]=__astrohubAbs(opts[k])}
   if(opts.hips_list)opts.hips_list=opts.hips_list.map(__astrohubAbs);
   model.set("_init_options",opts);
   const s=model.get("survey");if(s&&s.startsWith("/"))model.set("survey",__astrohubAbs(s));
-  return $.initialize(ctx);
 }
-function __astrohubRender(ctx){
+async function __astrohubRender(ctx){
   const box=document.createElement("div");
   box.className="astrohub-aladin-message";
   box.style.cssText="display:none;padding:6px 10px;margin:4px 0;border-left:4px solid #c62828;background:#fdecea;color:#611a15;font:13px sans-serif";
   const show=()=>{const m=ctx.model.get("astrohub_message");box.textContent=m||"";box.style.display=m?"block":"none"};
+  const fail=m=>{ctx.model.set("astrohub_message",m);ctx.model.save_changes();show()};
   ctx.model.on("change:astrohub_message",show);show();
+  ctx.el.appendChild(box);
   let cleanup;
-  try{cleanup=$.render(ctx)}catch(e){ctx.model.set("astrohub_message","The sky viewer failed: "+e);ctx.model.save_changes();show()}
+  try{await __astrohubLoad(ctx.model)}catch(e){fail(String(e.message||e));return}
+  try{cleanup=$.render(ctx)}catch(e){fail("The sky viewer failed: "+e)}
   ctx.el.insertBefore(box,ctx.el.firstChild);
   return cleanup;
 }

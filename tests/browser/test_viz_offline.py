@@ -611,3 +611,57 @@ def test_see_the_sky_runs_in_lab_with_every_view_drawn(platform, browser, sign_i
     finally:
         context.close()
         platform.stop_server(user)
+
+
+def test_a_view_whose_aladin_lite_comes_late_still_draws_what_the_kernel_sent(platform, browser, sign_in, in_front,
+                                                                              tmp_path):
+    """aladin21: on a first load of a loaded platform the view drew RA 0 Dec 0 with no layer, while the kernel's
+    widget had its target, field and layers. anywidget gives a model's ``initialize`` 2 s and past them drops
+    every message of the kernel to that model; the widget imported Aladin Lite there. Here Aladin Lite's file is
+    held back 4 s: the view still opens on the target and field set from the notebook, with the track drawn."""
+    user = platform.unique("late")
+    platform.create_user(user)
+    platform.start_server(user)
+    _put_notebook(platform, user, "late.ipynb", [
+        "from astropy.coordinates import SkyCoord\n"
+        "from platform_lib import viz\n"
+        "w = viz.Aladin(height=320)\n"
+        "w.add_polylines([[[10.0, 19.0], [11.0, 22.0]]], name='track', color='#00ff00', line_width=6)\n"
+        "w.target = SkyCoord(10.5, 20.5, unit='deg')\n"
+        "w.fov = 4\n"
+        "w"])
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    outside = _kept_on_the_platform(context)
+    page = context.new_page()
+    held: list = []
+    page.route("**/aladin-lite/aladin.js", lambda route: held.append((route, time.monotonic())))
+    try:
+        sign_in(page, user)
+        page.goto(f"{platform.server_url(user)}lab/tree/late.ipynb", timeout=120_000)
+        notebook = in_front(page, "late.ipynb")
+        page.wait_for_selector(".jp-StatusBar-Widget >> text=/Idle/", timeout=120_000)
+        page.locator(f"{notebook} .jp-CodeCell").first.locator(".jp-InputPrompt").click()
+        page.keyboard.press("Shift+Enter")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (held and time.monotonic() - held[0][1] > 4):
+            page.wait_for_timeout(200)
+        assert held, "the view never asked for Aladin Lite"
+        for route, _ in held:
+            route.fallback()
+        view = page.locator(".aladin-widget").first
+        view.locator("canvas").first.wait_for(timeout=60_000)
+        page.wait_for_load_state("networkidle", timeout=60_000)
+        page.wait_for_timeout(1500)  # the moves and the track's drawing
+        shown = view.evaluate("el => [...el.querySelectorAll('[class*=location]')].map(e => e.textContent)"
+                              ".concat([...el.querySelectorAll('input')].map(i => i.value)).join(' | ')")
+        from PIL import Image
+
+        png = view.screenshot(path=str(tmp_path / "late.png"))
+        img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+        green = int(((img[..., 1] > 180) & (img[..., 0] < 90) & (img[..., 2] < 90)).sum())
+        assert re.search(r"00 42 00\.0+ \+20 30 00", shown), shown  # 10.5 deg, 20.5 deg
+        assert green > 200, f"no track drawn ({green} green pixels)"
+        assert not outside, f"requests left the platform: {outside[:10]}"
+    finally:
+        context.close()
+        platform.stop_server(user)
