@@ -93,6 +93,23 @@ FAMOUS: tuple[Famous, ...] = (
     Famous(("South Galactic Pole",), "0", "-90", frame="galactic", reference="b = -90 (by definition)"),
     Famous(("47 Tuc", "47 Tucanae"), same_as="NGC 104"),
     Famous(("Omega Centauri", "omega Cen", "ω Cen"), same_as="NGC 5139"),
+    # What a person types for a catalogue object that OpenNGC's and Stellarium's names lack (their names are
+    # "Crab Nebula", "Whirlpool Galaxy") or give to several objects ("Pinwheel Galaxy": M33, M99 and M101 in
+    # Stellarium's list), as Simbad answers it: the catalogue's object, never a copy of its position
+    Famous(("Andromeda", "Great Andromeda Nebula", "Great Andromeda Galaxy"), same_as="M31"),
+    Famous(("Crab",), same_as="M1"),
+    Famous(("Whirlpool",), same_as="M51"),
+    Famous(("Sombrero",), same_as="M104"),
+    Famous(("Pinwheel Galaxy", "Pinwheel"), same_as="M101"),
+    Famous(("Southern Pinwheel",), same_as="M83"),
+    Famous(("Great Nebula in Orion",), same_as="M42"),
+    Famous(("Great Hercules Cluster", "Great Globular Cluster in Hercules"), same_as="M13"),
+    Famous(("Ptolemy Cluster",), same_as="M7"),
+    Famous(("Wild Duck",), same_as="M11"),
+    Famous(("Little Dumbbell",), same_as="M76"),
+    Famous(("Ghost of Jupiter",), same_as="NGC 3242"),
+    Famous(("Coalsack",), same_as="Coalsack Nebula"),
+    Famous(("Sculptor Dwarf",), same_as="Sculptor Dwarf Galaxy"),
 )
 
 

@@ -56,7 +56,8 @@ from platform_lib.famous import famous_names, famous_object
 from platform_lib.firstload import still_loading
 from platform_lib.onimport import after_import
 
-__all__ = ["VOCABULARIES", "platform_adql", "star_adql", "platform_position", "close_names", "unresolved_message",
+__all__ = ["VOCABULARIES", "NAME_FORMS", "platform_adql", "star_adql", "platform_position", "close_names",
+           "unresolved_message",
            "use_offline_copies"]
 
 _FOLDER = Path(__file__).with_name("_ivoa")
@@ -121,11 +122,14 @@ _MOTION = ("ra", "dec", "pmra", "pmdec", "parallax")
 _COMMON_NAME = re.compile(r"(?=.*[^\W\d_]{3})[^\W_](?:[^\W_]|[ .'’&#()-]){2,60}")
 #: How astropy's error begins when no Sesame mirror could be reached (no internet), not when Sesame knows no such name.
 _NO_SESAME = "All Sesame queries failed"
-_OFFLINE_HINT = ("On the platform, SkyCoord.from_name answers Messier, NGC and IC numbers and common names from "
-                 "OpenNGC (LMC, Andromeda Galaxy), and stars by their IAU names (Vega), Bayer or Flamsteed "
-                 "designations (alf Lyr, alpha Lyrae, 58 Ori), HD or HR numbers (HD 209458, HR 7001) or 'HIP <n>' "
-                 "from Hipparcos (the archive's catalogues), and famous radio sources, quasars and pulsars (Sgr A*, "
-                 "3C 273, Cyg A, Crab Pulsar: platform_lib.famous.FAMOUS); "
+#: The names the platform resolves offline, for messages about one it does not (here and
+#: :func:`platform_lib.skyposition.sky_position`'s).
+NAME_FORMS = ("Messier, NGC and IC numbers (M 31, NGC 224, IC 434) and common names from OpenNGC and Stellarium "
+              "(Andromeda Galaxy, Crab Nebula, Pleiades, LMC); stars by their IAU names (Vega), Bayer or Flamsteed "
+              "designations (alf Lyr, alpha Lyrae, 58 Ori), HD or HR numbers (HD 209458, HR 7001) or 'HIP <n>' from "
+              "Hipparcos; famous radio sources, quasars and pulsars and names Simbad knows that the catalogues "
+              "lack (Sgr A*, 3C 273, Cyg A, Crab Pulsar, Andromeda, Whirlpool: platform_lib.famous.FAMOUS)")
+_OFFLINE_HINT = (f"On the platform, SkyCoord.from_name answers {NAME_FORMS} (the archive's catalogues); "
                  "otherwise give the position, e.g. SkyCoord('00h42m44.3s +41d16m09s') or SkyCoord(10.6847, 41.2687, unit='deg').")
 
 
@@ -145,7 +149,7 @@ def platform_adql(name: str) -> str | None:
             return f"SELECT TOP 1 {columns} FROM {table} WHERE {condition(match)}"
     if _COMMON_NAME.fullmatch(text):
         words = text.lower().replace("'", "''")
-        return ("SELECT ra, dec, common_names, other_names FROM OpenNGC.objects "
+        return ("SELECT ra, dec, messier, common_names, other_names FROM OpenNGC.objects "
                 f"WHERE LOWER(common_names) LIKE '%{words}%' OR LOWER(other_names) LIKE '%{words}%'")
     return None
 
@@ -190,6 +194,24 @@ def _at_j2000(row):
     return SkyCoord(moved.ra, moved.dec, frame="icrs")
 
 
+def _rank(row, wanted: str) -> tuple[bool, bool] | None:
+    """How well an OpenNGC row answers the name ``wanted`` (lower case), lowest first; ``None``: not its name.
+
+    OpenNGC's own names before Stellarium's (``other_names``), then Messier objects: "Southern Pinwheel Galaxy"
+    is OpenNGC's M83, not the NGC 300 of Stellarium's list; "Eagle Nebula" is M16, not IC 4703 (OpenNGC names both).
+    """
+    import numpy as np
+
+    def names(column):
+        return {n.strip().lower() for n in str(row[column]).split(",")}
+
+    own = wanted in names("common_names")
+    if not own and wanted not in names("other_names"):
+        return None
+    messier = row["messier"]
+    return (not own, bool(np.ma.is_masked(messier) or not str(messier).strip()))
+
+
 def platform_position(name: str):
     """``name``'s ICRS position from the platform's own names (:mod:`platform_lib.famous`: ``Sgr A*``, ``3C 273``)
     or catalogues (an astropy ``SkyCoord``), or ``None``.
@@ -217,11 +239,9 @@ def platform_position(name: str):
         if "name_key" in rows.colnames:  # the best key that a star has
             keys = name_keys(name)
             rows = sorted(rows, key=lambda row: keys.index(str(row["name_key"])))
+        elif "common_names" in rows.colnames:  # the objects called so, as Simbad chooses among them
+            rows = sorted((row for row in rows if _rank(row, wanted) is not None), key=lambda row: _rank(row, wanted))
         for row in rows:
-            names = ([n for c in ("common_names", "other_names") for n in str(row[c]).split(",")]
-                     if "common_names" in row.colnames else [wanted])
-            if wanted not in (n.strip().lower() for n in names):
-                continue
             if "pmra" in row.colnames:
                 return _at_j2000(row)
             return SkyCoord(float(row["ra"]), float(row["dec"]), unit="deg", frame="icrs")

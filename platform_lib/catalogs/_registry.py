@@ -4,7 +4,7 @@ catalogue (title, authors, reference, description, keywords) -> tables (rows, ep
 coordinate columns, HATS path, MOC) -> columns (name, description, unit, UCD, datatype, flags), plus
 links between tables and a HEALPix cell index of every table's MOC (``moc_cell``), which answers
 "which tables have sources near this position" without opening any catalogue. Imports sqlite3,
-numpy and astropy; writing catalogues is :mod:`platform_lib.catalogs._ingest`'s job.
+numpy, astropy and :mod:`platform_lib.skyposition` (a position given as text or a name); writing catalogues is :mod:`platform_lib.catalogs._ingest`'s job.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import numpy as np
 from platform_lib.catalogs import _coverage
 from platform_lib.catalogs._columns import ColumnInfo, normalize_datatype, position_ucd
 from platform_lib.catalogs._errors import CatalogError, CatalogNotFound, DuplicateCatalog
+from platform_lib.skyposition import sky_position
 
 __all__ = ["Registry", "CatalogInfo", "TableInfo", "Link"]
 
@@ -516,7 +517,8 @@ class Registry:
 
         Parameters
         ----------
-        position : `~astropy.coordinates.SkyCoord`
+        position : `~astropy.coordinates.SkyCoord` or str
+            A SkyCoord, a position as text or an object's name (:func:`platform_lib.skyposition.sky_position`).
         radius : `~astropy.units.Quantity` (angle)
 
         Returns
@@ -560,20 +562,16 @@ class Registry:
         return sorted(r[0] for r in con.execute(f"SELECT full_name FROM tab WHERE id IN ({ids})"))
 
 
-def _position_deg(position, radius) -> tuple[float, float, float]:
+def _position_deg(position, radius, what: str = "position") -> tuple[float, float, float]:
+    """``position`` (a SkyCoord, a position as text or an object's name: :func:`platform_lib.skyposition.sky_position`,
+    ``what`` is the argument's name) and ``radius`` in degrees, ICRS, checked."""
     import astropy.units as u
-    from astropy.coordinates import SkyCoord
 
-    if not isinstance(position, SkyCoord):
-        named = (f"the text {position!r}: an object's name is not looked up here (SkyCoord.from_name({position!r}) "
-                 "does: the platform's catalogues answer Messier, NGC and IC numbers, common names and 'HIP <n>'); "
-                 if isinstance(position, str) else f"{type(position).__name__}: ")
-        raise TypeError(f"position must be an astropy SkyCoord, not {named}write e.g. SkyCoord('03h47m24s "
-                        "+24d07m00s') or SkyCoord(56.85, 24.12, unit='deg')")
+    position = sky_position(position, what)
     if not isinstance(radius, u.Quantity) or not radius.unit.is_equivalent(u.deg):
         raise TypeError(f"radius must be an angular astropy Quantity (e.g. 1 * u.arcmin), not {radius!r}")
     if not position.isscalar:
-        raise ValueError("position must be a single (scalar) SkyCoord")
+        raise ValueError(f"{what} must be a single (scalar) SkyCoord")
     icrs = position.icrs
     r = float(radius.to_value(u.deg))
     if not math.isfinite(r) or r < 0:

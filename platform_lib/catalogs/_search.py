@@ -192,7 +192,10 @@ def cone_search(name_or_path, center, radius, columns: list[str] | None = None, 
     ----------
     name_or_path : str or Path or TableInfo
         A registry table name (``J/A+A/511/A56/table1``) or a HATS catalogue folder.
-    center : `~astropy.coordinates.SkyCoord`
+    center : `~astropy.coordinates.SkyCoord` or str
+        A position, as a SkyCoord or as text (``"03h47m24s +24d07m00s"``, ``"56.85 24.12"`` in degrees), or the
+        name of an object the platform resolves offline (``"M45"``, ``"Pleiades"``, ``"Vega"``:
+        :func:`platform_lib.skyposition.sky_position`).
     radius : `~astropy.units.Quantity` (angle)
     columns : list of str, optional
         The columns to return (default: all; position columns are always read).
@@ -207,8 +210,9 @@ def cone_search(name_or_path, center, radius, columns: list[str] | None = None, 
     --------
     >>> from astropy.coordinates import SkyCoord; import astropy.units as u
     >>> cone_search("J/A+A/511/A56/table1", SkyCoord(99.7 * u.deg, 2.03 * u.deg), 5 * u.arcmin)  # doctest: +SKIP
+    >>> cone_search("I/311", "Pleiades", 1 * u.deg)  # doctest: +SKIP
     """
-    ra, dec, r = _position_deg(center, radius)
+    ra, dec, r = _position_deg(center, radius, "center")
     path, info = resolve(name_or_path, registry)
     reader = _reader(str(path))
     return _to_table(reader.cone(ra, dec, r, _wanted(columns, reader, name_or_path)), info)

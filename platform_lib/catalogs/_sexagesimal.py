@@ -3,9 +3,9 @@
 Pure code (no I/O): :func:`sexagesimal_position_columns` finds a table's RA/Dec text columns (the
 names and UCDs :func:`~platform_lib.catalogs._columns.guess_position_columns` accepts, with no unit or
 an angle unit), and :func:`decimal_degrees` parses one of them with astropy's :class:`~astropy.coordinates.Angle`;
-:func:`angle_trouble` says in our words what astropy refused in a sexagesimal text (here and for a position the
-platform reads elsewhere, a sky view's target).
-Imports numpy, astropy and the package's ``_columns`` and ``_errors``.
+:func:`platform_lib.skyposition.angle_trouble` says in our words what astropy refused in a sexagesimal text (re-exported
+here with ``POSITION_FORMS``, as before).
+Imports numpy, astropy, :mod:`platform_lib.skyposition` and the package's ``_columns`` and ``_errors``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 
 from platform_lib.catalogs._columns import _DEC_NAMES, _RA_NAMES, position_ucd
 from platform_lib.catalogs._errors import UnsupportedSource
+from platform_lib.skyposition import POSITION_FORMS, angle_trouble  # noqa: F401 - POSITION_FORMS: re-exported
 
 __all__ = ["sexagesimal_position_columns", "decimal_degrees", "with_cds_decimal_positions", "angle_trouble",
            "POSITION_FORMS"]
@@ -125,53 +126,6 @@ def decimal_degrees(col, name: str, *, is_ra: bool, label: str) -> tuple[np.ma.M
                        f"it is outside [{lo:g}, {hi:g}] deg")
         out[~empty] = values
     return np.ma.MaskedArray(out, mask=empty), what
-
-
-#: Forms of a position that read, for messages about one that does not.
-POSITION_FORMS = "'05h35m17.3s -05d23m28s', '05:35:17.3 -05:23:28' (hours, then degrees) or '83.822 -5.391' (degrees)"
-
-
-def angle_trouble(exc: BaseException | None, other: str = "it is not a sexagesimal angle (hours or degrees, "
-                  "minutes, seconds)") -> str:
-    """What was wrong with a sexagesimal text, in our words, from the error astropy raised reading it (its own
-    ``IllegalSecondError: An invalid value for 'second' was found ('71'); should be in the range [0,60).``);
-    ``other`` for an error that names no part (astropy's ``syntax error parsing angle``).
-
-    >>> from astropy.coordinates import Angle
-    >>> try:
-    ...     Angle("05h35m71s")
-    ... except Exception as exc:
-    ...     print(angle_trouble(exc))
-    its seconds (71) must be below 60
-    >>> from astropy.coordinates import SkyCoord
-    >>> try:
-    ...     SkyCoord("12h30m +95d")
-    ... except Exception as exc:
-    ...     print(angle_trouble(exc))
-    the declination '+95d' must be between -90 and +90 deg, not 95.0 deg
-    """
-    from astropy.coordinates.angles import errors
-
-    chain, seen = [], exc
-    while seen is not None and len(chain) < 5:  # SkyCoord re-raises astropy's error as "Cannot parse ..."
-        chain.append(seen)
-        seen = seen.__cause__ or seen.__context__
-    which = ""
-    for found in chain:
-        m = re.match(r'Cannot parse first argument data "(.*)" for attribute (ra|dec)$', str(found))
-        if m and m.group(1).strip():
-            which = f"the {'right ascension' if m.group(2) == 'ra' else 'declination'} {m.group(1)!r}"
-    for found in chain:
-        for kind, part, most in ((errors.IllegalSecondError, "second", 60), (errors.IllegalMinuteError, "minute", 60),
-                                 (errors.IllegalHourError, "hour", 24)):
-            if isinstance(found, kind):
-                value = getattr(found, part, "?")
-                shown = f"{value:g}" if isinstance(value, (int, float)) else str(value)
-                return f"{which + ': ' if which else ''}its {part}s ({shown}) must be below {most}"
-        text = str(found)
-        if text.startswith("Latitude angle(s) must be within"):
-            return f"{which or 'a declination'} must be between -90 and +90 deg, not {text.rpartition('got ')[2]}"
-    return other
 
 
 def _one(value: str, unit, texts, empty, name: str, what: str, label: str) -> float:

@@ -6,7 +6,9 @@ astropy Tables. Inside the platform the user's token is injected into requests t
 hosts (never to others); every call has a timeout and retries transient failures (urllib3
 ``Retry``); failures raise :class:`RetrievalError` with ``url``, ``reason`` and ``http_code``. A result
 the service cut at its row limit (``QUERY_STATUS=OVERFLOW``) warns with
-:class:`TruncatedResultWarning`, naming ``maxrec``, and says so in ``table.meta["QUERY_STATUS"]``.
+:class:`TruncatedResultWarning`, naming ``maxrec``, and says so in ``table.meta["QUERY_STATUS"]``. A position is
+a SkyCoord, text or an object's name, read as every search of platform_lib reads one
+(:func:`platform_lib.skyposition.sky_position`: names offline, never CDS's Sesame).
 
 Examples
 --------
@@ -14,6 +16,7 @@ Examples
 >>> from platform_lib.retrieval import image_search, cone_search             # doctest: +SKIP
 >>> image_search(SkyCoord(150 * u.deg, 2.2 * u.deg), 0.1 * u.deg)           # doctest: +SKIP
 >>> cone_search(SkyCoord(10, 0, unit="deg"), 1 * u.arcmin, catalog="gaia/dr3")  # doctest: +SKIP
+>>> cone_search("Pleiades", 1 * u.deg, catalog="I/311")                    # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from platform_lib.retrieval.client import (TapJob, WholeBodies, plain_strings, r
 from platform_lib.retrieval.errors import RetrievalError, TruncatedResultWarning
 from platform_lib.retrieval.session import make_session
 from platform_lib.retrieval.tapjobs import ArchiveJobsWarning, ArchiveTapJob
+from platform_lib.skyposition import sky_position
 
 __all__ = [
     "ArchiveJobsWarning",
@@ -85,13 +89,9 @@ def _maxrec(maxrec):
 
 
 def _icrs(position):
-    """``position`` (a SkyCoord, any frame) in ICRS; a TypeError naming what to pass otherwise."""
-    try:
-        return position.icrs
-    except AttributeError:
-        hint = " (names are not resolved: no service is asked)" if isinstance(position, str) else ""
-        raise TypeError(f"position must be a SkyCoord, e.g. SkyCoord(56.75, 24.12, unit='deg'), got {position!r}"
-                        f"{hint}") from None
+    """``position`` in ICRS: a SkyCoord (any frame), a position as text or an object's name
+    (:func:`platform_lib.skyposition.sky_position`, whose errors say which forms work)."""
+    return sky_position(position).icrs
 
 
 def cone_search(position, radius, *, catalog: str | None = None, service: str | None = None, verbosity: int = 2,
@@ -100,7 +100,10 @@ def cone_search(position, radius, *, catalog: str | None = None, service: str | 
 
     Parameters
     ----------
-    position : `~astropy.coordinates.SkyCoord`
+    position : `~astropy.coordinates.SkyCoord` or str
+        A position, as a SkyCoord or as text (``"03h47m24s +24d07m00s"``, ``"56.85 24.12"`` in degrees), or the
+        name of an object the platform resolves offline (``"M45"``, ``"Pleiades"``, ``"Vega"``:
+        :func:`platform_lib.skyposition.sky_position`; never CDS's Sesame).
     radius : `~astropy.units.Quantity` (angle)
     catalog : str, optional
         A catalogue registered on the platform (``"gaia/dr3"``); served by the archive's cone search.

@@ -383,12 +383,14 @@ class TapJob:
 
     def __repr__(self) -> str:
         # A notebook shows the handle it was given: say which job it is and where it stands (reading the
-        # phase asks the service; a service that cannot answer is said so, a repr never raises).
+        # phase asks the service; a service that cannot answer is said so, a repr never raises). A job on the
+        # platform's archive is named by the path a browser opens on the platform's address (shown), never by
+        # the internal address the archive answers on (http://127.0.0.1:<port>/...), which no browser reaches.
         try:
             phase = self.phase
         except Exception as exc:  # noqa: BLE001 - a repr must not raise
-            phase = f"phase unknown: {exc}"
-        return f"<TapJob {self.url} {phase}>"
+            phase = f"phase unknown: {_unaddressed(str(exc), self.archive_url)}"
+        return f"<TapJob {shown(self.url, self.archive_url)} {phase}>"
 
     @classmethod
     def from_url(cls, job_url: str, session=None, *, archive_url: str = "") -> "TapJob":

@@ -1,19 +1,20 @@
 """What the ``show_*``/``plot_*`` calls accept, turned into plain arrays: positions from tables, footprints
 from ``s_region``, HEALPix maps, MOCs; each bad input becomes a :class:`VizError` that says what to pass.
 
-Pure: may import numpy, astropy, this package's errors (and their root, ``platform_lib.errors``) and, for
-position columns and sexagesimal text, ``platform_lib.catalogs``' readers of them (``position_degrees``,
-``angle_trouble``, on first use).
+Pure: may import numpy, astropy, this package's errors (and their root, ``platform_lib.errors``), for
+position columns ``platform_lib.catalogs``' readers of them (``position_degrees``, on first use), and for one
+position (a target, a centre) :mod:`platform_lib.skyposition`, which looks a name up in the archive.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
+from platform_lib.skyposition import PositionError
+from platform_lib.skyposition import sky_position as _read_position
 from platform_lib.viz._errors import VizError
 
 __all__ = ["Positions", "color_values", "find_coordinates", "table_positions", "positions", "parse_s_region", "footprints", "healpix_map", "is_job",
@@ -124,63 +125,20 @@ def positions(source, ra: str | None = None, dec: str | None = None) -> Position
 
 
 def sky_position(center, what: str = "center"):
-    """``center`` as a ``SkyCoord``: one already, text (``"05h35m17s -05d23m28s"``, ``"83.82 -5.39"`` in
-    degrees, ``"03 47 00 +24 07 00"`` in hours and degrees), or a name the platform's catalogues hold
-    (``"M45"``, ``"NGC 224"``, ``"Andromeda Galaxy"``, ``"Sirius"``, ``"alf CMa"``, ``"HIP 32349"``:
-    :func:`platform_lib.offline.platform_position`,
-    what ``SkyCoord.from_name`` asks first on the platform; never Sesame, outside it); :class:`VizError` for
-    anything else, naming the option (``what``).
+    """``center`` as a ``SkyCoord``, read as every search of platform_lib reads a position
+    (:func:`platform_lib.skyposition.sky_position`: a SkyCoord, text such as ``"05h35m17s -05d23m28s"`` or
+    ``"83.82 -5.39"``, or a name the platform resolves offline: ``"M45"``, ``"Andromeda"``, ``"Sirius"``;
+    never Sesame); :class:`VizError` for anything else, naming the option (``what``) and the forms that work.
 
     Examples
     --------
     >>> float(round(sky_position("03h47m +24d07m").ra.deg, 6))
     56.75
     """
-    from astropy.coordinates import SkyCoord
-
-    from platform_lib.offline import platform_position
-
-    if isinstance(center, SkyCoord):
-        return center
-    if isinstance(center, str):
-        text = center.strip()
-        numbers = text.replace(",", " ").split()
-        trouble = None
-        try:
-            if len(numbers) == 2 and all(_is_number(n) for n in numbers):
-                return SkyCoord(float(numbers[0]), float(numbers[1]), unit="deg")
-            if any(c in text for c in "hdm°'\""):
-                return SkyCoord(text)
-            return SkyCoord(text, unit=("hourangle", "deg"))  # '03 47 00 +24 07 00', '03:47:00 +24:07:00'
-        except ValueError as exc:  # astropy's words ("An invalid value for 'second' was found ('71')...")
-            trouble = exc
-        found = platform_position(text)
-        if found is not None:
-            return found
-        if _SEXAGESIMAL.fullmatch(text) and any(c.isdigit() for c in text):
-            from platform_lib.catalogs import POSITION_FORMS, angle_trouble
-
-            why = angle_trouble(trouble, _NOT_TWO)
-            raise VizError(f"{what}={center!r} cannot be read as a sky position: {why}; write it as {POSITION_FORMS}, "
-                           "or pass a SkyCoord", value=str(center))
-    raise VizError(f"{what}={center!r} is not a sky position nor a name the platform's catalogues hold (Messier, "
-                   "NGC and IC numbers and common names from OpenNGC; stars by IAU name, Bayer or Flamsteed "
-                   "designation or 'HIP <n>' from Hipparcos): pass a SkyCoord, or text such as "
-                   "'05h35m17s -05d23m28s' or '83.82 -5.39' (degrees)", value=str(center))
-
-
-#: What a text of numbers that astropy reads as no position at all ('05h35m17s': one angle) lacks.
-_NOT_TWO = "it is not a right ascension followed by a declination"
-#: Text made only of what a sexagesimal or decimal position is written with (no name: 'M45', 'NGC 224').
-_SEXAGESIMAL = re.compile(r"[\d\s:.,+\-hdms°'\"]+")
-
-
-def _is_number(text: str) -> bool:
     try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+        return _read_position(center, what)
+    except (PositionError, TypeError) as exc:
+        raise VizError(str(exc), value=str(center)) from None
 
 
 def numeric_column(table, name: str, what: str) -> np.ndarray:

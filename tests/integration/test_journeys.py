@@ -120,8 +120,9 @@ def expected_output(notebook: str, user: str, group: str) -> list[str]:
         # sky19: the archive's images and a follow-up plan, by the probability inside their footprints
         "gw-skymap": ["90 % credible area", "in the 90 % region", "are in the 90 % volume",
                       "images meet the 90 % region; together they cover", "the 9 fields cover"],
-        # the TAP job's repr (not "<... object at 0x...>"), DISTANCE in degrees, the group's FITS with its UCDs
-        "open-clusters": ["<TapJob http", "open clusters; the farthest", "members in", "pmra: mas / yr pos.pm;pos.eq.ra",
+        # the TAP job's repr (not "<... object at 0x...>"; names22: the path a browser opens, not the archive's
+        # internal http://127.0.0.1:<port>), DISTANCE in degrees, the group's FITS with its UCDs
+        "open-clusters": ["<TapJob the archive (/services/archive/tap/async/", "open clusters; the farthest", "members in", "pmra: mas / yr pos.pm;pos.eq.ra",
                           f"group/{group}:open-clusters/members.fits", "'TUCD': 'pos.pm;pos.eq.ra'",
                           "the Hyades: "],  # hyades21: checked against Perryman et al. 1998 by _check_hyades
     }.get(notebook, [])
