@@ -342,11 +342,34 @@ def test_truncated_cone_search_warns_naming_maxrec(serve):
         "QUERY_STATUS"] == "OK"  # and no warning (warnings are errors in this suite)
 
 
-def test_a_position_that_is_not_a_skycoord_is_named():
-    # it was AttributeError: 'str' object has no attribute 'icrs' (a new user's first try: a target name)
+def test_a_position_may_be_text_or_a_name_as_the_platform_resolves_it(serve, monkeypatch):
+    """names22: ``cone_search("M45", ...)`` was refused ("position must be a SkyCoord ... names are not resolved")
+    though the platform answers the name offline, as ``SkyCoord.from_name`` does: a name (looked up in the archive's
+    catalogues, here one TAP service holding M45 at OpenNGC's position; or platform_lib.famous') and a position as
+    text are now read as catalogs.cone_search and viz read them (platform_lib.skyposition), and the search asks
+    the service at that position. Anything else is refused, naming the forms that work."""
+    from platform_lib.skyposition import PositionError
+
+    def answer(method, path, params, server):
+        if path.endswith("/sync"):  # the archive's TAP: the name's lookup
+            rows = Table({"ra": [56.85], "dec": [24.1167]})[: 1 if "messier = '045'" in params.get("QUERY", "") else 0]
+            return 200, "application/x-votable+xml", votable(rows)
+        return 200, "application/x-votable+xml", _stars_votable()
+
+    service = serve(answer)
+    monkeypatch.setenv("PLATFORM_ARCHIVE_URL", service.url + "services/archive/")
+    for position, (ra, dec) in (("M45", (56.85, 24.1167)), ("03h47m24s +24d07m00s", (56.85, 24.1167)),
+                                ("Sgr A*", (266.41682, -29.00782)), ("56.85 24.1167", (56.85, 24.1167))):
+        cone_search(position, 1 * u.deg, service=service.url + "scs", settings=get_settings())
+        asked = service.requests[-1][2]
+        assert (float(asked["RA"]), float(asked["DEC"])) == pytest.approx((ra, dec), abs=1e-4), position
     for search in (cone_search, image_search):
-        with pytest.raises(TypeError, match=r"position must be a SkyCoord.*'M45' \(names are not resolved"):
-            search("M45", 1 * u.deg, service="http://127.0.0.1:9/x", settings=get_settings())
+        with pytest.raises(PositionError, match=r"position='M46' is not a sky position nor a name the platform's "
+                                                r"catalogues hold \(Messier, NGC and IC numbers.*'83.822 -5.391'"):
+            search("M46", 1 * u.deg, service=service.url + "scs", settings=get_settings())
+        with pytest.raises(TypeError, match=r"position must be a SkyCoord, a position as text or an object's name, "
+                                            r"not tuple \(56.85, 24.12\): write e.g. SkyCoord\(56.75"):
+            search((56.85, 24.12), 1 * u.deg, service=service.url + "scs", settings=get_settings())
 
 
 def test_tap_query_defaults_to_the_platform_archive(serve):

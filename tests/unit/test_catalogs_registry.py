@@ -372,15 +372,23 @@ def test_a_registry_given_by_relative_path_stores_absolute_paths(tmp_path, monke
     assert stored.is_absolute() and stored.resolve() == (tmp_path / "catalogs" / "hats" / "R" / "R").resolve()
 
 
-def test_a_cone_search_around_an_objects_name_says_how_to_write_the_position(tmp_path):
+def test_a_cone_search_around_what_is_not_a_position_says_how_to_write_one(tmp_path, monkeypatch):
     """first11: cone_search('I/311', 'M45', 1 * u.deg) answered "position must be an astropy SkyCoord, not str",
-    which does not say how to write one, nor that a name is not looked up."""
+    which does not say how to write one. names22: a name is looked up (tests/unit/test_common_names.py); one the
+    platform cannot answer (here no archive) and what is no position at all name the forms that work."""
     from platform_lib.catalogs import cone_search
+    from platform_lib.skyposition import PositionError
 
+    def no_archive(*args, **kwargs):
+        raise ConnectionError("no archive here")
+
+    monkeypatch.setattr("platform_lib.retrieval.tap_query", no_archive)
     registry = Registry(tmp_path / "registry.sqlite")
-    with pytest.raises(TypeError, match=r"not the text 'M45': .*not looked up here \(SkyCoord\.from_name\('M45'\) does.*SkyCoord\('03h47m24s"):
+    with pytest.raises(PositionError, match=r"center='M45' is not a sky position nor a name the platform's "
+                                            r"catalogues hold \(Messier, NGC and IC numbers.*'05h35m17.3s -05d23m28s'"):
         cone_search("I/311", "M45", 1 * u.deg, registry=registry)
-    with pytest.raises(TypeError, match=r"not tuple: write e.g. .*unit='deg'"):
+    with pytest.raises(TypeError, match=r"center must be a SkyCoord, a position as text or an object's name, not "
+                                        r"tuple \(56.85, 24.12\): write e.g. .*unit='deg'"):
         cone_search("I/311", (56.85, 24.12), 1 * u.deg, registry=registry)
 
 
