@@ -420,6 +420,40 @@ def test_radius_and_maxrec_out_of_range_name_the_range():
 # ---------------------------------------------------------------- the archive named as the user knows it (polish21)
 
 
+#: A UWS job document, as the archive's TAP service answers for a finished job.
+_UWS_JOB = b"""<?xml version="1.0" encoding="UTF-8"?>
+<uws:job xmlns:uws="http://www.ivoa.net/xml/UWS/v1.0" xmlns:xlink="http://www.w3.org/1999/xlink"
+         xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <uws:jobId>abc</uws:jobId><uws:runId/><uws:ownerId xsi:nil="true"/><uws:phase>COMPLETED</uws:phase>
+  <uws:quote xsi:nil="true"/><uws:startTime>2026-12-07T12:00:00Z</uws:startTime>
+  <uws:endTime>2026-12-07T12:00:01Z</uws:endTime><uws:executionDuration>600</uws:executionDuration>
+  <uws:destruction>2026-12-14T12:00:00Z</uws:destruction>
+  <uws:parameters><uws:parameter id="query">SELECT 1</uws:parameter></uws:parameters>
+  <uws:results/>
+</uws:job>"""
+
+
+def test_a_tap_jobs_repr_names_the_path_a_browser_opens(serve):
+    """names22: ``print(job)`` of ``tap_query(..., async_=True)`` on the platform showed ``<TapJob
+    http://127.0.0.1:8003/services/archive/tap/async/abc COMPLETED>``, the archive's internal address, which no
+    browser of the user's reaches; it now names the job as errors do (``shown``): its path on the platform."""
+    from platform_lib.retrieval import TapJob
+
+    def uws(method, path, params, server):
+        if path.endswith("/phase"):
+            return 200, "text/plain", b"COMPLETED"
+        return 200, "text/xml", _UWS_JOB
+
+    archive = serve(uws)
+    base = archive.url + "services/archive/"
+    session = make_session(get_settings(archive_url=base), retries=0, timeout=5)
+    job = TapJob.from_url(base + "tap/async/abc", session=session, archive_url=base)
+    assert repr(job) == "<TapJob the archive (/services/archive/tap/async/abc) COMPLETED>"
+    assert job.url == base + "tap/async/abc"  # the address code uses stays
+    elsewhere = TapJob.from_url(archive.url + "tap/async/abc", session=session, archive_url=base)
+    assert repr(elsewhere) == f"<TapJob {archive.url}tap/async/abc COMPLETED>"  # another service: its own URL
+
+
 def test_errors_name_the_archive_by_the_path_a_browser_opens(serve):
     # polish21: a refused query on the platform's archive said "TAP query at http://127.0.0.1:8003/services/archive/
     # tap was refused: ...", an address inside the platform that the user's browser cannot open
