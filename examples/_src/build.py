@@ -213,8 +213,9 @@ registry.search('proper motion')  # columns by their names and descriptions (or 
            "(`'alpha Lyrae'`, `'alf Lyr'`, `'58 Ori'`), HD or HR numbers (`'HD 209458'`, `'HR 7001'`) or `'HIP <n>'` "
            "from Hipparcos, at J2000 as Sesame gives them "
            "(moved by their proper motions); famous radio sources, quasars and pulsars the catalogues do not "
-           "name (`'Sgr A*'`, `'3C 273'`, `'Cyg A'`, `'Crab Pulsar'`: `platform_lib.famous.FAMOUS`). Which catalogues cover it is answered from each catalogue's coverage "
-           "map (MOC) alone."),
+           "name (`'Sgr A*'`, `'3C 273'`, `'Cyg A'`, `'Crab Pulsar'`) and the names a class types that they lack "
+           "(`'Andromeda'`, `'Crab'`, `'Whirlpool'`: `platform_lib.famous.FAMOUS`). Which catalogues cover it is "
+           "answered from each catalogue's coverage map (MOC) alone."),
     ("code", """pleiades = SkyCoord.from_name('M45')  # or 'Pleiades', or SkyCoord(56.75, 24.1167, unit='deg')
 print('the Pleiades are at', pleiades.to_string('hmsdms'))
 print('Vega is at', SkyCoord.from_name('alpha Lyrae').to_string('hmsdms', precision=1))
@@ -224,7 +225,10 @@ print('the LMC is at', SkyCoord.from_name('LMC').to_string('hmsdms', precision=0
 print('Sgr A* is at', SkyCoord.from_name('Sgr A*').to_string('hmsdms', precision=1), 'and 3C 273 at',
       SkyCoord.from_name('3C 273').to_string('hmsdms', precision=1))
 print(covering(pleiades, 1 * u.deg))"""),
-    ("md", "## Cone search: the Pleiades in Hipparcos"),
+    ("md", "## Cone search: the Pleiades in Hipparcos\n\nThe centre is a `SkyCoord`, a position as text "
+           "(`'03h47m24s +24d07m00s'`, `'56.85 24.12'` in degrees) or a name, read as `SkyCoord.from_name` reads "
+           "it: `cone_search('I/311', 'Pleiades', 2 * u.deg)` finds the same stars. So does the archive's cone "
+           "search below (`platform_lib.retrieval.cone_search`)."),
     ("code", """stars = cone_search('I/311', pleiades, 2 * u.deg)
 print(len(stars), 'Hipparcos stars within 2 deg of the Pleiades')
 stars['HIP', 'ra', 'dec', 'Hpmag', 'parallax', 'pmra', 'pmdec'][:5]"""),

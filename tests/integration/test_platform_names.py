@@ -4,6 +4,10 @@ Before: ``SkyCoord.from_name('Sgr A*')``, ``'3C 273'``, ``'Cyg A'`` and ``'Tauru
 platform resolves offline"), and so did OpenNGC's own names that begin with a digit or a Greek letter
 (``'47 Tuc Cluster'``, ``'30 Dor Cluster'``, ``'η Car Nebula'``), although the error's "did you mean" offered
 them: ``'47 Tuc' ... (did you mean '47 Tuc'?)``. The kernel has no internet, as every user kernel here.
+
+names22: the names a class types ('Andromeda', 'Crab', 'Whirlpool') were not resolved, and a name several objects
+share was the first of Stellarium's list ('Southern Pinwheel Galaxy': NGC 300, not M83); a cone search
+(``catalogs.cone_search``, ``retrieval.cone_search``) took only a SkyCoord, not a name or a position as text.
 """
 
 from __future__ import annotations
@@ -47,7 +51,8 @@ def test_famous_objects_and_openngc_names_with_digits_resolve_offline(platform, 
     import astropy.units as u
 
     found = _resolve(platform, namer, ["Sgr A*", "3C 273", "Cyg A", "Taurus A", "Cyg X-1", "47 Tuc Cluster",
-                                       "30 Dor Cluster", "η Car Nebula", "M1"])
+                                       "30 Dor Cluster", "η Car Nebula", "M1", "Andromeda", "Crab", "Whirlpool",
+                                       "Southern Pinwheel Galaxy", "Eagle Nebula", "Pleiades", "Galactic Centre"])
     unresolved = {name: said for name, said in found.items() if isinstance(said, str)}
     assert not unresolved, unresolved
     at = {name: SkyCoord(*radec, unit="deg") for name, radec in found.items()}
@@ -58,6 +63,43 @@ def test_famous_objects_and_openngc_names_with_digits_resolve_offline(platform, 
     assert at["Cyg X-1"].separation(SkyCoord("19h58m21.676s +35d12m05.78s")) < 0.1 * u.arcsec  # HIP 98298 at J2000
     assert at["30 Dor Cluster"].separation(SkyCoord("05h38m42s -69d06m03s")) < 1 * u.arcmin  # NGC 2070
     assert at["η Car Nebula"].separation(SkyCoord("10h45m03.5s -59d41m04s")) < 30 * u.arcmin  # NGC 3372
+    # names22, at Simbad's positions of M31, M1, M51, M83 and M16 (OpenNGC's, within an arcminute)
+    for name, simbad in (("Andromeda", "00h42m44.3s +41d16m09s"), ("Crab", "05h34m31.9s +22d00m52s"),
+                         ("Whirlpool", "13h29m52.7s +47d11m43s"),
+                         ("Southern Pinwheel Galaxy", "13h37m00.9s -29d51m56s"),
+                         ("Eagle Nebula", "18h18m48s -13d48m24s")):
+        assert at[name].separation(SkyCoord(simbad)) < 1 * u.arcmin, (name, at[name])
+
+
+SEARCH = """
+import json
+import astropy.units as u
+from astropy.coordinates import SkyCoord
+from platform_lib.catalogs import cone_search
+from platform_lib.retrieval import cone_search as scs
+around = SkyCoord.from_name('M45')
+out = {'skycoord': sorted(int(h) for h in cone_search('I/311', around, 0.5 * u.deg)['HIP'])}
+for where in ('Pleiades', 'M45', around.to_string('hmsdms')):
+    out[where] = sorted(int(h) for h in cone_search('I/311', where, 0.5 * u.deg)['HIP'])
+out['scs Pleiades'] = sorted(int(h) for h in scs('Pleiades', 0.5 * u.deg, catalog='I/311')['HIP'])
+try:
+    cone_search('I/311', 'Pleiadez', 0.5 * u.deg)
+except ValueError as exc:
+    out['unknown'] = str(exc)
+print(json.dumps(out))
+"""
+
+
+def test_a_cone_search_takes_a_name_or_a_position_as_text(platform, namer):
+    """names22: both cone searches around 'Pleiades', 'M45' or the position as text find the stars the SkyCoord
+    finds; a name the platform does not know is refused naming the forms that work."""
+    out = json.loads(platform.execute(namer, SEARCH, timeout=300).strip().splitlines()[-1])
+    assert len(out["skycoord"]) > 10, out
+    for where in ("Pleiades", "M45", "scs Pleiades"):
+        assert out[where] == out["skycoord"], where
+    assert [v for k, v in out.items() if k.startswith("03h")] == [out["skycoord"]]
+    assert out["unknown"].startswith("center='Pleiadez' is not a sky position nor a name the platform's catalogues "
+                                     "hold (Messier, NGC and IC numbers"), out["unknown"]
 
 
 def test_a_misspelt_famous_name_is_suggested(platform, namer):
