@@ -1,7 +1,8 @@
 """Famous objects that the platform's catalogues do not hold by name, so that ``SkyCoord.from_name`` answers them
 offline: the Galactic Centre's black hole (``Sgr A*``), the bright radio sources (``Cyg A``, ``Cas A``, ``Taurus A``),
 quasars and blazars (``3C 273``, ``Mrk 421``), X-ray binaries and pulsars (``Sco X-1``, ``Crab Pulsar``),
-Eta Carinae, SN 1987A, and the Galactic Centre and poles.
+Eta Carinae, SN 1987A, the Galactic Centre and poles, and the Coma Cluster; and the names a class types for
+catalogue objects that the catalogues' name lists lack (``Andromeda``, ``Crab``, ``Whirlpool``: the object itself).
 
 Owns :data:`FAMOUS` and :func:`famous_object`, which :mod:`platform_lib.offline` asks before the archive's
 catalogues. Each :class:`Famous` is either a position (ICRS, J2000, as Simbad gives it, with its reference) or
@@ -110,6 +111,11 @@ FAMOUS: tuple[Famous, ...] = (
     Famous(("Ghost of Jupiter",), same_as="NGC 3242"),
     Famous(("Coalsack",), same_as="Coalsack Nebula"),
     Famous(("Sculptor Dwarf",), same_as="Sculptor Dwarf Galaxy"),
+    # A galaxy cluster no catalogue here holds, checked against its two dominant galaxies in OpenNGC (the cluster's
+    # centre lies between NGC 4874 and NGC 4889: tests/unit/test_common_names.py). The Virgo, Fornax and Perseus
+    # clusters are left out: no package installed here gives a position to check theirs against.
+    Famous(("Coma Cluster", "Abell 1656", "ACO 1656"), "12 59 48.7", "+27 58 50",
+           reference="NED and Simbad (ACO 1656), ICRS J2000"),
 )
 
 

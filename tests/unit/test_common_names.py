@@ -107,6 +107,22 @@ def test_every_alias_names_an_object_the_catalogues_hold(archive, famous):
     assert platform_position(famous.same_as) is not None, famous
 
 
+def test_the_coma_cluster_lies_between_its_two_dominant_galaxies_in_openngc(openngc):
+    """The Coma Cluster (ACO 1656), which no catalogue here holds, is typed into platform_lib.famous: its position
+    is checked against an independent one shipped in a package, OpenNGC's (pyongc) NGC 4874 and NGC 4889, the two
+    giant ellipticals at its centre, 4.5' apart: the centre lies between them, within 1.5' of their midpoint."""
+    from platform_lib.famous import famous_object
+
+    ra, dec = zip(*openngc.execute("SELECT ra, dec FROM objects WHERE name IN ('NGC4874', 'NGC4889')").fetchall())
+    galaxies = SkyCoord(list(ra), list(dec), unit="deg")
+    middle = galaxies[0].directional_offset_by(galaxies[0].position_angle(galaxies[1]),
+                                               galaxies[0].separation(galaxies[1]) / 2)
+    coma = famous_object("Coma Cluster").position()
+    assert coma.separation(middle) < 1.5 * u.arcmin, coma.separation(middle).to(u.arcmin)
+    assert all(coma.separation(galaxies) < galaxies[0].separation(galaxies[1]))
+    assert famous_object("abell 1656") is famous_object("Coma Cluster")
+
+
 @pytest.fixture(scope="module")
 def stars(tmp_path_factory):
     """A small HATS catalogue in the real format: 500 stars around the Pleiades."""
