@@ -7,7 +7,8 @@ meet a cone or overlap a time range, answered as an astropy Table of ObsCore col
 (:func:`~platform_lib.imageindex.obscore.obscore_table`) with each file's path. "Which contain this asteroid" is
 :func:`platform_lib.moving.find_images` given a :class:`FolderIndex`. Builds on
 :func:`~platform_lib.imageindex.index.update_index` (atomic, incremental). Imports astropy, numpy, this package and
-:mod:`platform_lib.times` (the one reader of dates a user gives).
+:mod:`platform_lib.times` (the one reader of dates a user gives) and :mod:`platform_lib.skyposition` (of positions: a
+SkyCoord, text or a name).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from platform_lib.imageindex.ingest import Skipped
 from platform_lib.imageindex.obscore import obscore_table
 from platform_lib.imageindex.query import ImageQuery, Viewer
 from platform_lib.imageindex.sphere import Circle
+from platform_lib.skyposition import PositionError, sky_position
 from platform_lib.times import DateReader, quiet_dubious_years
 
 __all__ = ["FolderIndex", "INDEX_NAME", "index_folder"]
@@ -121,8 +123,9 @@ class FolderIndex:
 
         Parameters
         ----------
-        position : `~astropy.coordinates.SkyCoord`, optional
-            A position (any frame; ``SkyCoord.from_name("M1")`` for a name). Without it: every image (in ``time``).
+        position : `~astropy.coordinates.SkyCoord` or str, optional
+            A position (any frame), as text (``"05h34m32s +22d00m52s"``) or an object's name (``"M1"``, ``"Crab"``:
+            :func:`platform_lib.skyposition.sky_position`). Without it: every image (in ``time``).
         radius : `~astropy.units.Quantity` (angle), optional
             With it, the images whose footprint meets the cone (SIA's rule); without it, those holding the position.
         time : `~astropy.time.Time`, text, or a list of two, optional
@@ -183,11 +186,9 @@ def _cone(position, radius) -> Circle:
     import astropy.units as u
 
     try:
-        icrs = position.icrs
-    except AttributeError:
-        hint = f" (for a name: SkyCoord.from_name({position!r}))" if isinstance(position, str) else ""
-        raise ImageIndexInputError(f"position must be a SkyCoord, e.g. SkyCoord(83.63, 22.01, unit='deg'), got "
-                                   f"{position!r}{hint}", code="bad-position", value=str(position)) from None
+        icrs = sky_position(position).icrs
+    except (PositionError, TypeError) as exc:  # its words: which forms of a position and which names work
+        raise ImageIndexInputError(str(exc), code="bad-position", value=str(position)) from None
     if not icrs.isscalar:
         raise ImageIndexInputError(f"position must be one position, got {len(icrs)}; search each in turn",
                                    code="bad-position", value=len(icrs))
