@@ -293,3 +293,34 @@ def test_a_forwarded_answer_goes_at_the_callers_pace(replicas):
                                   f"({busy} looks found a replica thread running)")
         assert sent[0] <= size // 2, f"the owner sent {sent[0] / 2**20:.0f} MiB to a caller that read nothing"
         assert sum(len(chunk) for chunk in got.iter_content(2**20)) == size
+
+
+def test_a_caller_gone_mid_answer_ends_the_forwarding_quietly(replicas):
+    """A caller that stops reading a forwarded result and hangs up (a closed notebook, a cancelled download): the
+    replica stops reading from the owner (hangs up on it) and logs no traceback. The flush it was waiting on
+    failed (StreamClosedError; or was cancelled, and the done-callback meant to keep it quiet raised
+    CancelledError), and tornado logged that as an uncaught exception with its traceback, at each caller that
+    went away."""
+    a, _, dead, logs = replicas
+    size, piece = 96 * 2**20, b"x" * 2**20
+    ended = threading.Event()
+
+    def answer(conn) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-votable+xml\r\n"
+                     b"Content-Length: %d\r\n\r\n" % size)
+        try:
+            for _ in range(size // len(piece)):
+                conn.sendall(piece)
+        except OSError:  # the forwarding replica hung up, as it should once its caller has
+            ended.set()
+
+    before = len(logs[0].read_text())
+    with _stand_in_owner(dead, answer):
+        with socket.create_connection(("127.0.0.1", urlsplit(a).port), timeout=60) as caller:
+            caller.sendall(b"GET /tap/async/2.AAAAAAAAAAAAAAAA/results/result HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           b"Authorization: " + ALICE["Authorization"].encode() + b"\r\n\r\n")
+            assert caller.recv(65536).startswith(b"HTTP/1.1 200")
+        # hung up mid-answer, the rest unread; the replica logs the cause before it hangs up on the owner
+        assert ended.wait(60), "the replica kept reading from the owner for a caller that had gone"
+    said = logs[0].read_text()[before:]
+    assert "Traceback" not in said and "ERROR" not in said, said[-3000:]
