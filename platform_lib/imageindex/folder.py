@@ -22,7 +22,7 @@ import numpy as np
 
 from platform_lib.fitsfiles import fits_suffix
 from platform_lib.imageindex.errors import ImageIndexError, ImageIndexInputError
-from platform_lib.imageindex.index import BuildReport, ImageIndex, update_index
+from platform_lib.imageindex.index import BuildReport, ImageIndex, given_path, update_index
 from platform_lib.imageindex.ingest import Skipped
 from platform_lib.imageindex.obscore import obscore_table
 from platform_lib.imageindex.query import ImageQuery, Viewer
@@ -41,17 +41,8 @@ _EVERY_ROW = Viewer(admin=True)
 _FITS_NAMES = ".fits, .fit or .fts (any case), plain or compressed (.gz, .bz2, .xz, .zip, .Z), or .fz"
 
 
-def _path(value, what: str) -> Path:
-    """``value`` (a str or path-like, ``~`` expanded) as an absolute path, or the input error naming ``what``."""
-    try:
-        return Path(os.path.expanduser(os.fspath(value))).absolute()
-    except TypeError:
-        raise ImageIndexInputError(f"{what} must be a folder's path (a str or pathlib.Path, e.g. '~/myimages'), got "
-                                   f"{value!r}", code="bad-path", value=repr(value)) from None
-
-
 def _folder(folder) -> Path:
-    path = _path(folder, "folder")
+    path = given_path(folder, "folder")
     if not path.is_dir():
         what = "is a file" if path.exists() else "does not exist"
         raise ImageIndexError(f"{folder!r} {what}: give the folder holding your FITS images, e.g. '~/myimages'",
@@ -79,7 +70,7 @@ class FolderIndex:
 
     def __init__(self, folder, *, index=None, report: BuildReport | None = None) -> None:
         self.folder = _folder(folder)
-        self.path = _path(index, "index") if index else self.folder / INDEX_NAME
+        self.path = given_path(index, "index") if index else self.folder / INDEX_NAME
         self.report = report
         self._index = ImageIndex(self.path)
 
@@ -262,7 +253,7 @@ def index_folder(folder, *, index=None, workers: int | None = 1, progress=None) 
     >>> mine.search(SkyCoord.from_name("M1"), 5 * u.arcmin)                  # doctest: +SKIP
     """
     root = _folder(folder)
-    target = _path(index, "index") if index else root / INDEX_NAME
+    target = given_path(index, "index") if index else root / INDEX_NAME
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, (int, np.integer))
                                 or workers < 1):
         raise ImageIndexInputError(f"workers must be a whole number 1 or more (or None: up to 8), got {workers!r}",

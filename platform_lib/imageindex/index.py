@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from platform_lib.imageindex import spacetime
-from platform_lib.imageindex.errors import ImageIndexError
+from platform_lib.imageindex.errors import ImageIndexError, ImageIndexInputError
 from platform_lib.imageindex.ingest import COLUMNS, Skipped, index_derivation, read_records, scan_files
 from platform_lib.imageindex.rtree_pack import pack_rtree
 from platform_lib.imageindex.query import ImageQuery, Viewer, plan_sql, visibility_sql
@@ -232,9 +232,26 @@ def build_index(
     >>> report = build_index(Path("index.sqlite"), Path("/archive/images"))  # doctest: +SKIP
     >>> report.indexed, [s.path for s in report.skipped]  # doctest: +SKIP
     """
+    index_path, data_root = given_path(index_path, "index_path", "file's path"), given_path(data_root, "data_root")
     with writer_lock(index_path, lock_timeout):
         _remove_stale_tmp(index_path)
         return _build(index_path, data_root, mapping_dirs=mapping_dirs, workers=workers, progress=progress, mode=mode)
+
+
+def given_path(value, what: str, noun: str = "folder's path") -> Path:
+    """``value`` (a str or path-like, ``~`` expanded) as an absolute path, or the input error naming ``what`` (an
+    empty one too: it was the current folder)."""
+    try:
+        text = os.fspath(value)
+    except TypeError:
+        text = None
+    if not isinstance(text, str):
+        raise ImageIndexInputError(f"{what} must be a {noun} (a str or pathlib.Path, e.g. '~/myimages'), got "
+                                   f"{value!r}", code="bad-path", value=repr(value))
+    if not text.strip():
+        raise ImageIndexInputError(f"{what} is empty: give a path, e.g. '~/myimages'", code="bad-path",
+                                   value=repr(value))
+    return Path(os.path.expanduser(text)).absolute()
 
 
 def _build(index_path, data_root, *, mapping_dirs, workers, progress, mode=None) -> BuildReport:

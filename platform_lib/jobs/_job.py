@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -303,6 +304,12 @@ def submit(
     sys_path
         Extra import paths for a ``module:function`` kind.
     """
+    if not isinstance(kind, str):
+        raise TypeError(f"kind must be a job kind's name ('crossmatch', 'tap', ...) or 'package.module:function', "
+                        f"got {kind!r} ({type(kind).__name__})")
+    if params is not None and not isinstance(params, Mapping):
+        raise TypeError(f"params must be a dict of the kind's parameters, e.g. {{'radius': '1 arcsec'}}, got "
+                        f"{params!r} ({type(params).__name__})")
     params = _jsonable(dict(params or {}))
     extra = [str(Path(p).resolve()) for p in (sys_path or [])]
     added = [p for p in extra if p not in sys.path]

@@ -105,6 +105,9 @@ EARTH_NAMES = frozenset({"earth", "terra", "earth barycenter", "earth-moon baryc
 def find_body(orbits, name) -> int:
     """``orbits.find(name)``, knowing the major moons: one the catalogue lacks is named as a moon DE421 lacks;
     one it answers with an asteroid of the same name (85 Io) warns. The Earth is refused as the observer's planet."""
+    if not isinstance(name, (str, int, np.integer)) or isinstance(name, bool):
+        raise TypeError(f"body must be a name or number such as 'Ceres', 'mars' or 1, got {name!r} "
+                        f"({type(name).__name__})")
     key = name_key(name)
     if key in EARTH_NAMES:
         raise MovingObjectError(f"body {name!r} is the Earth, where the observer stands (site=...): it is in no image "
@@ -357,6 +360,9 @@ def ephemeris(body: str, times, *, site="geocenter", orbits=None, solar_system: 
 
     ss = solar_system or SolarSystem.default()
     jd = as_jd_tdb(times)
+    if jd.size == 0:
+        raise MovingObjectError(f"times={times!r} holds no time: give one or more, e.g. '2025-01-01' or "
+                                "Time(['2025-01-01', '2025-01-02'])", code="bad-time", value=str(times))
     ss.check_range(jd)
     with warnings.catch_warnings():  # "dubious year": UTC after the last known leap second, as predicted
         warnings.simplefilter("ignore", erfa.ErfaWarning)

@@ -130,6 +130,9 @@ def bodies_in_images(images, *, orbits=None, cache=None, index=None, site="geoce
         images = [images]
     elif getattr(images, "colnames", None) is not None and "obs_id" in images.colnames:  # a search's answer
         images = [str(o) for o in images["obs_id"]]
+    elif images is None or isinstance(images, (bytes, int, float)) or not hasattr(images, "__iter__"):
+        raise TypeError(f"images must be an obs_id, a list of obs_ids or image records, or a table with obs_id "
+                        f"(an image search's answer), got {images!r} ({type(images).__name__})")
     folder, index, viewer = images_of(index, viewer)
     recs = _resolve(list(images), index, viewer)
     if not recs:

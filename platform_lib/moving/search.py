@@ -15,6 +15,7 @@ Imports numpy, astropy and this package.
 
 from __future__ import annotations
 
+import os
 import time as _time
 from dataclasses import dataclass, field
 
@@ -340,6 +341,9 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
 
     t_start = _time.perf_counter()
     tol_deg = check_tolerance(10 * u.arcsec if tolerance is None else tolerance)
+    if not isinstance(index, (FolderIndex, SpacetimeIndex, str, os.PathLike)):
+        raise TypeError(f"index must be the image index's path, a SpacetimeIndex or a folder of your images "
+                        f"(index_folder('~/myimages')), got {index!r} ({type(index).__name__})")
     ss = solar_system or SolarSystem.default()
     ends = []
     for label, when in (("start", start), ("stop", stop)):

@@ -27,7 +27,7 @@ import numpy as np
 from platform_lib import jobs
 from platform_lib.retrieval.client import (TapJob, WholeBodies, plain_strings, result_table, save_path, shown,
                                            translate_errors)
-from platform_lib.retrieval.errors import RetrievalError, TruncatedResultWarning
+from platform_lib.retrieval.errors import RetrievalError, RetrievalInputError, TruncatedResultWarning
 from platform_lib.retrieval.session import make_session
 from platform_lib.retrieval.tapjobs import ArchiveJobsWarning, ArchiveTapJob
 from platform_lib.skyposition import sky_position
@@ -36,6 +36,7 @@ __all__ = [
     "ArchiveJobsWarning",
     "ArchiveTapJob",
     "RetrievalError",
+    "RetrievalInputError",
     "TapJob",
     "TruncatedResultWarning",
     "cone_search",
@@ -92,6 +93,46 @@ def _icrs(position):
     """``position`` in ICRS: a SkyCoord (any frame), a position as text or an object's name
     (:func:`platform_lib.skyposition.sky_position`, whose errors say which forms work)."""
     return sky_position(position).icrs
+
+
+def _band(band) -> tuple:
+    """``band`` as (shortest, longest) wavelength in metres; a TypeError or ValueError naming what to pass."""
+    try:
+        lo, hi = band
+        pair = sorted(q.to(u.m, equivalencies=u.spectral()) for q in (lo, hi))
+    except (TypeError, ValueError, AttributeError, u.UnitsError):
+        raise TypeError(f"band must be a pair of wavelengths, frequencies or energies, e.g. (400, 700) * u.nm, "
+                        f"got {band!r}") from None
+    if not all(np.isfinite(q.value) and q.value > 0 for q in pair):
+        raise ValueError(f"band must be two positive, finite wavelengths, frequencies or energies, got {band!r}")
+    return tuple(pair)
+
+
+def _time_range(time) -> tuple:
+    """``time`` as a (start, stop) pair of astropy ``Time``; a :class:`RetrievalInputError` naming it otherwise."""
+    from astropy.time import Time
+
+    from platform_lib.times import DateReader
+
+    pair = DateReader(error=RetrievalInputError).as_time(time, "time")
+    if not isinstance(pair, Time) or pair.shape != (2,):
+        raise RetrievalInputError(f"time must be a pair of dates (start, stop), e.g. ('2020-01-01', '2021-01-01') "
+                                  f"or Time(['2020-01-01', '2021-01-01']), got {time!r}", code="bad-time",
+                                  value=str(time))
+    if not pair[0] <= pair[1]:
+        raise RetrievalInputError(f"time=({pair[0].iso}, {pair[1].iso}) ends before it starts: give (start, stop)",
+                                  code="bad-time", value=str(time))
+    return pair[0], pair[1]
+
+
+def _adql(query) -> str:
+    """``query`` checked: text that is not blank."""
+    if not isinstance(query, str):
+        raise TypeError(f"query must be ADQL text, e.g. 'SELECT TOP 10 * FROM ivoa.obscore', got {query!r} "
+                        f"({type(query).__name__})")
+    if not query.strip():
+        raise ValueError("query is empty: give ADQL text, e.g. 'SELECT TOP 10 * FROM ivoa.obscore'")
+    return query
 
 
 def cone_search(position, radius, *, catalog: str | None = None, service: str | None = None, verbosity: int = 2,
@@ -160,9 +201,9 @@ def image_search(position=None, radius=None, *, service: str | None = None, band
     maxrec = _maxrec(maxrec)
     kwargs = dict(constraints)
     if band is not None:
-        kwargs["band"] = tuple(b.to(u.m, equivalencies=u.spectral()) for b in band)
+        kwargs["band"] = _band(band)
     if time is not None:
-        kwargs["time"] = tuple(time)
+        kwargs["time"] = _time_range(time)
     if maxrec is not None:
         kwargs["maxrec"] = maxrec
     with translate_errors(service, "image search", settings.archive_url):
@@ -199,6 +240,7 @@ def tap_query(query: str, *, service: str | None = None, async_: bool = False, m
     """
     import pyvo
 
+    query = _adql(query)
     settings, session = _context(settings, session)
     service = service or _archive(settings, "tap", "TAP")
     maxrec = _maxrec(maxrec)

@@ -1,11 +1,12 @@
-"""The retrieval error and warning: :class:`RetrievalError` (with the service URL, the reason and the
-HTTP code) and :class:`TruncatedResultWarning` (a service stopped at its row limit)."""
+"""The retrieval errors and warning: :class:`RetrievalError` (with the service URL, the reason and the
+HTTP code), :class:`RetrievalInputError` (an argument refused before any service is asked) and
+:class:`TruncatedResultWarning` (a service stopped at its row limit)."""
 
 from __future__ import annotations
 
 from platform_lib.errors import PlatformError
 
-__all__ = ["RetrievalError", "TruncatedResultWarning"]
+__all__ = ["RetrievalError", "RetrievalInputError", "TruncatedResultWarning"]
 
 
 class TruncatedResultWarning(UserWarning):
@@ -33,3 +34,9 @@ class RetrievalError(PlatformError):
         self.url = url
         self.reason = reason or message
         self.http_code = http_code
+
+
+class RetrievalInputError(PlatformError, ValueError):
+    """An argument refused before any service is asked (a time range that is no dates), naming the argument."""
+
+    code = "bad-argument"

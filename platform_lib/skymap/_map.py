@@ -485,6 +485,12 @@ def read_skymap(
     >>> m.credible_area(0.9)                              # doctest: +SKIP
     <Quantity 26.1 deg2>
     """
+    if not isinstance(source, (str, os.PathLike, fits.HDUList, Table)):
+        raise TypeError(f"source must be a sky map's FITS file (a path: str or pathlib.Path), an HDUList or a "
+                        f"Table, got {source!r} ({type(source).__name__})")
+    if not (isinstance(tolerance, (int, float, np.floating, np.integer)) and 0 <= tolerance < 1):
+        raise ValueError(f"tolerance must be a number from 0 to below 1 (the allowed |sum - 1| of the "
+                         f"probabilities), got {tolerance!r}")
     header: dict[str, Any] = {}
     records = None
     if isinstance(source, Table):

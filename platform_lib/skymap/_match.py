@@ -14,6 +14,7 @@ and the conditional distance density along the line of sight ``p(r | n) = r^2 * 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from copy import copy as shallow_copy
 from typing import Any
@@ -153,9 +154,16 @@ def match_skymap(
     """
     if isinstance(skymap, SkyMap):
         m = _checked(skymap, normalize=normalize)
-    else:
+    elif isinstance(skymap, (str, os.PathLike)):
         m = read_skymap(skymap, normalize=normalize)
-    levels = [float(lv) for lv in levels]
+    else:
+        raise TypeError(f"skymap must be a SkyMap (from read_skymap) or a sky map's FITS file (a path), got "
+                        f"{skymap!r} ({type(skymap).__name__})")
+    try:
+        levels = [float(lv) for lv in ([levels] if np.ndim(levels) == 0 else levels)]
+    except (TypeError, ValueError) as exc:
+        raise SkymapError(f"levels must be credible levels in (0, 1], e.g. (0.5, 0.9), got {levels!r}",
+                          code="bad-level", value=levels) from exc
     for lv in levels:
         if not 0 < lv <= 1:
             raise SkymapError(f"credible levels must be in (0, 1], got {lv}", code="bad-level", value=lv)

@@ -545,6 +545,10 @@ def _chunks(data) -> Iterator[bytes]:
                 return
             yield chunk
     else:
+        if isinstance(data, str) or not hasattr(data, "__iter__"):
+            raise TypeError(f"data must be bytes, an iterable of bytes chunks or a binary file, got "
+                            f"{type(data).__name__}" + (": encode text first, e.g. text.encode()"
+                                                         if isinstance(data, str) else ""))
         for chunk in data:
             if not isinstance(chunk, (bytes, bytearray)):
                 raise TypeError(f"write_bytes takes bytes chunks, not {type(chunk).__name__}")

@@ -43,6 +43,7 @@ class TableIO:
         text tables, ``.txt``, ``.dat``, ``.tbl``..., read by their content as catalogue ingest reads them)."""
         from platform_lib.storage._formats import format_for, table_from_file
 
+        self._resolve(address)  # the address's own error (not one of reading its name's ending)
         key = format_for(address, format)
         with self._local_copy(address) as path:
             return table_from_file(path, key)
@@ -60,8 +61,8 @@ class TableIO:
         if isinstance(data, str) and not isinstance(address, str):
             raise TypeError(f"write_table(table, address): the table comes first, then where it goes; the address "
                             f"{data!r} was given first")
-        key = format_for(address, format)
         self._resolve(address)  # path checks before serialising
+        key = format_for(address, format)
         payload = table_to_bytes(data, key)
         if key == "fits":
             payload = compressed_as_named(address, payload)

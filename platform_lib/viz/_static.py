@@ -546,8 +546,8 @@ def credible_cells(skymap, level: float):
     """The ``level`` credible region of a sky map (``SkyMap`` or flat nested array) as a mocpy MOC."""
     from mocpy import MOC
 
-    if not 0 < level <= 1:
-        raise VizError(f"a credible level is in (0, 1], got {level}", value=level)
+    if not isinstance(level, (int, float, np.integer, np.floating)) or isinstance(level, bool) or not 0 < level <= 1:
+        raise VizError(f"a credible level is a number in (0, 1], e.g. 0.9, got {level!r}", value=level)
     if hasattr(skymap, "credible_moc"):
         return skymap.credible_moc(level)
     prob, order = healpix_map(skymap)

@@ -216,17 +216,55 @@ def test_a_result_bigger_than_the_http_clients_default_comes_through_whole(repli
         assert n == size and received.hexdigest() == sent.hexdigest()
 
 
+def _replica_pid(base: str) -> int:
+    """The process id of the replica serving ``base`` (its command line names its port)."""
+    port = str(urlsplit(base).port)
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:  # not a process, or gone
+            continue
+        if any(arg.endswith(b"astrohub-archive") for arg in argv[:2]) and port.encode() in argv:
+            return int(proc.name)
+    raise AssertionError(f"no astrohub-archive process serves {base}")
+
+
+def _unread_by(pid: int, local_port: int, remote_port: int) -> int | None:
+    """Bytes waiting unread in the receive queue of the TCP socket ``local_port`` -> ``remote_port`` (the kernel's
+    /proc/<pid>/net/tcp; 0 with no such socket), while no thread of ``pid`` is running or waiting to run; None
+    while one is (it may be reading them: on a loaded machine a woken thread waits its turn)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:  # a thread that ended meanwhile
+            continue
+        if stat[stat.rindex(")") + 2] == "R":  # a thread that may be reading it now
+            return None
+    for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == local_port and int(fields[2].split(":")[1], 16) == remote_port:
+            return int(fields[4].split(":")[1], 16)
+    return 0
+
+
 def test_a_forwarded_answer_goes_at_the_callers_pace(replicas):
     """A caller reading a big result slowly (or not yet): the replica that forwards it reads from the owner only
     as fast as the caller takes it, instead of holding the rest in its memory (a few slow downloads of big
-    results would fill the archive pod's memory); the caller then gets all of it."""
+    results would fill the archive pod's memory); the caller then gets all of it.
+
+    "Held back" is read from the kernel, not from a pause in the owner's progress (a second with nothing sent
+    also happens to a replica that reads everything but got no CPU on a loaded machine): the owner's bytes wait
+    unread in the replica's socket while every thread of the replica sleeps, in 20 looks in a row with the
+    owner's count unchanged (a look while a replica thread runs or waits to run proves nothing: it is not
+    counted)."""
     import time
 
     a, _, dead, _ = replicas
     size, piece = 96 * 2**20, b"x" * 2**20
-    sent = [0]
+    sent, peer = [0], []
 
     def answer(conn) -> None:
+        peer.append(conn.getpeername()[1])  # the replica's end of the connection
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-votable+xml\r\n"
                      b"Content-Length: %d\r\n\r\n" % size)
         try:
@@ -236,14 +274,53 @@ def test_a_forwarded_answer_goes_at_the_callers_pace(replicas):
         except OSError:  # the forwarding replica hung up: the test says so below
             pass
 
+    pid, owner_port = _replica_pid(a), urlsplit(dead).port
     with _stand_in_owner(dead, answer):
         got = requests.get(f"{a}tap/async/2.AAAAAAAAAAAAAAAA/results/result", headers=ALICE, timeout=120,
                            stream=True)
         assert got.status_code == 200
-        seen, since, deadline = -1, time.monotonic(), time.monotonic() + 60
-        while time.monotonic() < deadline and time.monotonic() - since < 1.0:  # until the owner is held back
-            if sent[0] != seen:
-                seen, since = sent[0], time.monotonic()
-            time.sleep(0.05)
+        looks, busy, deadline = [], 0, time.monotonic() + 60
+        while time.monotonic() < deadline and sent[0] < size and len(looks) < 20:  # until the owner is held back
+            unread = _unread_by(pid, peer[0], owner_port) if peer else 0
+            if unread is None:  # the replica may be reading: this look proves nothing
+                busy += 1
+            elif unread and looks and looks[-1] == sent[0]:
+                looks.append(sent[0])
+            else:  # a first look, or the replica read meanwhile: count again
+                looks = [sent[0]] if unread else []
+            time.sleep(0.02)  # between looks at the kernel's state (bounded by the deadline)
+        assert len(looks) == 20, (f"the replica never held back: the owner sent {sent[0] / 2**20:.0f} MiB "
+                                  f"({busy} looks found a replica thread running)")
         assert sent[0] <= size // 2, f"the owner sent {sent[0] / 2**20:.0f} MiB to a caller that read nothing"
         assert sum(len(chunk) for chunk in got.iter_content(2**20)) == size
+
+
+def test_a_caller_gone_mid_answer_ends_the_forwarding_quietly(replicas):
+    """A caller that stops reading a forwarded result and hangs up (a closed notebook, a cancelled download): the
+    replica stops reading from the owner (hangs up on it) and logs no traceback. The flush it was waiting on
+    failed (StreamClosedError; or was cancelled, and the done-callback meant to keep it quiet raised
+    CancelledError), and tornado logged that as an uncaught exception with its traceback, at each caller that
+    went away."""
+    a, _, dead, logs = replicas
+    size, piece = 96 * 2**20, b"x" * 2**20
+    ended = threading.Event()
+
+    def answer(conn) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-votable+xml\r\n"
+                     b"Content-Length: %d\r\n\r\n" % size)
+        try:
+            for _ in range(size // len(piece)):
+                conn.sendall(piece)
+        except OSError:  # the forwarding replica hung up, as it should once its caller has
+            ended.set()
+
+    before = len(logs[0].read_text())
+    with _stand_in_owner(dead, answer):
+        with socket.create_connection(("127.0.0.1", urlsplit(a).port), timeout=60) as caller:
+            caller.sendall(b"GET /tap/async/2.AAAAAAAAAAAAAAAA/results/result HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           b"Authorization: " + ALICE["Authorization"].encode() + b"\r\n\r\n")
+            assert caller.recv(65536).startswith(b"HTTP/1.1 200")
+        # hung up mid-answer, the rest unread; the replica logs the cause before it hangs up on the owner
+        assert ended.wait(60), "the replica kept reading from the owner for a caller that had gone"
+    said = logs[0].read_text()[before:]
+    assert "Traceback" not in said and "ERROR" not in said, said[-3000:]

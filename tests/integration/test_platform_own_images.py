@@ -10,21 +10,13 @@ import json
 import textwrap
 
 import pytest
+from ceres_field import kernel_code  # tests/support/, on the path by tests/conftest.py
 
 #: Kernel code: the sample CFHT image (``sample``) re-pointed at Ceres on 2023-05-26 with no release keyword, as
-#: ``mine / "ceres.fits"``; leaves ``when``, ``orbits``, ``at`` (Ceres's ephemeris), ``header`` and ``data``.
-CERES_IMAGE = r"""
-when = Time("2023-05-26T10:00:00")
-orbits = default_orbits()
-at = ephemeris("Ceres", when, orbits=orbits)
-with fits.open(sample / "sa110_cfht_megaprime.fits") as hdul:
-    header, data = hdul[0].header.copy(), hdul[0].data
-header.update(CRVAL1=float(at["ra"][0]), CRVAL2=float(at["dec"][0]), CRPIX1=data.shape[1] / 2 + 0.5,
-              CRPIX2=data.shape[0] / 2 + 0.5, EXPTIME=60.0)
-header["DATE-OBS"] = when.isot
-header.pop("MJD-OBS", None)
-fits.PrimaryHDU(data, header=header).writeto(mine / "ceres.fits")
-"""
+#: ``mine / "ceres.fits"`` (tests/support/ceres_field.py); leaves ``orbits``, ``at`` (Ceres's ephemeris), ``header``
+#: and ``data``.
+CERES_IMAGE = "orbits = default_orbits()\n" + kernel_code('sample / "sa110_cfht_megaprime.fits"',
+                                                           'mine / "ceres.fits"', "orbits")
 
 HERS = r"""
 import json, os, pathlib, shutil, warnings

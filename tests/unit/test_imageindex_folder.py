@@ -17,6 +17,7 @@ from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.time import Time
 from astropy.wcs import WCS, FITSFixedWarning
+from ceres_field import ceres_image  # tests/support/, on the path by tests/conftest.py
 
 from platform_lib.imageindex import FolderIndex, ImageIndexError, Viewer, index_folder
 from platform_lib.imageindex.folder import INDEX_NAME
@@ -179,30 +180,14 @@ def test_the_index_is_no_more_readable_than_the_folder(tmp_path):
     assert stat.S_IMODE(index_folder(folder).path.stat().st_mode) == 0o640
 
 
-def ceres_image(folder: Path, orbits) -> None:
-    """``folder/ceres.fits``: the real CFHT image given a WCS centred on Ceres on 2023-05-26 10:00 UTC (from the
-    geocentre), a 60 s exposure, and no release keyword (so the archive's rule would hide it)."""
-    from platform_lib.moving import ephemeris
-
-    when = Time("2023-05-26T10:00:00")
-    at = ephemeris("Ceres", when, site="geocenter", orbits=orbits)
-    with fits.open(folder / "sa110_cfht_megaprime.fits") as hdul:
-        header, data = hdul[0].header.copy(), hdul[0].data
-    header.update(CRVAL1=float(at["ra"][0]), CRVAL2=float(at["dec"][0]), CRPIX1=data.shape[1] / 2 + 0.5,
-                  CRPIX2=data.shape[0] / 2 + 0.5, EXPTIME=60.0)
-    header["DATE-OBS"] = when.isot
-    header.pop("MJD-OBS", None)
-    fits.PrimaryHDU(data, header=header).writeto(folder / "ceres.fits")
-
-
 def test_which_of_my_images_contain_an_asteroid(tmp_path):
-    """``moving.find_images`` given the folder's index: the Ceres image (:func:`ceres_image`), and the rest of the
-    folder, which Ceres was not in."""
+    """``moving.find_images`` given the folder's index: the Ceres image (``ceres_field.ceres_image``), and the rest
+    of the folder, which Ceres was not in."""
     from platform_lib.moving import default_orbits, find_images
 
     folder = image_folder(tmp_path)
     orbits = default_orbits()
-    ceres_image(folder, orbits)
+    ceres_image(folder / "sa110_cfht_megaprime.fits", folder / "ceres.fits", orbits)
     mine = index_folder(folder)
     found = find_images("Ceres", Time("2000-01-01"), Time("2025-01-01"), index=mine, orbits=orbits)
     assert list(found.table["obs_id"][found.table["hit"]]) == ["ceres"]
@@ -218,7 +203,7 @@ def test_which_asteroids_are_in_my_images(tmp_path):
 
     folder = image_folder(tmp_path)
     orbits = default_orbits()
-    ceres_image(folder, orbits)
+    ceres_image(folder / "sa110_cfht_megaprime.fits", folder / "ceres.fits", orbits)
     mine = index_folder(folder)
     found = bodies_in_images(["ceres"], index=mine, orbits=orbits)
     assert [(r["obs_id"], r["body"], bool(r["inside"])) for r in found] == [("ceres", "1 Ceres (A801 AA)", True)]

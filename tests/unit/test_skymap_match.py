@@ -273,6 +273,11 @@ def test_other_bad_maps_and_catalogues(tmp_path, skymap):
         match_skymap(SkyCoord([1] * u.deg, [1] * u.deg, distance=[10] * u.Mpc), two_d)
     with pytest.raises(SkymapError, match="credible level"):
         match_skymap(SkyCoord([1] * u.deg, [1] * u.deg), skymap, levels=(0.9, 90))
+    # levels that are no numbers are named (a float() error from inside before), one level is a list of one
+    with pytest.raises(SkymapError, match=r"levels must be credible levels in \(0, 1\], e.g. \(0.5, 0.9\), got"):
+        match_skymap(SkyCoord([1] * u.deg, [1] * u.deg), skymap, levels=("half", 0.9))
+    one = match_skymap(SkyCoord([1] * u.deg, [1] * u.deg), skymap, levels=0.9)
+    assert "in_90" in one.colnames and "in_50" not in one.colnames
 
 
 def _sample_posterior(skymap: SkyMap, n: int, rng) -> SkyCoord:

@@ -64,7 +64,7 @@ from astrohub_archive.engine import Limits
 from astrohub_archive.handlers import all_routes
 from astrohub_archive.posjoin import DEFAULT_JOIN_CACHE_MIB, SIDES, Kernel
 from astrohub_archive.proxies import TrustedProxies, parse_trusted
-from astrohub_archive.replicas import Replicas, parse_peers, parse_replica
+from astrohub_archive.replicas import Replicas, parse_peers, parse_replica, quiet_caller_gone
 from astrohub_archive.uploads import parse_networks
 from astrohub_archive.userhips import MAX_UPLOAD, MIN_REST_STALE, OWNER_MAX, REST_STALE, TOTAL_MAX
 from astrohub_archive.uws import JobStore
@@ -101,8 +101,12 @@ class _NoProgressBars:
 
 
 def configure_logging(level: str) -> None:
-    """The service's log: ``level`` and up to stderr, with time and logger names, and no progress bars."""
+    """The service's log: ``level`` and up to stderr, with time and logger names, and no progress bars (nor a
+    traceback for each caller that hung up on a forwarded answer: :func:`.replicas.quiet_caller_gone`)."""
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    app_log = logging.getLogger("tornado.application")
+    if quiet_caller_gone not in app_log.filters:
+        app_log.addFilter(quiet_caller_gone)
     if not isinstance(sys.stderr, _NoProgressBars):
         sys.stderr = _NoProgressBars(sys.stderr)
 

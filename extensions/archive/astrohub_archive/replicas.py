@@ -130,14 +130,28 @@ def _name(ordinal: int, url: str) -> str:
     return f"replica {ordinal} ({urlparse(url).hostname})"
 
 
+class CallerGone(Exception):
+    """The caller of a forwarded answer hung up. Raised in the forwarding client's body callback, which is how
+    tornado's client is told to stop reading (from the owner); tornado logs it as an uncaught exception, which
+    :func:`quiet_caller_gone` keeps out of the log (a traceback for every closed download)."""
+
+
+def quiet_caller_gone(record: logging.LogRecord) -> bool:
+    """A filter for tornado's ``tornado.application`` log: False for the records of a :class:`CallerGone`."""
+    return not (record.exc_info and isinstance(record.exc_info[1], CallerGone))
+
+
 async def forward(handler, ordinal: int, base: str) -> None:
     """Answer ``handler``'s request with the answer of replica ``ordinal`` (its URL from the configuration).
 
     ``base`` is the public base URL of the original request (:meth:`BaseHandler.base_url`): its host goes
     as ``Host`` and its scheme as ``X-Forwarded-Proto``, so the owner's links and redirects are the ones
     this replica would have made. The answer's body is streamed back as the caller takes it."""
+    import asyncio
+
     from tornado.httpclient import HTTPRequest
     from tornado.httputil import HTTPHeaders, parse_response_start_line
+    from tornado.iostream import StreamClosedError
     from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
     replicas: Replicas = handler.state.replicas
@@ -167,14 +181,15 @@ async def forward(handler, ordinal: int, base: str) -> None:
             if key in answer["headers"]:
                 handler.set_header(key, answer["headers"][key])
 
-    def on_chunk(chunk: bytes):
+    async def on_chunk(chunk: bytes) -> None:
         if not answer["begun"]:
             begin()
         handler.write(chunk)
-        flushed = handler.flush()
-        # a caller gone mid-answer: the write fails quietly (no "exception never retrieved" in the log)
-        flushed.add_done_callback(lambda done: done.exception())
-        return flushed  # the client reads the owner's next bytes once these are the caller's: at the caller's pace
+        try:  # the client reads the owner's next bytes once these are the caller's: at the caller's pace
+            await handler.flush()
+        except (StreamClosedError, asyncio.CancelledError) as exc:  # the caller hung up: stop reading the owner
+            answer["gone"] = True
+            raise CallerGone(f"the caller of {request.path} went away") from exc
 
     body = request.body if request.method in ("POST", "PUT", "PATCH") else None
     req = HTTPRequest(target, method=request.method, headers=headers, body=body,
@@ -190,6 +205,10 @@ async def forward(handler, ordinal: int, base: str) -> None:
         error = resp.error if resp.code == 599 else None
     finally:
         client.close()
+    if answer.get("gone"):
+        log.info("stopped forwarding %s %s from %s: the caller went away", request.method, request.path,
+                 _name(ordinal, url))
+        return
     if error is not None:
         log.warning("could not forward %s %s to %s: %s", request.method, request.path, _name(ordinal, url), error)
         if answer["begun"]:  # cut off mid-answer: so is the caller's (no last chunk: their client sees an error,
