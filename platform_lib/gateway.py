@@ -40,21 +40,33 @@ This kernel's cluster: :func:`cluster` starts a cluster on the platform's gatewa
 before in this process (a kernel) when that one still runs with the options asked for, so a notebook's cell that
 makes a cluster can be run again without leaving a second cluster (and its workers) running until the idle timeout.
 Asked for other options, it stops the one it started before and starts another; ``new=True`` starts another and
-leaves the earlier running. It says which in one printed line, with the dashboard link.
+leaves the earlier running. It says which in one printed line, with the dashboard link. A kernel restarted or shut
+down cleanly stops its clusters (dask-gateway's ``shutdown_on_close``, at the process's exit); one that died (killed
+for memory, crashed) leaves them running, so :func:`cluster` notes, per notebook (Jupyter's ``JPY_SESSION_NAME``,
+kept across its kernel's restarts), the cluster it started and the kernel process, in
+``<home>/.astrohub/notebook-clusters/``, and in the notebook's next kernel uses that cluster again while the gateway
+runs it and that process is gone (the same host, its pid and start time), instead of starting a second one beside it.
 
 Both client fixes are applied in one place: :func:`use_gateway_client_fixes`, which ``import platform_lib`` calls
 (so every process using the library, every user kernel through its startup file, and platform_lib's own Gateway
 users: ``crossmatch._dask``, ``resources._dask``), is an import hook on ``dask_gateway.client`` that imports nothing:
 the fixes apply when dask_gateway is imported, or at once when it already was, whatever the order.
 
-May import dask_gateway only (on first call), ``errors``, ``onimport`` and ``versions``.
+May import dask_gateway and psutil only (on first call), ``atomic``, ``errors``, ``onimport``, ``settings`` and
+``versions``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import socket
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from platform_lib.atomic import write_atomic
 from platform_lib.errors import PlatformError
 from platform_lib.onimport import after_import
 from platform_lib.versions import release_tuple
@@ -118,6 +130,73 @@ def _running(made: Any) -> dict[str, Any] | None:
     return dict(report.options) if getattr(report.status, "name", "") in ("RUNNING", "PENDING") else None
 
 
+def _notebook() -> str | None:
+    """The notebook this kernel runs: Jupyter's ``JPY_SESSION_NAME`` (its path), which the kernel's restarts keep;
+    None in a kernel without a notebook (a console, a script)."""
+    return os.environ.get("JPY_SESSION_NAME") or None
+
+
+def _record(notebook: str, home: Path | None = None) -> Path:
+    """Where :func:`cluster` notes the cluster it started for ``notebook`` (one small JSON file per notebook)."""
+    if home is None:
+        from platform_lib.settings import get_settings
+
+        home = get_settings().home
+    digest = hashlib.sha256(notebook.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return Path(home) / ".astrohub" / "notebook-clusters" / f"{digest}.json"
+
+
+def _process_started(pid: int) -> float | None:
+    """When process ``pid`` of this host started (psutil's ``create_time``), None when there is none or it has ended
+    (a zombie: a killed kernel its server has not reaped yet)."""
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        return None if process.status() == psutil.STATUS_ZOMBIE else process.create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return None
+
+
+def _remember(made: Any, notebook: str | None) -> None:
+    """Note ``made`` as ``notebook``'s cluster, started by this kernel process (best effort: a home that cannot be
+    written only loses the reuse after a kernel's death)."""
+    if notebook is None:
+        return
+    note = {"notebook": notebook, "cluster": made.name, "host": socket.gethostname(), "pid": os.getpid(),
+            "pid_started": _process_started(os.getpid())}
+    path = _record(notebook)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, json.dumps(note))
+    except OSError:
+        pass
+
+
+def _orphan(gateway: Any, notebook: str | None) -> tuple[str, dict[str, Any]] | None:
+    """The cluster (name, options) :func:`cluster` started for ``notebook`` in a kernel process that is gone (died
+    without stopping it), while the gateway still runs it; None otherwise (a kernel of that notebook still alive,
+    another host's kernel, no note)."""
+    if notebook is None:
+        return None
+    try:
+        note = json.loads(_record(notebook).read_text())
+        name, host, pid, started = note["cluster"], note["host"], int(note["pid"]), note["pid_started"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if note.get("notebook") != notebook or host != socket.gethostname():
+        return None
+    if pid == os.getpid() or (started is not None and _process_started(pid) == started):
+        return None  # the kernel that started it still runs (this one, or another kernel of the notebook)
+    try:
+        report = gateway.get_cluster(name)
+    except Exception:  # noqa: BLE001 - the gateway forgot it (stopped) or cannot say: start a new one
+        return None
+    if getattr(report.status, "name", "") not in ("RUNNING", "PENDING"):
+        return None
+    return name, dict(report.options)
+
+
 def cluster(workers: int = 1, *, new: bool = False, **options: Any) -> Any:
     """This kernel's Dask cluster on the platform's gateway, with ``workers`` workers: the one this function started
     before in this kernel when it still runs with these ``options``, else a new one.
@@ -128,7 +207,11 @@ def cluster(workers: int = 1, *, new: bool = False, **options: Any) -> Any:
     - the cluster this function started before in this kernel, still running with the same options, is returned,
       scaled to ``workers``;
     - one started here with other options is stopped, and a new one started;
-    - ``new=True`` starts a new cluster and leaves the earlier ones running (later calls return the newest).
+    - ``new=True`` starts a new cluster and leaves the earlier ones running (later calls return the newest);
+    - in the next kernel of the same notebook, after one that died without stopping its cluster (killed for memory,
+      crashed; a restart or shutdown stops it), the cluster that kernel started, still running, is used again as
+      above, or stopped when other options are asked, rather than left running beside a second one until the
+      gateway's timeouts (and counted against the limit of clusters per user).
 
     One printed line says which, with the cluster's dashboard link. A cluster started some other way
     (``Gateway().new_cluster()``, the Dask sidebar's "+ NEW", another kernel) is never returned nor stopped here.
@@ -165,10 +248,28 @@ def cluster(workers: int = 1, *, new: bool = False, **options: Any) -> Any:
         raise ValueError(f"workers must be a whole number from 0 up, got {workers!r}")
     from dask_gateway import Gateway, GatewayCluster  # its client fixed by use_gateway_client_fixes (import hook)
 
-    with Gateway() as gateway:
-        asked = _options(gateway, options)
+    notebook = _notebook()
     running = [(made, _running(made)) for made in _started]
     _started[:] = [made for made, current in running if current is not None]
+    with Gateway() as gateway:
+        asked = _options(gateway, options)
+        orphan = None if new or _started else _orphan(gateway, notebook)
+        if orphan is not None:
+            name, current = orphan
+            differ = {key: (current.get(key), value) for key, value in asked.items() if current.get(key) != value}
+            if differ:
+                gateway.stop_cluster(name)
+                changes = ", ".join(f"{key} {old!r} -> {value!r}" for key, (old, value) in differ.items())
+                print(f"Dask cluster {name}: this notebook's previous cluster, left running when its kernel died, "
+                      f"stopped (other options asked: {changes})")
+    if orphan is not None and not differ:
+        made = GatewayCluster.from_name(name, shutdown_on_close=True)
+        made.scale(workers)
+        _started.append(made)
+        _remember(made, notebook)
+        print(f"Dask cluster {made.name}: this notebook's, left running when its kernel died; used again, scaled to "
+              f"{workers} worker(s) (cluster(new=True) starts another). Dashboard: {made.dashboard_link}")
+        return made
     if not new and _started:
         made, current = next((m, c) for m, c in reversed(running) if c is not None)
         differ = {key: (current.get(key), value) for key, value in asked.items() if current.get(key) != value}
@@ -184,6 +285,7 @@ def cluster(workers: int = 1, *, new: bool = False, **options: Any) -> Any:
     made = GatewayCluster(cluster_options=asked)
     made.scale(workers)
     _started.append(made)
+    _remember(made, notebook)
     print(f"Dask cluster {made.name}: started for this kernel, {workers} worker(s). Dashboard: {made.dashboard_link}")
     return made
 

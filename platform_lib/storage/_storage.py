@@ -187,10 +187,10 @@ class Storage(TableIO):
 
     # -- addressing ----------------------------------------------------------------------
     def spaces(self) -> list[str]:
-        """The names of the spaces this user can use (group workspaces: only the user's groups, and only those whose
-        folder still lets them in)."""
+        """The names of the spaces this user can use (group workspaces: only the user's groups that have a folder, and
+        only those whose folder still lets them in)."""
         return [n for n, s in self._spaces.items()
-                if (s.group is None or s.group in self.groups) and not self._withdrawn(s)]
+                if (s.group is None or s.group in self.groups) and not self._withdrawn(s) and not self._folderless(s)]
 
     def space(self, name: str) -> Space:
         """The space called ``name`` (raises :class:`NotAMember` for another group's workspace)."""
@@ -212,6 +212,11 @@ class Storage(TableIO):
                 f"user {self.user!r} is not a member of group {space.group!r}, so cannot use {name!r}; "
                 "ask a group admin to add you on the hub", value=space.group,
             )
+        if self._folderless(space):
+            raise SpaceNotFound(
+                f"no space {name!r}: hub group {space.group!r} has no group folder (a class's roster groups and a "
+                "workspace's group 'ws-<name>' have none: a workspace is the space 'workspace/<name>', a class's folder "
+                f"~/classes/<class>); this user has: {', '.join(self.spaces())}", value=name)
         if self._withdrawn(space):
             what = f"group {space.group!r} on the hub" if space.kind == "group" else "the workspace by its owner"
             raise NotAMember(
@@ -241,6 +246,12 @@ class Storage(TableIO):
         return (space.kind == "group" and bool(link) and os.path.islink(link)
                 and os.path.realpath(link) == os.path.realpath(space.root)
                 and os.access(space.root, os.R_OK | os.W_OK | os.X_OK))
+
+    @staticmethod
+    def _folderless(space: Space) -> bool:
+        """A hub group of the user's with no folder under the groups root: the groups the platform makes without one
+        (a class's roster, a workspace's ``ws-<name>``), which ``PLATFORM_GROUPS`` lists with the others."""
+        return space.kind == "group" and not os.path.lexists(space.root)
 
     @staticmethod
     def _withdrawn(space: Space) -> bool:

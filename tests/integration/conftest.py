@@ -31,6 +31,7 @@ What a test gets (all synchronous; URLs end with ``/``)::
     with platform.user_with_server("ann") as ann:    # a new user unique("ann") with their server ready;
         ...                                          # stopped when the block ends
     platform.execute("ann", "print(1 + 1)")          # runs in a kernel of ann's server -> "2\n"
+    with platform.kernel("ann", notebook="a.ipynb") as run:  # run(code) -> stdout; run.kernel_id (notebook: optional)
                                                      # raises KernelError (ename, evalue, traceback)
     platform.run_notebook("ann", "tutorials/x.ipynb")  # each code cell in turn, in a session of ann's
                                                      # server -> [CellResult]; raises CellError
@@ -329,23 +330,37 @@ class RunningPlatform:
             return run(code, timeout)
 
     @contextlib.contextmanager
-    def kernel(self, user: str, *, token: str | None = None) -> Iterator[Callable[..., str]]:
+    def kernel(self, user: str, *, token: str | None = None,
+               notebook: str | None = None) -> Iterator[Callable[..., str]]:
         """A new kernel of ``user``'s (running) server for the ``with`` block, deleted after it; yields
         ``run(code, timeout=120.0)``, which runs ``code`` in it and returns its stdout (cells share the kernel).
+        With ``notebook`` (a path in the home) the kernel is that notebook's, started by a session as JupyterLab
+        starts it (its ``JPY_SESSION_NAME``); ``run.kernel_id`` is the kernel's id (``api/kernels/<id>/restart``).
 
-        Uses the Jupyter server REST API (create/delete the kernel) and the kernel websocket
+        Uses the Jupyter server REST API (create/delete the kernel or session) and the kernel websocket
         (execute_request); ``run`` raises :class:`KernelError` when the code raises.
         """
         headers = {"Authorization": f"token {token or self.user_token(user)}"}
         base = self.server_url(user)
-        response = self.session.post(f"{base}api/kernels", headers=headers, json={"name": "python3"}, timeout=60)
-        response.raise_for_status()
-        kernel_id = response.json()["id"]
+        if notebook is None:
+            response = self.session.post(f"{base}api/kernels", headers=headers, json={"name": "python3"}, timeout=60)
+            response.raise_for_status()
+            kernel_id, ended = response.json()["id"], f"{base}api/kernels/{response.json()['id']}"
+        else:
+            response = self.session.post(f"{base}api/sessions", headers=headers, timeout=60, json={
+                "path": notebook, "name": notebook.rsplit("/", 1)[-1], "type": "notebook", "kernel": {"name": "python3"}})
+            response.raise_for_status()
+            kernel_id, ended = response.json()["kernel"]["id"], f"{base}api/sessions/{response.json()['id']}"
         channels = f"{base.replace('http', 'ws', 1)}api/kernels/{kernel_id}/channels"
+
+        def run(code: str, timeout: float = 120.0) -> str:
+            return _run_in_kernel(channels, headers, code, timeout)
+
+        run.kernel_id = kernel_id
         try:
-            yield lambda code, timeout=120.0: _run_in_kernel(channels, headers, code, timeout)
+            yield run
         finally:
-            self.session.delete(f"{base}api/kernels/{kernel_id}", headers=headers, timeout=30)
+            self.session.delete(ended, headers=headers, timeout=30)
 
 
     # A cell's limit only guards against a hang (no timing is asserted): the crossmatch tutorial's Dask cells

@@ -126,6 +126,18 @@ def test_the_class_page_shows_the_roster_and_servers_to_the_instructor(platform,
     assert shown.status_code == 200 and (shown.json()["owner"], sorted(shown.json()["members"])) == (
         prof, sorted([prof, s1, s2])), shown.text  # the owner is a read-write member too
     assert (platform.data_dir / "home" / s1 / "workspaces" / team).is_symlink()
+    # teams22: a student of the class not on the team is refused it, told why and what to do (was untested), and
+    # has no link to it nor any entry in its folder's ACL
+    s3 = course["students"][2]
+    other = platform.classes_api(s3, "GET", f"workspaces/{team}")
+    assert other.status_code == 403 and other.json()["message"] == (
+        f"'{s3}' is not in workspace '{team}', so cannot open it (its folder, files and shared servers are its "
+        "members' only): ask its owner to add you"), other.text
+    assert not os.path.lexists(platform.data_dir / "home" / s3 / "workspaces" / team)
+    if platform.isolated:
+        acl = subprocess.run(["getfacl", "-p", str(platform.data_dir / "workspaces" / team)], capture_output=True,
+                             text=True, check=True).stdout
+        assert platform.system_user(s1) in acl and platform.system_user(s3) not in acl, acl
 
 
 def test_full_class_cycle(platform, course):

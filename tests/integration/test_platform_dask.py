@@ -243,9 +243,16 @@ def test_a_tutorials_cluster_cell_run_again_in_its_kernel_leaves_one_cluster(pla
     """The crossmatch tutorial's cell that makes a Dask cluster, run again in the same kernel (as users do), started a
     second cluster and left the first running, with its worker, until the gateway's idle timeout. Now it makes it
     with ``platform_lib.gateway.cluster``: run again, the gateway runs the same single cluster, and the cell says so;
-    asked for other options it stops that one and starts another; ``new=True`` starts a second beside it."""
+    asked for other options it stops that one and starts another; ``new=True`` starts a second beside it.
+
+    teams22: when the notebook's kernel dies (killed for memory, a crash) its clusters run on, and ``cluster()`` in the
+    kernel Jupyter starts in its place started one more beside them (a third met the limit of 2 per user); now it
+    finds the one it started last and uses it again. (A restart or shutdown of a live kernel stops its clusters.)"""
+    import os
+    import signal
+
     with platform.user_with_server("rerunner") as user, platform.gateway(user) as gateway, \
-            platform.kernel(user) as run:
+            platform.kernel(user, notebook="rerun.ipynb") as run:
         def running() -> list[str]:
             return sorted(c.name for c in gateway.list_clusters())
 
@@ -270,6 +277,19 @@ def test_a_tutorials_cluster_cell_run_again_in_its_kernel_leaves_one_cluster(pla
             # bad input: a clear error naming the option
             bad = run("try:\n    gateway.cluster(workers=1, worker_gpus=1)\nexcept ValueError as exc:\n    print(exc)", 60)
             assert "has no cluster option 'worker_gpus'; its options: worker_cores, worker_memory" in bad, bad
+            # the kernel dies; after Jupyter's restart the notebook's cluster() finds the cluster it started last
+            second_name = second.split("cluster ")[-1].strip()
+            os.kill(int(run("import os\nprint(os.getpid())")), signal.SIGKILL)
+            restarted = platform.session.post(f"{platform.server_url(user)}api/kernels/{run.kernel_id}/restart",
+                                              headers={"Authorization": f"token {platform.user_token(user)}"},
+                                              timeout=120)
+            assert restarted.status_code == 200, restarted.text
+            found = run("from platform_lib import gateway\nsecond = gateway.cluster(workers=0)", 240)
+            assert f"Dask cluster {second_name}: this notebook's, left running when its kernel died; used again" \
+                   in found, found
+            assert running() == sorted([renamed, second_name])  # no third cluster
         finally:
-            run("cluster.shutdown()\nif 'second' in globals(): second.shutdown()", 120)
+            for name in running():
+                gateway.stop_cluster(name)
         poll(lambda: not running(), 60, "the gateway to stop the test's clusters")
+

@@ -59,6 +59,9 @@ def test_a_user_sees_their_own_and_their_groups_usage_and_quota_and_their_dask_c
     # Quotas are the operator's (astrohub quotas set), kept beside the folders, out of the members' reach.
     for space, size in ((f"group/{mine}", "50MB"), (f"group/{theirs}", "7")):
         assert platform.astrohub("quotas", "set", space, size).returncode == 0
+    # teams22: her workspace's hub group ws-<name> (no group folder) was listed as an empty space group/ws-<name>
+    team = platform.unique("useteam")
+    assert platform.classes_api(ann, "POST", "workspaces", {"name": team}).status_code == 200
     platform.start_server(ann)
     try:
         assert platform.astrohub("quotas", "set", f"home/{ann}", "20000000").returncode == 0
@@ -85,6 +88,7 @@ def test_a_user_sees_their_own_and_their_groups_usage_and_quota_and_their_dask_c
         assert spaces["home"]["quota"] == 20_000_000 and spaces["home"]["used"] >= 300_000, spaces
         assert spaces[f"group/{mine}"]["quota"] == 50_000_000, spaces
         assert f"group/{theirs}" not in spaces and "datasets" not in spaces, sorted(spaces)
+        assert f"workspace/{team}" in spaces and f"group/ws-{team}" not in spaces, sorted(spaces)
         assert report["problems"] == [], report
         (cluster,) = report["dask"]
         assert cluster["status"] == "running" and cluster["workers"] == 1, cluster

@@ -143,6 +143,26 @@ def test_non_member_cannot_write_to_a_group(storage, spaces):
     assert _raw_files(spaces / "groups" / "other") == []
 
 
+def test_hub_groups_without_a_folder_are_no_space(spaces):
+    """teams22: a student's and a workspace member's server lists the class's roster group and the workspace's
+    group ``ws-<name>`` among its groups (``PLATFORM_GROUPS``), which have no group folder: ``st.spaces()``,
+    ``st.usage()`` and ``platform_lib.usage()`` listed ``group/<class>-students`` and ``group/ws-<name>`` as empty
+    spaces, and a write there said "Permission denied ... check the folder's owner and mode". Now they are left out,
+    and an address in one says there is no such space and where the workspace or class is."""
+    settings = get_settings(user="alice", groups=["lensing", "ws-survey", "astro101-students"], home=spaces / "home",
+                            groups_root=spaces / "groups", scratch=spaces / "scratch")
+    st = Storage(settings)
+    assert st.spaces() == ["home", "scratch", "group/lensing"]
+    assert list(st.usage()) == ["home", "scratch", "group/lensing"]
+    with pytest.raises(SpaceNotFound, match=r"no space 'group/ws-survey': hub group 'ws-survey' has no group folder "
+                                            r"\(.*'workspace/<name>'.*this user has: home, scratch, group/lensing") as err:
+        st.write_bytes("group/ws-survey:a.txt", b"x")
+    assert err.value.code == "space-not-found"
+    with pytest.raises(SpaceNotFound, match="hub group 'astro101-students' has no group folder"):
+        st.list("group/astro101-students:")
+    assert sorted(os.listdir(spaces / "groups")) == ["lensing", "other"]  # nothing made
+
+
 def test_a_member_added_while_the_server_runs_is_told_to_restart_it(storage, spaces):
     """qa14: out, added to a group while his server ran, found ~/groups/<group> (the group sync links it as he joins)
     but Storage said he "is not a member ...; ask a group admin to add you on the hub": he is, since after this

@@ -377,8 +377,9 @@ class Workspaces:
     def show(self, actor: Actor, name: str) -> dict:
         info = self._get(name)
         if not (actor.admin or actor.name in [info["owner"], *info["members"], *info["readers"]]):
-            raise ClassError(f"{actor.name!r} is not in workspace {name!r}", status=403, code="forbidden",
-                             value=actor.name)
+            raise ClassError(f"{actor.name!r} is not in workspace {name!r}, so cannot open it (its folder, files and "
+                             "shared servers are its members' only): ask its owner to add you", status=403,
+                             code="forbidden", value=actor.name)
         return {**info, "shared_servers": self._sharers(name), "collaborative": self._collaborators(name)}
 
     def of(self, actor: Actor) -> list[dict]:
