@@ -11,7 +11,8 @@ LSDB's own algorithms do; they move positions to the common epoch first), the wh
 densities for match probabilities, progress per partition, and choosing the Dask client: the one passed in, the current one, the platform's dask-gateway when configured,
 else a LocalCluster (dask_gateway's Gateway close fixed by ``platform_lib.gateway``). Two HATS catalogues on disk go to ``_partitions`` instead (our own reader and
 writer) when nothing here needs LSDB; a table against a HATS catalogue goes to ``_touched`` (in memory) when it
-fits. Only this module and ``_touched`` import lsdb and hats.
+fits. Only this module imports lsdb and hats (``_touched`` through it, for an LSDB catalogue object); the options
+and table checks it shares with ``_api`` and ``_touched`` are ``_inputs``'s, which imports neither.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Owns aligning two HEALPix partitionings (which partitions overlap), one Dask task per group of
 overlapping partitions (read with pyarrow, match with ``_engine.match_pairs``, take both rows), and
 writing the result as a HATS catalogue, atomically (a hidden sibling folder renamed into place at
-the end). It imports neither hats nor lsdb (only mocpy, where a margin is too narrow): in a fresh process
+the end), and which partitions cones touch (:func:`touched_pixels`, for ``_ondisk`` and a margin too narrow).
+It imports neither hats nor lsdb (mocpy only for more than :data:`FEW_CONES` cones): in a fresh process
 importing hats costs about 10 s and its tree alignment about 23 s of numba compilation, more than matching
 10^7 x 10^7 rows (``bench/crossmatch_outofcore.py`` measures both paths). Inputs it cannot take (filtered LSDB
 catalogues, Dask DataFrames, probabilities, other HATS file layouts) stay on the
@@ -13,7 +14,7 @@ Which rows meet: each left row is matched in exactly one task, against the rows 
 partition covering it plus that partition's margin cache (the rows just outside it), as LSDB does.
 A right catalogue with no margin cache, or one narrower than the radius plus the proper motions' reach,
 is matched as exactly: each task reads, instead of the margin, every right partition that the cones of
-that reach around its left rows touch (a MOC of the cones, mocpy), as the in-memory path reads the
+that reach around its left rows touch (:func:`touched_pixels`), as the in-memory path reads the
 partitions a table touches; more reading, the same pairs (:func:`read_around`, which LSDB's path in ``_dask``
 also calls for a right margin too narrow).
 Sky that only one catalogue covers has no pairs, so a left row in a pixel where the right catalogue
