@@ -147,6 +147,10 @@ class OnDiskCatalogue:
         table = pa.concat_tables(tables) if tables else schema.empty_table()
         return table.to_pandas(types_mapper=pd.ArrowDtype, ignore_metadata=True)
 
+    def read_all(self) -> pd.DataFrame:
+        """The whole catalogue, as :meth:`read` reads partitions (LSDB's ``catalog.compute()``)."""
+        return self.read(self.pixels)
+
     def cell_counts(self, motion: Motion | None, depth: int) -> tuple[np.ndarray, np.ndarray]:
         """The whole catalogue's (propagated) positions counted per HEALPix cell of ``depth``, partition by partition,
         as ``_dask._cell_counts`` and ``merged_counts`` give them."""

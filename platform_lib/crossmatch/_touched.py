@@ -109,14 +109,20 @@ class _LsdbCatalogue:
         return int(stats.iloc[:, 0].sum())
 
     def read(self, pixels) -> pd.DataFrame:
-        """The touched partitions (all of them when ``pixels`` is the catalogue's), computed on Dask's threads."""
+        """The partitions ``touched`` found (``pixels``), computed on Dask's threads; none: the empty frame."""
         import dask
 
-        cat = self._touched if pixels is not None else self.cat
+        if not pixels:
+            return pd.DataFrame(self.cat.to_dask_dataframe(divisions=False)._meta)
         with dask.config.set(scheduler="threads"):
-            if pixels is not None and not pixels:
-                return pd.DataFrame(self.cat.to_dask_dataframe(divisions=False)._meta)
-            return pd.DataFrame(cat.compute(progress_bar=False))
+            return pd.DataFrame(self._touched.compute(progress_bar=False))
+
+    def read_all(self) -> pd.DataFrame:
+        """The whole catalogue, computed on Dask's threads."""
+        import dask
+
+        with dask.config.set(scheduler="threads"):
+            return pd.DataFrame(self.cat.compute(progress_bar=False))
 
     def cell_counts(self, motion, depth: int):
         """Per-cell counts of the whole catalogue at ``_dask``'s depth (:data:`FOOTPRINT_DEPTH_DASK`, ``depth``)."""
@@ -137,11 +143,6 @@ def _open(obj, coords, r_arcsec: float, side: str):
     from platform_lib.crossmatch._dask import open_catalog
 
     return _LsdbCatalogue(open_catalog(obj, coords, r_arcsec, side))
-
-
-def _all(cat):
-    """What ``read`` takes for the whole catalogue."""
-    return cat.pixels if hasattr(cat, "pixels") else None
 
 
 def _probabilities(log_bf, table_cells, cat, cat_rows: int, cat_motion, spec: LazySpec, table_rows: int,
@@ -191,7 +192,7 @@ def crossmatch_catalogues(left, right, radius: u.Quantity, spec: LazySpec) -> pd
         cat = _open(left, spec.left_coords, 0.0, "left")
         if cat.rows() > MEMORY_ROWS:
             return None
-        frame = cat.read(_all(cat)).reset_index(drop=True)
+        frame = cat.read_all().reset_index(drop=True)
     own = dataclasses.replace(spec, left_coords=(cat.ra_column, cat.dec_column))
     out = crossmatch_touched(frame, right, radius, own, budget=MEMORY_ROWS - len(frame))
     # the types of the Dask path for two catalogues on disk (``_partitions``), which reads them with Arrow
