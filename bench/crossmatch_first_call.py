@@ -6,8 +6,12 @@ A fresh Jupyter kernel (started with ``jupyter_client``, as a user's server does
 start; it imports ``platform_lib.crossmatch`` and times its first ``crossmatch`` of two 10^6-row
 tables, then a second (warm) call of the same. ``--cold`` also times the first call with an empty
 cache (what a user paid before: the kernel compiled on first use). Figures go to docs/benchmarks.md.
+``--catalogue`` times the journey's call instead (3 rows against Hipparcos as HATS); with ``--baseline DIR``
+(a ``platform_lib`` tree, e.g. ``git archive <commit> platform_lib | tar -x -C DIR``) kernels importing that
+tree (``PYTHONPATH``) are timed too, interleaved with this tree's, on the same load.
 
     .venv/bin/python bench/crossmatch_first_call.py [--rows 1000000] [--repeat 3] [--cold]
+    .venv/bin/python bench/crossmatch_first_call.py --catalogue [--baseline DIR] [--repeat 3] [--cold]
 """
 
 from __future__ import annotations
@@ -53,18 +57,19 @@ a = Table({{"RA": [56.871, 56.2190, 10.0], "DEC": [24.105, 24.0534, -30.0]}})
 times = []
 for _ in range(2):
     t = time.perf_counter(); m = crossmatch(a, {path!r}, 3 * u.arcsec); times.append(time.perf_counter() - t)
-import sys
+import sys, platform_lib
 found = [f for mod in list(sys.modules.values()) for f in list(vars(mod).values()) if isinstance(f, CPUDispatcher)]
 print("RESULT", json.dumps({{"astropy": t1 - t0, "imports": t2 - t1, "first": times[0], "warm": times[1],
-                            "matches": len(m), "hits": sum(sum(f._cache_hits.values()) for f in found),
+                            "matches": len(m), "lsdb": "lsdb" in sys.modules, "source": platform_lib.__file__,
+                            "hits": sum(sum(f._cache_hits.values()) for f in found),
                             "misses": sum(sum(f._cache_misses.values()) for f in found)}}))
 """
 
 
-def run_in_fresh_kernel(code: str, env: dict[str, str], timeout: float = 900.0) -> dict:
+def run_in_fresh_kernel(code: str, env: dict[str, str], timeout: float = 900.0, cwd: str | None = None) -> dict:
     from jupyter_client.manager import start_new_kernel
 
-    km, kc = start_new_kernel(kernel_name="python3", env=env)
+    km, kc = start_new_kernel(kernel_name="python3", env=env, cwd=cwd)
     out: list[str] = []
     try:
         reply = kc.execute_interactive(code, timeout=timeout, output_hook=lambda m: out.append(
@@ -85,6 +90,8 @@ def main() -> int:
     parser.add_argument("--cold", action="store_true", help="also time a first call with an empty cache")
     parser.add_argument("--catalogue", action="store_true",
                         help="time a 3-row table against Hipparcos as HATS (the journey's call) instead")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="with --catalogue: also time kernels importing the platform_lib tree in this folder")
     args = parser.parse_args()
     from astrohub_server.numbacache import platform_numba_cache, seed_numba_cache
 
@@ -111,6 +118,24 @@ def main() -> int:
     return 0
 
 
+def _seed_for_tree(cache: str, tree: Path) -> None:
+    """The seeded kernels made valid for another ``platform_lib`` tree: numba files its cache under the source
+    folder's path (``crossmatch_<sha1 of the folder>``) and checks the source file's time and size, so the compiled
+    kernel is copied under the other folder's name and ``_engine.py`` (the same file in both trees) gets this tree's
+    time."""
+    import hashlib
+    import shutil
+
+    def subpath(folder: Path) -> str:
+        return f"{folder.name}_{hashlib.sha1(str(folder).encode()).hexdigest()}"
+
+    ours, theirs = REPO / "platform_lib" / "crossmatch", tree / "platform_lib" / "crossmatch"
+    assert (ours / "_engine.py").read_bytes() == (theirs / "_engine.py").read_bytes(), "the kernels differ"
+    stat = (ours / "_engine.py").stat()
+    os.utime(theirs / "_engine.py", ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    shutil.copytree(Path(cache) / subpath(ours), Path(cache) / subpath(theirs), dirs_exist_ok=True)
+
+
 def catalogue(args, seed_numba_cache) -> int:
     """The ``--catalogue`` case: imports and first call split, seeded cache (and ``--cold``: empty)."""
     import lsdb
@@ -126,24 +151,34 @@ def catalogue(args, seed_numba_cache) -> int:
         lsdb.from_dataframe(frame, ra_column="ra", dec_column="dec", margin_threshold=60.0, partition_rows=2_000,
                             catalog_name="hip").write_catalog(path)
         code = CATALOGUE_CODE.format(path=path)
-        runs = {"seeded": [], "empty": []}
-        for _ in range(args.repeat):  # interleaved: the same load for both
-            for kind in ("seeded", "empty") if args.cold else ("seeded",):
-                with tempfile.TemporaryDirectory() as cache:
-                    env = {**os.environ, "NUMBA_CACHE_DIR": cache}
-                    if kind == "seeded":
-                        seed_numba_cache(env)
-                    runs[kind].append(run_in_fresh_kernel(code, env))
+        trees = {"this tree": None, **({"baseline": str(args.baseline.resolve())} if args.baseline else {})}
+        kinds = ("seeded", "empty") if args.cold else ("seeded",)
+        runs = {(tree, kind): [] for tree in trees for kind in kinds}
+        for _ in range(args.repeat):  # interleaved: the same load for every case
+            for tree, where in trees.items():
+                for kind in kinds:
+                    with tempfile.TemporaryDirectory() as cache:
+                        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+                        if where is not None:
+                            env["PYTHONPATH"] = os.pathsep.join(p for p in (where, env.get("PYTHONPATH")) if p)
+                        if kind == "seeded":
+                            seed_numba_cache(env)
+                            if where is not None:
+                                _seed_for_tree(cache, Path(where))
+                        # cwd: not the checkout, whose platform_lib would come first on the kernel's path
+                        result = run_in_fresh_kernel(code, env, cwd=root)
+                        expected = where or str(REPO)
+                        assert result["source"].startswith(expected), (result["source"], expected)
+                        runs[tree, kind].append(result)
     print(f"3 rows x {len(frame)} Hipparcos stars (HATS), r = 3\", {args.repeat} fresh kernels (medians), "
           f"load {os.getloadavg()[0]:.1f}:")
-    for kind, rows in runs.items():
-        if not rows:
-            continue
+    for (tree, kind), rows in runs.items():
         med = {key: statistics.median(r[key] for r in rows) for key in ("astropy", "imports", "first", "warm")}
         total = med["imports"] + med["first"]
-        print(f"  {kind} cache: imports of the touched path {med['imports']:.2f} s + first call {med['first']:.2f} s"
-              f" = {total:.2f} s; warm call {med['warm']:.2f} s (first/warm {total / med['warm']:.0f}x); "
-              f"numba cache hits {rows[0]['hits']}, misses {rows[0]['misses']}; astropy beforehand {med['astropy']:.2f} s")
+        print(f"  {tree}, {kind} cache: imports of the touched path {med['imports']:.2f} s + first call "
+              f"{med['first']:.2f} s = {total:.2f} s; warm call {med['warm']:.2f} s (first/warm "
+              f"{total / med['warm']:.0f}x); lsdb imported: {rows[0]['lsdb']}; numba cache hits {rows[0]['hits']}, "
+              f"misses {rows[0]['misses']}; astropy beforehand {med['astropy']:.2f} s; matches {rows[0]['matches']}")
     return 0
 
 

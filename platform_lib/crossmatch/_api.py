@@ -532,8 +532,8 @@ def _scalar_errors(errors, name: str):
 
 def _lazy_spec(left, right, radius, *, left_frame, right_frame, left_pm, right_pm, left_epoch, right_epoch,
                epoch, probability, left_errors, right_errors, **passed):
-    """Check the arguments for the Dask path and turn them into a ``_dask.LazySpec``."""
-    from platform_lib.crossmatch._dask import LazySpec, Motion
+    """Check the arguments for the Dask path and turn them into a ``_inputs.LazySpec``."""
+    from platform_lib.crossmatch._inputs import LazySpec, Motion
 
     frames = _lazy_frames(left, right, _resolve_frame(left, left_frame, None, "left"),
                           _resolve_frame(right, right_frame, None, "right"))
@@ -844,8 +844,6 @@ def crossmatch(
     if _is_lazy(left) or _is_lazy(right):
         check_columns(left, right, left_coords=left_coords, right_coords=right_coords, left_pm=left_pm,
                       right_pm=right_pm, left_epoch=left_epoch, right_epoch=right_epoch)
-        from platform_lib.crossmatch._dask import crossmatch_lazy
-
         spec = _lazy_spec(
             left, right, radius, left_frame=left_frame, right_frame=right_frame, left_pm=left_pm,
             right_pm=right_pm, left_epoch=left_epoch, right_epoch=right_epoch, epoch=epoch,
@@ -860,6 +858,8 @@ def crossmatch(
             both = _is_hats_side(left) and _is_hats_side(right)
             out = (crossmatch_catalogues if both else crossmatch_touched)(left, right, radius, spec)
         if out is None:
+            from platform_lib.crossmatch._dask import crossmatch_lazy  # lsdb and Dask: only for the Dask path
+
             out = crossmatch_lazy(left, right, radius, spec)
         if not lazy and output is None and _gives_table(left):
             return _lazy_result_table(out, left, right, suffixes)

@@ -11,7 +11,8 @@ LSDB's own algorithms do; they move positions to the common epoch first), the wh
 densities for match probabilities, progress per partition, and choosing the Dask client: the one passed in, the current one, the platform's dask-gateway when configured,
 else a LocalCluster (dask_gateway's Gateway close fixed by ``platform_lib.gateway``). Two HATS catalogues on disk go to ``_partitions`` instead (our own reader and
 writer) when nothing here needs LSDB; a table against a HATS catalogue goes to ``_touched`` (in memory) when it
-fits. Only this module and ``_touched`` import lsdb and hats.
+fits. Only this module imports lsdb and hats (``_touched`` through it, for an LSDB catalogue object); the options
+and table checks it shares with ``_api`` and ``_touched`` are ``_inputs``'s, which imports neither.
 """
 
 from __future__ import annotations
@@ -23,9 +24,7 @@ import shutil
 import sys
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,8 +34,22 @@ from lsdb.core.crossmatch.abstract_crossmatch_algorithm import AbstractCrossmatc
 
 from platform_lib.catalogs import HEALPIX_COLUMN, HatsLayout
 from platform_lib.crossmatch._engine import match_pairs
-from platform_lib.crossmatch._epoch import Motion, propagate_years
-from platform_lib.crossmatch._errors import CrossmatchError, CrossmatchInputError, DroppedRowsWarning
+from platform_lib.crossmatch._epoch import Motion
+from platform_lib.crossmatch._errors import CrossmatchError, CrossmatchInputError
+from platform_lib.crossmatch._inputs import (
+    FOOTPRINT_DEPTH_DASK,
+    LOG_BAYES,
+    PROBABILITY,
+    SEPARATION,
+    LazySpec,
+    check_latitudes,
+    frame_input,
+    frame_proper_motion,
+    merged_counts,
+    positions,
+    to_icrs,
+    warn_dropped,
+)
 from platform_lib.crossmatch._partitions import (
     check_margin,
     check_own_coords,
@@ -49,47 +62,6 @@ from platform_lib.crossmatch._partitions import (
 from platform_lib.storage import tree_bytes
 
 __all__ = ["LazySpec", "Motion", "ZonesCrossmatch", "crossmatch_lazy", "dask_client", "input_bytes", "open_catalog"]
-
-SEPARATION = "separation_arcsec"
-LOG_BAYES = "_log_bayes_factor"
-PROBABILITY = "match_probability"
-#: HEALPix order at which the Dask path counts sources for the overlap area of the prior (3.4').
-FOOTPRINT_DEPTH_DASK = 10
-
-
-@dataclass(frozen=True)
-class LazySpec:
-    """Everything :func:`crossmatch_lazy` needs besides the inputs and the radius (checked by ``_api``)."""
-
-    mode: str
-    k: int | None
-    left_coords: Any
-    right_coords: Any
-    suffixes: tuple[str, str]
-    client: Any = None
-    lazy: bool = False
-    output: Path | None = None
-    progress: bool | None = None
-    on_progress: Callable[[float, str], None] | None = None
-    left_motion: Motion | None = None
-    right_motion: Motion | None = None
-    errors: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
-    area: u.Quantity | None = None
-    density: tuple[u.Quantity, u.Quantity] | None = None
-    #: The frame a table side is converted from to ICRS before matching (``None``: matched as it is).
-    left_frame: str | None = None
-    right_frame: str | None = None
-
-
-def _positions(df, info, motion: Motion | None) -> tuple[np.ndarray, np.ndarray]:
-    """(lon, lat) of a partition in degrees, moved along the proper motions when ``motion`` says so."""
-    lon = np.asarray(df[info.ra_column], dtype=np.float64)
-    lat = np.asarray(df[info.dec_column], dtype=np.float64)
-    if motion is not None and lon.size:
-        pmra = np.asarray(df[motion.pm[0]], dtype=np.float64)
-        pmdec = np.asarray(df[motion.pm[1]], dtype=np.float64)
-        lon, lat = propagate_years(lon, lat, pmra, pmdec, motion.dt_years)
-    return lon, lat
 
 
 class ZonesCrossmatch(AbstractCrossmatchAlgorithm):
@@ -158,8 +130,8 @@ class ZonesCrossmatch(AbstractCrossmatchAlgorithm):
         return type(like)(frame)
 
     def _pairs(self, crossmatch_args):
-        lon1, lat1 = _positions(crossmatch_args.left_df, crossmatch_args.left_catalog_info, self.left_motion)
-        lon2, lat2 = _positions(crossmatch_args.right_df, crossmatch_args.right_catalog_info, self.right_motion)
+        lon1, lat1 = positions(crossmatch_args.left_df, crossmatch_args.left_catalog_info, self.left_motion)
+        lon2, lat2 = positions(crossmatch_args.right_df, crossmatch_args.right_catalog_info, self.right_motion)
         ok1 = np.isfinite(lon1) & np.isfinite(lat1)
         ok2 = np.isfinite(lon2) & np.isfinite(lat2)
         rows1, rows2 = np.flatnonzero(ok1), np.flatnonzero(ok2)
@@ -196,59 +168,6 @@ class ZonesBayesCrossmatch(ZonesCrossmatch):
         return j1, j2, extra
 
 
-def _frame_input(obj, coords, side: str) -> pd.DataFrame:
-    """A pandas DataFrame of an in-memory (or Dask) input, checked like the in-memory path does:
-    coordinate columns present and numeric, latitudes in [-90, 90], NaN rows dropped with a warning."""
-    from astropy.table import Table
-
-    if isinstance(obj, Table):
-        obj = obj.to_pandas()
-    if type(obj).__module__.startswith("dask"):
-        # A Dask DataFrame has no sky partitioning: it is computed and partitioned by HEALPix here.
-        obj = obj.compute()
-    if not isinstance(obj, pd.DataFrame):
-        raise CrossmatchInputError(
-            f"{side} must be an astropy Table, a pandas or Dask DataFrame, a HATS path, a registry "
-            f"name or an LSDB catalogue, got {type(obj).__name__}", code="unsupported-input",
-            value=type(obj).__name__)
-    cols = [str(c) for c in obj.columns]
-    values = []
-    for c in coords:
-        if c not in cols:
-            raise CrossmatchInputError(
-                f"{side} table has no column {c!r}; available columns: {', '.join(cols)}",
-                code="missing-column", value=c, available=cols)
-        try:
-            values.append(pd.to_numeric(obj[c], errors="raise").to_numpy(dtype=np.float64, na_value=np.nan))
-        except (TypeError, ValueError) as exc:
-            raise CrossmatchInputError(
-                f"{side} column {c!r} has type {obj[c].dtype}, not a number of degrees; "
-                f"available columns: {', '.join(cols)}", code="mistyped-column", value=c,
-                available=cols) from exc
-    lon, lat = values
-    _check_latitudes(np.where(np.isfinite(lat), lat, 0.0), side)
-    ok = np.isfinite(lon) & np.isfinite(lat)
-    if not ok.all():
-        _warn_dropped(int((~ok).sum()), side)
-        obj = obj[ok]
-    return obj.reset_index(drop=True)
-
-
-def _check_latitudes(lat: np.ndarray, side: str) -> None:
-    bad = (lat < -90) | (lat > 90)
-    if np.any(bad):
-        first = float(np.asarray(lat)[bad][0])
-        raise CrossmatchInputError(
-            f"{side} latitudes out of [-90, 90] deg in {int(np.sum(bad))} rows (first: {first}); check "
-            f"{side}_coords", code="bad-latitude", value=first)
-
-
-def _warn_dropped(n: int, side: str) -> None:
-    warnings.warn(
-        f"{n} {side} rows have NaN or infinite coordinates and were left out of the crossmatch",
-        DroppedRowsWarning, stacklevel=5)
-
-
 def _column_stats(cat, columns: list[str]) -> pd.DataFrame | None:
     """min/max/null counts of columns from a HATS catalogue's Parquet metadata (no data is read);
     None where the metadata has none (an LSDB catalogue built in memory). For a modified (filtered)
@@ -276,9 +195,9 @@ def _check_catalog(cat, coords, side: str) -> None:
         return
     nulls = int(stats.loc[list(own), "null_count"].max())
     if nulls and _unmodified(cat):
-        _warn_dropped(nulls, side)
+        warn_dropped(nulls, side)
     lo, hi = float(stats.loc[own[1], "min_value"]), float(stats.loc[own[1], "max_value"])
-    _check_latitudes(np.array([v for v in (lo, hi) if np.isfinite(v)]), side)
+    check_latitudes(np.array([v for v in (lo, hi) if np.isfinite(v)]), side)
 
 
 def _unmodified(cat) -> bool:
@@ -304,14 +223,7 @@ def _max_proper_motion(obj, motion: Motion | None) -> float:
     if motion is None:
         return 0.0
     if isinstance(obj, pd.DataFrame):
-        cols = [str(c) for c in obj.columns]
-        missing = [c for c in motion.pm if c not in cols]
-        if missing:
-            raise CrossmatchInputError(
-                f"table has no proper-motion column(s) {missing}; available columns: {', '.join(cols)}",
-                code="missing-column", value=missing, available=cols)
-        pm = np.hypot(*(np.asarray(obj[c], dtype=np.float64) for c in motion.pm))
-        return float(np.nanmax(pm)) if np.isfinite(pm).any() else 0.0
+        return frame_proper_motion(obj, motion)
     cols = [str(c) for c in obj.columns]
     if any(c not in cols for c in motion.pm):
         return 0.0  # ZonesCrossmatch.validate names the missing column
@@ -339,7 +251,7 @@ def open_catalog(obj, coords, margin_arcsec: float | None, side: str):
         return obj
     if not isinstance(obj, (str, bytes, pd.DataFrame)) and not hasattr(obj, "__fspath__") \
             and type(obj).__name__ != "TableInfo":
-        obj = _frame_input(obj, coords, side)  # (crossmatch_lazy passes frames already checked)
+        obj = frame_input(obj, coords, side)  # (crossmatch_lazy passes frames already checked)
     if isinstance(obj, pd.DataFrame):
         return lsdb.from_dataframe(
             obj, ra_column=coords[0], dec_column=coords[1], margin_threshold=margin_arcsec,
@@ -457,18 +369,13 @@ def _cell_counts(cat, motion: Motion | None):
     info = cat.hc_structure.catalog_info
 
     def per_partition(df):
-        lon, lat = _positions(df, info, motion)
+        lon, lat = positions(df, info, motion)
         ok = np.isfinite(lon) & np.isfinite(lat)
         cells, n = cell_counts(lon[ok], lat[ok], FOOTPRINT_DEPTH_DASK)
         return pd.DataFrame({"cell": cells.astype(np.int64), "n": n})
 
     meta = pd.DataFrame({"cell": pd.Series(dtype=np.int64), "n": pd.Series(dtype=np.int64)})
     return cat.to_dask_dataframe(divisions=False).map_partitions(per_partition, meta=meta)
-
-
-def _merged_counts(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    summed = df.groupby("cell", sort=True)["n"].sum()
-    return summed.index.to_numpy().astype(np.uint64), summed.to_numpy().astype(np.int64)
 
 
 def _probabilities(out: pd.DataFrame, lcat, rcat, spec: LazySpec, left_rows: int, right_rows: int):
@@ -489,7 +396,7 @@ def _probabilities(out: pd.DataFrame, lcat, rcat, spec: LazySpec, left_rows: int
     else:
         c1, c2 = dask.compute(_cell_counts(lcat, spec.left_motion), _cell_counts(rcat, spec.right_motion))
         order, _, effective, (n1, n2) = footprint_from_cell_counts(
-            [_merged_counts(c1), _merged_counts(c2)], FOOTPRINT_DEPTH_DASK)
+            [merged_counts(c1), merged_counts(c2)], FOOTPRINT_DEPTH_DASK)
         area = area_of_cells(effective, order)
     return posterior_from_log_bayes_factors(log_bf, n1, n2, area, densities=densities).probability
 
@@ -551,66 +458,6 @@ def _best_lazy(left, right, radius, spec: LazySpec):
     return out.reset_index(drop=True)
 
 
-def _icrs_partition(df: pd.DataFrame, coords, frame: str, names: tuple[str, str]) -> pd.DataFrame:
-    """One partition with its positions in ``frame`` converted to ICRS (astropy) into columns ``names``."""
-    from astropy.coordinates import SkyCoord
-
-    lon = pd.to_numeric(df[coords[0]], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    lat = pd.to_numeric(df[coords[1]], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90)
-    out_lon, out_lat = np.full(lon.shape, np.nan), np.full(lat.shape, np.nan)
-    if ok.any():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # ERFA's "dubious year" for B1950 and the like
-            moved = SkyCoord(lon[ok] * u.deg, lat[ok] * u.deg, frame=frame).icrs
-        out_lon[ok], out_lat[ok] = moved.ra.deg, moved.dec.deg
-    df = df.copy()
-    df[names[0]], df[names[1]] = out_lon, out_lat
-    return df
-
-
-def _icrs_names(columns, coords) -> tuple[str, str]:
-    """Unused column names for a side's ICRS positions: ``<lon>_icrs``, ``<lat>_icrs`` (more ``_`` if taken)."""
-    taken = {str(c) for c in columns}
-    names = []
-    for c in coords:
-        name = f"{c}_icrs"
-        while name in taken:
-            name += "_"
-        names.append(name)
-    return names[0], names[1]
-
-
-def _to_icrs(left, right, spec: LazySpec):
-    """Tables and DataFrames not in ICRS, converted per partition (a Dask DataFrame's on its workers, a
-    table's in chunks of a million rows) into added ICRS columns that the match then uses; the checks
-    of ``_frame_input`` run on the source columns first, so errors name them."""
-    from dataclasses import replace
-
-    sides = []
-    changes = {}
-    for obj, coords, frame, side in ((left, spec.left_coords, spec.left_frame, "left"),
-                                     (right, spec.right_coords, spec.right_frame, "right")):
-        if frame is None:
-            sides.append(obj)
-            continue
-        if type(obj).__module__.startswith("dask") and all(c in obj.columns for c in coords):
-            names = _icrs_names(obj.columns, coords)
-            meta = obj._meta.assign(**{names[0]: np.float64(0), names[1]: np.float64(0)}).iloc[:0]
-            obj = obj.map_partitions(_icrs_partition, coords, frame, names, meta=meta)
-            df = _frame_input(obj, coords, side)
-        else:
-            df = _frame_input(obj, coords, side)
-            names = _icrs_names(df.columns, coords)
-            step = 1_000_000
-            df = pd.concat([_icrs_partition(df.iloc[i:i + step], coords, frame, names)
-                            for i in range(0, max(len(df), 1), step)])
-        sides.append(df.reset_index(drop=True))
-        changes[f"{side}_coords"] = names
-        changes[f"{side}_frame"] = None
-    return sides[0], sides[1], replace(spec, **changes)
-
-
 def _around(rcat, need: float, right, r_arcsec: float, reach: float) -> HatsLayout | None:
     """None when the right catalogue's margin holds ``need`` arcsec (LSDB's partition and margin are matched);
     else its layout on disk, whose partitions around the left rows are read instead (:class:`ZonesCrossmatch`),
@@ -658,7 +505,7 @@ def crossmatch_lazy(left, right, radius, spec: LazySpec):
                 f"{side}_coords must be (lon_column, lat_column) for a catalogue on Dask, got {coords!r}",
                 code="missing-column", value=coords)
     if spec.left_frame or spec.right_frame:
-        left, right, spec = _to_icrs(left, right, spec)
+        left, right, spec = to_icrs(left, right, spec)
     if spec.mode == "best":
         return _best_lazy(left, right, radius, spec)
     kk = 1 if spec.mode == "nearest" else (spec.k if spec.mode == "k" else None)
@@ -678,7 +525,7 @@ def crossmatch_lazy(left, right, radius, spec: LazySpec):
     for obj, coords, side in ((left, spec.left_coords, "left"), (right, spec.right_coords, "right")):
         lazy_obj = isinstance(obj, (str, bytes)) or hasattr(obj, "__fspath__") or \
             type(obj).__module__.startswith("lsdb") or type(obj).__name__ == "TableInfo"
-        inputs.append(obj if lazy_obj else _frame_input(obj, coords, side))
+        inputs.append(obj if lazy_obj else frame_input(obj, coords, side))
     opened = []
     for i, (obj, coords, side) in enumerate(((inputs[0], spec.left_coords, "left"),
                                              (inputs[1], spec.right_coords, "right"))):

@@ -3,7 +3,8 @@
 Owns aligning two HEALPix partitionings (which partitions overlap), one Dask task per group of
 overlapping partitions (read with pyarrow, match with ``_engine.match_pairs``, take both rows), and
 writing the result as a HATS catalogue, atomically (a hidden sibling folder renamed into place at
-the end). It imports neither hats nor lsdb (only mocpy, where a margin is too narrow): in a fresh process
+the end), and which partitions cones touch (:func:`touched_pixels`, for ``_ondisk`` and a margin too narrow).
+It imports neither hats nor lsdb (mocpy only for more than :data:`FEW_CONES` cones): in a fresh process
 importing hats costs about 10 s and its tree alignment about 23 s of numba compilation, more than matching
 10^7 x 10^7 rows (``bench/crossmatch_outofcore.py`` measures both paths). Inputs it cannot take (filtered LSDB
 catalogues, Dask DataFrames, probabilities, other HATS file layouts) stay on the
@@ -13,7 +14,7 @@ Which rows meet: each left row is matched in exactly one task, against the rows 
 partition covering it plus that partition's margin cache (the rows just outside it), as LSDB does.
 A right catalogue with no margin cache, or one narrower than the radius plus the proper motions' reach,
 is matched as exactly: each task reads, instead of the margin, every right partition that the cones of
-that reach around its left rows touch (a MOC of the cones, mocpy), as the in-memory path reads the
+that reach around its left rows touch (:func:`touched_pixels`), as the in-memory path reads the
 partitions a table touches; more reading, the same pairs (:func:`read_around`, which LSDB's path in ``_dask``
 also calls for a right margin too narrow).
 Sky that only one catalogue covers has no pairs, so a left row in a pixel where the right catalogue
@@ -44,7 +45,8 @@ from platform_lib.crossmatch._errors import CrossmatchError, CrossmatchInputErro
 
 __all__ = ["Plan", "plan", "overlapping_pixels", "run", "staging_folder", "publish", "check_own_coords",
            "schema_columns",
-           "check_margin", "no_margin_error", "reach_arcsec", "cones_moc", "read_around"]
+           "check_margin", "no_margin_error", "reach_arcsec", "cones_moc", "touched_pixels", "read_around", "range29",
+           "max_proper_motion", "schema_file", "read_partition"]
 
 SEPARATION = "separation_arcsec"
 _DEPTH = 29
@@ -91,7 +93,7 @@ def _layout(obj) -> HatsLayout | None:
 def _names(left: HatsLayout, right: HatsLayout, suffixes) -> tuple[dict[str, str], dict[str, str]]:
     """Output names of the left and right columns: the clashing ones get the suffixes (as LSDB's
     ``suffix_method="overlapping_columns"``); the output's ``_healpix_29`` is the left row's."""
-    cols = [[n for n in pq.read_schema(_schema_file(side)).names if n != HEALPIX_COLUMN and not n.startswith("__")]
+    cols = [[n for n in pq.read_schema(schema_file(side)).names if n != HEALPIX_COLUMN and not n.startswith("__")]
             for side in (left, right)]
     clash = set(cols[0]) & set(cols[1])
     return tuple({c: c + suffix if c in clash else c for c in names} for names, suffix in zip(cols, suffixes))
@@ -103,11 +105,11 @@ def schema_columns(obj) -> tuple[list[str], tuple[str, str]] | None:
     layout = _layout(obj)
     if layout is None or not layout.pixels:
         return None
-    names = [n for n in pq.read_schema(_schema_file(layout)).names if n != HEALPIX_COLUMN and not n.startswith("__")]
+    names = [n for n in pq.read_schema(schema_file(layout)).names if n != HEALPIX_COLUMN and not n.startswith("__")]
     return names, (layout.ra_column, layout.dec_column)
 
 
-def _schema_file(layout: HatsLayout) -> Path:
+def schema_file(layout: HatsLayout) -> Path:
     common = layout.root / "dataset" / "_common_metadata"
     return common if common.exists() else layout.file(*layout.pixels[0])
 
@@ -132,7 +134,7 @@ def plan(left, right, radius_arcsec: float, *, k: int | None, left_coords, right
     moves = []
     for layout, motion, side in zip(layouts, (left_motion, right_motion), ("left", "right")):
         if motion is not None:
-            fastest = _max_proper_motion(layout, motion, side)
+            fastest = max_proper_motion(layout, motion, side)
             if fastest is None:
                 return None  # no statistics to size the margin from: LSDB's path counts them
             moves.append((motion.dt_years, fastest))
@@ -179,10 +181,10 @@ def check_margin(threshold_arcsec: float, radius_arcsec: float, reach: float, hi
             code="margin-too-small", value=need)
 
 
-def _max_proper_motion(layout: HatsLayout, motion: Motion, side: str) -> float | None:
+def max_proper_motion(layout: HatsLayout, motion: Motion, side: str) -> float | None:
     """The largest total proper motion (mas/yr) of a catalogue from its Parquet statistics (every
     partition's footer, through ``_metadata`` when there is one); None when they are missing."""
-    names = pq.read_schema(_schema_file(layout)).names
+    names = pq.read_schema(schema_file(layout)).names
     missing = [c for c in motion.pm if c not in names]
     if missing:
         raise CrossmatchInputError(
@@ -210,7 +212,7 @@ def _max_proper_motion(layout: HatsLayout, motion: Motion, side: str) -> float |
 # ------------------------------------------------------------------------------------- alignment
 
 
-def _range29(order: int, pixel: int) -> tuple[int, int]:
+def range29(order: int, pixel: int) -> tuple[int, int]:
     """The ``_healpix_29`` indices ``[lo, hi)`` inside one pixel."""
     shift = 2 * (_DEPTH - order)
     return pixel << shift, (pixel + 1) << shift
@@ -219,11 +221,11 @@ def _range29(order: int, pixel: int) -> tuple[int, int]:
 def overlapping_pixels(left, right) -> list[tuple[tuple[int, int], tuple[int, int]]]:
     """Every (left pixel, right pixel) pair of two HEALPix partitionings that overlap, i.e. where one
     pixel contains the other: one sweep over both sets of pixels as sorted order-29 ranges."""
-    a = sorted(left, key=lambda p: _range29(*p))
-    b = sorted(right, key=lambda p: _range29(*p))
+    a = sorted(left, key=lambda p: range29(*p))
+    b = sorted(right, key=lambda p: range29(*p))
     pairs, i, j = [], 0, 0
     while i < len(a) and j < len(b):
-        (alo, ahi), (blo, bhi) = _range29(*a[i]), _range29(*b[j])
+        (alo, ahi), (blo, bhi) = range29(*a[i]), range29(*b[j])
         if ahi <= blo:
             i += 1
         elif bhi <= alo:
@@ -289,7 +291,7 @@ class _Outcome:
     bad_latitude: float | None
 
 
-def _read(layout: HatsLayout, order: int, pixel: int) -> pa.Table:
+def read_partition(layout: HatsLayout, order: int, pixel: int) -> pa.Table:
     file = layout.file(order, pixel)
     try:
         return pq.read_table(file)
@@ -300,10 +302,10 @@ def _read(layout: HatsLayout, order: int, pixel: int) -> pa.Table:
 
 def _with_margin(plan_: Plan, order: int, pixel: int) -> pa.Table:
     """A right partition and the rows of its margin cache (the margin file may be absent: no rows)."""
-    table = _read(plan_.right, order, pixel)
+    table = read_partition(plan_.right, order, pixel)
     margin = plan_.right.margin
     if (order, pixel) in set(margin.pixels):
-        extra = _read(margin, order, pixel).select(table.column_names).cast(table.schema)
+        extra = read_partition(margin, order, pixel).select(table.column_names).cast(table.schema)
         table = pa.concat_tables([table, extra])
     return table
 
@@ -316,7 +318,57 @@ def cones_moc(lon: np.ndarray, lat: np.ndarray, reach_arcsec_: float, depth: int
     from mocpy import MOC
 
     return MOC.from_cones(lon * u.deg, lat * u.deg, radius=reach_arcsec_ * u.arcsec,
-                          max_depth=min(depth + 1, _DEPTH), union_strategy="small_cones")
+                          max_depth=min(depth + 1, _DEPTH), union_strategy="small_cones", delta_depth=2)
+
+
+#: Up to this many cones, :func:`touched_pixels` covers them one at a time with cdshealpix (imported with the
+#: platform's catalogues) instead of with one MOC of them all: importing mocpy pulls matplotlib, networkx and
+#: astropy's FITS and WCS (0.2 to 2 s of a first crossmatch in a fresh kernel), where a cone costs about 0.1 ms.
+#: Both are cdshealpix's cone coverage at the same depth (delta depth 2): the same cells
+#: (``tests/integration/test_crossmatch_touched.py`` compares them).
+FEW_CONES = 2_000
+
+
+def _cone_ranges(lon: np.ndarray, lat: np.ndarray, reach_arcsec_: float, depth: int) -> np.ndarray:
+    """The order-29 ranges ``[start, end)`` of the cells of :func:`cones_moc` (sorted, merged), cone by cone."""
+    import astropy.units as u
+    from cdshealpix.nested import cone_search
+
+    depth = min(depth + 1, _DEPTH)
+    radius = reach_arcsec_ * u.arcsec
+    cells = np.unique(np.concatenate([
+        np.asarray(cone_search(a * u.deg, b * u.deg, radius, depth, depth_delta=2, flat=True)[0], dtype=np.int64)
+        for a, b in zip(lon.tolist(), lat.tolist())]))
+    shift = 2 * (_DEPTH - depth)
+    starts, ends = cells << shift, (cells + 1) << shift
+    new = np.ones(len(cells), dtype=bool)
+    new[1:] = starts[1:] != ends[:-1]  # consecutive cells: one range
+    last = np.append(np.flatnonzero(new)[1:] - 1, len(cells) - 1)
+    return np.column_stack([starts[new], ends[last]])
+
+
+def touched_pixels(pixels, lon: np.ndarray, lat: np.ndarray, reach_arcsec_: float) -> list[tuple[int, int]]:
+    """Those of the partitions ``pixels`` (``(order, pixel)``, kept in their order) that the cones of
+    ``reach_arcsec_`` around the finite (lon, lat) in degrees touch: those a MOC of the cones one order finer than
+    the deepest partition overlaps (:func:`cones_moc`; for at most :data:`FEW_CONES` cones the same cells, covered
+    cone by cone), as LSDB's ``moc_search(moc, fine=False)`` keeps them."""
+    pixels = list(pixels)
+    ok = np.isfinite(lon) & np.isfinite(lat) & (lat >= -90) & (lat <= 90)
+    if not ok.any() or not pixels:
+        return []
+    depth = max(o for o, _ in pixels)
+    if ok.sum() <= FEW_CONES:
+        ranges = _cone_ranges(lon[ok], lat[ok], reach_arcsec_, depth)
+    else:
+        ranges = cones_moc(lon[ok], lat[ok], reach_arcsec_, depth).to_depth29_ranges
+    starts, ends = ranges[:, 0].astype(np.int64), ranges[:, 1].astype(np.int64)
+    found = []
+    for order, pixel in pixels:
+        lo, hi = range29(order, pixel)
+        j = int(np.searchsorted(ends, lo, side="right"))  # the first range ending after lo
+        if j < len(starts) and starts[j] < hi:
+            found.append((order, pixel))
+    return found
 
 
 def _right_around(plan_: Plan, left: pa.Table, read: dict) -> pa.Table:
@@ -329,24 +381,15 @@ def _right_around(plan_: Plan, left: pa.Table, read: dict) -> pa.Table:
 def read_around(right: HatsLayout, lon: np.ndarray, lat: np.ndarray, reach: float, read: dict | None = None,
                 columns: list[str] | None = None) -> pa.Table:
     """The rows of every partition of ``right`` (not its margin) that the cones of ``reach`` arcsec around
-    (lon, lat) touch (a MOC of the cones, mocpy), with ``columns`` (default: all), each partition read once
+    (lon, lat) touch (:func:`touched_pixels`), with ``columns`` (default: all), each partition read once
     while ``read`` keeps it. Whatever a margin cache too narrow for ``reach`` would miss is in them; LSDB's
     path (``_dask.ZonesCrossmatch``) reads them too, instead of such a margin."""
     read = {} if read is None else read
-    ok = np.isfinite(lon) & np.isfinite(lat) & (lat >= -90) & (lat <= 90)
-    pixels = []
-    if ok.any():
-        ranges = cones_moc(lon[ok], lat[ok], reach, max(o for o, _ in right.pixels)).to_depth29_ranges
-        starts, ends = ranges[:, 0].astype(np.int64), ranges[:, 1].astype(np.int64)
-        for order, pixel in right.pixels:
-            lo, hi = _range29(order, pixel)
-            j = int(np.searchsorted(ends, lo, side="right"))  # the first range ending after lo
-            if j < len(starts) and starts[j] < hi:
-                pixels.append((order, pixel))
+    pixels = touched_pixels(right.pixels, lon, lat, reach)
     for p in pixels:
         if p not in read:
-            read[p] = _read(right, *p)
-    tables = [read[p] for p in pixels] or [_read(right, *right.pixels[0]).slice(0, 0)]
+            read[p] = read_partition(right, *p)
+    tables = [read[p] for p in pixels] or [read_partition(right, *right.pixels[0]).slice(0, 0)]
     if columns is not None:
         tables = [t.select(columns) for t in tables]
     return pa.concat_tables([t.select(tables[0].column_names).cast(tables[0].schema) for t in tables])
@@ -354,7 +397,7 @@ def read_around(right: HatsLayout, lon: np.ndarray, lat: np.ndarray, reach: floa
 
 def _in_pixel(table: pa.Table, order: int, pixel: int) -> pa.Table:
     hp = table.column(HEALPIX_COLUMN).to_numpy()
-    lo, hi = _range29(order, pixel)
+    lo, hi = range29(order, pixel)
     return table.filter(pa.array((hp >= lo) & (hp < hi)))
 
 
@@ -419,7 +462,7 @@ def match_group(plan_: Plan, group: _Group, out: Path | None) -> _Outcome:
     outcome = _Outcome([], [], (0, 0), None)
     read: dict = {}
     if group.coarse_side == "left":
-        left = _read(plan_.left, *group.coarse)
+        left = read_partition(plan_.left, *group.coarse)
         for rp in group.fine:
             part = left if rp == group.coarse else _in_pixel(left, *rp)
             right = _with_margin(plan_, *rp) if plan_.use_margin else _right_around(plan_, part, read)
@@ -427,14 +470,14 @@ def match_group(plan_: Plan, group: _Group, out: Path | None) -> _Outcome:
         return outcome
     # One right partition (and its margin) holding several finer left partitions: match them at once
     # and cut the output by left partition (the pairs come sorted by left row).
-    lefts = pa.concat_tables([_read(plan_.left, *lp) for lp in group.fine])
+    lefts = pa.concat_tables([read_partition(plan_.left, *lp) for lp in group.fine])
     right = _with_margin(plan_, *group.coarse) if plan_.use_margin else _right_around(plan_, lefts, read)
     matched = _match_tables(plan_, lefts, right, outcome)
     if matched is None:
         return outcome
     hp = matched.column(HEALPIX_COLUMN).to_numpy()
     for lp in group.fine:
-        lo, hi = _range29(*lp)
+        lo, hi = range29(*lp)
         _emit(matched.filter(pa.array((hp >= lo) & (hp < hi))), *lp, out, outcome)
     return outcome
 
@@ -543,7 +586,7 @@ def _frame(plan_: Plan, tables: list[pa.Table]):
     if not tables:
         fields = [pa.field(names[f.name], f.type) for layout, names in ((plan_.left, plan_.left_names),
                                                                         (plan_.right, plan_.right_names))
-                  for f in pq.read_schema(_schema_file(layout)) if f.name in names]
+                  for f in pq.read_schema(schema_file(layout)) if f.name in names]
         return arrow_to_pandas(pa.schema([*fields, pa.field(SEPARATION, pa.float64())]).empty_table())
     table = pa.concat_tables(tables)
     order = np.argsort(table.column(HEALPIX_COLUMN).to_numpy(), kind="stable")

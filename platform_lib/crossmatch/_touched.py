@@ -1,13 +1,16 @@
 """A table in memory against a HATS catalogue, matched here: only the catalogue's partitions it touches are read.
 
 Owns choosing the partitions of a HATS catalogue (path, registry name or LSDB catalogue) that the cones of
-the radius (plus the proper motion's reach) around a table's positions touch (a MOC of the cones, mocpy,
-against the catalogue's partitions, LSDB's ``moc_search``), checking their rows (hats' per-partition
-statistics) against :data:`MEMORY_ROWS`, reading them in this process (Dask's threads, no cluster), and
-matching with ``_api.mode_pairs``, as the in-memory path does. The output DataFrame has the columns, types and
-order the Dask path (``_dask``) returns, and match probabilities its prior (the densities of the whole
-catalogue, not of the partitions read). Two catalogues are matched so when the left one fits: read whole, it
-is the table. It may import lsdb, hats and mocpy, as ``_dask`` does.
+the radius (plus the proper motion's reach) around a table's positions touch, checking their rows (their
+Parquet footers) against :data:`MEMORY_ROWS`, reading them in this process, and matching with
+``_api.mode_pairs``, as the in-memory path does. The output DataFrame has the columns, types and order the Dask
+path (``_dask``) returns, and match probabilities its prior (the densities of the whole catalogue, not of the
+partitions read). Two catalogues are matched so when the left one fits: read whole, it is the table.
+
+A catalogue on disk (a path or registry name) is read with pyarrow (``_ondisk``): no lsdb, hats, dask.dataframe
+or mocpy is imported, which took about 3 s of an astronomer's first crossmatch in a fresh kernel. An LSDB
+catalogue object (the user imported lsdb already), or a folder ``_ondisk`` does not read, goes through lsdb
+(``_dask.open_catalog``, LSDB's ``moc_search``, Dask's threads, no cluster), imported only then.
 """
 
 from __future__ import annotations
@@ -21,21 +24,19 @@ import pyarrow as pa
 from astropy import units as u
 
 from platform_lib.catalogs import arrow_to_pandas
-from platform_lib.crossmatch._dask import (
+from platform_lib.crossmatch._inputs import (
     FOOTPRINT_DEPTH_DASK,
     PROBABILITY,
     SEPARATION,
     LazySpec,
-    _cell_counts,
-    _frame_input,
-    _max_proper_motion,
-    _merged_counts,
-    _positions,
-    _rows_of,
-    _to_icrs,
-    open_catalog,
+    arrow_frame,
+    frame_input,
+    frame_proper_motion,
+    positions,
+    to_icrs,
 )
-from platform_lib.crossmatch._partitions import cones_moc, reach_arcsec
+from platform_lib.crossmatch._ondisk import open_on_disk
+from platform_lib.crossmatch._partitions import reach_arcsec
 
 __all__ = ["MEMORY_ROWS", "crossmatch_catalogues", "crossmatch_touched", "is_catalogue"]
 
@@ -54,38 +55,99 @@ def is_catalogue(obj) -> bool:
 
 
 class _Own:
-    """The (ra, dec) column names of a side, as ``_dask._positions`` takes them."""
+    """The (ra, dec) column names of a side, as :func:`~platform_lib.crossmatch._inputs.positions` takes them."""
 
     def __init__(self, ra: str, dec: str) -> None:
         self.ra_column, self.dec_column = ra, dec
 
 
-def _touched(rcat, lon: np.ndarray, lat: np.ndarray, reach_arcsec_: float):
-    """The catalogue cut to the partitions the cones of ``reach_arcsec_`` around (lon, lat) touch."""
-    moc = cones_moc(lon, lat, reach_arcsec_, int(rcat.hc_structure.partition_info.get_highest_order()))
-    return rcat.moc_search(moc, fine=False)
+class _LsdbCatalogue:
+    """An LSDB catalogue with what ``_ondisk.OnDiskCatalogue`` answers, through lsdb (as this path always did):
+    for an LSDB catalogue object, or a folder ``_ondisk`` does not read."""
+
+    def __init__(self, cat) -> None:
+        self.cat = cat
+        self._touched = None  # the sub-catalogue of the last ``touched``
+
+    @property
+    def ra_column(self) -> str:
+        return self.cat.hc_structure.catalog_info.ra_column
+
+    @property
+    def dec_column(self) -> str:
+        return self.cat.hc_structure.catalog_info.dec_column
+
+    def rows(self) -> int:
+        from platform_lib.crossmatch._dask import _rows_of
+
+        return _rows_of(self.cat)
+
+    def max_proper_motion(self, motion, side: str) -> float:
+        from platform_lib.crossmatch._dask import _max_proper_motion
+
+        return _max_proper_motion(self.cat, motion)
+
+    def touched(self, lon: np.ndarray, lat: np.ndarray, reach: float) -> list:
+        """The partitions the cones touch (LSDB's ``moc_search`` with a MOC of the cones)."""
+        from platform_lib.crossmatch._partitions import cones_moc
+
+        moc = cones_moc(lon, lat, reach, int(self.cat.hc_structure.partition_info.get_highest_order()))
+        self._touched = self.cat.moc_search(moc, fine=False)
+        return list(self._touched.get_healpix_pixels())
+
+    def partition_rows(self, pixels) -> int | None:
+        """The rows of the touched partitions, from hats' per-partition statistics; None when it has none."""
+        if not pixels:
+            return 0
+        try:
+            stats = self._touched.hc_structure.per_partition_statistics(
+                include_stats=["row_count"], include_pixels=list(pixels), warn_on_modified_catalog=False)
+        except (AttributeError, KeyError, OSError, TypeError, ValueError):
+            return None
+        if stats is None or len(stats) == 0:
+            return None
+        return int(stats.iloc[:, 0].sum())
+
+    def read(self, pixels) -> pd.DataFrame:
+        """The partitions ``touched`` found (``pixels``), computed on Dask's threads; none: the empty frame."""
+        import dask
+
+        if not pixels:
+            return pd.DataFrame(self.cat.to_dask_dataframe(divisions=False)._meta)
+        with dask.config.set(scheduler="threads"):
+            return pd.DataFrame(self._touched.compute(progress_bar=False))
+
+    def read_all(self) -> pd.DataFrame:
+        """The whole catalogue, computed on Dask's threads."""
+        import dask
+
+        with dask.config.set(scheduler="threads"):
+            return pd.DataFrame(self.cat.compute(progress_bar=False))
+
+    def cell_counts(self, motion, depth: int):
+        """Per-cell counts of the whole catalogue at ``_dask``'s depth (:data:`FOOTPRINT_DEPTH_DASK`, ``depth``)."""
+        import dask
+
+        from platform_lib.crossmatch._dask import _cell_counts
+        from platform_lib.crossmatch._inputs import merged_counts
+
+        with dask.config.set(scheduler="threads"):
+            return merged_counts(_cell_counts(self.cat, motion).compute())
 
 
-def _partition_rows(cat) -> int | None:
-    """The rows of a catalogue's partitions, from its Parquet metadata; None when it has none."""
-    pixels = cat.get_healpix_pixels()
-    if not pixels:
-        return 0
-    try:
-        stats = cat.hc_structure.per_partition_statistics(
-            include_stats=["row_count"], include_pixels=list(pixels), warn_on_modified_catalog=False)
-    except (AttributeError, KeyError, OSError, TypeError, ValueError):
-        return None
-    if stats is None or len(stats) == 0:
-        return None
-    return int(stats.iloc[:, 0].sum())
+def _open(obj, coords, r_arcsec: float, side: str):
+    """The catalogue side: read with pyarrow when it is a HATS folder (or registry name), else through lsdb."""
+    cat = open_on_disk(obj, coords, side)
+    if cat is not None:
+        return cat
+    from platform_lib.crossmatch._dask import open_catalog
+
+    return _LsdbCatalogue(open_catalog(obj, coords, r_arcsec, side))
 
 
 def _probabilities(log_bf, table_cells, cat, cat_rows: int, cat_motion, spec: LazySpec, table_rows: int,
                    flip: bool):
     """The Dask path's posteriors (``_dask._probabilities``): the prior from the whole catalogue."""
-    import dask
-
     from platform_lib.crossmatch._bayes import (
         _check_densities,
         area_of_cells,
@@ -97,8 +159,7 @@ def _probabilities(log_bf, table_cells, cat, cat_rows: int, cat_motion, spec: La
     if spec.area is not None:
         area, (n1, n2) = spec.area, ((cat_rows, table_rows) if flip else (table_rows, cat_rows))
     else:
-        with dask.config.set(scheduler="threads"):
-            cat_cells = _merged_counts(_cell_counts(cat, cat_motion).compute())
+        cat_cells = cat.cell_counts(cat_motion, FOOTPRINT_DEPTH_DASK)
         counts = [cat_cells, table_cells] if flip else [table_cells, cat_cells]
         order, _, effective, (n1, n2) = footprint_from_cell_counts(counts, FOOTPRINT_DEPTH_DASK)
         area = area_of_cells(effective, order)
@@ -120,23 +181,19 @@ def crossmatch_touched(left, right, radius: u.Quantity, spec: LazySpec, *,
 
 def crossmatch_catalogues(left, right, radius: u.Quantity, spec: LazySpec) -> pd.DataFrame | None:
     """Two HATS catalogues in memory: the left one, when it has at most :data:`MEMORY_ROWS` rows, is read whole
-    (Dask's threads, no cluster) and matched as a table against the right one's partitions it touches
+    (in this process, no cluster) and matched as a table against the right one's partitions it touches
     (:func:`crossmatch_touched`), when those hold at most the rest of :data:`MEMORY_ROWS` (the bound is on what
     is held at once: the left rows and the right rows read); None, for the caller to go to Dask, when they do
     not fit, or when a side is said to be in another frame than ICRS (which the Dask path names)."""
-    import dask
-
     if spec.left_frame or spec.right_frame:
         return None
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", _LSDB_INPLACE)
-        cat = open_catalog(left, spec.left_coords, 0.0, "left")
-        if _rows_of(cat) > MEMORY_ROWS:
+        cat = _open(left, spec.left_coords, 0.0, "left")
+        if cat.rows() > MEMORY_ROWS:
             return None
-        with dask.config.set(scheduler="threads"):
-            frame = pd.DataFrame(cat.compute(progress_bar=False)).reset_index(drop=True)
-    info = cat.hc_structure.catalog_info
-    own = dataclasses.replace(spec, left_coords=(info.ra_column, info.dec_column))
+        frame = cat.read_all().reset_index(drop=True)
+    own = dataclasses.replace(spec, left_coords=(cat.ra_column, cat.dec_column))
     out = crossmatch_touched(frame, right, radius, own, budget=MEMORY_ROWS - len(frame))
     # the types of the Dask path for two catalogues on disk (``_partitions``), which reads them with Arrow
     if out is None:
@@ -145,45 +202,42 @@ def crossmatch_catalogues(left, right, radius: u.Quantity, spec: LazySpec) -> pd
 
 
 def _crossmatch_touched(left, right, radius: u.Quantity, spec: LazySpec, budget: int) -> pd.DataFrame | None:
-    import dask
-
-    from lsdb.loaders.dataframe.from_dataframe_utils import _convert_dtypes_to_pyarrow
-
     from platform_lib.crossmatch._api import mode_pairs  # _api calls this module: imported at call time
 
     if spec.mode == "best" and spec.errors is not None:
         return None  # the Dask path names what is refused (mode='best' with probabilities)
     r_arcsec = float(radius.to_value(u.arcsec))
     if spec.left_frame or spec.right_frame:
-        left, right, spec = _to_icrs(left, right, spec)
+        left, right, spec = to_icrs(left, right, spec)
     flip = is_catalogue(left)  # the catalogue on the left, the table on the right
     t_obj, c_obj = (right, left) if flip else (left, right)
     t_side, c_side = ("right", "left") if flip else ("left", "right")
     t_coords, c_coords = (spec.right_coords, spec.left_coords) if flip else (spec.left_coords, spec.right_coords)
     t_motion, c_motion = (spec.right_motion, spec.left_motion) if flip else (spec.left_motion, spec.right_motion)
-    tf = _frame_input(t_obj, t_coords, t_side)
-    cat = open_catalog(c_obj, c_coords, r_arcsec, c_side)
-    cat_rows = _rows_of(cat)
+    tf = frame_input(t_obj, t_coords, t_side)
+    cat = _open(c_obj, c_coords, r_arcsec, c_side)
+    cat_rows = cat.rows()
     if spec.errors is not None and spec.area is None and cat_rows > MEMORY_ROWS:
         return None
-    reach = reach_arcsec((m.dt_years, _max_proper_motion(obj, m))
-                         for obj, m in ((tf, t_motion), (cat, c_motion)) if m is not None)
-    t_lon, t_lat = _positions(tf, _Own(*t_coords), t_motion)
-    sub = _touched(cat, t_lon, t_lat, r_arcsec + reach) if len(tf) else None
-    rows = _partition_rows(sub) if sub is not None else 0
+    moves = []
+    if t_motion is not None:
+        moves.append((t_motion.dt_years, frame_proper_motion(tf, t_motion)))
+    if c_motion is not None:
+        moves.append((c_motion.dt_years, cat.max_proper_motion(c_motion, c_side)))
+    reach = reach_arcsec(moves)
+    t_lon, t_lat = positions(tf, _Own(*t_coords), t_motion)
+    pixels = cat.touched(t_lon, t_lat, r_arcsec + reach) if len(tf) else []
+    rows = cat.partition_rows(pixels)
     if rows is None or rows > budget:
         return None
     if spec.on_progress is not None:
-        spec.on_progress(0.0, f"reading {len(sub.get_healpix_pixels()) if sub is not None else 0} HEALPix "
-                              f"partitions ({rows} rows) into memory")
-    with dask.config.set(scheduler="threads"):
-        cf = pd.DataFrame(sub.compute(progress_bar=False)) if sub is not None and rows else cat.to_dask_dataframe(divisions=False)._meta
-    cf = cf.reset_index(drop=True)
-    c_lon, c_lat = _positions(cf, cat.hc_structure.catalog_info, c_motion)
+        spec.on_progress(0.0, f"reading {len(pixels)} HEALPix partitions ({rows} rows) into memory")
+    cf = cat.read(pixels if rows else []).reset_index(drop=True)
+    c_lon, c_lat = positions(cf, cat, c_motion)
     ok = np.isfinite(c_lon) & np.isfinite(c_lat)
     if not ok.all():
         cf, c_lon, c_lat = cf[ok].reset_index(drop=True), c_lon[ok], c_lat[ok]
-    tf = _convert_dtypes_to_pyarrow(tf)
+    tf = arrow_frame(tf)
     if flip:
         lf, rf, (lon1, lat1, lon2, lat2) = cf, tf, (c_lon, c_lat, t_lon, t_lat)
     else:

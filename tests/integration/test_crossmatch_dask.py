@@ -823,3 +823,130 @@ def test_a_table_on_dask_gets_a_margin_cache_on_the_right_side_only(hipparcos_no
         sorted(zip(np.asarray(mem_left["name"]).tolist(), np.asarray(mem_left["HIP"]).tolist()))
     assert sorted(zip(as_right["name"].tolist(), as_right["HIP"].tolist())) == \
         sorted(zip(np.asarray(mem_right["name"]).tolist(), np.asarray(mem_right["HIP"]).tolist()))
+
+
+# --------------------------------------------------------------------------------------------------
+# xmfast22: a catalogue on disk is read with pyarrow (``_ondisk``), not through lsdb, on the in-memory path.
+FIRST_CALL = """
+import json, sys, astropy.units as u
+from astropy.table import Table
+from platform_lib.crossmatch import crossmatch
+mine = Table({{"ra": {ra}, "dec": {dec}}})
+got = crossmatch(mine, {path!r}, 1 * u.arcsec, right_pm=("pmra", "pmdec"), right_epoch=1991.25, left_epoch=2016.0)
+print("PAIRS", json.dumps(sorted(int(h) for h in got["HIP"])))
+print("HEAVY", json.dumps(sorted(m for m in ("lsdb", "hats", "dask.dataframe", "nested_pandas", "mocpy", "matplotlib",
+                                             "distributed") if m in sys.modules)))
+"""
+
+
+def test_a_first_crossmatch_in_a_fresh_process_imports_neither_lsdb_nor_dask_dataframe(hipparcos_north, tmp_path):
+    """A new astronomer's first crossmatch in a fresh kernel took about 4.5 s, 3 s of it importing lsdb (and through
+    it hats, dask.dataframe, nested-pandas, mocpy with matplotlib) only to read the few partitions a small table
+    touches. In a fresh Python (the install's compiled kernel, as a user's kernel has it) five stars against the
+    catalogue on disk find their five Hipparcos stars (this process's answer, which the tests above hold equal to
+    the Dask path's), and none of those was imported."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from platform_lib.crossmatch import seed_cache
+
+    table, _, path = hipparcos_north
+    mine = table[:5]
+    seed_cache(tmp_path / "numba")
+    code = FIRST_CALL.format(ra=list(map(float, mine["ra"])), dec=list(map(float, mine["dec"])), path=path)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")})
+    assert done.returncode == 0, done.stderr
+    said = dict(line.split(" ", 1) for line in done.stdout.splitlines() if line.startswith(("PAIRS ", "HEAVY ")))
+    said = {k: json.loads(v) for k, v in said.items()}
+    assert said["HEAVY"] == [], f"imported on the in-memory path: {said['HEAVY']}"
+    here = crossmatch(mine, path, 1 * u.arcsec, right_pm=("pmra", "pmdec"), right_epoch=1991.25, left_epoch=2016.0)
+    assert said["PAIRS"] == sorted(int(h) for h in here["HIP"]) and len(said["PAIRS"]) == 5
+
+
+@pytest.fixture(scope="module")
+def sample_catalogues(hipparcos_north, tmp_path_factory):
+    """The real sample catalogues as HATS, with and without a margin cache: OpenNGC ingested as the platform's sample
+    data load ingests it (text, nullable integers, a 60" margin), the Hipparcos stars north of +50 deg with their 150"
+    margin (``hipparcos_north``) and written again by LSDB without one."""
+    from astropy.table import Table
+
+    from platform_lib.catalogs import Registry, ingest
+    from platform_lib.sampledata._load import CATALOGS
+
+    table, cat, path = hipparcos_north
+    root = tmp_path_factory.mktemp("samples")
+    bare = root / "hipn-bare"
+    lsdb.from_dataframe(cat, ra_column="ra", dec_column="dec", margin_threshold=None, partition_rows=1_000,
+                        catalog_name="hipn-bare").write_catalog(bare)
+    ngc = next(c for c in CATALOGS if c.name == "OpenNGC")
+    try:
+        source = ngc.reader()
+    except Exception as exc:  # noqa: BLE001 - the package that carries it is missing
+        pytest.skip(f"OpenNGC is not installed here: {exc}")
+    source.write(root / "objects.parquet", format="parquet")
+    reg = Registry(root / "catalogs" / "registry.sqlite")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ingest(root / "objects.parquet", reg, name="OpenNGC", partition_rows=ngc.partition_rows,
+               margin_arcsec=ngc.margin_arcsec)
+    ngc_path = reg.get("OpenNGC").hats_path
+    rng = np.random.default_rng(22)
+    objects = Table.read(root / "objects.parquet")
+    placed = np.flatnonzero(np.isfinite(np.asarray(objects["ra"], float)) & np.isfinite(np.asarray(objects["dec"], float)))
+    cones = rng.choice(placed, 300, replace=False)
+    return {"hipparcos, 150\" margin": (path, np.asarray(table["ra"], float), np.asarray(table["dec"], float)),
+            "hipparcos, no margin": (str(bare), np.asarray(table["ra"], float), np.asarray(table["dec"], float)),
+            "OpenNGC, ingested, 60\" margin": (str(ngc_path), np.asarray(objects["ra"], float)[cones],
+                                                np.asarray(objects["dec"], float)[cones])}
+
+
+@pytest.mark.parametrize("name", ["hipparcos, 150\" margin", "hipparcos, no margin", "OpenNGC, ingested, 60\" margin"])
+def test_the_pyarrow_reader_reads_what_lsdb_reads(sample_catalogues, monkeypatch, name):
+    """``_ondisk`` answers as lsdb does for the same folder, so the in-memory path gives the Dask path's output: the
+    partitions cones touch (one cone at a time and as one MOC, against LSDB's ``moc_search``), their rows (LSDB's
+    columns, pyarrow types, row order; text and nullable integers too), the whole catalogue, no partitions, the row
+    counts, the fastest proper motion and the per-cell counts of the prior."""
+    from platform_lib.crossmatch import _dask, _partitions
+    from platform_lib.crossmatch._inputs import FOOTPRINT_DEPTH_DASK, Motion, merged_counts
+    from platform_lib.crossmatch._ondisk import open_on_disk
+
+    path, lon, lat = sample_catalogues[name]
+    lon, lat = lon[:40], lat[:40]
+    mine, theirs = open_on_disk(path, ("ra", "dec"), "right"), lsdb.open_catalog(path)
+    assert (mine.layout.margin is not None) == ("no margin" not in name) and mine.rows() == _dask._rows_of(theirs)
+
+    def frame(cat):
+        return pd.DataFrame(cat.compute(progress_bar=False)).reset_index(drop=True)
+
+    for reach in (10.0, 1800.0):
+        moc = _partitions.cones_moc(lon, lat, reach, int(theirs.hc_structure.partition_info.get_highest_order()))
+        touched = theirs.moc_search(moc, fine=False)
+        pixels = [(int(p.order), int(p.pixel)) for p in touched.get_healpix_pixels()]
+        assert mine.touched(lon, lat, reach) == pixels and 1 < len(pixels)
+        assert len(pixels) < len(mine.pixels) or reach > 10  # a few partitions, not the whole catalogue
+        monkeypatch.setattr(_partitions, "FEW_CONES", 0)  # as one MOC (mocpy), as for many rows
+        assert mine.touched(lon, lat, reach) == pixels
+        monkeypatch.undo()
+        assert mine.partition_rows(pixels) == int(touched.hc_structure.per_partition_statistics(
+            include_stats=["row_count"], include_pixels=touched.get_healpix_pixels(),
+            warn_on_modified_catalog=False).iloc[:, 0].sum())
+        pd.testing.assert_frame_equal(mine.read(pixels), frame(touched), check_exact=True)
+    pd.testing.assert_frame_equal(mine.read(mine.pixels), frame(theirs), check_exact=True)
+    pd.testing.assert_frame_equal(mine.read([]), pd.DataFrame(theirs.to_dask_dataframe(divisions=False)._meta)
+                                  .reset_index(drop=True), check_exact=True)
+    motion = Motion(pm=("pmra", "pmdec"), dt_years=24.75) if "pmra" in mine.columns else None
+    assert mine.max_proper_motion(motion, "right") == _dask._max_proper_motion(theirs, motion)
+    import dask
+
+    with dask.config.set(scheduler="threads"):
+        cells = merged_counts(_dask._cell_counts(theirs, motion).compute())
+    for got, expected in zip(mine.cell_counts(motion, FOOTPRINT_DEPTH_DASK), cells):
+        np.testing.assert_array_equal(got, expected)
+    if motion is not None:  # an LSDB catalogue object still goes through lsdb on this path: the same answer
+        mine_t = pd.DataFrame({"ra": lon, "dec": lat})
+        kw = dict(mode="all", probability=True, left_errors=0.2 * u.arcsec, right_errors=0.5 * u.arcsec)
+        pd.testing.assert_frame_equal(crossmatch(mine_t, path, 30 * u.arcsec, **kw),
+                                      crossmatch(mine_t, theirs, 30 * u.arcsec, **kw), check_exact=True)

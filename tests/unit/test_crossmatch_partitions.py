@@ -95,3 +95,32 @@ def test_read_around_holds_every_right_row_within_the_reach_of_each_left_row(tmp
         assert len(ids) < len(right) or len(rows) == len(left)  # a few left rows: not the whole catalogue
         assert set(right["id"].to_numpy()[j[np.isin(i, rows)]].tolist()) <= set(ids.tolist())
     assert read_around(layout, np.array([]), np.array([]), reach).num_rows == 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 40), st.sampled_from([0.5, 3.0, 30.0, 300.0, 3600.0]), st.integers(0, 9), st.integers(0, 2**32))
+def test_few_cones_touch_the_partitions_a_moc_of_them_touches(n, reach, depth, seed):
+    """xmfast22: up to FEW_CONES cones are covered one at a time with cdshealpix, not with a mocpy MOC (whose import
+    pulls matplotlib and networkx into a first crossmatch); the cells, and so the partitions read, are the MOC's,
+    near the poles, RA 0/360 and order-0 edges too."""
+    import numpy as np
+
+    from platform_lib.crossmatch import _partitions
+
+    rng = np.random.default_rng(seed)
+    lon = rng.uniform(0, 360, n)
+    lat = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
+    edge = rng.random(n) < 0.5
+    lat[edge] = np.clip(rng.choice([-89.9999, 89.9999, 41.8103, 0.0], edge.sum()) + rng.normal(0, 1e-3, edge.sum()),
+                        -90, 90)
+    lon[rng.random(n) < 0.3] = rng.normal(0, 1e-3) % 360
+    moc = _partitions.cones_moc(lon, lat, reach, depth).to_depth29_ranges.astype(np.int64)
+    np.testing.assert_array_equal(_partitions._cone_ranges(lon, lat, reach, depth), moc)
+    pixels = [(o, p) for o in range(depth + 1) for p in rng.choice(12 * 4**o, min(40, 12 * 4**o), replace=False)]
+    few = _partitions.touched_pixels(pixels, lon, lat, reach)
+    many_ = _partitions.FEW_CONES
+    try:
+        _partitions.FEW_CONES = 0  # the MOC's way
+        assert _partitions.touched_pixels(pixels, lon, lat, reach) == few
+    finally:
+        _partitions.FEW_CONES = many_
