@@ -814,10 +814,11 @@ def _shape_as_written(node) -> _Shape:
     if name in ("CENTROID", "REGION"):
         raise UsageFault(f"{name} is not supported by this service")
     if isinstance(node, exp.Column):  # DISTANCE(s_region, ...) said: expected a geometry, found '"obscore"."s_region"'
-        raise UsageFault(f"the column {node.name} is not a region this service can take here: ivoa.obscore's "
-                         "s_region is tested only in CONTAINS/INTERSECTS against a constant POINT, CIRCLE or POLYGON, "
-                         "as an AND term of the WHERE clause (not under OR or NOT; DISTANCE of it is not supported), "
-                         "and in AREA; elsewhere give a POINT, CIRCLE, BOX or POLYGON")
+        raise UsageFault(f"the column {node.name} is not a region this service can take here: a region column "
+                         "(ivoa.obscore's s_region, an uploaded table's STC-S s_region) is tested only in "
+                         "CONTAINS(POINT(...), column) and in INTERSECTS of it and a POINT, a CIRCLE or a constant "
+                         "POLYGON, and in AREA (DISTANCE of it is not supported); elsewhere give a POINT, CIRCLE, BOX "
+                         "or POLYGON")
     raise UsageFault(f"expected a geometry (POINT, CIRCLE, BOX or POLYGON), found {node.sql(dialect='duckdb')[:60]!r}")
 
 
@@ -1052,8 +1053,39 @@ def _predicate(node) -> exp.Expression:
     name = _fname(node)
     if len(node.expressions) != 2:
         raise UsageFault(f"{name} takes two regions")
-    a, b = _shape(node.expressions[0]), _shape(node.expressions[1])
+    first, second = node.expressions
+    if isinstance(first, exp.Column) or isinstance(second, exp.Column):
+        return _region_column_test(name, first, second)
+    a, b = _shape(first), _shape(second)
     return _contains(a, b) if name == "CONTAINS" else _intersects(a, b)
+
+
+def _region_column_test(name: str, first, second) -> exp.Expression:
+    """``CONTAINS(POINT, column)`` or ``INTERSECTS`` of a column and a POINT, CIRCLE or POLYGON (either order), where
+    the column holds each row's region as STC-S (an uploaded table's ``s_region``; ivoa.obscore's where its test is
+    not pushed down to the image index): the engine's ``adql_region_meets``, row by row, NULL (so no match) for a
+    row whose text is no region, as ``AREA`` of it answers."""
+    column, other = (first, second) if isinstance(first, exp.Column) else (second, first)
+    supported = ("tested in CONTAINS(POINT(...), column) and in INTERSECTS of the column and a POINT, a CIRCLE or a "
+                 "constant POLYGON")
+    if isinstance(other, exp.Column):
+        raise UsageFault(f"{name}({first.sql()}, {second.sql()}): two region columns cannot be compared; a region "
+                         f"column is {supported}")
+    shape = _shape(other)
+    if name == "CONTAINS" and not (shape.kind == "point" and column is second):
+        raise UsageFault(f"CONTAINS({first.sql()}, {second.sql()}): a region column (each row's s_region) is "
+                         f"{supported}; whether a region lies inside a {shape.kind}, or a {shape.kind} inside a "
+                         "region, is not answered for region columns")
+    if shape.kind == "box":
+        raise UsageFault(f"{name} of a region column and a BOX is not supported; give the region as a CIRCLE or a "
+                         "POLYGON (a POLYGON of the box's corners has great-circle sides, not the BOX's RA/Dec range)")
+    none = exp.cast(exp.Null(), to=exp.DataType.build("DOUBLE"))
+    if shape.kind == "polygon":
+        args = [none, none.copy(), none.copy(), _polygon_spec(shape.args)]
+    else:
+        args = [x.copy() for x in shape.args] + ([none] if shape.kind == "point" else []) + [exp.Literal.string("")]
+    return _f("adql_region_meets", exp.cast(column.copy(), to=exp.DataType.build("VARCHAR")),
+              exp.Literal.string(shape.kind), *args)
 
 
 def _flag(node) -> tuple[exp.Expression, bool] | None:
