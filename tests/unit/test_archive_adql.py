@@ -91,7 +91,8 @@ def _regions_upload():
         "Polygon ICRS 10 -1 12 -1 12 1 10 1", "Circle ICRS 200 30 2", "Box ICRS 50 50 2 4",
         "Union ICRS ( Polygon 100 -1 102 -1 102 1 100 1 Circle 110 0 1 )",
         "Polygon ICRS 300 -5 310 -5 310 5 300 5 Not (Circle ICRS 305 0 2)", "no region"]})
-    points = Table({"pid": [1, 2, 3, 4, 5], "ra": [11.0, 201.0, 110.5, 305.0, 309.0], "dec": [0.0, 31.0, 0.0, 0.0, 4.0]})
+    points = Table({"pid": [1, 2, 3, 4, 5], "ra": [11.0, 201.0, 110.5, 305.0, 309.0],
+                    "dec": [0.0, 31.0, 0.0, 0.0, 4.0]})
     files = {}
     for name, table in (("mine", regions), ("pts", points)):
         buf = io.BytesIO()
