@@ -267,8 +267,19 @@ def test_uws_details_and_jobs_survive_a_restart(tap):
                                                  "QUERY": "SELECT COUNT(*) AS n FROM stars.stars"}, headers=auth,
                        timeout=10)
     good_url = ok.url
-    waited = requests.get(good_url, params={"WAIT": "30"}, headers=auth, timeout=40)
-    assert "COMPLETED" in waited.text or "EXECUTING" in waited.text
+    # the phases the job goes through, each long poll (WAIT) returning when the phase changes: QUEUED at once
+    # (PHASE=RUN), EXECUTING, COMPLETED; which of the first two the first look catches depends on the machine,
+    # the order and the end do not (a WAIT that returned with no change, or a phase out of order, fails here)
+    order = ["QUEUED", "EXECUTING", "COMPLETED"]
+    seen = [requests.get(good_url + "/phase", headers=auth, timeout=10).text]
+    while seen[-1] in ("QUEUED", "EXECUTING"):
+        doc = requests.get(good_url, params={"WAIT": "30"}, headers=auth, timeout=40).text
+        seen.append(doc.split("<uws:phase>", 1)[1].split("<", 1)[0])
+    assert seen[-1] == "COMPLETED" and all(p in order for p in seen), seen
+    assert [order.index(p) for p in seen] == sorted({order.index(p) for p in seen}), seen  # in order, no repeats
+    finished = requests.get(good_url, headers=auth, timeout=10).text
+    assert "<uws:startTime>20" in finished and "<uws:endTime>20" in finished
+    assert requests.get(good_url + "/results/result", headers=auth, timeout=10).status_code == 200
     assert requests.get(good_url, params={"WAIT": "nan"}, headers=auth, timeout=10).status_code == 400
     pending = requests.post(base + "tap/async", data={"QUERY": "SELECT 1 FROM stars.stars"}, headers=auth, timeout=10)
     params = requests.post(pending.url + "/parameters", data={"QUERY": "SELECT TOP 2 ra FROM stars.stars"},
