@@ -234,6 +234,12 @@ def _shape(text, kind: str, values: list[float]) -> Shape:
         raise _bad(text, f"the radius {values[2]:g} is not from 0 to 180 degrees")
     if kind == "box" and not (values[2] >= 0 and values[3] >= 0):
         raise _bad(text, "a box's width and height are not negative")
+    if kind == "box" and (values[2] >= 180 or abs(values[1]) + values[3] / 2 > 90):
+        # STC's box is the polygon of its corners (great-circle sides): past a pole a corner is no position, and
+        # corners 180 deg apart or more are joined the other way round the sky
+        why = "is 180 degrees wide or more" if values[2] >= 180 else "reaches past a pole"
+        raise _bad(text, f"the box {why}, so the polygon of its corners (STC's box) is not it; give the region as "
+                         "a Polygon or a Circle")
     return Shape(kind, tuple(values))
 
 

@@ -140,6 +140,36 @@ def test_an_uploaded_s_region_joins_positions_and_the_rest_is_refused_naming_wha
             translate(adql, TABLES, uploads[0])
 
 
+@pytest.mark.parametrize("box, words", [
+    ("BOX(0, 89, 10, 10)", "this box reaches past a pole"),  # it was [355, 84, 5, 84, 5, 94, 355, 94]: Dec 94
+    ("BOX(0, 0, 200, 10)", "this box is 180° of RA wide or more"),  # corners 200 deg apart: the other way round
+    ("BOX(0, 0, 400, 10)", "this box is 180° of RA wide or more"),  # it was a 40 deg polygon round RA 180
+    ("BOX(0, 0, -1, 10)", "a box's width and height are not negative"),  # it was a polygon of 359 deg
+])
+def test_a_box_value_that_no_polygon_of_its_corners_is_is_refused(box, words):
+    """A BOX selected as a value is the DALI polygon of its corners; a box 180° wide or more, past a pole or of a
+    negative size gave a polygon that is not it (a latitude past 90, or the sky's other side). A constant one is
+    refused naming why; in CONTAINS and AREA the same box is the RA/Dec range, and answers."""
+    up = _upload(_stars(50))
+    with pytest.raises(UsageFault, match=words):
+        translate(f"SELECT {box} AS b FROM TAP_UPLOAD.mine", TABLES, up[0])
+    if "-1" not in box:
+        t, _ = _run(f"SELECT COUNT(*) AS n, AREA({box}) AS a FROM TAP_UPLOAD.mine "
+                    f"WHERE 1 = CONTAINS(POINT(ra, dec), {box})", up)
+        assert t["n"][0] >= 0 and t["a"][0] > 0
+
+
+def test_a_box_value_of_columns_past_a_pole_is_null():
+    """With columns (no constant to refuse), a row's box past a pole or 180° wide is NULL, not a polygon that is
+    not it; a box clear of both is the polygon of its corners."""
+    from astropy.table import Table
+
+    up = _upload(Table({"id": [1, 2, 3], "ra": [10.0, 10.0, 10.0], "dec": [89.0, 0.0, 0.0], "w": [2.0, 200.0, 2.0]}))
+    t, _ = _run("SELECT id, BOX(ra, dec, w, 4) AS b FROM TAP_UPLOAD.mine ORDER BY id", up)
+    assert t["b"].mask[0] and t["b"].mask[1] and not t["b"].mask[2]
+    assert t["b"][2].tolist() == [9.0, -2.0, 11.0, -2.0, 11.0, 2.0, 9.0, 2.0]
+
+
 def test_tap_schema_describes_itself_with_delimited_size_and_int_types():
     t, overflow = _run("SELECT column_name, datatype FROM TAP_SCHEMA.columns WHERE table_name = 'TAP_SCHEMA.columns'")
     types = dict(zip(t["column_name"], t["datatype"]))

@@ -1036,6 +1036,25 @@ def _polygon_value(vertices: list) -> exp.Expression:
                     default=_f("adql_polygon", _f("list_value", *values)))
 
 
+def _box_value(args) -> None:
+    """Refuse a constant ``BOX`` given as a value whose DALI polygon of corners is not the box: one 180° of RA wide or
+    more (the great circle between two corners 180° apart or more runs the other way round the sky), one whose Dec
+    range passes a pole (a corner past it is no position) or of a negative size; with columns such a row's value is
+    NULL (the engine's ``adql_box``). In CONTAINS/INTERSECTS and AREA the box is the RA/Dec range, any size."""
+    vals = [_const(x) for x in args]
+    if any(v is None for v in vals):
+        return
+    ra, dec, w, h = vals
+    text = f"BOX({ra:g}, {dec:g}, {w:g}, {h:g})"
+    if w < 0 or h < 0:
+        raise UsageFault(f"{text}: a box's width and height are not negative")
+    if w >= 180 or abs(dec) + h / 2 > 90:
+        why = "is 180° of RA wide or more" if w >= 180 else "reaches past a pole"
+        raise UsageFault(f"{text} as a value is the polygon of its corners, and this box {why}, so no polygon of its "
+                         "corners is it; use it in CONTAINS/INTERSECTS or AREA (where it is the RA/Dec range, any "
+                         "size), or select a smaller box, a CIRCLE or a POLYGON")
+
+
 def _geometry_array(s: _Shape) -> exp.Expression:
     """A region as a DALI 1.1 value (section 3.3.5-3.3.7), an array of doubles in degrees (longitudes in
     [0, 360)): a point
@@ -1046,6 +1065,8 @@ def _geometry_array(s: _Shape) -> exp.Expression:
     if s.kind == "polygon":
         vals = [v % 360 if i % 2 == 0 else v for i, v in enumerate(s.args)]  # DALI longitudes: [0, 360)
         return _f("adql_polygon", _f("list_value", *[_num(v) for v in vals]))
+    if s.kind == "box":
+        _box_value(s.args)
     return _f(f"adql_{s.kind}", *[x.copy() for x in s.args])
 
 

@@ -109,6 +109,8 @@ _MACROS = (
     "(c0 * v[1] + c1 * v[2] + c2 * v[3]) / sqrt(v[1] * v[1] + v[2] * v[2] + v[3] * v[3])))))",
     "CREATE MACRO adql_polygon(v) AS struct_pack(adql_polygon := v::DOUBLE[])",
     "CREATE MACRO adql_box(x, y, w, h) AS CASE WHEN x IS NULL OR y IS NULL OR w IS NULL OR h IS NULL THEN NULL "
+    # the polygon of its corners is the box only narrower than 180 deg of RA and clear of the poles (adql._box_value)
+    "WHEN w < 0 OR h < 0 OR w >= 180 OR abs(y) + h / 2 > 90 THEN NULL "
     "ELSE adql_polygon([adql_lon(x - w / 2), y - h / 2, adql_lon(x + w / 2), y - h / 2, adql_lon(x + w / 2), "
     "y + h / 2, adql_lon(x - w / 2), y + h / 2]) END",
 )
