@@ -488,6 +488,9 @@ def test_masked_values_and_maxrec_overflow():
         ("SELECT x.OBS_ID FROM ivoa.obscore AS O",
          "unknown table or alias 'x' in x.OBS_ID; the query's tables are O (ivoa.obscore)"),
         ("SELECT Obs_Idd FROM ivoa.obscore", "unknown column 'Obs_Idd' in ivoa.obscore; did you mean obs_id?"),
+        # no FROM: it said "unknown column 'ra' in " and named no table
+        ("SELECT ra", "unknown column 'ra': the query reads no table (it has no FROM clause); write SELECT ... FROM "
+                      "schema.table; list this service's tables"),
         ("SELECT OBS_ID FROM ivoa.obscore AS a, ivoa.obscore AS b", "column 'OBS_ID' is ambiguous"),
         ("SELECT * FROM nosuch.tab", "unknown table 'nosuch.tab'; list this service's tables with SELECT "
                                      "table_name FROM TAP_SCHEMA.tables"),

@@ -609,6 +609,9 @@ def _qualify(tree, sources: dict[str, Source]):
             known = {c.name.lower(): c.name for s in sources.values() for c in s.table.columns}
             close = [known[k] for k in difflib.get_close_matches(name.lower(), sorted(known), 3)]
             where = ", ".join(s.table.name for s in sources.values())
+            if not where:  # "SELECT ra": it said "unknown column 'ra' in " (no table to name)
+                raise UsageFault(f"unknown column {name!r}: the query reads no table (it has no FROM clause); write "
+                                 f"SELECT ... FROM schema.table; {_LIST_TABLES}") from None
             raise UsageFault(f"unknown column {name!r} in {where}"
                              + (f"; did you mean {', '.join(close)}?" if close else "")) from None
         raise UsageFault(f"cannot resolve the query: {msg.splitlines()[0]}") from None
