@@ -50,6 +50,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -129,6 +130,7 @@ class ArchiveState:
     hips_rest_expiry: float = REST_STALE  # seconds a HiPS's first part waits for a word of its rest (--hips-rest-expiry)
     replicas: Replicas = field(default_factory=Replicas)  # this replica and its peers (--replica, --peers)
     sample_data: Path | None = None  # the datasets folder the platform's sample data loads into (--sample-data)
+    started: float = field(default_factory=time.time)  # when the service started (VOSI availability's upSince)
     _index: ImageIndex | None = None
     _registry: object | None = None
 
