@@ -488,6 +488,9 @@ def test_masked_values_and_maxrec_overflow():
         ("SELECT x.OBS_ID FROM ivoa.obscore AS O",
          "unknown table or alias 'x' in x.OBS_ID; the query's tables are O (ivoa.obscore)"),
         ("SELECT Obs_Idd FROM ivoa.obscore", "unknown column 'Obs_Idd' in ivoa.obscore; did you mean obs_id?"),
+        # a trailing comma in the select list ran as if it were not there (DaCHS: a syntax error)
+        ("SELECT s_ra, s_dec,\nFROM ivoa.obscore", "ADQL syntax error at line 1, column 19: the select list ends "
+                                                  "with a comma before FROM (a column left out after it?)"),
         # no FROM: it said "unknown column 'ra' in " and named no table
         ("SELECT ra", "unknown column 'ra': the query reads no table (it has no FROM clause); write SELECT ... FROM "
                       "schema.table; list this service's tables"),

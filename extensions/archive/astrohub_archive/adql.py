@@ -300,6 +300,10 @@ def _check_complete(tree: exp.Expression, adql: str) -> None:
     for kind, arg, words in ((TokenType.ON, "on", "ON"), (TokenType.USING, "using", "USING")):
         if sum(t.token_type == kind for t in tokens) > sum(j.args.get(arg) not in (None, []) for j in joins):
             raise UsageFault(f"JOIN ... {words} needs {'a condition' if words == 'ON' else 'a list of columns'}")
+    for comma, after in zip(tokens, tokens[1:]):  # "SELECT ra, FROM t": sqlglot dropped the comma and ran it
+        if comma.token_type == TokenType.COMMA and after.token_type == TokenType.FROM:
+            raise UsageFault(f"ADQL syntax error at line {comma.line}, column {comma.col}: the select list ends with a "
+                             "comma before FROM (a column left out after it?)")
 
 
 def _normalise(tree: exp.Expression) -> exp.Expression:
