@@ -79,6 +79,11 @@ def test_a_footprint_holding_a_point_is_the_obscore_specs_query():
         translate("SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(POINT(10, 95), s_region)", TABLES)
     with pytest.raises(UsageFault, match="constant POINT, CIRCLE or POLYGON"):
         translate("SELECT obs_id FROM ivoa.obscore AS o WHERE 1 = CONTAINS(POINT(o.s_ra, 1), o.s_region)", TABLES)
+    # footprints wholly inside a circle were answered as those meeting it (the index's test), a wider answer
+    for region in ("CIRCLE(0.05, 10, 0.1)", "POLYGON(1, 1, 2, 1, 2, 2)"):
+        with pytest.raises(UsageFault, match=r"footprints wholly inside a region, is not answered here; "
+                                             r"INTERSECTS\(s_region, \.\.\.\) = 1 gives those meeting it"):
+            translate(f"SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(s_region, {region})", TABLES)
 
 
 def _regions_upload():

@@ -1179,6 +1179,11 @@ def _push_down(tree, sources: dict[str, Source]) -> None:
             for alias, src in direct.items():
                 t = src.table
                 if t.kind == "obscore" and _col_is(first, alias, "s_region"):
+                    if name == "CONTAINS" and _fname(second) != "POINT":
+                        # footprints wholly inside the region: the index answers those meeting it, which it gave
+                        raise UsageFault(f"CONTAINS(s_region, {_fname(second) or 'region'}(...)), footprints wholly "
+                                         "inside a region, is not answered here; INTERSECTS(s_region, ...) = 1 gives "
+                                         "those meeting it, CONTAINS(POINT(...), s_region) = 1 those holding a point")
                     if src.uses != 1 or src.obscore_regions:
                         raise UsageFault("this service answers one INTERSECTS/CONTAINS test on s_region per query, "
                                          "as an AND term of a query reading ivoa.obscore once")
