@@ -383,6 +383,8 @@ def test_an_overflow_is_flagged_after_the_table_as_stilts_and_pyvo_read_it(fmt, 
         pytest.skip("STILTS is not installed")
     path = tmp_path / "answer.vot"
     path.write_bytes(body)
+    lint = subprocess.run(["stilts", "votlint", f"location={path}"], capture_output=True, text=True, timeout=120)
+    assert "ERROR" not in lint.stdout + lint.stderr, lint.stdout + lint.stderr  # one ID QUERY_STATUS, not two
     read = subprocess.run(["stilts", "tpipe", f"in={path}", "ifmt=votable", "omode=count"], capture_output=True,
                           text=True, timeout=120)
     assert read.returncode == 0 and "Missing/incorrect" not in read.stderr, read.stderr

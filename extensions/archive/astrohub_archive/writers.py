@@ -208,7 +208,9 @@ def _votable(table, status: str, infos, serialization: str) -> bytes:
         if f.datatype == "bit":
             f.datatype = "boolean"  # bit cannot be null; boolean can
     if status == "OVERFLOW":
-        _status_after(vtab, Info(name="QUERY_STATUS", value="OVERFLOW"))
+        trailing = Info(name="QUERY_STATUS", value="OVERFLOW")
+        trailing.ID = None  # astropy gives it its name as ID, which the first one holds (IDs are unique)
+        _status_after(vtab, trailing)
     if serialization == "binary2":
         _use_fast_binary2(vtab)
     else:
