@@ -1,5 +1,6 @@
 """The one reader of ObsCore ``s_region`` text: :func:`read_s_region`, and the two answers the platform asks of it,
-:func:`s_region_vertices` (an outline to draw or cover) and :func:`region_area` (the TAP service's ``AREA()``).
+:func:`s_region_vertices` (an outline to draw or cover), :func:`region_area` (the TAP service's ``AREA()``) and
+:func:`region_meets` (the TAP service's ``CONTAINS``/``INTERSECTS`` of a region column, an uploaded table's say).
 
 ``s_region`` comes as STC-S (``Polygon ICRS ra1 dec1 ...``, ``Circle ICRS ra dec r``, ``Box ICRS ra dec w h``, a
 ``Union ICRS ( Polygon ... Polygon ... )`` of them, as ALMA answers for a mosaic; a shape may be followed by holes,
@@ -27,6 +28,7 @@ package's errors.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -34,9 +36,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from platform_lib.imageindex.errors import ImageIndexInputError
-from platform_lib.imageindex.sphere import Polygon
+from platform_lib.imageindex.sphere import Circle, Polygon, angular_separation, radec_to_xyz
 
-__all__ = ["SRegion", "Shape", "read_s_region", "region_area", "s_region_vertices"]
+__all__ = ["SRegion", "Shape", "read_s_region", "region_area", "region_meets", "s_region_vertices"]
 
 #: STC-S frames, as written (upper case), to (the frame read, its equinox); None: taken as ICRS.
 _FRAMES = {
@@ -232,6 +234,12 @@ def _shape(text, kind: str, values: list[float]) -> Shape:
         raise _bad(text, f"the radius {values[2]:g} is not from 0 to 180 degrees")
     if kind == "box" and not (values[2] >= 0 and values[3] >= 0):
         raise _bad(text, "a box's width and height are not negative")
+    if kind == "box" and (values[2] >= 180 or abs(values[1]) + values[3] / 2 > 90):
+        # STC's box is the polygon of its corners (great-circle sides): past a pole a corner is no position, and
+        # corners 180 deg apart or more are joined the other way round the sky
+        why = "is 180 degrees wide or more" if values[2] >= 180 else "reaches past a pole"
+        raise _bad(text, f"the box {why}, so the polygon of its corners (STC's box) is not it; give the region as "
+                         "a Polygon or a Circle")
     return Shape(kind, tuple(values))
 
 
@@ -324,3 +332,65 @@ def region_area(stcs) -> float | None:
     if len(region.shapes) != 1:
         return None
     return region.shapes[0].area() - sum(hole.area() for hole in region.holes)
+
+
+@functools.lru_cache(maxsize=4096)
+def _outlines(text: str) -> tuple[tuple, tuple] | None:
+    """The shapes and holes of ``text`` as sphere objects (a circle as a :class:`Circle`, a polygon or an STC-S box
+    as a :class:`Polygon`), None for text that is no region; cached, as one upload row's region is tested against
+    every row it is joined with."""
+    try:
+        region = read_s_region(text)
+    except ValueError:
+        return None
+
+    def outline(shape: Shape):
+        if shape.kind == "circle":
+            return Circle(*shape.values)
+        v = shape.vertices()
+        return Polygon(v[:, 0], v[:, 1])
+
+    return tuple(map(outline, region.shapes)), tuple(map(outline, region.holes))
+
+
+def _holds(outline, xyz: np.ndarray) -> bool:
+    if isinstance(outline, Circle):
+        return bool(outline.contains(xyz))
+    return outline.contains_point(xyz)
+
+
+def _meet(outline, other) -> bool:
+    """Whether two outlines (each a :class:`Circle` or a :class:`Polygon`) share a point."""
+    if isinstance(outline, Circle) and isinstance(other, Circle):
+        sep = float(angular_separation(outline.center_xyz, other.center_xyz))
+        return sep <= math.radians(outline.radius + other.radius) + 1e-12
+    if isinstance(outline, Circle):
+        return outline.intersects_polygon(other)
+    if isinstance(other, Circle):
+        return other.intersects_polygon(outline)
+    return outline.intersects_polygon(other)
+
+
+def region_meets(text, kind: str, values: tuple[float, ...]) -> bool | None:
+    """Whether the ``s_region`` ``text`` (:func:`read_s_region`) meets a region given in ICRS degrees: ``kind``
+    ``"point"`` (``values`` ra, dec: the point lies in one of its shapes and in none of its holes), ``"circle"``
+    (ra, dec, radius) or ``"polygon"`` (ra1, dec1, ...; great-circle edges) sharing a point with one of its shapes
+    (holes are not taken out: a circle wholly inside a hole still meets the region). None for text that is no
+    region (SQL's NULL, as :func:`region_area` answers); a union meets what any of its shapes meets.
+
+    Examples
+    --------
+    >>> region_meets("Polygon ICRS 10 -1 12 -1 12 1 10 1", "point", (11.0, 0.0))
+    True
+    >>> region_meets("Circle ICRS 200 30 2", "circle", (200.0, 33.0, 0.5))
+    False
+    """
+    outlines = _outlines(str(text)) if text is not None else None
+    if outlines is None:
+        return None
+    shapes, holes = outlines
+    if kind == "point":
+        xyz = radec_to_xyz(values[0], values[1])
+        return any(_holds(s, xyz) for s in shapes) and not any(_holds(h, xyz) for h in holes)
+    other = Circle(*values) if kind == "circle" else Polygon(values[0::2], values[1::2])
+    return any(_meet(s, other) for s in shapes)

@@ -129,11 +129,12 @@ def archive(tmp_path_factory):
 
 
 def query_status(body: bytes) -> tuple[str, str]:
+    """The last QUERY_STATUS INFO's value and text: a truncated answer's OVERFLOW follows the table (DALI)."""
     root = ET.fromstring(body)
-    for info in root.iter(VO + "INFO"):
-        if info.get("name") == "QUERY_STATUS":
-            return info.get("value"), (info.text or "").strip()
-    raise AssertionError("no QUERY_STATUS INFO in the VOTable")
+    found = [info for info in root.iter(VO + "INFO") if info.get("name") == "QUERY_STATUS"]
+    if not found:
+        raise AssertionError("no QUERY_STATUS INFO in the VOTable")
+    return found[-1].get("value"), (found[-1].text or "").strip()
 
 
 def sia(base, params, token=None):

@@ -358,3 +358,33 @@ def test_writing_an_answer_stops_at_its_deadline(fmt):
     with pytest.raises(TimeoutError):
         writers.render_table(t, fmt, deadline=time.monotonic() - 1)
     assert writers.render_table(t, fmt) == writers.render_table(t, fmt, deadline=time.monotonic() + 3600)
+
+
+@pytest.mark.parametrize("fmt", ["votable", "votable-b2"])
+def test_an_overflow_is_flagged_after_the_table_as_stilts_and_pyvo_read_it(fmt, tmp_path):
+    """A truncated answer's only QUERY_STATUS was OVERFLOW before the TABLE: STILTS (3.4-7, TOPCAT's reader too)
+    takes the first one, warned "Missing/incorrect <INFO name='QUERY_STATUS'> element in TAP response" and did not
+    report the truncation. It is now DaCHS's form: OK before the table, OVERFLOW after it, in the RESOURCE; pyvo
+    reads it as OVERFLOW and STILTS reads the table (its TAP client's check: test_archive_tap's STILTS test)."""
+    import xml.etree.ElementTree as ET
+
+    import pyvo
+    from astropy.io.votable import parse
+    from astropy.table import Table
+
+    body = writers.render_table(Table({"n": [1, 2]}), fmt, overflow=True)
+    vo = "{http://www.ivoa.net/xml/VOTable/v1.3}"
+    resource = ET.fromstring(body).find(vo + "RESOURCE")
+    kids = [(k.tag.replace(vo, ""), k.get("value")) for k in resource]
+    assert kids[0] == ("INFO", "OK") and kids[-2:] == [("TABLE", None), ("INFO", "OVERFLOW")], kids
+    results = pyvo.dal.TAPResults(parse(io.BytesIO(body)), url="http://example.invalid/tap/sync")
+    assert results.query_status == "OVERFLOW" and len(results) == 2
+    if shutil.which("stilts") is None:
+        pytest.skip("STILTS is not installed")
+    path = tmp_path / "answer.vot"
+    path.write_bytes(body)
+    lint = subprocess.run(["stilts", "votlint", f"location={path}"], capture_output=True, text=True, timeout=120)
+    assert "ERROR" not in lint.stdout + lint.stderr, lint.stdout + lint.stderr  # one ID QUERY_STATUS, not two
+    read = subprocess.run(["stilts", "tpipe", f"in={path}", "ifmt=votable", "omode=count"], capture_output=True,
+                          text=True, timeout=120)
+    assert read.returncode == 0 and "Missing/incorrect" not in read.stderr, read.stderr

@@ -163,6 +163,11 @@ def test_icrs_and_its_stand_ins_are_taken_as_they_are():
     ("Circle ICRS 1 1 1 unit arcsec", "only degrees"),
     ("Union ICRS ( Polygon 1 1 2 1 2 2", "not closed"),
     ("banana", "'banana' is no shape"),
+    # STC's box is the polygon of its corners: a corner past the pole was read as a point beyond it (AREA 0.0005 sr for
+    # a 10 x 10 deg box at Dec 89), and corners 200 deg apart as the polygon the other way round the sky
+    ("Box ICRS 0 89 10 10", "the box reaches past a pole"),
+    ("Box ICRS 0 -85 10 12", "the box reaches past a pole"),
+    ("Box ICRS 0 0 200 10", "the box is 180 degrees wide or more"),
     ("", "it is empty"),
 ])
 def test_text_that_is_no_footprint_is_refused_naming_what_is_wrong(text, words):

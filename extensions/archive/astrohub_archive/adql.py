@@ -300,6 +300,10 @@ def _check_complete(tree: exp.Expression, adql: str) -> None:
     for kind, arg, words in ((TokenType.ON, "on", "ON"), (TokenType.USING, "using", "USING")):
         if sum(t.token_type == kind for t in tokens) > sum(j.args.get(arg) not in (None, []) for j in joins):
             raise UsageFault(f"JOIN ... {words} needs {'a condition' if words == 'ON' else 'a list of columns'}")
+    for comma, after in zip(tokens, tokens[1:]):  # "SELECT ra, FROM t": sqlglot dropped the comma and ran it
+        if comma.token_type == TokenType.COMMA and after.token_type == TokenType.FROM:
+            raise UsageFault(f"ADQL syntax error at line {comma.line}, column {comma.col}: the select list ends with a "
+                             "comma before FROM (a column left out after it?)")
 
 
 def _normalise(tree: exp.Expression) -> exp.Expression:
@@ -609,6 +613,9 @@ def _qualify(tree, sources: dict[str, Source]):
             known = {c.name.lower(): c.name for s in sources.values() for c in s.table.columns}
             close = [known[k] for k in difflib.get_close_matches(name.lower(), sorted(known), 3)]
             where = ", ".join(s.table.name for s in sources.values())
+            if not where:  # "SELECT ra": it said "unknown column 'ra' in " (no table to name)
+                raise UsageFault(f"unknown column {name!r}: the query reads no table (it has no FROM clause); write "
+                                 f"SELECT ... FROM schema.table; {_LIST_TABLES}") from None
             raise UsageFault(f"unknown column {name!r} in {where}"
                              + (f"; did you mean {', '.join(close)}?" if close else "")) from None
         raise UsageFault(f"cannot resolve the query: {msg.splitlines()[0]}") from None
@@ -814,10 +821,11 @@ def _shape_as_written(node) -> _Shape:
     if name in ("CENTROID", "REGION"):
         raise UsageFault(f"{name} is not supported by this service")
     if isinstance(node, exp.Column):  # DISTANCE(s_region, ...) said: expected a geometry, found '"obscore"."s_region"'
-        raise UsageFault(f"the column {node.name} is not a region this service can take here: ivoa.obscore's "
-                         "s_region is tested only in CONTAINS/INTERSECTS against a constant POINT, CIRCLE or POLYGON, "
-                         "as an AND term of the WHERE clause (not under OR or NOT; DISTANCE of it is not supported), "
-                         "and in AREA; elsewhere give a POINT, CIRCLE, BOX or POLYGON")
+        raise UsageFault(f"the column {node.name} is not a region this service can take here: a region column "
+                         "(ivoa.obscore's s_region, an uploaded table's STC-S s_region) is tested only in "
+                         "CONTAINS(POINT(...), column) and in INTERSECTS of it and a POINT, a CIRCLE or a constant "
+                         "POLYGON, and in AREA (DISTANCE of it is not supported); elsewhere give a POINT, CIRCLE, BOX "
+                         "or POLYGON")
     raise UsageFault(f"expected a geometry (POINT, CIRCLE, BOX or POLYGON), found {node.sql(dialect='duckdb')[:60]!r}")
 
 
@@ -1035,6 +1043,25 @@ def _polygon_value(vertices: list) -> exp.Expression:
                     default=_f("adql_polygon", _f("list_value", *values)))
 
 
+def _box_value(args) -> None:
+    """Refuse a constant ``BOX`` given as a value whose DALI polygon of corners is not the box: one 180° of RA wide or
+    more (the great circle between two corners 180° apart or more runs the other way round the sky), one whose Dec
+    range passes a pole (a corner past it is no position) or of a negative size; with columns such a row's value is
+    NULL (the engine's ``adql_box``). In CONTAINS/INTERSECTS and AREA the box is the RA/Dec range, any size."""
+    vals = [_const(x) for x in args]
+    if any(v is None for v in vals):
+        return
+    ra, dec, w, h = vals
+    text = f"BOX({ra:g}, {dec:g}, {w:g}, {h:g})"
+    if w < 0 or h < 0:
+        raise UsageFault(f"{text}: a box's width and height are not negative")
+    if w >= 180 or abs(dec) + h / 2 > 90:
+        why = "is 180° of RA wide or more" if w >= 180 else "reaches past a pole"
+        raise UsageFault(f"{text} as a value is the polygon of its corners, and this box {why}, so no polygon of its "
+                         "corners is it; use it in CONTAINS/INTERSECTS or AREA (where it is the RA/Dec range, any "
+                         "size), or select a smaller box, a CIRCLE or a POLYGON")
+
+
 def _geometry_array(s: _Shape) -> exp.Expression:
     """A region as a DALI 1.1 value (section 3.3.5-3.3.7), an array of doubles in degrees (longitudes in
     [0, 360)): a point
@@ -1045,6 +1072,8 @@ def _geometry_array(s: _Shape) -> exp.Expression:
     if s.kind == "polygon":
         vals = [v % 360 if i % 2 == 0 else v for i, v in enumerate(s.args)]  # DALI longitudes: [0, 360)
         return _f("adql_polygon", _f("list_value", *[_num(v) for v in vals]))
+    if s.kind == "box":
+        _box_value(s.args)
     return _f(f"adql_{s.kind}", *[x.copy() for x in s.args])
 
 
@@ -1052,8 +1081,39 @@ def _predicate(node) -> exp.Expression:
     name = _fname(node)
     if len(node.expressions) != 2:
         raise UsageFault(f"{name} takes two regions")
-    a, b = _shape(node.expressions[0]), _shape(node.expressions[1])
+    first, second = node.expressions
+    if isinstance(first, exp.Column) or isinstance(second, exp.Column):
+        return _region_column_test(name, first, second)
+    a, b = _shape(first), _shape(second)
     return _contains(a, b) if name == "CONTAINS" else _intersects(a, b)
+
+
+def _region_column_test(name: str, first, second) -> exp.Expression:
+    """``CONTAINS(POINT, column)`` or ``INTERSECTS`` of a column and a POINT, CIRCLE or POLYGON (either order), where
+    the column holds each row's region as STC-S (an uploaded table's ``s_region``; ivoa.obscore's where its test is
+    not pushed down to the image index): the engine's ``adql_region_meets``, row by row, NULL (so no match) for a
+    row whose text is no region, as ``AREA`` of it answers."""
+    column, other = (first, second) if isinstance(first, exp.Column) else (second, first)
+    supported = ("tested in CONTAINS(POINT(...), column) and in INTERSECTS of the column and a POINT, a CIRCLE or a "
+                 "constant POLYGON")
+    if isinstance(other, exp.Column):
+        raise UsageFault(f"{name}({first.sql()}, {second.sql()}): two region columns cannot be compared; a region "
+                         f"column is {supported}")
+    shape = _shape(other)
+    if name == "CONTAINS" and not (shape.kind == "point" and column is second):
+        raise UsageFault(f"CONTAINS({first.sql()}, {second.sql()}): a region column (each row's s_region) is "
+                         f"{supported}; whether a region lies inside a {shape.kind}, or a {shape.kind} inside a "
+                         "region, is not answered for region columns")
+    if shape.kind == "box":
+        raise UsageFault(f"{name} of a region column and a BOX is not supported; give the region as a CIRCLE or a "
+                         "POLYGON (a POLYGON of the box's corners has great-circle sides, not the BOX's RA/Dec range)")
+    none = exp.cast(exp.Null(), to=exp.DataType.build("DOUBLE"))
+    if shape.kind == "polygon":
+        args = [none, none.copy(), none.copy(), _polygon_spec(shape.args)]
+    else:
+        args = [x.copy() for x in shape.args] + ([none] if shape.kind == "point" else []) + [exp.Literal.string("")]
+    return _f("adql_region_meets", exp.cast(column.copy(), to=exp.DataType.build("VARCHAR")),
+              exp.Literal.string(shape.kind), *args)
 
 
 def _flag(node) -> tuple[exp.Expression, bool] | None:
@@ -1119,6 +1179,11 @@ def _push_down(tree, sources: dict[str, Source]) -> None:
             for alias, src in direct.items():
                 t = src.table
                 if t.kind == "obscore" and _col_is(first, alias, "s_region"):
+                    if name == "CONTAINS" and _fname(second) != "POINT":
+                        # footprints wholly inside the region: the index answers those meeting it, which it gave
+                        raise UsageFault(f"CONTAINS(s_region, {_fname(second) or 'region'}(...)), footprints wholly "
+                                         "inside a region, is not answered here; INTERSECTS(s_region, ...) = 1 gives "
+                                         "those meeting it, CONTAINS(POINT(...), s_region) = 1 those holding a point")
                     if src.uses != 1 or src.obscore_regions:
                         raise UsageFault("this service answers one INTERSECTS/CONTAINS test on s_region per query, "
                                          "as an AND term of a query reading ivoa.obscore once")

@@ -50,6 +50,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -59,7 +60,7 @@ import tornado.log
 import tornado.web
 
 from astrohub_archive.auth import Authenticator
-from astrohub_archive.base import NoRouteHandler
+from astrohub_archive.base import MAX_HEADER_BYTES, NoRouteHandler, bound_request_parsing
 from astrohub_archive.engine import Limits
 from astrohub_archive.handlers import all_routes
 from astrohub_archive.posjoin import DEFAULT_JOIN_CACHE_MIB, SIDES, Kernel
@@ -133,6 +134,7 @@ class ArchiveState:
     hips_rest_expiry: float = REST_STALE  # seconds a HiPS's first part waits for a word of its rest (--hips-rest-expiry)
     replicas: Replicas = field(default_factory=Replicas)  # this replica and its peers (--replica, --peers)
     sample_data: Path | None = None  # the datasets folder the platform's sample data loads into (--sample-data)
+    started: float = field(default_factory=time.time)  # when the service started (VOSI availability's upSince)
     _index: ImageIndex | None = None
     _registry: object | None = None
 
@@ -161,7 +163,9 @@ class ArchiveState:
 
 
 def make_app(state: ArchiveState) -> tornado.web.Application:
-    """The Tornado application serving ``state``."""
+    """The Tornado application serving ``state`` (tornado's parsing limits of this process raised to the service's
+    own, :func:`~astrohub_archive.base.bound_request_parsing`)."""
+    bound_request_parsing()
     prefix = "/" + state.prefix.strip("/") + "/" if state.prefix.strip("/") else "/"
     state.prefix = prefix
     if state.executor is None:
@@ -393,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     updater.start()
 
     async def serve() -> None:
-        server = app.listen(port, address=ip, max_body_size=MAX_BODY, max_header_size=64 * 2**10)
+        server = app.listen(port, address=ip, max_body_size=MAX_BODY, max_header_size=MAX_HEADER_BYTES)
         log.info("archive service on http://%s:%d%s (hub auth: %s)", ip, port, state.prefix, use_hub)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -10,7 +10,9 @@ logged with its traceback and answered ``Error: internal error`` with HTTP 503, 
 a traceback. Tornado's own refusals (method 405, naming the methods the route takes; body too large 413) get
 the same document, and so does a path no route serves (:class:`NoRouteHandler`, the application's default
 handler: 404). :class:`HeadAsGet` (the base of every handler here and of the HiPS routes') answers HEAD wherever
-GET is; a route whose GET does real work stops a HEAD after its checks (:meth:`HeadAsGet.finish_head`). Imports tornado and this package's faults and writers.
+GET is; a route whose GET does real work stops a HEAD after its checks (:meth:`HeadAsGet.finish_head`).
+:func:`bound_request_parsing` sets tornado's own parsing limits to the service's, so that its refusals name them.
+Imports tornado and this package's faults, writers and uploads (its limit on tables).
 """
 
 from __future__ import annotations
@@ -19,16 +21,34 @@ import asyncio
 import logging
 
 import tornado.web
+from tornado.httputil import ParseBodyConfig, ParseMultipartConfig, ParseUrlEncodedConfig, set_parse_body_config
 
 from astrohub_archive.faults import ArchiveFault, LimitFault, NotFoundFault, UsageFault
+from astrohub_archive.uploads import MAX_UPLOADS
 from astrohub_archive.writers import CONTENT_TYPES, RESPONSE_FORMATS, error_json, error_votable
 
-__all__ = ["BaseHandler", "HeadAsGet", "MAX_PARAMETERS", "MAX_VALUE_LENGTH", "NoRouteHandler", "allowed_methods",
-           "not_allowed"]
+__all__ = ["BaseHandler", "HeadAsGet", "MAX_HEADER_BYTES", "MAX_PARAMETERS", "MAX_VALUE_LENGTH", "NoRouteHandler",
+           "allowed_methods", "bound_request_parsing", "not_allowed"]
 
 log = logging.getLogger("astrohub_archive")
 MAX_PARAMETERS = 500  # values of all parameters of one request
 MAX_VALUE_LENGTH = 100_000  # characters of one parameter value
+MAX_HEADER_BYTES = 64 * 2**10  # a request's line and headers (its query string among them)
+#: Tornado's refusals of a body with too many fields or parts: they mean more than MAX_PARAMETERS values.
+_TOO_MANY = ("Max number of fields exceeded", "has too many parts")
+
+
+def bound_request_parsing() -> None:
+    """Raise tornado's own limits on the fields of a query string or form body (1000) and the parts of a multipart
+    body (100) past what reaches :meth:`BaseHandler.args`, which refuses more than :data:`MAX_PARAMETERS` values
+    naming that limit. Tornado parses a request's query string before any handler sees it, and answered one of
+    over 1000 fields with an empty 400 (the connection's own refusal, which no handler can word); a query string is
+    bounded by :data:`MAX_HEADER_BYTES`, so at most that many fields, all parsed now. A form body of more fields
+    than that, or a multipart one of more parts than parameter values and uploads allowed, is refused by tornado
+    still, and :meth:`BaseHandler.write_error` words it as the limit. Tornado's setting is per process (its
+    ``set_parse_body_config``): the archive's application sets it when made."""
+    set_parse_body_config(ParseBodyConfig(multipart=ParseMultipartConfig(max_parts=MAX_PARAMETERS + MAX_UPLOADS + 1),
+                                          urlencoded=ParseUrlEncodedConfig(max_arguments=MAX_HEADER_BYTES)))
 
 
 def _defines(cls: type, method: str) -> bool:
@@ -154,7 +174,10 @@ class BaseHandler(HeadAsGet):
             log.error("internal error on %s", self.request.uri, exc_info=kwargs.get("exc_info"))
             self.fail("Error: internal error in the archive service (logged); please report it", 503)
         elif isinstance(exc, tornado.web.HTTPError) and exc.log_message and status_code == 400:
-            self.fail(f"UsageFault: {exc.log_message}", 400)
+            if any(words in exc.log_message for words in _TOO_MANY):  # tornado's words: "Invalid body: ..."
+                self.fail(f"UsageFault: more than {MAX_PARAMETERS} parameter values in one request", 400)
+            else:
+                self.fail(f"UsageFault: {exc.log_message}", 400)
         elif status_code == 405:
             self.fail(f"UsageFault: {not_allowed(self)}", 405)
         else:

@@ -84,7 +84,7 @@ class AvailabilityHandler(BaseHandler):
         from astrohub_archive.vosi import availability
 
         self.set_header("Content-Type", "text/xml")
-        self.finish(availability(ok, note))
+        self.finish(availability(ok, note, self.state.started))
 
 
 class ConeSearchHandler(BaseHandler):

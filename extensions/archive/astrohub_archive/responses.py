@@ -140,8 +140,8 @@ def obscore_votable(records: list[dict], access_base: str, *, overflow: bool = F
     >>> b'<INFO ID="QUERY_STATUS" name="QUERY_STATUS" value="OK"/>' in doc
     True
     """
-    status = "OVERFLOW" if overflow else "OK"
-    parts = [_VOTABLE_OPEN, f'  <INFO ID="QUERY_STATUS" name="QUERY_STATUS" value="{status}"/>\n']
+    # a truncated answer: OK before the table, OVERFLOW after it (as :func:`~astrohub_archive.writers.render_table`)
+    parts = [_VOTABLE_OPEN, '  <INFO ID="QUERY_STATUS" name="QUERY_STATUS" value="OK"/>\n']
     for name, value, text in infos:
         head = f'  <INFO ID="{xml_escape(name)}" name="{xml_escape(name)}" value="{xml_escape(value)}"'
         parts.append(f"{head}>{xml_escape_cdata(text)}</INFO>\n" if text else f"{head}/>\n")
@@ -168,7 +168,7 @@ def obscore_votable(records: list[dict], access_base: str, *, overflow: bool = F
                     append(td(rec.get(name)))
             append("     </TR>\n")
         append("    </TABLEDATA>\n   </DATA>\n")
-    parts.append(_VOTABLE_CLOSE)
-    if resources:
-        parts[-1] = _VOTABLE_CLOSE.replace("</VOTABLE>", resources + "</VOTABLE>")
+    close = _VOTABLE_CLOSE.replace("</TABLE>\n", '</TABLE>\n  <INFO name="QUERY_STATUS" value="OVERFLOW"/>\n') \
+        if overflow else _VOTABLE_CLOSE
+    parts.append(close.replace("</VOTABLE>", resources + "</VOTABLE>") if resources else close)
     return "".join(parts).encode("utf-8")

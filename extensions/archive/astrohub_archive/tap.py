@@ -148,7 +148,7 @@ class TapAvailabilityHandler(TapBase):
             ok, note = True, f"the TAP service is accepting queries; the image index holds {n} records"
         except Exception as exc:
             ok, note = False, f"the image index is not readable: {exc}"
-        self.xml(vosi.availability(ok, note))
+        self.xml(vosi.availability(ok, note, self.state.started))
 
 
 class TapTablesHandler(TapBase):

@@ -6,6 +6,7 @@ Pure builders (bytes out) using :mod:`xml.etree.ElementTree`; the table set come
 
 from __future__ import annotations
 
+import time
 import xml.etree.ElementTree as ET
 
 from astrohub_archive.adql import EXTRA_FUNCTIONS, UDFS
@@ -126,10 +127,14 @@ def sia_capabilities(base: str, standard_id: str) -> bytes:
     return _xml(root)
 
 
-def availability(ok: bool, note: str) -> bytes:
+def availability(ok: bool, note: str, up_since: float | None = None) -> bytes:
+    """VOSI 1.1's availability document: ``available``, ``upSince`` (``up_since``, Unix seconds: when the service
+    started, as DaCHS says it; it was left out, so pyvo's ``up_since`` was None) while available, and ``note``."""
     # The "vosi" prefix is registered for VOSICapabilities; this document declares its own.
     root = ET.Element("vosi:availability", {"xmlns:vosi": VOSIA})
     ET.SubElement(root, "vosi:available").text = "true" if ok else "false"
+    if ok and up_since is not None:
+        ET.SubElement(root, "vosi:upSince").text = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(up_since))
     ET.SubElement(root, "vosi:note").text = note
     return _xml(root)
 

@@ -11,8 +11,8 @@ null), numbers VOTable has no type for (uint16/32/64, int8, float16) as the type
 masked values of every type as nulls (issue 17 item 1), ADQL's geometry values (DALI point, circle and
 polygon: double arrays with their ``xtype`` in VOTable, FITS and JSON; DALI's space-separated numbers in
 CSV, TSV and IPAC), empty tables, and the
-``QUERY_STATUS`` INFO (``OK`` / ``OVERFLOW``; ``ERROR`` in :func:`error_votable`) in the results
-RESOURCE. TABLEDATA is written by astropy's Python writer (:mod:`platform_lib.votable`: astropy 8.0.2's C
+``QUERY_STATUS`` INFO (``OK``, and for a truncated answer a trailing ``OVERFLOW`` after the TABLE, as DaCHS
+writes it; ``ERROR`` in :func:`error_votable`) in the results RESOURCE. TABLEDATA is written by astropy's Python writer (:mod:`platform_lib.votable`: astropy 8.0.2's C
 writer writes past its row buffer, and the process then crashes later at a random place). Imports numpy, astropy
 and platform_lib.votable.
 """
@@ -180,7 +180,10 @@ def _votable(table, status: str, infos, serialization: str) -> bytes:
     vot = from_table(table)
     resource = vot.resources[0]
     resource.type = "results"
-    resource.infos.append(Info(name="QUERY_STATUS", value=status))
+    # An overflow as DaCHS writes it (DALI 5.2, TAP 1.1 2.9): OK before the table, OVERFLOW after it. STILTS and
+    # TOPCAT read the first QUERY_STATUS and said "Missing/incorrect <INFO name='QUERY_STATUS'>" for OVERFLOW
+    # there, without reporting the truncation; pyvo and astropy read either.
+    resource.infos.append(Info(name="QUERY_STATUS", value="OK" if status == "OVERFLOW" else status))
     for name, value, text in infos:
         info = Info(name=name, value=value)
         if text:
@@ -204,6 +207,10 @@ def _votable(table, status: str, infos, serialization: str) -> bytes:
             f.arraysize = "*"  # arraysize="1" is deprecated (VOTable 1.3 erratum 3), and text varies
         if f.datatype == "bit":
             f.datatype = "boolean"  # bit cannot be null; boolean can
+    if status == "OVERFLOW":
+        trailing = Info(name="QUERY_STATUS", value="OVERFLOW")
+        trailing.ID = None  # astropy gives it its name as ID, which the first one holds (IDs are unique)
+        _status_after(vtab, trailing)
     if serialization == "binary2":
         _use_fast_binary2(vtab)
     else:
@@ -211,6 +218,18 @@ def _votable(table, status: str, infos, serialization: str) -> bytes:
     buf = io.BytesIO()
     vot.to_xml(buf, tabledata_format=serialization)
     return buf.getvalue()
+
+
+def _status_after(vtab, info) -> None:
+    """Have astropy's writer put ``info`` (the trailing ``QUERY_STATUS``) in the results RESOURCE right after the
+    TABLE ``vtab``, where astropy's Resource writes only INFOs before its tables."""
+    write = vtab.to_xml
+
+    def to_xml(w, **kwargs):
+        write(w, **kwargs)
+        info.to_xml(w, **kwargs)
+
+    vtab.to_xml = to_xml
 
 
 #: A column's ``meta["coosys"]`` (the system, ``"ICRS"``, or a dict of COOSYS attributes) or ``meta["timesys"]`` (a dict of TIMESYS attributes:
