@@ -512,15 +512,18 @@ def test_a_new_target_asks_for_each_catalogue_tile_once(platform, browser, sign_
 def test_aladin_lite_writes_coordinates_without_a_60(browser, tmp_path):
     """viz21: Aladin Lite (3.9.2-beta) wrote 3h47m as "03 46 60.00": it rounded the seconds after taking the whole
     minutes. The archive's copy (:func:`astrohub_archive.aladin_lite.patched`), run in headless Chromium, writes
-    positions just under a minute's or an hour's end with the carry made (Aladin Lite's ``A.coo(...).format``,
-    what its views show). No platform: Aladin Lite from a local server, every other address refused."""
+    positions just under a minute's or an hour's end with the carry made, and (viz22) a right ascension just under
+    24h as 00h, not "24 00 00.00" (Aladin Lite's ``A.coo(...).format``, what its views show). No platform: Aladin Lite from a local server, every other address refused."""
     from astrohub_archive.aladin_lite import aladin_lite_dir, patched
 
     (tmp_path / "aladin.js").write_bytes(patched((aladin_lite_dir() / "aladin.js").read_bytes()))
     cases = [  # ra, dec (deg), precision, what Aladin Lite should write
         (56.75, 24.1, 6, "03 47 00.00 +24 06 00.0"),
         (56.75, 24.1, 7, "03 47 00.000 +24 06 00.00"),
-        (359.9999999, -0.0833333333, 6, "24 00 00.00 -00 05 00.0"),
+        (359.9999999, -0.0833333333, 6, "00 00 00.00 -00 05 00.0"),  # viz22: the hours wrap (was 24 00 00.00)
+        (359.99999999, 89.99999999, 7, "00 00 00.000 +90 00 00.00"),
+        (359.999, 10.0, 3, "0 00.0 +10 0"),
+        (359.9999, -10.0, 1, "00.0 -10"),
         (83.8220833, -5.3911111, 6, "05 35 17.30 -05 23 28.0"),
         (44.99999999, 29.99999999, 6, "03 00 00.00 +30 00 00.0"),
     ]
