@@ -93,7 +93,8 @@ function __astrohubLoad(model){
       await l.init;
     }).catch(async e=>{
       __astrohubLoading=null;
-      throw new Error("The sky viewer could not load Aladin Lite from the platform ("+url+"): "+await __astrohubWhy(url,e)
+      const why=await __astrohubWhy(url,e);
+      throw new Error("The sky viewer could not load Aladin Lite from the platform ("+url+"): "+why
                       +". Tell the platform's administrator; run the cell again once it is served.");
     });
   }
