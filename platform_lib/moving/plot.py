@@ -151,7 +151,12 @@ def plot_search(search, *, obs_id: str | None = None, figsize=(12, 4.8)):
         sky.plot(_wrap(t["ra"][~t["hit"]]), np.deg2rad(t["dec"][~t["hit"]]), "x", color="tab:orange", ms=5,
                  label="near misses")
     sky.set_xticks(np.deg2rad(np.arange(-150, 151, 30)))
-    sky.set_xticklabels([f"{int(h)}h" for h in (10, 8, 6, 4, 2, 0, 22, 20, 18, 16, 14)], fontsize=7)
+    # the RA labels sit on the equator, inside the map, where a track near the ecliptic runs: a white halo keeps
+    # them readable over it (as viz's all-sky maps write them)
+    from matplotlib import patheffects
+
+    sky.set_xticklabels([f"{int(h)}h" for h in (10, 8, 6, 4, 2, 0, 22, 20, 18, 16, 14)], fontsize=7,
+                        path_effects=[patheffects.withStroke(linewidth=2.5, foreground="white")])
     # every 30 deg of Dec: matplotlib's 15 put 75 deg's label beside the map's top, under the title
     sky.set_yticks(np.deg2rad(np.arange(-60, 61, 30)))
     sky.tick_params(axis="y", labelsize=7)

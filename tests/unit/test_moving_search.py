@@ -333,10 +333,12 @@ def test_the_search_figure_names_each_footprint_in_view_with_no_text_over_anothe
     """viz22: zoomed on hit1, its footprint's name was written at its corner, over the names of the other dates'
     images, and near1 (its corner out of view) went unnamed; on the sky panel the title ran into the 75 deg
     label. Every footprint in view is now named inside the zoomed panel, and no text of the figure overlaps
-    another (matplotlib's text extents), as plot_table's labels and the pole ticks were fixed."""
+    another (matplotlib's text extents), as plot_table's labels and the pole ticks were fixed. The sky panel's RA
+    labels, on the equator over the track, have a white halo (the moving-objects tutorial's Pallas hid them)."""
     import itertools
 
     import matplotlib
+    import matplotlib.patheffects
 
     matplotlib.use("Agg")
     res = find_images("Ceres", Time("2023-01-01"), Time("2024-06-01"), index=archive / "index.sqlite", site="keck",
@@ -352,6 +354,10 @@ def test_the_search_figure_names_each_footprint_in_view_with_no_text_over_anothe
         assert panel.x0 <= box.x0 and box.x1 <= panel.x1 and panel.y0 <= box.y0 and box.y1 <= panel.y1, text
     touching = [(a, b) for (a, box_a), (b, box_b) in itertools.combinations(drawn, 2) if box_a.overlaps(box_b)]
     assert not touching, touching
+    # the sky panel's RA labels lie on the equator, over the track (the tutorial's Pallas): each has a white halo
+    for label in fig.axes[0].get_xticklabels():
+        halo = [e for e in label.get_path_effects() if isinstance(e, matplotlib.patheffects.withStroke)]
+        assert halo and halo[0]._gc.get("foreground") == "white", label.get_text()
 
 
 def test_the_search_shows_in_the_aladin_widget(archive, asteroids):
