@@ -151,7 +151,15 @@ def plot_search(search, *, obs_id: str | None = None, figsize=(12, 4.8)):
         sky.plot(_wrap(t["ra"][~t["hit"]]), np.deg2rad(t["dec"][~t["hit"]]), "x", color="tab:orange", ms=5,
                  label="near misses")
     sky.set_xticks(np.deg2rad(np.arange(-150, 151, 30)))
-    sky.set_xticklabels([f"{int(h)}h" for h in (10, 8, 6, 4, 2, 0, 22, 20, 18, 16, 14)], fontsize=7)
+    # the RA labels sit on the equator, inside the map, where a track near the ecliptic runs: a white halo keeps
+    # them readable over it (as viz's all-sky maps write them)
+    from matplotlib import patheffects
+
+    sky.set_xticklabels([f"{int(h)}h" for h in (10, 8, 6, 4, 2, 0, 22, 20, 18, 16, 14)], fontsize=7,
+                        path_effects=[patheffects.withStroke(linewidth=2.5, foreground="white")])
+    # every 30 deg of Dec: matplotlib's 15 put 75 deg's label beside the map's top, under the title
+    sky.set_yticks(np.deg2rad(np.arange(-60, 61, 30)))
+    sky.tick_params(axis="y", labelsize=7)
     sky.grid(True, lw=0.3)
     sky.set_title(f"{track.body}: track, {len(search.boxes)} space-time boxes, {len(t)} matches", fontsize=9)
     sky.legend(loc="lower right", fontsize=7)
@@ -184,6 +192,7 @@ def plot_search(search, *, obs_id: str | None = None, figsize=(12, 4.8)):
     zoom.plot(x, y, "-", color="0.5", lw=0.8, label="track (±3 days, daily points)")
     hit_of = dict(zip(t["obs_id"].tolist(), t["hit"].tolist()))
     kinds = set()
+    outlines = []  # (obs_id, its outline in arcmin, colour): named once the view's limits are set
     for oid, verts in search.footprints.items():
         vra, vdec = xyz_to_radec(np.asarray(verts))
         fx, fy = local(vra, vdec)
@@ -194,7 +203,7 @@ def plot_search(search, *, obs_id: str | None = None, figsize=(12, 4.8)):
         kinds.add(colour)
         zoom.add_patch(MplPolygon(np.column_stack([fx, fy]), closed=True, fill=False, color=colour,
                                   lw=2.0 if oid == row["obs_id"] else 1.0))
-        zoom.annotate(oid, (fx.max(), fy.max()), fontsize=7, color=colour)
+        outlines.append((oid, np.column_stack([fx, fy]), colour))
     for colour, label in (("tab:red", "footprint containing it"), ("tab:orange", "near miss footprint")):
         if colour in kinds:
             zoom.plot([], [], "-", color=colour, label=label)
@@ -217,4 +226,37 @@ def plot_search(search, *, obs_id: str | None = None, figsize=(12, 4.8)):
                    f"{'inside' if row['hit'] else 'near miss'}, {float(row['edge_sep']):.1f}\" from the edge",
                    fontsize=9)
     fig.tight_layout()
+    _name_footprints(zoom, outlines, lim)
     return fig
+
+
+def _name_footprints(zoom, outlines, lim: float) -> None:
+    """Each footprint of the zoomed panel in view named at the middle of its highest edge in view, placed by
+    :func:`platform_lib.viz.place_labels` (no name over another, a tick label, the legend or the title; points too
+    near share one label; a name with no room is left out, with a warning). Named at a corner of each outline,
+    the images of one field at other dates wrote their names over each other, and an image whose corner was out
+    of view went unnamed."""
+    import warnings
+
+    from platform_lib.errors import stacklevel_outside
+    from platform_lib.viz import place_labels
+
+    anchors, names, colours = [], [], []
+    for oid, outline, colour in outlines:
+        ends = np.vstack([outline, outline[:1]])
+        steps = np.linspace(0.0, 1.0, 65)[:, None, None]  # each edge at 64 steps
+        edge = (ends[:-1] + steps * (ends[1:] - ends[:-1])).reshape(-1, 2)
+        seen = edge[(np.abs(edge) <= lim).all(axis=1)]
+        if not len(seen):
+            continue
+        top = seen[seen[:, 1] >= seen[:, 1].max() - 1e-6 * lim]
+        anchors.append(((top[:, 0].min() + top[:, 0].max()) / 2, top[0, 1]))
+        names.append(str(oid))
+        colours.append(colour)
+    if not anchors:
+        return
+    x, y = np.array(anchors).T
+    left_out = place_labels(zoom, x, y, names, colors=colours, inside_axes=True)
+    if left_out:
+        warnings.warn(f"{len(left_out)} footprint names left out where they would overlap other text: "
+                      f"{', '.join(left_out)}", stacklevel=stacklevel_outside(__file__))

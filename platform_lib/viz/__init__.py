@@ -15,7 +15,8 @@ Public API:
 ``plot(obj, projection="mollweide" | "aitoff", center=None, radius=None) -> Figure``
     the same as a static figure; ``plot_table``, ``plot_footprints``, ``plot_moc``, ``plot_skymap``,
     ``plot_crossmatch``, ``plot_healpix`` for each kind; ``credible_region(skymap, 0.9)`` is a sky map's
-    90 % region as a MOC.
+    90 % region as a MOC. ``place_labels(ax, x, y, names)`` writes names beside points of any matplotlib axes where
+    they overlap no other text (what ``plot_table(label=...)`` and ``moving``'s search figures use).
 ``build_catalog_hips(source, dest, client=None)``, ``build_density_hips(source, dest)``, ``write_image_hips(images, dest)``
     HiPS catalogues (brightest first per tile and order), density maps and image HiPS; a HATS
     catalogue is computed per partition on the user's Dask cluster (the client given or current);
@@ -60,6 +61,7 @@ from platform_lib.viz._hips import (
 from platform_lib.viz._hips import BUILDING as HIPS_BUILDING
 from platform_lib.viz._hips import read_properties as read_hips_properties
 from platform_lib.viz._inputs import find_coordinates, parse_s_region
+from platform_lib.viz._labels import place_labels
 from platform_lib.viz._publish import (MyHips, delete_hips, job_hips, my_hips, share_hips, table_hips, unshare_hips,
                                       upload_hips)
 
@@ -84,6 +86,7 @@ __all__ = [
     "my_hips",
     "parse_s_region",
     "pick_magnitude",
+    "place_labels",
     "plot",
     "plot_crossmatch",
     "plot_footprints",

@@ -4,8 +4,9 @@ or the title.
 :func:`place_labels` draws the figure once (its layout settles), gathers the boxes of the text already there,
 joins points too near to tell apart into one label (``m1_dss`` and ``m1_ukidss_wfcam``, a survey's images of one
 field: ``m1_dss, m1_ukidss_wfcam`` on two lines), and tries each label at a few places around its point, keeping
-the first where it touches nothing and stays inside the figure (or the axes, for a zoomed view, whose tick labels
-lie outside them). A label with no such place is left out and named in the answer. Imports numpy and matplotlib.
+the first where it touches nothing (text, the legend) and stays inside the figure (or the axes, for a zoomed
+view). A label with no such place is left out and named in the answer. Public as ``platform_lib.viz.place_labels``
+(``platform_lib.moving``'s search figures name their footprints with it). Imports numpy and matplotlib.
 """
 
 from __future__ import annotations
@@ -36,11 +37,16 @@ def _renderer(fig):
 
 
 def _taken(ax, renderer) -> list:
-    """The boxes of the text ``ax`` shows already: tick labels, axis labels, title, earlier labels."""
+    """The boxes of the text ``ax`` shows already: tick labels (of ticks in view), axis labels, title, the
+    legend, earlier labels."""
     texts = [*ax.texts, ax.title, ax.xaxis.label, ax.yaxis.label]
     if not hasattr(ax, "coords"):  # WCSAxes draws its own tick labels, outside the axes (see place_labels)
-        texts += [*ax.get_xticklabels(), *ax.get_yticklabels()]
-    return [t.get_window_extent(renderer) for t in texts if t.get_visible() and t.get_text()]
+        for along, axis in enumerate((ax.xaxis, ax.yaxis)):
+            lo, hi = sorted(axis.get_view_interval())
+            texts += [t for t in axis.get_ticklabels() if lo <= t.get_position()[along] <= hi]
+    boxes = [t.get_window_extent(renderer) for t in texts if t.get_visible() and t.get_text()]
+    legend = ax.get_legend()
+    return boxes + ([legend.get_window_extent(renderer)] if legend is not None and legend.get_visible() else [])
 
 
 def _groups(pixels: np.ndarray) -> list[list[int]]:
@@ -64,10 +70,18 @@ def _text(names: list[str]) -> str:
     return "\n".join(shown[:MOST_NAMES] + ([f"+{more} more"] if more > 0 else []))
 
 
-def place_labels(ax, x, y, names, *, transform=None, fontsize: float = 7) -> list[str]:
+def place_labels(ax, x, y, names, *, transform=None, fontsize: float = 7, colors=None,
+                 inside_axes: bool | None = None) -> list[str]:
     """Write ``names[i]`` beside the point ``(x[i], y[i])`` of ``ax`` (in ``transform``'s coordinates, the
-    axes' data by default), each label where it overlaps no other text of the axes, and inside the figure
-    (inside the axes when they are a zoomed WCS view). Returns the names left out for want of room."""
+    axes' data by default), each label where it overlaps no other text of the axes (nor its legend), and inside
+    the figure, or inside the axes with ``inside_axes`` (by default for a zoomed WCS view, whose tick labels lie
+    outside them). ``colors[i]``: the colour of ``names[i]``'s label (a shared label takes its first point's).
+    Returns the names left out for want of room.
+
+    Examples
+    --------
+    >>> left_out = place_labels(ax, ra, dec, table["name"])                     # doctest: +SKIP
+    """
     from matplotlib import patheffects
 
     fig = ax.figure
@@ -76,7 +90,8 @@ def place_labels(ax, x, y, names, *, transform=None, fontsize: float = 7) -> lis
     x, y = np.asarray(x, float), np.asarray(y, float)
     pixels = transform.transform(np.column_stack([x, y])) if x.size else np.empty((0, 2))
     taken = _taken(ax, renderer)
-    room = (ax if hasattr(ax, "coords") else fig).get_window_extent(renderer)
+    inside_axes = hasattr(ax, "coords") if inside_axes is None else inside_axes
+    room = (ax if inside_axes else fig).get_window_extent(renderer)
     halo = [patheffects.withStroke(linewidth=2, foreground="white")]  # reads over grid lines and points
     left_out: list[str] = []
     for group in _groups(pixels):
@@ -84,7 +99,8 @@ def place_labels(ax, x, y, names, *, transform=None, fontsize: float = 7) -> lis
         text = _text([str(names[k]) for k in group])
         for dx, dy, ha, va in SPOTS:
             label = ax.annotate(text, (x[i], y[i]), xycoords=transform, xytext=(dx, dy), textcoords="offset points",
-                                ha=ha, va=va, fontsize=fontsize, path_effects=halo, annotation_clip=False)
+                                ha=ha, va=va, fontsize=fontsize, path_effects=halo, annotation_clip=False,
+                                color=None if colors is None else colors[i])
             label.set_in_layout(False)  # the layout is settled: a label must not move the axes under the others
             box = label.get_window_extent(renderer)
             inside = room.x0 <= box.x0 and box.x1 <= room.x1 and room.y0 <= box.y0 and box.y1 <= room.y1

@@ -59,6 +59,22 @@ function __astrohubFollowSky(a,url,every){
 
 _LOADER = FOLLOW_SKY + r"""
 function __astrohubAbs(u){return (typeof u==="string"&&u.startsWith("/"))?window.location.origin+u:u}
+// Aladin Lite's WebAssembly view starts at the window's size and learns its div's 2 ms after each resize, keeping
+// the degrees per pixel; ipyaladin makes the view in a div not yet on the page and sets its field at once, so the
+// field was set for the width of the window, not of the view (fov=20 on a 900 px view in a 1280 px window: 14 deg,
+// and the kernel was told 14), and a div still off the page when the view first looked (1 x 1 px) lost it all.
+// The field last set (or the view's first) is set again the first time the view has a size of its own, and told
+// (with the view's WCS) as after a zoom.
+function __astrohubFieldOnceSized(v){
+  const view=v.view,wasm=view.wasm,resize=wasm.resize,setFoV=v.setFoV;
+  let wanted=view.fov;
+  v.setFoV=function(f){wanted=f;return setFoV.call(this,f)};
+  wasm.resize=function(w,h){
+    const r=resize.call(this,w,h);
+    if(w>1&&h>1){wasm.resize=resize;v.setFoV=setFoV;view.oldFov=undefined;setFoV.call(v,wanted)}
+    return r;
+  };
+}
 // Aladin Lite (2.6 MB, its WebAssembly compiled on load), imported once; a failed import is tried again by the
 // next view. Awaited in render, not in initialize: anywidget 0.11 gives a model's initialize 2 s, and past them
 // it drops, silently and for the model's life, every message from the kernel (the view drew the first state,
@@ -70,13 +86,29 @@ function __astrohubLoad(model){
     __astrohubLoading=import(url).then(async m=>{
       if(!l){
         const a=m.default,make=a.aladin;  // each view follows the platform's sky while it is the placeholder
-        a.aladin=function(div,o){const v=make(div,o);try{__astrohubFollowSky(v,o&&o.survey,5000)}catch(e){}return v};
+        a.aladin=function(div,o){const v=make(div,o);try{__astrohubFollowSky(v,o&&o.survey,5000)}catch(e){}
+          try{__astrohubFieldOnceSized(v)}catch(e){}return v};
         l=a;
       }
       await l.init;
-    }).catch(e=>{__astrohubLoading=null;throw new Error("Aladin Lite could not be loaded from the platform ("+url+"): "+e)});
+    }).catch(async e=>{
+      __astrohubLoading=null;
+      const why=await __astrohubWhy(url,e);
+      throw new Error("The sky viewer could not load Aladin Lite from the platform ("+url+"): "+why
+                      +". Tell the platform's administrator; run the cell again once it is served.");
+    });
   }
   return __astrohubLoading;
+}
+// Why Aladin Lite did not load, in words: the archive's answer (its status and, when plain text as the archive
+// writes its errors, its reason), or that none came (the browser's import error says neither).
+async function __astrohubWhy(url,e){
+  let r;
+  try{r=await fetch(url,{cache:"no-store"})}catch(f){return "the archive did not answer ("+f+")"}
+  if(r.ok)return "the file came but did not start ("+e+")";
+  const text=(r.headers.get("content-type")||"").startsWith("text/plain")?
+    (await r.text().catch(()=>"")).trim().split("\n")[0].slice(0,300):"";
+  return "the archive answered "+(/^\d{3}:/.test(text)?text:(r.status+" "+r.statusText).trim()+(text?": "+text:""));
 }
 function __astrohubInit(ctx){
   const model=ctx.model;
@@ -95,8 +127,15 @@ async function __astrohubRender(ctx){
   const fail=m=>{ctx.model.set("astrohub_message",m);ctx.model.save_changes();show()};
   ctx.model.on("change:astrohub_message",show);show();
   ctx.el.appendChild(box);
+  // a view waiting for Aladin Lite (a busy archive, a slow network) says so rather than stay an empty box
+  const note=document.createElement("div");
+  note.className="astrohub-aladin-loading";
+  note.style.cssText="padding:6px 10px;margin:4px 0;color:#555;font:13px sans-serif";
+  note.textContent="Loading the sky viewer (Aladin Lite) from the platform\u2026";
+  const slow=setTimeout(()=>ctx.el.appendChild(note),1500);
   let cleanup;
   try{await __astrohubLoad(ctx.model)}catch(e){fail(String(e.message||e));return}
+  finally{clearTimeout(slow);note.remove()}
   try{cleanup=$.render(ctx)}catch(e){fail("The sky viewer failed: "+e)}
   ctx.el.insertBefore(box,ctx.el.firstChild);
   return cleanup;

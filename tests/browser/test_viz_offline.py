@@ -512,15 +512,18 @@ def test_a_new_target_asks_for_each_catalogue_tile_once(platform, browser, sign_
 def test_aladin_lite_writes_coordinates_without_a_60(browser, tmp_path):
     """viz21: Aladin Lite (3.9.2-beta) wrote 3h47m as "03 46 60.00": it rounded the seconds after taking the whole
     minutes. The archive's copy (:func:`astrohub_archive.aladin_lite.patched`), run in headless Chromium, writes
-    positions just under a minute's or an hour's end with the carry made (Aladin Lite's ``A.coo(...).format``,
-    what its views show). No platform: Aladin Lite from a local server, every other address refused."""
+    positions just under a minute's or an hour's end with the carry made, and (viz22) a right ascension just under
+    24h as 00h, not "24 00 00.00" (Aladin Lite's ``A.coo(...).format``, what its views show). No platform: Aladin Lite from a local server, every other address refused."""
     from astrohub_archive.aladin_lite import aladin_lite_dir, patched
 
     (tmp_path / "aladin.js").write_bytes(patched((aladin_lite_dir() / "aladin.js").read_bytes()))
     cases = [  # ra, dec (deg), precision, what Aladin Lite should write
         (56.75, 24.1, 6, "03 47 00.00 +24 06 00.0"),
         (56.75, 24.1, 7, "03 47 00.000 +24 06 00.00"),
-        (359.9999999, -0.0833333333, 6, "24 00 00.00 -00 05 00.0"),
+        (359.9999999, -0.0833333333, 6, "00 00 00.00 -00 05 00.0"),  # viz22: the hours wrap (was 24 00 00.00)
+        (359.99999999, 89.99999999, 7, "00 00 00.000 +90 00 00.00"),
+        (359.999, 10.0, 3, "0 00.0 +10 0"),
+        (359.9999, -10.0, 1, "00.0 -10"),
         (83.8220833, -5.3911111, 6, "05 35 17.30 -05 23 28.0"),
         (44.99999999, 29.99999999, 6, "03 00 00.00 +30 00 00.0"),
     ]
@@ -618,7 +621,12 @@ def test_a_view_whose_aladin_lite_comes_late_still_draws_what_the_kernel_sent(pl
     """aladin21: on a first load of a loaded platform the view drew RA 0 Dec 0 with no layer, while the kernel's
     widget had its target, field and layers. anywidget gives a model's ``initialize`` 2 s and past them drops
     every message of the kernel to that model; the widget imported Aladin Lite there. Here Aladin Lite's file is
-    held back 4 s: the view still opens on the target and field set from the notebook, with the track drawn."""
+    held back 4 s: the view still opens on the target and field set from the notebook, with the track drawn.
+
+    viz22: while it is held the view says it is loading (it was an empty box); before that, a view whose Aladin
+    Lite the archive answers 404 says what failed, with the archive's answer (it said "Failed to fetch dynamically
+    imported module", nothing of why); and the field set before the view existed, with a height of 320 px, is the
+    one shown (Aladin Lite kept the degrees per pixel of the window's width: 2.6 deg shown for 4)."""
     user = platform.unique("late")
     platform.create_user(user)
     platform.start_server(user)
@@ -629,23 +637,44 @@ def test_a_view_whose_aladin_lite_comes_late_still_draws_what_the_kernel_sent(pl
         "w.add_polylines([[[10.0, 19.0], [11.0, 22.0]]], name='track', color='#00ff00', line_width=6)\n"
         "w.target = SkyCoord(10.5, 20.5, unit='deg')\n"
         "w.fov = 4\n"
-        "w"])
+        "w",
+        "from platform_lib import viz\n"
+        "viz.Aladin(height=200)"])
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     outside = _kept_on_the_platform(context)
     page = context.new_page()
     held: list = []
-    page.route("**/aladin-lite/aladin.js", lambda route: held.append((route, time.monotonic())))
+    missing = {"on": True}
+
+    def aladin_lite(route):
+        if missing["on"]:  # the archive's answer for a file it does not have (AladinLiteHandler)
+            route.fulfill(status=404, content_type="text/plain; charset=utf-8",
+                          body="404: no Aladin Lite file 'aladin.js'\n")
+        else:
+            held.append((route, time.monotonic()))
+
+    page.route("**/aladin-lite/aladin.js", aladin_lite)
     try:
         sign_in(page, user)
         page.goto(f"{platform.server_url(user)}lab/tree/late.ipynb", timeout=120_000)
         notebook = in_front(page, "late.ipynb")
         page.wait_for_selector(".jp-StatusBar-Widget >> text=/Idle/", timeout=120_000)
-        page.locator(f"{notebook} .jp-CodeCell").first.locator(".jp-InputPrompt").click()
+        cells = page.locator(f"{notebook} .jp-CodeCell")
+        cells.nth(1).locator(".jp-InputPrompt").click()
+        page.keyboard.press("Shift+Enter")  # a view while the archive has no Aladin Lite
+        failed = cells.nth(1).locator(".astrohub-aladin-message")
+        failed.wait_for(state="visible", timeout=120_000)
+        assert "archive answered 404: no Aladin Lite file 'aladin.js'" in failed.text_content(), failed.text_content()
+        assert "administrator" in failed.text_content() and not cells.nth(1).locator("canvas").count()
+        missing["on"] = False
+        cells.nth(0).locator(".jp-InputPrompt").click()
         page.keyboard.press("Shift+Enter")
+        loading = cells.nth(0).locator(".astrohub-aladin-loading")
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not (held and time.monotonic() - held[0][1] > 4):
+        while time.monotonic() < deadline and not (held and time.monotonic() - held[0][1] > 4 and loading.count()):
             page.wait_for_timeout(200)
         assert held, "the view never asked for Aladin Lite"
+        assert loading.is_visible() and "Loading the sky viewer" in loading.text_content(), "an empty box while held"
         for route, _ in held:
             route.fallback()
         view = page.locator(".aladin-widget").first
@@ -654,13 +683,16 @@ def test_a_view_whose_aladin_lite_comes_late_still_draws_what_the_kernel_sent(pl
         page.wait_for_timeout(1500)  # the moves and the track's drawing
         shown = view.evaluate("el => [...el.querySelectorAll('[class*=location]')].map(e => e.textContent)"
                               ".concat([...el.querySelectorAll('input')].map(i => i.value)).join(' | ')")
+        field = view.locator(".aladin-fov").text_content()
         from PIL import Image
 
         png = view.screenshot(path=str(tmp_path / "late.png"))
         img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
         green = int(((img[..., 1] > 180) & (img[..., 0] < 90) & (img[..., 2] < 90)).sum())
         assert re.search(r"00 42 00\.0+ \+20 30 00", shown), shown  # 10.5 deg, 20.5 deg
+        assert field.startswith("4.000°×"), field  # the field across the view, as set
         assert green > 200, f"no track drawn ({green} green pixels)"
+        assert not loading.count()
         assert not outside, f"requests left the platform: {outside[:10]}"
     finally:
         context.close()

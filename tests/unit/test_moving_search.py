@@ -308,6 +308,58 @@ def test_plot_of_a_search_has_the_sky_and_a_zoom(archive, asteroids):
     assert {"footprint containing it", "near miss footprint"} <= labels
 
 
+def _drawn_texts(fig) -> list[tuple[str, object]]:
+    """(text, its box on the figure) of every text matplotlib draws in ``fig``: titles, axis labels, the tick
+    labels of ticks in view, legends, and the names in an axes whose point is in view (one out of view is not
+    drawn)."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    out = []
+    for ax in fig.axes:
+        texts = [ax.title, ax.xaxis.label, ax.yaxis.label]
+        for along, axis in enumerate((ax.xaxis, ax.yaxis)):
+            lo, hi = sorted(axis.get_view_interval())
+            texts += [t for t in axis.get_ticklabels() if lo <= t.get_position()[along] <= hi]
+        view = ax.get_window_extent(renderer)
+        texts += [t for t in ax.texts if view.contains(*ax.transData.transform(t.xy))]
+        out += [(t.get_text(), t.get_window_extent(renderer)) for t in texts if t.get_visible() and t.get_text()]
+        if ax.get_legend() is not None:
+            out.append(("legend", ax.get_legend().get_window_extent(renderer)))
+    return out
+
+
+@pytest.mark.parametrize("obs_id", ["hit1", "near1"])
+def test_the_search_figure_names_each_footprint_in_view_with_no_text_over_another(archive, asteroids, obs_id):
+    """viz22: zoomed on hit1, its footprint's name was written at its corner, over the names of the other dates'
+    images, and near1 (its corner out of view) went unnamed; on the sky panel the title ran into the 75 deg
+    label. Every footprint in view is now named inside the zoomed panel, and no text of the figure overlaps
+    another (matplotlib's text extents), as plot_table's labels and the pole ticks were fixed. The sky panel's RA
+    labels, on the equator over the track, have a white halo (the moving-objects tutorial's Pallas hid them)."""
+    import itertools
+
+    import matplotlib
+    import matplotlib.patheffects
+
+    matplotlib.use("Agg")
+    res = find_images("Ceres", Time("2023-01-01"), Time("2024-06-01"), index=archive / "index.sqlite", site="keck",
+                      orbits=asteroids, tolerance=30 * u.arcsec)
+    fig = res.plot(obs_id=obs_id)
+    zoom = fig.axes[1]
+    drawn = _drawn_texts(fig)
+    renderer = fig.canvas.get_renderer()
+    panel = zoom.get_window_extent(renderer)
+    names = {text: box for text, box in drawn if text in res.footprints}
+    assert set(names) == {"hit1", "near1"}, sorted(names)  # the two images of that night in view
+    for text, box in names.items():
+        assert panel.x0 <= box.x0 and box.x1 <= panel.x1 and panel.y0 <= box.y0 and box.y1 <= panel.y1, text
+    touching = [(a, b) for (a, box_a), (b, box_b) in itertools.combinations(drawn, 2) if box_a.overlaps(box_b)]
+    assert not touching, touching
+    # the sky panel's RA labels lie on the equator, over the track (the tutorial's Pallas): each has a white halo
+    for label in fig.axes[0].get_xticklabels():
+        halo = [e for e in label.get_path_effects() if isinstance(e, matplotlib.patheffects.withStroke)]
+        assert halo and halo[0]._gc.get("foreground") == "white", label.get_text()
+
+
 def test_the_search_shows_in_the_aladin_widget(archive, asteroids):
     """``viz.show(search)``: the track as lines, the boxes, the matched footprints and the hits, in the widget's
     model state and in the messages to the browser (no browser here: the comm is captured)."""

@@ -21,7 +21,8 @@ log = logging.getLogger("astrohub_archive")
 #: rounding the seconds last, so a value just under a minute's end rounds to 60: 3h47m (56.75 deg) was written
 #: "03 46 60.00" (the view's position, the coordinates under the mouse). The replacement rounds once, in the
 #: last unit written, and then splits hours, minutes and seconds (3h47m: "03 47 00.00"); each precision keeps
-#: the form it had (zero-padded fields from precision 6 on).
+#: the form it had (zero-padded fields from precision 6 on). A fourth argument, the value that is 0 again (24
+#: for hours, given by :data:`_RA_FORMAT`), wraps an angle that rounds up to it: 23h59m59.9999s is "00 00 00.00".
 _SEXAGESIMAL = (
     'wA.toSexagesimal=function(Q,A,I){var g=Q<0?"-":I?"+":"",C=Math.abs(Q);switch(A){case 1:var B=Math.round(C);'
     'return g+B.toString();case 2:return g+wA.format(C,1);case 3:var B=Math.floor(C),i=Math.round((C-B)*60);'
@@ -31,8 +32,11 @@ _SEXAGESIMAL = (
     'g+B+" "+E+" "+wA.format(o,A-5);default:return g+wA.format(C,1)}}'
 )
 _SEXAGESIMAL_ROUNDED_ONCE = (
-    'wA.toSexagesimal=function(Q,A,I){var g=Q<0?"-":I?"+":"",C=Math.abs(Q);'
+    'wA.toSexagesimal=function(Q,A,I,W){var g=Q<0?"-":I?"+":"",C=Math.abs(Q);'
     'const two=n=>(n<10?"0":"")+n;'
+    # q: the last unit written, in hours (degrees); an angle that rounds to W in it is W less (at least 0)
+    'const q=[1,.1,1/60,1/600,1/3600,1/36e3,1/36e4,1/36e5][A-1]||.1;'
+    'if(W&&Math.round(C/q)>=Math.round(W/q))C=Math.max(0,C-W);'
     # t: the angle in its last unit written (a whole number), then split into hours/degrees, minutes, seconds
     'switch(A){case 1:return g+Math.round(C).toString();case 2:return g+wA.format(C,1);'
     'case 3:{const t=Math.round(C*60);return g+Math.floor(t/60)+" "+t%60}'
@@ -45,9 +49,15 @@ _SEXAGESIMAL_ROUNDED_ONCE = (
     'default:return g+wA.format(C,1)}}'
 )
 
+#: A position's right ascension (``Coo.format``: the view's position, the coordinates under the mouse, the
+#: "Copy position" menu) is written in hours that wrap at 24: 359.9999999 deg was written "24 00 00.00".
+_RA_FORMAT = "var A=this.lon/15,I=wA.toSexagesimal(A,this.prec+1,!1)"
+_RA_FORMAT_WRAPPED = "var A=this.lon/15,I=wA.toSexagesimal(A,this.prec+1,!1,24)"
+
 #: (what it fixes, the exact text in the pinned package, its replacement)
 PATCHES = (
     ("sexagesimal rounding carried to 60 (3h47m written 03 46 60.00)", _SEXAGESIMAL, _SEXAGESIMAL_ROUNDED_ONCE),
+    ("right ascension rounded up to 24h (23h59m59.9999s written 24 00 00.00)", _RA_FORMAT, _RA_FORMAT_WRAPPED),
 )
 
 
