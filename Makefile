@@ -42,7 +42,8 @@ down status:
 # (the session fixture, tests/integration/conftest.py), a test file at a time (--dist loadfile: a module's
 # fixtures, users and servers stay on one worker): most of such a test waits (a server, a kernel, a page, a
 # deadline), and a second worker uses the core one process left idle then. Measured on a shared, busy machine
-# only (docs/benchmarks.md, "CI time"): 0.80 of the wall for 1.16 times the CPU (the second platform).
+# only (docs/benchmarks.md, "CI time"): 0.73 to 1.05 of one process's wall, by the files (Dask-heavy ones gain
+# nothing), for 1.16 to 1.50 times the CPU (the second platform). CI's own time decides it.
 # Each run lists its 15 slowest steps, so a CI log shows where the time goes. The unit tier loads the kernels
 # install compiled (a copy of the numba cache per run, tests/unit/conftest.py) instead of compiling them (~24 s).
 TEST_RUNS := "tests/unit tests/helm -n 2" "tests/integration tests/browser -n 2 --dist loadfile"
