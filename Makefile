@@ -32,21 +32,15 @@ up: install
 down status:
 	$(BIN)/astrohub $@ $(ARGS)
 
-# Each group of tiers in Python processes of its own: one process for everything accumulated the garbage of
-# hundreds of servers, clients and widgets, and a collection in a late unit test crashed the interpreter
-# (CPython 3.11.2). PYTEST_ARGS: run just those.
+# Each group of tiers in a Python process of its own (the servers' tiers share one running platform): one
+# process for everything accumulated the garbage of hundreds of servers, clients and widgets, and a
+# collection in a late unit test crashed the interpreter (CPython 3.11.2). PYTEST_ARGS: run just those.
 # The unit and helm tiers run together on two worker processes (pytest-xdist; CI has 2 cores): their tests are
 # independent and CPU-bound, and one process left the second core idle (here, quiet: 139 s for both, against
-# 187 s + 64 s one after the other in one process each).
-# The servers' tiers (integration, browser) run on two worker processes too, each with a platform of its own
-# (the session fixture, tests/integration/conftest.py), a test file at a time (--dist loadfile: a module's
-# fixtures, users and servers stay on one worker): most of such a test waits (a server, a kernel, a page, a
-# deadline), and a second worker uses the core one process left idle then. Measured on a shared, busy machine
-# only (docs/benchmarks.md, "CI time"): 0.73 to 1.05 of one process's wall, by the files (Dask-heavy ones gain
-# nothing), for 1.16 to 1.50 times the CPU (the second platform). CI's own time decides it.
+# 187 s + 64 s one after the other in one process each). The servers' tiers share one running platform: one process.
 # Each run lists its 15 slowest steps, so a CI log shows where the time goes. The unit tier loads the kernels
 # install compiled (a copy of the numba cache per run, tests/unit/conftest.py) instead of compiling them (~24 s).
-TEST_RUNS := "tests/unit tests/helm -n 2" "tests/integration tests/browser -n 2 --dist loadfile"
+TEST_RUNS := "tests/unit tests/helm -n 2" "tests/integration tests/browser"
 
 test: install-test
 ifeq ($(strip $(PYTEST_ARGS)),)

@@ -50,10 +50,7 @@ with ``platform.unique(...)``, use their own groups, and stop the servers they s
 ``unique`` raises, naming both modules, when another module (of either tier) asked for it already.
 
 ``tests/browser/conftest.py`` loads this file by path and shares the same running platform (one
-platform per pytest session, whichever tier asks first). ``make test`` runs both tiers on two pytest-xdist
-workers, a test file at a time (``--dist loadfile``): each worker is a session of its own, with a platform of its
-own, so a module's fixtures, users and servers are on one platform, and ``unique`` finds a clash between two
-modules that ran on the same worker (a name is tagged per platform, so modules on the two never meet).
+platform per pytest session, whichever tier asks first).
 """
 
 from __future__ import annotations
