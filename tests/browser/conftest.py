@@ -79,6 +79,21 @@ def sign_in(platform):
     return sign
 
 
+@pytest.fixture(scope="session")
+def open_in_lab(platform, sign_in, in_front):
+    """``open_in_lab(page, user, path)``: ``user`` signs in (:func:`sign_in`) and opens the notebook ``path`` (in
+    their home) in JupyterLab; returns the selector of the notebook in front (:func:`in_front`) once its kernel
+    is connected and idle (the status bar)."""
+    def open_(page, user: str, path: str) -> str:
+        sign_in(page, user)
+        page.goto(f"{platform.server_url(user)}lab/tree/{path}", timeout=120_000)
+        notebook = in_front(page, path.rsplit("/", 1)[-1])
+        page.wait_for_selector(".jp-StatusBar-Widget >> text=/Idle/", timeout=120_000)
+        return notebook
+
+    return open_
+
+
 #: The hosts a page on the local platform may ask: the platform's own.
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 

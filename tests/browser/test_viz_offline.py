@@ -71,7 +71,7 @@ def _not_blank(png: bytes) -> tuple[int, float]:
     return colours, busy
 
 
-def test_aladin_widget_offline_with_catalogue_and_footprints(platform, browser, sign_in, in_front, tmp_path):
+def test_aladin_widget_offline_with_catalogue_and_footprints(platform, browser, open_in_lab, tmp_path):
     user = platform.unique("vera")
     platform.create_user(user)
     platform.start_server(user)
@@ -95,11 +95,7 @@ def test_aladin_widget_offline_with_catalogue_and_footprints(platform, browser, 
     page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
     page.on("pageerror", lambda e: console.append(f"error: {e}"))
     try:
-        sign_in(page, user)
-        page.goto(f"{platform.server_url(user)}lab/tree/sky.ipynb", timeout=120_000)
-        in_front(page, "sky.ipynb")  # before Run All Cells: not getting-started, which a first sign-in opens
-        # the kernel is connected and idle (status bar), then Run > Run All Cells
-        page.wait_for_selector(".jp-StatusBar-Widget >> text=/Idle/", timeout=120_000)
+        open_in_lab(page, user, "sky.ipynb")  # in front before Run All Cells (a first sign-in opens getting-started)
         page.locator(".lm-MenuBar-itemLabel").filter(has_text=re.compile(r"^Run$")).click()
         page.locator(".lm-Menu-itemLabel").filter(has_text=re.compile(r"^Run All Cells$")).click()
         try:
@@ -195,7 +191,7 @@ def _registered_catalogue(platform, tmp_path, stem: str, seed: int) -> str:
     return full
 
 
-def test_registry_catalogue_zooms_through_its_hips(platform, browser, sign_in, in_front, tmp_path):
+def test_registry_catalogue_zooms_through_its_hips(platform, browser, open_in_lab, tmp_path):
     """``viz.show(<registry name>)``: the archive builds the catalogue's HiPS on request and Aladin Lite
     reads its Allsky files from the archive, and, as the user zooms in with the mouse wheel, the tiles of
     the deeper order (the Allsky files hold at most 200 per cell: a zoomed-out view never gets them all);
@@ -219,10 +215,7 @@ def test_registry_catalogue_zooms_through_its_hips(platform, browser, sign_in, i
     page.on("response", lambda r: served.__setitem__(urlparse(r.url).path, r.status)
             if f"/hips/{slug}/" in r.url else None)
     try:
-        sign_in(page, user)
-        page.goto(f"{platform.server_url(user)}lab/tree/lod.ipynb", timeout=120_000)
-        in_front(page, "lod.ipynb")  # before Run All Cells: not getting-started, which a first sign-in opens
-        page.wait_for_selector(".jp-StatusBar-Widget >> text=/Idle/", timeout=120_000)
+        open_in_lab(page, user, "lod.ipynb")  # in front before Run All Cells (a first sign-in opens getting-started)
         page.locator(".lm-MenuBar-itemLabel").filter(has_text=re.compile(r"^Run$")).click()
         page.locator(".lm-Menu-itemLabel").filter(has_text=re.compile(r"^Run All Cells$")).click()
         page.wait_for_selector(".aladin-widget canvas", timeout=120_000)
@@ -439,7 +432,7 @@ def _sky_pixels(png: bytes) -> np.ndarray:
     return img[inside]
 
 
-def test_a_new_target_asks_for_each_catalogue_tile_once(platform, browser, sign_in, in_front, tmp_path):
+def test_a_new_target_asks_for_each_catalogue_tile_once(platform, browser, open_in_lab, tmp_path):
     """viz21: after ``w.target = ...; w.fov = ...`` from the notebook, tiles of a HiPS catalogue were asked for
     twice, both answered 200. Aladin Lite looks for the tiles in view 0.3 s after a zoom and 1 s after a move,
     and asks again for every tile it has not received, those on their way too: a tile slower than 0.7 s (a
@@ -473,10 +466,7 @@ def test_a_new_target_asks_for_each_catalogue_tile_once(platform, browser, sign_
     page.on("request", lambda r: asked.append(urlparse(r.url).path) if tiles in r.url else None)
     page.on("response", lambda r: answered.append((urlparse(r.url).path, r.status)) if tiles in r.url else None)
     try:
-        sign_in(page, user)
-        page.goto(f"{platform.server_url(user)}lab/tree/twice.ipynb", timeout=120_000)
-        notebook = in_front(page, "twice.ipynb")
-        page.wait_for_selector(".jp-StatusBar-Widget >> text=/Idle/", timeout=120_000)
+        notebook = open_in_lab(page, user, "twice.ipynb")
         cells_in_page = page.locator(f"{notebook} .jp-CodeCell")
         cells_in_page.nth(0).locator(".jp-InputPrompt").click()
         page.keyboard.press("Shift+Enter")  # the first cell only: the view opens on the first target
@@ -547,7 +537,7 @@ def test_aladin_lite_writes_coordinates_without_a_60(browser, tmp_path):
 
 
 @pytest.mark.timeout(900)  # the tutorial reads the largest catalogue and builds its HiPS, as test_journeys allows
-def test_see_the_sky_runs_in_lab_with_every_view_drawn(platform, browser, sign_in, in_front, tmp_path):
+def test_see_the_sky_runs_in_lab_with_every_view_drawn(platform, browser, open_in_lab, tmp_path):
     """viz21: a new user opens the see-the-sky tutorial (``tutorials/see-the-sky.ipynb``, copied into every home)
     and runs it all, with every address outside the platform blocked: every cell runs without an error, every
     figure is an image, every Aladin view draws the sky (a screenshot each, not blank) with no message over it,
@@ -566,10 +556,7 @@ def test_see_the_sky_runs_in_lab_with_every_view_drawn(platform, browser, sign_i
     console: list[str] = []
     page.on("pageerror", lambda e: console.append(f"error: {e}"))
     try:
-        sign_in(page, user)
-        page.goto(f"{platform.server_url(user)}lab/tree/tutorials/see-the-sky.ipynb", timeout=120_000)
-        notebook = in_front(page, "see-the-sky.ipynb")
-        page.wait_for_selector(".jp-StatusBar-Widget >> text=/Idle/", timeout=120_000)
+        notebook = open_in_lab(page, user, "tutorials/see-the-sky.ipynb")
         page.locator(".lm-MenuBar-itemLabel").filter(has_text=re.compile(r"^Run$")).click()
         page.locator(".lm-Menu-itemLabel").filter(has_text=re.compile(r"^Run All Cells$")).click()
         cells = page.locator(f"{notebook} .jp-CodeCell")
@@ -616,7 +603,7 @@ def test_see_the_sky_runs_in_lab_with_every_view_drawn(platform, browser, sign_i
         platform.stop_server(user)
 
 
-def test_a_view_whose_aladin_lite_comes_late_still_draws_what_the_kernel_sent(platform, browser, sign_in, in_front,
+def test_a_view_whose_aladin_lite_comes_late_still_draws_what_the_kernel_sent(platform, browser, open_in_lab,
                                                                               tmp_path):
     """aladin21: on a first load of a loaded platform the view drew RA 0 Dec 0 with no layer, while the kernel's
     widget had its target, field and layers. anywidget gives a model's ``initialize`` 2 s and past them drops
@@ -655,10 +642,7 @@ def test_a_view_whose_aladin_lite_comes_late_still_draws_what_the_kernel_sent(pl
 
     page.route("**/aladin-lite/aladin.js", aladin_lite)
     try:
-        sign_in(page, user)
-        page.goto(f"{platform.server_url(user)}lab/tree/late.ipynb", timeout=120_000)
-        notebook = in_front(page, "late.ipynb")
-        page.wait_for_selector(".jp-StatusBar-Widget >> text=/Idle/", timeout=120_000)
+        notebook = open_in_lab(page, user, "late.ipynb")
         cells = page.locator(f"{notebook} .jp-CodeCell")
         cells.nth(1).locator(".jp-InputPrompt").click()
         page.keyboard.press("Shift+Enter")  # a view while the archive has no Aladin Lite
