@@ -35,8 +35,9 @@ notebook that only imports pyvo or ipyaladin gets them too:
   "3C 273" went to Sesame and failed. Any other name goes to Sesame as before,
   and when that fails too its error's first line says that the platform has no internet (or that Sesame does not
   know the name), the names it may be a misspelling of (``Betelguese``: did you mean 'Betelgeuse'?, from the
-  archive's proper and common names, read once: :func:`close_names`) and what the platform answers, in one line
-  (:func:`unresolved_message`; Sesame's own message only when Sesame answered, not the network errors of each
+  archive's proper names, designations and common names, read once, and :mod:`platform_lib.famous`'s:
+  :func:`close_names`, :func:`did_you_mean`, which :func:`platform_lib.skyposition.sky_position` says too) and
+  what the platform answers, in one line (:func:`unresolved_message`; Sesame's own message only when Sesame answered, not the network errors of each
   mirror); while the sample data's first load runs, its first line says that the catalogues are still loading.
 
 Standard library and the platform library only at import; pyvo, ipyaladin and astropy are patched, never imported,
@@ -52,13 +53,12 @@ import re
 from pathlib import Path
 
 from platform_lib.designations import name_keys
-from platform_lib.famous import famous_names, famous_object
+from platform_lib.famous import FAMOUS, famous_object
 from platform_lib.firstload import still_loading
 from platform_lib.onimport import after_import
 
-__all__ = ["VOCABULARIES", "NAME_FORMS", "platform_adql", "star_adql", "platform_position", "close_names",
-           "unresolved_message",
-           "use_offline_copies"]
+__all__ = ["VOCABULARIES", "NAME_FORMS", "platform_adql", "star_adql", "platform_position", "designation",
+           "close_names", "did_you_mean", "unresolved_message", "use_offline_copies"]
 
 _FOLDER = Path(__file__).with_name("_ivoa")
 #: The vocabularies served from the platform's copy, by the name pyvo asks for: their files in ``_ivoa/``.
@@ -248,67 +248,131 @@ def platform_position(name: str):
     return None
 
 
-#: The ADQL whose answers are the names :func:`close_names` suggests: stars' proper names and deep-sky objects' names.
+#: The ADQL whose answers are the names :func:`close_names` suggests: stars' proper names, and every deep-sky
+#: object's designation (``NGC0224``, Messier ``031``) and names.
 _NAME_LISTS = ("SELECT name FROM StarNames.names WHERE kind = 'proper'",
-               "SELECT common_names, other_names FROM OpenNGC.objects "
-               "WHERE common_names IS NOT NULL OR other_names IS NOT NULL")
+               "SELECT name, messier, common_names, other_names FROM OpenNGC.objects")
+#: A catalogue designation as a person types it, mistypings included: the catalogue, then the number, whose
+#: letters that look like digits (``O`` for 0, ``l`` and ``I`` for 1: ``NGC 22O``) are read as those digits.
+_TYPED_DESIGNATION = re.compile(r"(M|Messier|NGC|IC)\s*(?=[OoIl]*\d)([\dOoIl]{1,5})", re.I)
+_LOOKALIKE_DIGITS = str.maketrans("OoIl", "0011")
+
+
+def designation(text: str) -> str | None:
+    """``text`` as a Messier, NGC or IC designation written the usual way, its lookalike letters read as digits,
+    or ``None`` when it is not one.
+
+    >>> designation("NGC0224"), designation("ngc 22O"), designation("Messier 031"), designation("Andromeda")
+    ('NGC 224', 'NGC 220', 'M 31', None)
+    """
+    match = _TYPED_DESIGNATION.fullmatch(" ".join(str(text).split()))
+    if not match:
+        return None
+    catalogue = "M" if match[1].lower() in ("m", "messier") else match[1].upper()
+    return f"{catalogue} {int(match[2].translate(_LOOKALIKE_DIGITS))}"
+
+
+def _key(name: str) -> str:
+    return " ".join(str(name).split()).casefold()
 
 
 @functools.lru_cache(maxsize=1)
-def _offline_names() -> dict[str, str]:
-    """The names :func:`close_names` suggests, by their case-folded form: :mod:`platform_lib.famous`'s, and those
-    read from the archive once a process.
+def _offline_names() -> dict[str, tuple[str, str]]:
+    """The names :func:`close_names` suggests, by their case-folded form: each as written, with the designation of
+    the object it names (``'Andromeda Galaxy'``: ``'M 31'``) or ``''``; :mod:`platform_lib.famous`'s, and those read
+    from the archive once a process.
 
-    An archive that cannot answer raises (nothing is kept: the next unresolved name asks again).
+    A catalogue the archive lacks gives no names; an archive that answers neither query raises (nothing is kept:
+    the next unresolved name asks again).
     """
     import numpy as np
 
     from platform_lib.retrieval import tap_query
 
-    names: dict[str, str] = {" ".join(n.split()).casefold(): n for n in famous_names()}
+    answers, trouble = [], None
     for query in _NAME_LISTS:
-        rows = tap_query(query)
-        for column in rows.colnames:
-            for value in np.ma.filled(rows[column], ""):
-                for one in str(value).split(","):
-                    if one.strip():
-                        names.setdefault(" ".join(one.split()).casefold(), one.strip())
+        try:
+            answers.append(tap_query(query))
+        except Exception as exc:  # not this catalogue (or no archive: then neither)
+            trouble = exc
+    if not answers:
+        raise trouble
+    names = _famous_names()
+    for answer in answers:
+        text = {c: [str(v).strip() for v in np.ma.filled(answer[c].astype(str), "")] for c in answer.colnames}
+        if "messier" not in text:  # the stars' proper names
+            names.update({_key(n): (n, "") for n in text["name"] if n and _key(n) not in names})
+            continue
+        for own, messier, *called in zip(*(text[c] for c in ("name", "messier", "common_names", "other_names"))):
+            shown = f"M {int(messier)}" if messier.isdigit() else designation(own)
+            if shown:
+                names.setdefault(_key(shown), (shown, ""))
+                if messier.isdigit() and designation(own):
+                    names.setdefault(_key(designation(own)), (designation(own), shown))
+            for one in ",".join(called).split(","):
+                if one.strip():
+                    names.setdefault(_key(one), (one.strip(), shown or ""))
     return names
 
 
-def close_names(name: str, known=None, most: int = 3) -> list[str]:
-    """The names the platform resolves offline that ``name`` may be a misspelling of (difflib, case-insensitive).
+def _famous_names() -> dict[str, tuple[str, str]]:
+    """:mod:`platform_lib.famous`'s names, with the catalogue name of what each is (``'Andromeda'``: ``'M 31'``)."""
+    return {_key(name): (name, designation(famous.same_as) or famous.same_as)
+            for famous in FAMOUS for name in famous.names}
 
-    ``known``: the names to choose from; by default the stars' proper names and the deep-sky objects' common names
-    in the archive's catalogues (read once a process).
+
+def _close_keys(name: str, index, most: int) -> list[str]:
+    wanted = designation(name)
+    if wanted is not None:  # a number mistyped ('NGC 22O'): that designation, or none (not its neighbours' numbers)
+        return [_key(wanted)] if _key(wanted) in index and _key(wanted) != _key(name) else []
+    return difflib.get_close_matches(_key(name), index, n=most, cutoff=0.8)
+
+
+def close_names(name: str, known=None, most: int = 3) -> list[str]:
+    """The names the platform resolves offline that ``name`` may be a misspelling of (difflib, case-insensitive;
+    a Messier, NGC or IC number with letters for digits, ``NGC 22O``, is read as that number).
+
+    ``known``: the names to choose from; by default the stars' proper names and the deep-sky objects' designations
+    and common names in the archive's catalogues (read once a process), and :mod:`platform_lib.famous`'s.
 
     >>> close_names("Betelguese", ["Betelgeuse", "Bellatrix", "Rigel"])
     ['Betelgeuse']
+    >>> close_names("NGC 22O", ["NGC 220", "NGC 221", "NGC 229"])
+    ['NGC 220']
     """
-    index = _offline_names() if known is None else {" ".join(n.split()).casefold(): n for n in known}
-    wanted = " ".join(str(name).split()).casefold()
-    return [index[key] for key in difflib.get_close_matches(wanted, index, n=most, cutoff=0.8)]
+    index = _offline_names() if known is None else {_key(n): (n, "") for n in known}
+    return [index[key][0] for key in _close_keys(name, index, most)]
 
 
-def _suggestions(name: str) -> list[str]:
-    """:func:`close_names` of ``name``, or none when the archive cannot say (no archive, not its catalogues)."""
+def did_you_mean(name: str) -> str:
+    """What ``name`` may be a misspelling of, as a message says it: ``" (did you mean 'Andromeda' (M 31)?)"``, or
+    ``""``. From the archive's catalogues and :mod:`platform_lib.famous` (only the latter when the archive cannot
+    answer); asked only once a name is not found, so a name that resolves costs nothing more.
+
+    >>> did_you_mean("Andromedia")  # doctest: +SKIP
+    " (did you mean 'Andromeda' (M 31)?)"
+    """
     try:
-        return close_names(name)
-    except Exception:  # no suggestions is the honest answer without the catalogues
-        return []
+        index = _offline_names()
+    except Exception:  # no archive, or not its catalogues: the names the library holds itself
+        index = _famous_names()
+    close = [index[key] for key in _close_keys(name, index, 3)]
+    if not close:
+        return ""
+    return f" (did you mean {' or '.join(repr(n) + (f' ({also})' if also else '') for n, also in close)}?)"
 
 
-def unresolved_message(name: str, detail: str, suggestions=()) -> str:
+def unresolved_message(name: str, detail: str, close: str = "") -> str:
     """What ``SkyCoord.from_name(name)`` says when neither the platform nor Sesame answered: first (one line) why
     (the platform could not reach the internet resolver, or Sesame does not know the name), the names it may be a
-    misspelling of (``suggestions``) and what the platform answers offline; then, when Sesame answered, its
-    message (``detail``). The network errors of each Sesame mirror tried are left out: on a platform without
-    internet they are noise.
+    misspelling of (``close``: :func:`did_you_mean`'s words) and what the platform answers offline; then, when
+    Sesame answered, its message (``detail``). The network errors of each Sesame mirror tried are left out: on a
+    platform without internet they are noise.
 
-    >>> print(unresolved_message("Betelguese", "All Sesame queries failed. ...", ["Betelgeuse"]))  # doctest: +ELLIPSIS
+    >>> print(unresolved_message("Betelguese", "All Sesame queries failed. ...", " (did you mean 'Betelgeuse'?)"))
+    ... # doctest: +ELLIPSIS
     'Betelguese' is not a name the platform resolves offline (did you mean 'Betelgeuse'?), and the internet resolver ...
     """
-    close = f" (did you mean {' or '.join(map(repr, suggestions))}?)" if suggestions else ""
     loading = still_loading(configured=True)  # its catalogues not there yet: say so first
     first = f"{name!r} is not a name the platform resolves offline" + (f" yet: {loading}" if loading else "") + close
     if detail.startswith(_NO_SESAME):
@@ -329,7 +393,7 @@ def _names(module) -> None:
         try:
             return original(name, parse, cache=cache)
         except module.NameResolveError as exc:
-            raise module.NameResolveError(unresolved_message(name, str(exc), _suggestions(name))) from None
+            raise module.NameResolveError(unresolved_message(name, str(exc), did_you_mean(name))) from None
 
     get_icrs_coordinates._astrohub_offline = True
     module.get_icrs_coordinates = get_icrs_coordinates

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from platform_lib.errors import PlatformError
-from platform_lib.offline import NAME_FORMS, platform_position
+from platform_lib.offline import NAME_FORMS, did_you_mean, platform_position
 
 __all__ = ["PositionError", "sky_position", "angle_trouble", "POSITION_FORMS"]
 
@@ -43,7 +43,9 @@ def sky_position(value, what: str = "position"):
     ``"HIP 32349"``, ``"Sgr A*"``: :func:`platform_lib.offline.platform_position`).
 
     Raises :class:`PositionError` (a ``ValueError``) for text that is neither, saying what was wrong in a
-    position (``"25h00m00s +10d00m00s"``: its hours must be below 24) or which names and forms work, and
+    position (``"25h00m00s +10d00m00s"``: its hours must be below 24), or the names it may be a misspelling of
+    (``"Andromedia"``: did you mean 'Andromeda' (M 31)?, :func:`platform_lib.offline.did_you_mean`, asked only
+    then) and which names and forms work, and
     ``TypeError`` for anything else (a tuple, a number), naming the argument (``what``).
 
     Examples
@@ -80,8 +82,8 @@ def sky_position(value, what: str = "position"):
     if _SEXAGESIMAL.fullmatch(text) and any(c.isdigit() for c in text):
         raise PositionError(f"{what}={value!r} cannot be read as a sky position: {angle_trouble(trouble, _NOT_TWO)}; "
                             f"write it as {POSITION_FORMS}, or pass a SkyCoord", value=value)
-    raise PositionError(f"{what}={value!r} is not a sky position nor a name the platform's catalogues hold "
-                        f"({NAME_FORMS}): pass a SkyCoord, or text such as {POSITION_FORMS}", value=value)
+    raise PositionError(f"{what}={value!r} is not a sky position nor a name the platform's catalogues hold"
+                        f"{did_you_mean(text) if text else ''} ({NAME_FORMS}): pass a SkyCoord, or text such as {POSITION_FORMS}", value=value)
 
 
 def _is_number(text: str) -> bool:

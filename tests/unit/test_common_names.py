@@ -152,11 +152,22 @@ def test_a_name_the_platform_does_not_resolve_says_which_forms_work(archive, sta
     from platform_lib.catalogs import cone_search
     from platform_lib.skyposition import PositionError
 
-    with pytest.raises(PositionError) as info:
-        cone_search(stars, "Pleiadez", 1 * u.deg)
+    from platform_lib.offline import _offline_names
+
+    _offline_names.cache_clear()  # the names offered are read from this archive
+    try:
+        with pytest.raises(PositionError) as info:
+            cone_search(stars, "Pleiadez", 1 * u.deg)
+        with pytest.raises(PositionError) as typo:
+            cone_search(stars, "NGC 22O", 1 * u.deg)
+    finally:
+        _offline_names.cache_clear()
     said = str(info.value)
+    # badinput23: with the names it may be a misspelling of (none were offered), from OpenNGC's names
     assert said.startswith("center='Pleiadez' is not a sky position nor a name the platform's catalogues hold "
-                           "(Messier, NGC and IC numbers (M 31, NGC 224, IC 434) and common names"), said
+                           "(did you mean 'Pleiades' (M 45)?) (Messier, NGC and IC numbers (M 31, NGC 224, IC 434) "
+                           "and common names"), said
+    assert "hold (did you mean 'NGC 220'?) (Messier" in str(typo.value), str(typo.value)
     assert "Bayer or Flamsteed designations" in said and "Sgr A*" in said and "'83.822 -5.391' (degrees)" in said
     assert isinstance(info.value, ValueError) and info.value.value == "Pleiadez"
     with pytest.raises(PositionError, match=r"center='03h47m \+95d' cannot be read as a sky position: the "

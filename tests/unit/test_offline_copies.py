@@ -185,7 +185,7 @@ def test_a_misspelt_name_suggests_the_names_the_platform_knows(monkeypatch):
     assert offline.close_names("Betelguese", known) == ["Betelgeuse"]
     assert offline.close_names("andromeda  galaxi", known) == ["Andromeda Galaxy"]
     assert offline.close_names("Sgr A*", known) == []
-    monkeypatch.setattr(offline, "_offline_names", lambda: {n.casefold(): n for n in known})
+    monkeypatch.setattr(offline, "_offline_names", lambda: {n.casefold(): (n, "") for n in known})
     offline.use_offline_copies()
     with name_resolve.sesame_url.set(["http://127.0.0.1:9/nph-sesame/"]):
         with pytest.raises(name_resolve.NameResolveError) as info:
@@ -193,6 +193,56 @@ def test_a_misspelt_name_suggests_the_names_the_platform_knows(monkeypatch):
     assert str(info.value).startswith("'Betelguese' is not a name the platform resolves offline (did you mean "
                                       "'Betelgeuse'?), and the internet resolver (CDS's Sesame) could not be "
                                       "reached."), str(info.value)
+
+
+def _archive_names(query, **_):
+    """The archive's answers to ``offline._NAME_LISTS``' two queries, cut to a few real rows (OpenNGC's and the IAU's)."""
+    from astropy.table import MaskedColumn, Table
+
+    if "StarNames" in query:
+        return Table({"name": ["Betelgeuse", "Vega"]})
+    return Table({"name": ["NGC0224", "NGC0220", "NGC0221", "NGC0229", "NGC1952"],
+                  "messier": MaskedColumn(["031", "", "032", "", "001"], mask=[False, True, False, True, False]),
+                  "common_names": MaskedColumn(["Andromeda Galaxy", "", "", "", "Crab Nebula"],
+                                               mask=[False, True, True, True, False]),
+                  "other_names": MaskedColumn(["", "", "", "", "Taurus A"], mask=[True, True, True, True, False])})
+
+
+@pytest.mark.parametrize("typed, offered", [
+    ("Andromedia", "(did you mean 'Andromeda' (M 31)?)"),  # platform_lib.famous's name for M31
+    ("Andromeda Galaxi", "(did you mean 'Andromeda Galaxy' (M 31)?)"),  # OpenNGC's, with its Messier number
+    ("NGC 22O", "(did you mean 'NGC 220'?)"),  # a letter O for a zero: that number, not NGC 221 or NGC 229
+    ("ngc 224", None),  # resolves (here: no archive, so it is not found, and no name is offered for itself)
+    ("Betelguese", "(did you mean 'Betelgeuse'?)"),
+])
+def test_an_unknown_name_in_a_search_suggests_the_names_it_may_mean(typed, offered, monkeypatch):
+    """badinput23: ``sky_position('Andromedia')`` (every search and view's reader of a position) said the name was
+    unknown, with no "did you mean" (``SkyCoord.from_name`` offered one). The archive's answer is faked (no archive
+    runs in a unit test); the names, their designations and the message are the platform library's."""
+    from platform_lib import offline, retrieval, skyposition
+    from platform_lib.skyposition import PositionError, sky_position
+
+    offline._offline_names.cache_clear()
+    monkeypatch.setattr(retrieval, "tap_query", _archive_names)
+    monkeypatch.setattr(skyposition, "platform_position", lambda name: None)  # the archive would resolve names
+    try:
+        with pytest.raises(PositionError) as info:
+            sky_position(typed, "target")
+    finally:
+        offline._offline_names.cache_clear()
+    said = str(info.value)
+    assert said.startswith(f"target={typed!r} is not a sky position nor a name the platform's catalogues hold "
+                           + (f"{offered} " if offered else "") + "(Messier, NGC and IC numbers"), said
+
+
+def test_without_the_archive_a_misspelt_name_is_offered_from_the_librarys_own_names():
+    """No archive (a kernel while the archive restarts, a script off the platform): the names of
+    ``platform_lib.famous`` are still offered."""
+    from platform_lib.skyposition import PositionError, sky_position
+
+    with pytest.raises(PositionError, match=r"^position='Andromedia' is not .* hold \(did you mean 'Andromeda' "
+                                            r"\(M 31\)\?\) \(Messier"):
+        sky_position("Andromedia")
 
 
 def test_a_name_sesame_does_not_know_is_not_blamed_on_the_network():
