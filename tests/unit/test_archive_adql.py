@@ -496,9 +496,14 @@ def test_masked_values_and_maxrec_overflow():
         # a trailing comma in the select list ran as if it were not there (DaCHS: a syntax error)
         ("SELECT s_ra, s_dec,\nFROM ivoa.obscore", "ADQL syntax error at line 1, column 19: the select list ends "
                                                   "with a comma before FROM (a column left out after it?)"),
-        # no FROM: it said "unknown column 'ra' in " and named no table
-        ("SELECT ra", "unknown column 'ra': the query reads no table (it has no FROM clause); write SELECT ... FROM "
-                      "schema.table; list this service's tables"),
+        # no FROM: it said "unknown column 'ra' in " and named no table; badinput23: 'SELECT 1' answered one row,
+        # where ADQL 2.1's grammar (and DaCHS: 'Expected "FROM", found end of text') has no query without FROM
+        ("SELECT ra", "ADQL syntax error: 'SELECT ra' has no FROM clause, which ADQL requires: write SELECT ... FROM "
+                      "schema.table; list this service's tables with SELECT table_name FROM TAP_SCHEMA.tables"),
+        ("SELECT 1", "ADQL syntax error: 'SELECT 1' has no FROM clause, which ADQL requires"),
+        ("select 1 + 1 as two where 1 = 1", "'SELECT 1 + 1 AS two WHERE 1 = 1' has no FROM clause"),
+        ("SELECT obs_id FROM ivoa.obscore WHERE obs_id IN (SELECT 'x')", "\"SELECT 'x'\" has no FROM clause"),
+        ("SELECT obs_id FROM ivoa.obscore UNION SELECT 'x'", "\"SELECT 'x'\" has no FROM clause"),
         ("SELECT OBS_ID FROM ivoa.obscore AS a, ivoa.obscore AS b", "column 'OBS_ID' is ambiguous"),
         ("SELECT * FROM nosuch.tab", "unknown table 'nosuch.tab'; list this service's tables with SELECT "
                                      "table_name FROM TAP_SCHEMA.tables"),

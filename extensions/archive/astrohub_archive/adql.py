@@ -286,6 +286,10 @@ def _check_complete(tree: exp.Expression, adql: str) -> None:
     for select in tree.find_all(exp.Select):
         if not select.expressions:
             raise UsageFault("SELECT needs a select list: columns, expressions or *")
+        if not (select.args.get("from_") or select.args.get("from")):  # 'SELECT 1' ran, as SQL (not ADQL) runs it
+            said = select.sql(dialect=READ_DIALECT)
+            raise UsageFault(f"ADQL syntax error: {said if len(said) <= 60 else said[:57] + '...'!r} has no FROM "
+                             f"clause, which ADQL requires: write SELECT ... FROM schema.table; {_LIST_TABLES}")
         group = select.args.get("group")
         if group is not None and not group.expressions:
             raise UsageFault("GROUP BY needs a column or expression")
@@ -613,9 +617,6 @@ def _qualify(tree, sources: dict[str, Source]):
             known = {c.name.lower(): c.name for s in sources.values() for c in s.table.columns}
             close = [known[k] for k in difflib.get_close_matches(name.lower(), sorted(known), 3)]
             where = ", ".join(s.table.name for s in sources.values())
-            if not where:  # "SELECT ra": it said "unknown column 'ra' in " (no table to name)
-                raise UsageFault(f"unknown column {name!r}: the query reads no table (it has no FROM clause); write "
-                                 f"SELECT ... FROM schema.table; {_LIST_TABLES}") from None
             raise UsageFault(f"unknown column {name!r} in {where}"
                              + (f"; did you mean {', '.join(close)}?" if close else "")) from None
         raise UsageFault(f"cannot resolve the query: {msg.splitlines()[0]}") from None
