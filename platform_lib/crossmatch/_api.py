@@ -10,7 +10,6 @@ pairs themselves always come from ``_engine.match_pairs``.
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from astropy.table import Column, Table
 
 from platform_lib.crossmatch._engine import _radius_rad, match_pairs
 from platform_lib.crossmatch._epoch import as_epoch, propagate
-from platform_lib.crossmatch._errors import CrossmatchInputError, DroppedRowsWarning
+from platform_lib.crossmatch._errors import CrossmatchInputError, warn_dropped
 
 __all__ = ["crossmatch", "check_columns", "MODES"]
 
@@ -450,13 +449,12 @@ def _lazy_result_table(frame, left, right, suffixes) -> Table:
     return out
 
 
-def _finite(lon, lat, side):
+def _finite(lon, lat, side, coords):
     ok = np.isfinite(lon) & np.isfinite(lat)
     dropped = int(ok.size - ok.sum())
     if dropped:
-        warnings.warn(
-            f"{dropped} {side} rows have NaN or infinite coordinates and were left out of the crossmatch",
-            DroppedRowsWarning, stacklevel=4)
+        warn_dropped(dropped, side, (coords,) if isinstance(coords, str) else coords, np.flatnonzero(~ok),
+                     stacklevel=4)
     return ok, dropped
 
 
@@ -874,8 +872,8 @@ def crossmatch(
         target = _target_epoch(left_pm, left_epoch, right_epoch, epoch, right_pm)
         lon1, lat1 = _propagate_side(left, lon1, lat1, left_pm, left_epoch, target, "left")
         lon2, lat2 = _propagate_side(right, lon2, lat2, right_pm, right_epoch, target, "right")
-    ok1, drop1 = _finite(lon1, lat1, "left")
-    ok2, drop2 = _finite(lon2, lat2, "right")
+    ok1, drop1 = _finite(lon1, lat1, "left", left_coords)
+    ok2, drop2 = _finite(lon2, lat2, "right", right_coords)
     rows1 = np.flatnonzero(ok1) if drop1 else None
     rows2 = np.flatnonzero(ok2) if drop2 else None
     args = (lon1[ok1] if drop1 else lon1, lat1[ok1] if drop1 else lat1,

@@ -35,7 +35,7 @@ from lsdb.core.crossmatch.abstract_crossmatch_algorithm import AbstractCrossmatc
 from platform_lib.catalogs import HEALPIX_COLUMN, HatsLayout
 from platform_lib.crossmatch._engine import match_pairs
 from platform_lib.crossmatch._epoch import Motion
-from platform_lib.crossmatch._errors import CrossmatchError, CrossmatchInputError
+from platform_lib.crossmatch._errors import CrossmatchError, CrossmatchInputError, warn_dropped
 from platform_lib.crossmatch._inputs import (
     FOOTPRINT_DEPTH_DASK,
     LOG_BAYES,
@@ -48,7 +48,6 @@ from platform_lib.crossmatch._inputs import (
     merged_counts,
     positions,
     to_icrs,
-    warn_dropped,
 )
 from platform_lib.crossmatch._partitions import (
     check_margin,
@@ -195,7 +194,7 @@ def _check_catalog(cat, coords, side: str) -> None:
         return
     nulls = int(stats.loc[list(own), "null_count"].max())
     if nulls and _unmodified(cat):
-        warn_dropped(nulls, side)
+        warn_dropped(nulls, side, own)
     lo, hi = float(stats.loc[own[1], "min_value"]), float(stats.loc[own[1], "max_value"])
     check_latitudes(np.array([v for v in (lo, hi) if np.isfinite(v)]), side)
 

@@ -1,10 +1,13 @@
-"""The crossmatch package's errors and warnings; imports nothing but the platform's root error."""
+"""The crossmatch package's errors and warnings (:func:`warn_dropped` words the one every path gives for rows left
+out); imports nothing but the standard library and the platform's root error."""
 
 from __future__ import annotations
 
+import warnings
+
 from platform_lib.errors import PlatformError
 
-__all__ = ["CrossmatchError", "CrossmatchInputError", "DroppedRowsWarning"]
+__all__ = ["CrossmatchError", "CrossmatchInputError", "DroppedRowsWarning", "warn_dropped", "SHOWN_ROWS"]
 
 
 class CrossmatchError(PlatformError):
@@ -27,4 +30,31 @@ class CrossmatchInputError(CrossmatchError, ValueError):
 
 
 class DroppedRowsWarning(UserWarning):
-    """Rows were left out of a crossmatch (for example NaN coordinates); the message says how many."""
+    """Rows were left out of a crossmatch: their coordinates are NaN, missing (masked, a blank cell) or infinite,
+    so they match nothing (as STILTS skips them; lsdb and astropy's ``match_to_catalog_sky`` refuse the table).
+    The message says how many, of which side and columns, and which rows; so do the fields ``side``, ``columns``,
+    ``count`` and ``rows`` (every such row's number from 0, in the side as given; ``None`` for a catalogue on disk,
+    whose metadata counts them)."""
+
+    def __init__(self, message: str, *, side: str = "", columns=(), count: int = 0, rows=None) -> None:
+        super().__init__(message)
+        self.side, self.columns, self.count = side, tuple(columns), count
+        self.rows = None if rows is None else [int(r) for r in rows]
+
+
+#: How many row numbers a :class:`DroppedRowsWarning`'s message lists (its ``rows`` holds them all).
+SHOWN_ROWS = 10
+
+
+def warn_dropped(n: int, side: str, columns=(), rows=None, stacklevel: int = 5) -> None:
+    """The warning that ``n`` rows of a side have no usable coordinates (in ``columns``) and are left out; ``rows``:
+    their numbers from 0, when known. "3 left rows have NaN, missing or infinite coordinates (ra/dec) and were left
+    out of the crossmatch (they match nothing): rows 3, 7, 11 (from 0)"."""
+    where = f" ({'/'.join(map(str, columns))})" if columns else ""
+    which = ""
+    if rows is not None:
+        which = ": rows " + ", ".join(str(int(r)) for r in rows[:SHOWN_ROWS]) \
+            + (", ..." if len(rows) > SHOWN_ROWS else "") + " (from 0)"
+    warnings.warn(DroppedRowsWarning(
+        f"{n} {side} rows have NaN, missing or infinite coordinates{where} and were left out of the crossmatch "
+        f"(they match nothing){which}", side=side, columns=columns, count=n, rows=rows), stacklevel=stacklevel)

@@ -23,10 +23,10 @@ import pyarrow as pa
 from astropy import units as u
 
 from platform_lib.crossmatch._epoch import Motion, propagate_years
-from platform_lib.crossmatch._errors import CrossmatchInputError, DroppedRowsWarning
+from platform_lib.crossmatch._errors import CrossmatchInputError, warn_dropped
 
 __all__ = ["LazySpec", "Motion", "SEPARATION", "LOG_BAYES", "PROBABILITY", "FOOTPRINT_DEPTH_DASK", "positions",
-           "frame_input", "check_latitudes", "warn_dropped", "merged_counts", "to_icrs", "frame_proper_motion",
+           "frame_input", "check_latitudes", "merged_counts", "to_icrs", "frame_proper_motion",
            "arrow_frame"]
 
 SEPARATION = "separation_arcsec"
@@ -104,7 +104,7 @@ def frame_input(obj, coords, side: str) -> pd.DataFrame:
     check_latitudes(np.where(np.isfinite(lat), lat, 0.0), side)
     ok = np.isfinite(lon) & np.isfinite(lat)
     if not ok.all():
-        warn_dropped(int((~ok).sum()), side)
+        warn_dropped(int((~ok).sum()), side, coords, np.flatnonzero(~ok))
         obj = obj[ok]
     return obj.reset_index(drop=True)
 
@@ -117,13 +117,6 @@ def check_latitudes(lat: np.ndarray, side: str) -> None:
         raise CrossmatchInputError(
             f"{side} latitudes out of [-90, 90] deg in {int(np.sum(bad))} rows (first: {first}); check "
             f"{side}_coords", code="bad-latitude", value=first)
-
-
-def warn_dropped(n: int, side: str) -> None:
-    """The warning that ``n`` rows of a side have no usable coordinates and are left out."""
-    warnings.warn(
-        f"{n} {side} rows have NaN or infinite coordinates and were left out of the crossmatch",
-        DroppedRowsWarning, stacklevel=5)
 
 
 def merged_counts(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

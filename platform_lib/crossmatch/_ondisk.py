@@ -26,8 +26,8 @@ import pyarrow.parquet as pq
 
 from platform_lib.catalogs import HEALPIX_COLUMN, HatsLayout, read_layout
 from platform_lib.crossmatch._epoch import Motion
-from platform_lib.crossmatch._errors import CrossmatchInputError
-from platform_lib.crossmatch._inputs import check_latitudes, merged_counts, positions, warn_dropped
+from platform_lib.crossmatch._errors import CrossmatchInputError, warn_dropped
+from platform_lib.crossmatch._inputs import check_latitudes, merged_counts, positions
 from platform_lib.crossmatch._partitions import (
     check_own_coords,
     max_proper_motion,
@@ -101,7 +101,7 @@ class OnDiskCatalogue:
             return
         nulls = max(stats[c][2] for c in own)
         if nulls:
-            warn_dropped(nulls, side)
+            warn_dropped(nulls, side, own)
         lo, hi, _ = stats[own[1]]
         check_latitudes(np.array([v for v in (lo, hi) if np.isfinite(v)]), side)
 

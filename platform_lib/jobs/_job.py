@@ -11,12 +11,14 @@ process that can read the user's home can follow any of the user's jobs: nothing
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import threading
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -186,9 +188,17 @@ class Job:
     # -- results --------------------------------------------------------------------------------
 
     def result(self) -> Table:
-        """The result as an astropy Table (read from the Parquet file or HATS catalogue in the user's storage)."""
+        """The result as an astropy Table (read from the Parquet file or HATS catalogue in the user's storage).
+
+        The platform library's warnings the job raised (``info()["warnings"]``: a crossmatch's
+        ``DroppedRowsWarning``, rows left out for their NaN positions) are warned here, as the call would have
+        warned them in the notebook.
+        """
         info = self.info()
         state = info["state"]
+        for said in info.get("warnings", []):
+            warnings.warn(_warning_class(said.get("category", ""))(f"job {self.id}: {said.get('message', '')}"),
+                          stacklevel=2)
         if state == "succeeded":
             path = info.get("result")
             if not path:
@@ -247,6 +257,18 @@ class Job:
         if tail is not None:
             text = "".join(text.splitlines(keepends=True)[-tail:]) if tail > 0 else ""
         return text
+
+
+def _warning_class(name: str) -> type[Warning]:
+    """The platform library's warning class called ``name`` (``module.Class``), or ``UserWarning``."""
+    module, _, cls = name.rpartition(".")
+    if not module.startswith("platform_lib."):
+        return UserWarning
+    try:
+        found = getattr(importlib.import_module(module), cls)
+    except (ImportError, AttributeError):
+        return UserWarning
+    return found if isinstance(found, type) and issubclass(found, Warning) else UserWarning
 
 
 def _read_hats(path: str) -> Table:

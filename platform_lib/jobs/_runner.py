@@ -6,7 +6,9 @@ progress callback that rewrites ``status.json`` atomically (with a ``history`` o
 the steps the kind records), write the result as Parquet or as a HATS
 catalogue into the user's storage (temporary file or folder, then rename; a kind may write a HATS
 result itself at ``JobContext.hats_output``, partition by partition; nothing partial is left), and
-record ``succeeded``, ``failed`` (with the error) or ``cancelled`` (on SIGTERM, which
+record ``succeeded``, ``failed`` (with the error) or ``cancelled``, with the platform library's warnings the kind
+raised (``warnings``: a crossmatch's ``DroppedRowsWarning`` for rows with NaN positions; :meth:`Job.result` warns
+them again in the notebook, which never saw the job's output), (on SIGTERM, which
 :meth:`Job.cancel` sends to the process group after writing ``cancel.json``). A SIGTERM without
 ``cancel.json`` came from something else, in practice the platform stopping (``astrohub down`` stops
 every process left, a pod is deleted): the job is recorded ``failed`` with :data:`STOPPED_ERROR`, which
@@ -23,6 +25,7 @@ import signal
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -214,8 +217,10 @@ def run_job(job_dir: str | os.PathLike) -> int:
         ctx = JobContext(job_id=spec["id"], home=Path(spec["home"]), job_dir=job_dir, report=status.progress,
                          record=status.phase,
                          hats_output=hats_output, hats_name=_catalog_name(target))
-        result = kind.run(spec.get("params", {}), ctx)
-        fields: dict[str, Any] = {}
+        with warnings.catch_warnings(record=True) as caught:
+            result = kind.run(spec.get("params", {}), ctx)
+        said = _said(caught)
+        fields: dict[str, Any] = {"warnings": said} if said else {}
         if result is not None:
             if hats_output is not None and isinstance(result, Path) and result == hats_output:
                 fields["rows"] = _publish_hats(hats_output, target, Path(spec["home"]))
@@ -240,6 +245,18 @@ def run_job(job_dir: str | os.PathLike) -> int:
         return 1
     finally:  # a result written only in part never stays in the user's storage
         _discard_staging(target)
+
+
+def _said(caught: list[warnings.WarningMessage]) -> list[dict[str, str]]:
+    """The warnings a kind raised, shown in the job's log as ever; the platform library's kept for its status
+    (``category``: the class's module and name, ``message``), at most 20."""
+    kept = []
+    for one in caught:
+        warnings.showwarning(one.message, one.category, one.filename, one.lineno)
+        category = one.category
+        if issubclass(category, UserWarning) and category.__module__.startswith("platform_lib.") and len(kept) < 20:
+            kept.append({"category": f"{category.__module__}.{category.__qualname__}", "message": str(one.message)})
+    return kept
 
 
 def _discard_staging(target: Path) -> None:

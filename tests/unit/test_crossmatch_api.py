@@ -112,6 +112,11 @@ def test_nan_coordinates_dropped_with_count():
         out = crossmatch(left, right, 1 * u.arcsec)
     messages = sorted(str(w.message) for w in rec)
     assert messages[0].startswith("1 right rows") and messages[1].startswith("3 left rows")
+    # badinput23: which columns and which rows (it said only how many), in the message and as fields
+    assert messages[1] == ("3 left rows have NaN, missing or infinite coordinates (ra/dec) and were left out of "
+                           "the crossmatch (they match nothing): rows 3, 7, 11 (from 0)"), messages[1]
+    left_warning = next(w.message for w in rec if w.message.side == "left")
+    assert left_warning.rows == [3, 7, 11] and left_warning.columns == ("ra", "dec") and left_warning.count == 3
     ids = set(np.asarray(out["id_1"]).tolist())
     assert ids == set(range(100)) - {3, 7, 11}
     # Row 0's first copy is gone: it matches its second copy, and indices map back to the input rows.

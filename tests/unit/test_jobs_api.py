@@ -124,6 +124,34 @@ def test_a_crossmatch_job_reads_storage_addresses_and_writes_home_addresses(tmp_
     job.wait(timeout=120)  # fails: no such files; only where it would write is checked
 
 
+def test_a_crossmatch_jobs_rows_left_out_for_nan_positions_are_warned_in_the_notebook(tmp_path):
+    """badinput23: a crossmatch job whose table has NaN or blank positions warned that the rows were left out in
+    its own process (``log.txt``), so the notebook saw a job that succeeded and no word of them. The job's status
+    keeps the warning, and ``result()`` warns it, naming the columns and the rows."""
+    from astropy.table import MaskedColumn, Table
+
+    from platform_lib.crossmatch import DroppedRowsWarning
+    from platform_lib.storage import Storage
+
+    (tmp_path / "home").mkdir()
+    settings = get_settings(home=tmp_path / "home")
+    storage = Storage(settings)
+    mine = Table({"ra": MaskedColumn([10.0, np.nan, 30.0, 40.0], mask=[False, False, False, True]),
+                  "dec": [1.0, 2.0, 3.0, 4.0]})
+    storage.write_table(mine, "home:mine.ecsv")
+    storage.write_table(Table({"ra": [10.0001, 20.0, 40.0], "dec": [1.0, 2.0, 4.0]}), "home:theirs.ecsv")
+    job = jobs.submit("crossmatch", {"left": "home:mine.ecsv", "right": "home:theirs.ecsv", "radius": "1 arcsec"},
+                      settings=settings)
+    assert job.wait(timeout=120) == "succeeded", job.log()
+    with pytest.warns(DroppedRowsWarning) as said:
+        pairs = job.result()
+    assert len(pairs) == 1
+    (warned,) = said
+    assert str(warned.message) == (f"job {job.id}: 2 left rows have NaN, missing or infinite coordinates (ra/dec) "
+                                   "and were left out of the crossmatch (they match nothing): rows 1, 3 (from 0)")
+    assert job.info()["warnings"][0]["category"] == "platform_lib.crossmatch._errors.DroppedRowsWarning"
+
+
 def test_quantity_parameters():
     assert quantity_param({"r": "2 arcsec"}, "r") == 2 * u.arcsec
     assert quantity_param({"r": {"value": 3, "unit": "deg"}}, "r") == 3 * u.deg
