@@ -14,7 +14,7 @@ from astropy.io.votable import parse
 from tornado_thread import serving  # tests/support/, on the path by tests/conftest.py
 
 from astrohub_archive.app import ArchiveState, make_app
-from astrohub_archive.base import MAX_PARAMETERS
+from astrohub_archive.base import MAX_BODY, MAX_HEADER_BYTES, MAX_PARAMETERS, SERVER_OPTIONS
 
 LIMIT = f"UsageFault: more than {MAX_PARAMETERS} parameter values in one request"
 
@@ -22,7 +22,8 @@ LIMIT = f"UsageFault: more than {MAX_PARAMETERS} parameter values in one request
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
     root = tmp_path_factory.mktemp("archive")
-    with serving(lambda: make_app(ArchiveState(index_path=root / "index.sqlite", data_root=root))) as url:
+    with serving(lambda: make_app(ArchiveState(index_path=root / "index.sqlite", data_root=root)),
+                 **SERVER_OPTIONS) as url:  # the archive's own server options
         yield url
 
 
@@ -46,3 +47,27 @@ def test_too_many_parameters_are_refused_naming_the_limit(base, n):
     assert parts.status_code == 400 and _status(parts) == LIMIT
     json = requests.post(f"{base}/tap/sync", data=params + [("RESPONSEFORMAT", "json")], timeout=60)
     assert json.status_code == 400 and json.json()["message"] == LIMIT
+
+
+def test_a_url_or_a_body_over_the_limit_is_refused_naming_it_and_saying_to_post(base):
+    """badinput23: a sync query whose URL is over 64 KiB (a long ADQL IN list, a polygon of many vertices) was
+    dropped by tornado with no answer (the client saw its connection reset: "Connection aborted ...
+    RemoteDisconnected"), and a body over 64 MiB got tornado's empty 400; headers over the limit likewise. Each is
+    now refused with its status (414, 413, 431) and the error document naming the size, the limit and what to do."""
+    in_list = ", ".join(f"'obs{i:06d}'" for i in range(MAX_HEADER_BYTES // 10))
+    adql = f"SELECT obs_id FROM ivoa.obscore WHERE obs_id IN ({in_list})"
+    got = requests.get(f"{base}/tap/sync", params={"LANG": "ADQL", "QUERY": adql}, timeout=60)
+    assert got.status_code == 414, got.status_code
+    said = _status(got)
+    assert said.startswith("UsageFault: the request's URL is ") and "this service reads URLs of up to 65,536 " \
+        "bytes: send the parameters in the body of a POST instead" in said, said
+    posted = requests.post(f"{base}/tap/sync", data={"LANG": "ADQL", "QUERY": "SELECT 1"}, timeout=60)
+    assert posted.status_code == 400  # a request under the limits is the service's to answer, as before
+    cookie = requests.get(f"{base}/tap/sync", headers={"X-Big": "x" * MAX_HEADER_BYTES}, timeout=60)
+    assert cookie.status_code == 431 and "headers are" in _status(cookie), cookie.status_code
+    body = b"QUERY=" + b"x" * (MAX_BODY + 1)
+    big = requests.post(f"{base}/tap/sync", data=body, timeout=120,
+                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert big.status_code == 413, big.status_code
+    assert _status(big).startswith(f"UsageFault: the request's body is {len(body):,} bytes long; this service "
+                                   "reads bodies of up to 64 MiB"), _status(big)

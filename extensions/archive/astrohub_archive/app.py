@@ -60,7 +60,14 @@ import tornado.log
 import tornado.web
 
 from astrohub_archive.auth import Authenticator
-from astrohub_archive.base import MAX_HEADER_BYTES, NoRouteHandler, bound_request_parsing
+from astrohub_archive.base import (
+    MAX_BODY,
+    SERVER_OPTIONS,
+    NoRouteHandler,
+    TooLargeHandler,
+    bound_request_parsing,
+    too_large,
+)
 from astrohub_archive.engine import Limits
 from astrohub_archive.handlers import all_routes
 from astrohub_archive.posjoin import DEFAULT_JOIN_CACHE_MIB, SIDES, Kernel
@@ -76,9 +83,6 @@ __all__ = ["ArchiveState", "make_app", "main", "build_parser", "configure_loggin
 
 log = logging.getLogger("astrohub_archive")
 
-#: The most bytes a request's body may hold (bodies are read into memory), except a user's HiPS upload,
-#: which is streamed to disk up to its own limit (``--hips-upload-max``).
-MAX_BODY = 64 * 2**20
 
 
 class _NoProgressBars:
@@ -173,8 +177,21 @@ def make_app(state: ArchiveState) -> tornado.web.Application:
 
         state.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="archive-query")
     # No xheaders: the client address is the socket's; BaseHandler.base_url reads the forwarded scheme and host.
-    return tornado.web.Application(all_routes(prefix, state), xheaders=False, log_function=_log_request,
-                                   default_handler_class=NoRouteHandler, default_handler_args={"state": state})
+    return _Archive(all_routes(prefix, state), xheaders=False, log_function=_log_request,
+                    default_handler_class=NoRouteHandler, default_handler_args={"state": state})
+
+
+class _Archive(tornado.web.Application):
+    """The archive's application: a request over the service's limits on its URL, headers or body goes to
+    :class:`~astrohub_archive.base.TooLargeHandler` (an answer naming the limit), whichever route it asked for."""
+
+    def find_handler(self, request, **kwargs):
+        found = super().find_handler(request, **kwargs)
+        refused = too_large(request, getattr(found, "handler_class", None))
+        if refused is None:
+            return found
+        status, message = refused
+        return self.get_handler_delegate(request, TooLargeHandler, {"status": status, "message": message})
 
 
 def _log_request(handler: tornado.web.RequestHandler) -> None:
@@ -397,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     updater.start()
 
     async def serve() -> None:
-        server = app.listen(port, address=ip, max_body_size=MAX_BODY, max_header_size=MAX_HEADER_BYTES)
+        server = app.listen(port, address=ip, **SERVER_OPTIONS)
         log.info("archive service on http://%s:%d%s (hub auth: %s)", ip, port, state.prefix, use_hub)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -7,9 +7,10 @@ that standard requires), or into a JSON ``{"query_status": "ERROR", "message": .
 asked for JSON in one of the handler's :attr:`BaseHandler.format_params` (SIA's ``RESPONSEFORMAT``,
 TAP sync's ``RESPONSEFORMAT``/``FORMAT``, the moving-object routes' ``format``); anything else is
 logged with its traceback and answered ``Error: internal error`` with HTTP 503, never a 500 and never
-a traceback. Tornado's own refusals (method 405, naming the methods the route takes; body too large 413) get
-the same document, and so does a path no route serves (:class:`NoRouteHandler`, the application's default
-handler: 404). :class:`HeadAsGet` (the base of every handler here and of the HiPS routes') answers HEAD wherever
+a traceback. Tornado's own refusals (method 405, naming the methods the route takes) get the same document, and
+so does a path no route serves (:class:`NoRouteHandler`, the application's default handler: 404) and a request over
+the service's limits on its URL, headers or body (:func:`too_large`, :class:`TooLargeHandler`: 414, 431, 413), which
+the server reads past (:data:`SERVER_OPTIONS`) so that they are answered, not dropped. :class:`HeadAsGet` (the base of every handler here and of the HiPS routes') answers HEAD wherever
 GET is; a route whose GET does real work stops a HEAD after its checks (:meth:`HeadAsGet.finish_head`).
 :func:`bound_request_parsing` sets tornado's own parsing limits to the service's, so that its refusals name them.
 Imports tornado and this package's faults, writers and uploads (its limit on tables).
@@ -27,13 +28,24 @@ from astrohub_archive.faults import ArchiveFault, LimitFault, NotFoundFault, Usa
 from astrohub_archive.uploads import MAX_UPLOADS
 from astrohub_archive.writers import CONTENT_TYPES, RESPONSE_FORMATS, error_json, error_votable
 
-__all__ = ["BaseHandler", "HeadAsGet", "MAX_HEADER_BYTES", "MAX_PARAMETERS", "MAX_VALUE_LENGTH", "NoRouteHandler",
+__all__ = ["BaseHandler", "HeadAsGet", "MAX_BODY", "MAX_HEADER_BYTES", "MAX_PARAMETERS", "MAX_VALUE_LENGTH",
+           "NoRouteHandler", "READ_HEADER_BYTES", "SERVER_OPTIONS", "TooLargeHandler", "too_large",
            "allowed_methods", "bound_request_parsing", "not_allowed"]
 
 log = logging.getLogger("astrohub_archive")
 MAX_PARAMETERS = 500  # values of all parameters of one request
 MAX_VALUE_LENGTH = 100_000  # characters of one parameter value
 MAX_HEADER_BYTES = 64 * 2**10  # a request's line and headers (its query string among them)
+#: The most bytes a request's body may hold (bodies are read into memory), except a user's HiPS upload,
+#: which is streamed to disk up to its own limit (``--hips-upload-max``).
+MAX_BODY = 64 * 2**20
+#: What the server reads of a request's line and headers before it drops the connection with no answer (tornado
+#: can answer nothing past its own limit): :data:`MAX_HEADER_BYTES` is refused below it, by
+#: :class:`TooLargeHandler`, with an answer that names the limit.
+READ_HEADER_BYTES = 2**20
+#: The most bytes of a body over :data:`MAX_BODY` read (and thrown away) so that the client reads the refusal;
+#: past it the refusal is sent at once, and a client still sending may see the connection reset instead.
+DRAIN_BODY = 16 * MAX_BODY
 #: Tornado's refusals of a body with too many fields or parts: they mean more than MAX_PARAMETERS values.
 _TOO_MANY = ("Max number of fields exceeded", "has too many parts")
 
@@ -48,7 +60,70 @@ def bound_request_parsing() -> None:
     still, and :meth:`BaseHandler.write_error` words it as the limit. Tornado's setting is per process (its
     ``set_parse_body_config``): the archive's application sets it when made."""
     set_parse_body_config(ParseBodyConfig(multipart=ParseMultipartConfig(max_parts=MAX_PARAMETERS + MAX_UPLOADS + 1),
-                                          urlencoded=ParseUrlEncodedConfig(max_arguments=MAX_HEADER_BYTES)))
+                                          urlencoded=ParseUrlEncodedConfig(max_arguments=READ_HEADER_BYTES)))
+
+
+#: The archive's HTTP server's options (``app.listen``'s, the in-process tests' ``serving``'s).
+SERVER_OPTIONS = {"max_body_size": MAX_BODY, "max_header_size": READ_HEADER_BYTES}
+
+
+def too_large(request, handler_class) -> tuple[int, str] | None:
+    """``(status, message)`` when ``request`` is over the service's limits on its URL (414), its headers (431) or
+    its declared body (413), else ``None``; a route that streams its body (``handler_class``: a user's HiPS upload,
+    up to its own limit) takes any body. The message names the size, the limit and what to do instead."""
+    uri = len(request.uri.encode("utf-8", "surrogateescape"))
+    if uri > MAX_HEADER_BYTES:
+        return 414, (f"the request's URL is {uri:,} bytes long; this service reads URLs of up to "
+                     f"{MAX_HEADER_BYTES:,} bytes: send the parameters in the body of a POST instead (pyvo's "
+                     "run_sync and search do; with requests, requests.post(url, data=params))")
+    headers = sum(len(k) + len(v) + 4 for k, v in request.headers.get_all())
+    if headers > MAX_HEADER_BYTES:
+        return 431, (f"the request's headers are {headers:,} bytes long; this service reads at most "
+                     f"{MAX_HEADER_BYTES:,} bytes of them")
+    declared = request.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY and not getattr(handler_class, "_stream_request_body", False):
+        return 413, (f"the request's body is {int(declared):,} bytes long; this service reads bodies of up to "
+                     f"{MAX_BODY // 2**20} MiB: send a large table as an upload to an asynchronous job, or in "
+                     "parts, or put it in a catalogue of the archive")
+    return None
+
+
+@tornado.web.stream_request_body
+class TooLargeHandler(tornado.web.RequestHandler):
+    """A request over the service's limits (:func:`too_large`): refused with its status (414, 431, 413) and the
+    error document naming the limit (a ``LimitFault``), whatever its method and route; tornado dropped a URL over
+    its limit with no answer (a client saw the connection reset) and refused a body over it with an empty 400.
+    A body over the limit is read and thrown away (up to :data:`DRAIN_BODY`), so that the client, still sending,
+    reads the answer."""
+
+    SUPPORTED_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
+
+    def initialize(self, status: int, message: str) -> None:
+        self.fault = LimitFault(message)
+        self.fault.status = status
+
+    def set_default_headers(self) -> None:
+        self.set_header("Access-Control-Allow-Origin", "*")
+
+    def prepare(self) -> None:
+        declared = self.request.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) <= DRAIN_BODY:
+            self.request.connection.set_max_body_size(int(declared))
+        else:
+            self._refuse()
+
+    def data_received(self, chunk: bytes) -> None:
+        """Each chunk of the body is thrown away."""
+
+    def _refuse(self, *args) -> None:
+        if self._finished:
+            return
+        self.clear()
+        self.set_status(self.fault.status)
+        self.set_header("Content-Type", CONTENT_TYPES["votable"])
+        self.finish(error_votable(self.fault.document_text()))
+
+    get = head = post = put = delete = patch = options = _refuse
 
 
 def _defines(cls: type, method: str) -> bool:
