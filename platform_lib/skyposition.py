@@ -46,7 +46,8 @@ def sky_position(value, what: str = "position"):
     position (``"25h00m00s +10d00m00s"``: its hours must be below 24), or the names it may be a misspelling of
     (``"Andromedia"``: did you mean 'Andromeda' (M 31)?, :func:`platform_lib.offline.did_you_mean`, asked only
     then) and which names and forms work, and
-    ``TypeError`` for anything else (a tuple, a number), naming the argument (``what``).
+    ``TypeError`` for anything else (a tuple, a number), naming the argument (``what``); a ``SkyCoord`` whose
+    coordinates are NaN or infinite is a :class:`PositionError` too (a search sent ``RA=nan`` to its service).
 
     Examples
     --------
@@ -60,6 +61,13 @@ def sky_position(value, what: str = "position"):
     from astropy.coordinates import SkyCoord
 
     if isinstance(value, SkyCoord):
+        import numpy as np
+
+        sph = value.spherical
+        if not (np.all(np.isfinite(sph.lon.deg)) and np.all(np.isfinite(sph.lat.deg))):  # went to a service as RA=nan
+            raise PositionError(f"{what} is a SkyCoord of NaN or infinite coordinates ({value.to_string('decimal')}: "
+                                "a table's empty cell?), which is no position: give finite coordinates, a position "
+                                "as text or a name", value=value)
         return value
     if not isinstance(value, str):
         raise TypeError(f"{what} must be a SkyCoord, a position as text or an object's name, not "
@@ -83,7 +91,8 @@ def sky_position(value, what: str = "position"):
         raise PositionError(f"{what}={value!r} cannot be read as a sky position: {angle_trouble(trouble, _NOT_TWO)}; "
                             f"write it as {POSITION_FORMS}, or pass a SkyCoord", value=value)
     raise PositionError(f"{what}={value!r} is not a sky position nor a name the platform's catalogues hold"
-                        f"{did_you_mean(text) if text else ''} ({NAME_FORMS}): pass a SkyCoord, or text such as {POSITION_FORMS}", value=value)
+                        f"{did_you_mean(text) if text else ''} ({NAME_FORMS}): pass a SkyCoord, or text such as "
+                        f"{POSITION_FORMS}", value=value)
 
 
 def _is_number(text: str) -> bool:

@@ -88,6 +88,10 @@ def _a_table_file(name, not_in_registry: str = "") -> str | None:
 
 def resolve(name_or_path, registry: Registry | None = None) -> tuple[Path, TableInfo | None]:
     """The HATS folder for a registry name or a path, and the registry's table entry when there is one."""
+    if not isinstance(name_or_path, (str, os.PathLike, TableInfo)):  # its repr (a whole table) was the error message
+        raise TypeError(f"name_or_path must be a catalogue's registry name (e.g. 'I/311'), a HATS folder's path or a "
+                        f"TableInfo, not {type(name_or_path).__name__}: a table in memory is searched by selecting its "
+                        "rows, e.g. table[SkyCoord(table['ra'], table['dec']).separation(center) < radius]")
     if isinstance(name_or_path, (str, os.PathLike)) and Path(name_or_path).is_file():
         raise CatalogNotFound(_a_table_file(name_or_path), value=str(name_or_path))
     if isinstance(name_or_path, TableInfo):

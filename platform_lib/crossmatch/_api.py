@@ -800,7 +800,8 @@ def crossmatch(
     if mode not in MODES:
         raise CrossmatchInputError(f"mode must be one of {MODES}, got {mode!r}", code="bad-mode", value=mode)
     if mode == "k":
-        if k is None or int(k) != k or k < 1:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer, float, np.floating)) or not np.isfinite(k) \
+                or int(k) != k or k < 1:
             raise CrossmatchInputError(f"mode='k' needs a positive integer k, got {k!r}", code="bad-k", value=k)
         k = int(k)
     if (area is not None or density is not None) and not probability:

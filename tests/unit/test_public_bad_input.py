@@ -2,7 +2,12 @@
 what to give, raised before any file, service or computation is touched, not a traceback from deep inside
 numpy, pathlib, astropy or a service call (honest22 tried 20 such functions with None, wrong types, NaN, negative,
 empty and huge values; these are the ones that answered from inside a library, or not at all: ``index_folder("")``
-indexed the current folder, ``tap_query("")`` and ``image_search(time="garbage")`` went to the service)."""
+indexed the current folder, ``tap_query("")`` and ``image_search(time="garbage")`` went to the service).
+
+badinput23 tried 30 more calls of the functions the tutorials use (crossmatch, both cone searches, tap_query,
+viz.plot, ephemeris) with NaN, text, empty tables and huge values: ``crossmatch(mode="k", k="x")`` answered
+Python's "invalid literal for int()", ``catalogs.cone_search(table, ...)`` an error whose text was the whole
+table's repr, and a SkyCoord of NaN coordinates went to the cone search service as ``RA=nan``."""
 
 from __future__ import annotations
 
@@ -31,8 +36,27 @@ def _cases():
     from platform_lib.retrieval import image_search, tap_query
     from platform_lib.skymap import match_skymap, read_skymap
 
+    from astropy.table import Table
+
+    from platform_lib.catalogs import cone_search as catalogue_cone
+    from platform_lib.crossmatch import CrossmatchInputError, crossmatch
+    from platform_lib.retrieval import cone_search
+    from platform_lib.skyposition import PositionError
+
     here = SkyCoord([10, 20], [-5, 5], unit="deg")
+    stars = Table({"ra": [10.0, 20.0], "dec": [-5.0, 5.0]})
+    nowhere = SkyCoord(np.nan, 5, unit="deg")
     return {
+        "crossmatch(k='x')": (lambda tmp: crossmatch(stars, stars, 1 * u.arcsec, mode="k", k="x"), CrossmatchInputError,
+                              r"^mode='k' needs a positive integer k, got 'x'"),
+        "catalogs.cone_search(Table)": (lambda tmp: catalogue_cone(stars, here[0], 1 * u.deg), TypeError,
+                                        r"^name_or_path must be a catalogue's registry name .* not Table: a table in "
+                                        r"memory is searched by selecting its rows"),
+        "catalogs.cone_search(center=NaN)": (lambda tmp: catalogue_cone("I/311", nowhere, 1 * u.deg), PositionError,
+                                             r"^center is a SkyCoord of NaN or infinite coordinates"),
+        "retrieval.cone_search(NaN)": (lambda tmp: cone_search(nowhere, 1 * u.deg, service=NOWHERE), PositionError,
+                                       r"^position is a SkyCoord of NaN or infinite coordinates \(nan 5: a table's "
+                                       r"empty cell\?\), which is no position"),
         "read_skymap(None)": (lambda tmp: read_skymap(None), TypeError, r"^source must be a sky map's FITS file"),
         "read_skymap(tolerance=-1)": (lambda tmp: read_skymap(tmp / "map.fits", tolerance=-1), ValueError,
                                       r"^tolerance must be a number from 0"),
