@@ -37,8 +37,9 @@ notebook that only imports pyvo or ipyaladin gets them too:
   know the name), the names it may be a misspelling of (``Betelguese``: did you mean 'Betelgeuse'?, from the
   archive's proper names, designations and common names, read once, and :mod:`platform_lib.famous`'s:
   :func:`close_names`, :func:`did_you_mean`, which :func:`platform_lib.skyposition.sky_position` says too) and
-  what the platform answers, in one line (:func:`unresolved_message`; Sesame's own message only when Sesame answered, not the network errors of each
-  mirror); while the sample data's first load runs, its first line says that the catalogues are still loading.
+  what the platform answers, in one line (:func:`unresolved_message`; Sesame's own message only when Sesame
+  answered, not the network errors of each mirror); while the sample data's first load runs, its first line says
+  that the catalogues are still loading.
 
 Standard library and the platform library only at import; pyvo, ipyaladin and astropy are patched, never imported,
 here (astropy is imported when a name is looked up).

@@ -196,7 +196,7 @@ def test_a_misspelt_name_suggests_the_names_the_platform_knows(monkeypatch):
 
 
 def _archive_names(query, **_):
-    """The archive's answers to ``offline._NAME_LISTS``' two queries, cut to a few real rows (OpenNGC's and the IAU's)."""
+    """The archive's answers to ``offline._NAME_LISTS``' two queries, cut to a few real rows (OpenNGC's, the IAU's)."""
     from astropy.table import MaskedColumn, Table
 
     if "StarNames" in query:

@@ -10,8 +10,9 @@ logged with its traceback and answered ``Error: internal error`` with HTTP 503, 
 a traceback. Tornado's own refusals (method 405, naming the methods the route takes) get the same document, and
 so does a path no route serves (:class:`NoRouteHandler`, the application's default handler: 404) and a request over
 the service's limits on its URL, headers or body (:func:`too_large`, :class:`TooLargeHandler`: 414, 431, 413), which
-the server reads past (:data:`SERVER_OPTIONS`) so that they are answered, not dropped. :class:`HeadAsGet` (the base of every handler here and of the HiPS routes') answers HEAD wherever
-GET is; a route whose GET does real work stops a HEAD after its checks (:meth:`HeadAsGet.finish_head`).
+the server reads past (:data:`SERVER_OPTIONS`) so that they are answered, not dropped. :class:`HeadAsGet` (the
+base of every handler here and of the HiPS routes') answers HEAD wherever GET is; a route whose GET does real work
+stops a HEAD after its checks (:meth:`HeadAsGet.finish_head`).
 :func:`bound_request_parsing` sets tornado's own parsing limits to the service's, so that its refusals name them.
 Imports tornado and this package's faults, writers and uploads (its limit on tables).
 """
