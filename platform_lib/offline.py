@@ -249,10 +249,11 @@ def platform_position(name: str):
     return None
 
 
-#: The ADQL whose answers are the names :func:`close_names` suggests: stars' proper names, and every deep-sky
-#: object's designation (``NGC0224``, Messier ``031``) and names.
+#: The ADQL whose answers are the names :func:`close_names` suggests: stars' proper names, and the deep-sky objects'
+#: names with their designations (``NGC0224``, Messier ``031``), which a message gives beside them.
 _NAME_LISTS = ("SELECT name FROM StarNames.names WHERE kind = 'proper'",
-               "SELECT name, messier, common_names, other_names FROM OpenNGC.objects")
+               "SELECT name, messier, common_names, other_names FROM OpenNGC.objects "
+               "WHERE common_names IS NOT NULL OR other_names IS NOT NULL")
 #: A catalogue designation as a person types it, mistypings included: the catalogue, then the number, whose
 #: letters that look like digits (``O`` for 0, ``l`` and ``I`` for 1: ``NGC 22O``) are read as those digits.
 _TYPED_DESIGNATION = re.compile(r"(M|Messier|NGC|IC)\s*(?=[OoIl]*\d)([\dOoIl]{1,5})", re.I)
@@ -306,10 +307,6 @@ def _offline_names() -> dict[str, tuple[str, str]]:
             continue
         for own, messier, *called in zip(*(text[c] for c in ("name", "messier", "common_names", "other_names"))):
             shown = f"M {int(messier)}" if messier.isdigit() else designation(own)
-            if shown:
-                names.setdefault(_key(shown), (shown, ""))
-                if messier.isdigit() and designation(own):
-                    names.setdefault(_key(designation(own)), (designation(own), shown))
             for one in ",".join(called).split(","):
                 if one.strip():
                     names.setdefault(_key(one), (one.strip(), shown or ""))
@@ -322,27 +319,34 @@ def _famous_names() -> dict[str, tuple[str, str]]:
             for famous in FAMOUS for name in famous.names}
 
 
-def _close_keys(name: str, index, most: int) -> list[str]:
+def _close(name: str, index, known) -> list[tuple[str, str]]:
+    """:func:`close_names`' answer for ``name``: (name, designation) pairs from ``index``; a designation with
+    lookalike letters is the one designation it reads as (not its neighbours' numbers: NGC 221, NGC 229), when
+    ``known(that designation)`` says it exists."""
     wanted = designation(name)
-    if wanted is not None:  # a number mistyped ('NGC 22O'): that designation, or none (not its neighbours' numbers)
-        return [_key(wanted)] if _key(wanted) in index and _key(wanted) != _key(name) else []
-    return difflib.get_close_matches(_key(name), index, n=most, cutoff=0.8)
+    if wanted is not None:
+        return [(wanted, "")] if _key(wanted) != _key(name) and known(wanted) else []
+    return [index[key] for key in difflib.get_close_matches(_key(name), index, n=3, cutoff=0.8)]
 
 
-def close_names(name: str, known=None, most: int = 3) -> list[str]:
+def close_names(name: str, known=None) -> list[str]:
     """The names the platform resolves offline that ``name`` may be a misspelling of (difflib, case-insensitive;
-    a Messier, NGC or IC number with letters for digits, ``NGC 22O``, is read as that number).
+    a Messier, NGC or IC number with letters for digits, ``NGC 22O``, is read as that number and looked up).
 
-    ``known``: the names to choose from; by default the stars' proper names and the deep-sky objects' designations
-    and common names in the archive's catalogues (read once a process), and :mod:`platform_lib.famous`'s.
+    ``known``: the names to choose from; by default the stars' proper names and the deep-sky objects' common names
+    in the archive's catalogues (read once a process), and :mod:`platform_lib.famous`'s.
 
     >>> close_names("Betelguese", ["Betelgeuse", "Bellatrix", "Rigel"])
     ['Betelgeuse']
     >>> close_names("NGC 22O", ["NGC 220", "NGC 221", "NGC 229"])
     ['NGC 220']
     """
-    index = _offline_names() if known is None else {_key(n): (n, "") for n in known}
-    return [index[key][0] for key in _close_keys(name, index, most)]
+    if known is None:
+        index, exists = _offline_names(), lambda wanted: platform_position(wanted) is not None
+    else:
+        index = {_key(n): (n, "") for n in known}
+        exists = lambda wanted: _key(wanted) in index  # noqa: E731
+    return [found for found, _ in _close(name, index, exists)]
 
 
 def did_you_mean(name: str) -> str:
@@ -354,10 +358,10 @@ def did_you_mean(name: str) -> str:
     " (did you mean 'Andromeda' (M 31)?)"
     """
     try:
-        index = _offline_names()
+        index = _offline_names() if designation(name) is None else {}
     except Exception:  # no archive, or not its catalogues: the names the library holds itself
         index = _famous_names()
-    close = [index[key] for key in _close_keys(name, index, 3)]
+    close = _close(name, index, lambda wanted: platform_position(wanted) is not None)
     if not close:
         return ""
     return f" (did you mean {' or '.join(repr(n) + (f' ({also})' if also else '') for n, also in close)}?)"

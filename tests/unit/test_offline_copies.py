@@ -201,6 +201,8 @@ def _archive_names(query, **_):
 
     if "StarNames" in query:
         return Table({"name": ["Betelgeuse", "Vega"]})
+    if query.startswith("SELECT TOP 1 ra, dec FROM OpenNGC.objects WHERE name = "):  # platform_position's
+        return Table({"ra": [10.5], "dec": [36.5]}) if "'NGC0220'" in query else Table(names=["ra", "dec"])
     return Table({"name": ["NGC0224", "NGC0220", "NGC0221", "NGC0229", "NGC1952"],
                   "messier": MaskedColumn(["031", "", "032", "", "001"], mask=[False, True, False, True, False]),
                   "common_names": MaskedColumn(["Andromeda Galaxy", "", "", "", "Crab Nebula"],
