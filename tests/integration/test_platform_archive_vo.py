@@ -168,3 +168,21 @@ def test_taplint_finds_no_errors_and_every_declared_adql_feature_runs(archive):
     report = proc.stdout + proc.stderr
     assert "Totals: Errors:" in report, report[-6000:]
     assert taplint_problems(report) == [], report[-6000:]
+
+
+def test_tap_refuses_a_query_without_from_and_a_url_over_its_limit_with_an_answer(platform, archive):
+    """badinput23: ``SELECT 1`` (no FROM, which ADQL's grammar and DaCHS refuse) answered one row; a sync query
+    whose URL is over 64 KiB was dropped with no answer ("Connection aborted ... Remote end closed connection
+    without response"). Both are now UsageFaults naming the problem; the long URL is sent to the archive's own
+    address, as a kernel's ``PLATFORM_ARCHIVE_URL`` names it (a browser's goes through the proxy)."""
+    said = requests.get(f"{archive}tap/sync", params={"LANG": "ADQL", "QUERY": "SELECT 1"}, timeout=30)
+    status, text = _status(said.content)
+    assert said.status_code == 400 and status == "ERROR", (said.status_code, text)
+    assert text.startswith("UsageFault: ADQL syntax error: 'SELECT 1' has no FROM clause, which ADQL requires"), text
+    direct = f"http://{platform.config.hub.ip}:{platform.config.archive.port}/services/archive/"
+    ids = ", ".join(f"'obs{i:06d}'" for i in range(7000))  # 77 KiB of URL once encoded
+    long = requests.get(f"{direct}tap/sync", timeout=60,
+                        params={"LANG": "ADQL", "QUERY": f"SELECT obs_id FROM ivoa.obscore WHERE obs_id IN ({ids})"})
+    status, text = _status(long.content)
+    assert long.status_code == 414 and text.startswith("UsageFault: the request's URL is "), (long.status_code, text)
+    assert "send the parameters in the body of a POST instead" in text, text
