@@ -19,6 +19,9 @@ from hypothesis import settings
 # path once here, since the tiers run in pytest processes of their own and share no conftest fixtures.
 sys.path.insert(0, str(Path(__file__).parent / "support"))
 
+# Under `make test` a skip is a failure (a test that did not run): the hooks live in tests/support/no_skips.py.
+from no_skips import pytest_make_collect_report, pytest_runtest_makereport  # noqa: E402,F401 (hooks, by name)
+
 # Property tests draw the same examples on every run (CI must not pass or fail by chance); a wider, random
 # search is `HYPOTHESIS_PROFILE=explore pytest ...`, and what it finds becomes an @example or a test.
 # Only the profiles set derandomize and the database: a test's @settings never does (it would win over the
