@@ -82,7 +82,8 @@ from urllib3.util.retry import Retry
 from platform_lib.local.config import LocalConfig, load_config
 from platform_lib.local.ports import free_ports
 from platform_lib.local.supervisor import unreachable_by_others
-from unique_names import UniqueNames  # tests/support/, on the path by tests/conftest.py
+from numba_cache import platform_environment  # tests/support/, on the path by tests/conftest.py
+from unique_names import UniqueNames
 
 START_TIMEOUT = 120.0
 SERVER_TIMEOUT = 90.0
@@ -473,8 +474,10 @@ def _run_in_kernel(ws_url: str, headers: dict[str, str], code: str, timeout: flo
 
 
 def _astrohub(*args: str, timeout: float = START_TIMEOUT) -> subprocess.CompletedProcess[str]:
+    """The admin's ``astrohub`` command, in an operator's environment: without the test run's numba cache."""
     return subprocess.run(
-        [sys.executable, "-m", "platform_lib", *args], capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "platform_lib", *args], capture_output=True, text=True, timeout=timeout,
+        env=platform_environment(),
     )
 
 
