@@ -604,6 +604,16 @@ def shared_platform(config: pytest.Config) -> Iterator[RunningPlatform]:
         stop_platform(platform, args)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _hats_kernels_from_the_cache():
+    """hats' numba functions (``align_trees``, the MOC filter) saved to and loaded from the run's numba cache
+    (tests/conftest.py), as the platform's own processes have them (``cache_hats_kernels``): a test that calls
+    lsdb or hats directly (``lsdb.from_dataframe`` with a margin) compiled them again first (5 s of CPU)."""
+    from platform_lib.catalogs import cache_hats_kernels
+
+    cache_hats_kernels()
+
+
 @pytest.fixture(scope="session")
 def poll():
     """``poll(condition, timeout, what)``: the first truthy ``condition()``, or TimeoutError naming ``what``."""
