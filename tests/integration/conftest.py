@@ -51,6 +51,10 @@ with ``platform.unique(...)``, use their own groups, and stop the servers they s
 
 ``tests/browser/conftest.py`` loads this file by path and shares the same running platform (one
 platform per pytest session, whichever tier asks first).
+
+The pytest process and what it starts load numba's compiled kernels from the run's own cache (tests/conftest.py,
+tests/support/numba_cache.py), hats' functions included; the platform never gets that cache: ``astrohub up``
+runs in the environment pytest was started with (``platform_environment``), as an operator's would.
 """
 
 from __future__ import annotations
