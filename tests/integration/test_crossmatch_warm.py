@@ -104,6 +104,11 @@ def test_the_tier_loads_the_installed_kernels_from_a_copy_that_no_platform_proce
     installed = {p.relative_to(platform_cache_dir()) for p in platform_cache_dir().rglob("*.nb*")}
     assert installed and all((platform_cache_dir() / p).stat().st_size == (Path(cache) / p).stat().st_size
                              for p in installed), "the tier's cache is not seeded with the install's kernels"
+    from hats.pixel_tree import pixel_alignment
+    from numba.core.caching import NullCache
+
+    # hats' align_trees too, for a test that calls lsdb itself (the session's _hats_kernels_from_the_cache)
+    assert not isinstance(pixel_alignment.perform_align_trees._cache, NullCache)
     supervisor = psutil.Process(json.loads((platform.data_dir / "state" / "status.json").read_text())["pid"])
     given = {}
     for process in [supervisor, *supervisor.children(recursive=True)]:
