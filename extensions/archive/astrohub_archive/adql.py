@@ -1673,8 +1673,10 @@ def _output_columns(tree, sources: dict[str, Source], delimited: dict[str, str] 
                     exp.StddevSamp: "stat.stdev", exp.StddevPop: "stat.stdev", exp.Sum: ""}.get(type(inner))
             if col is not None and word is not None:
                 ucd = ";".join(w for w in col.ucd.split(";") if w.lower() != "meta.main") if col.ucd else ""
+                # the earliest or latest of timestamps is a timestamp (DALI's xtype, as DaCHS declares it)
+                keep = col.xtype if isinstance(inner, (exp.Min, exp.Max)) and col.xtype == "timestamp" else None
                 desc = dataclasses.replace(col, ucd=f"{ucd};{word}" if ucd and word else ucd,
-                                           description=f"{word[5:] or 'sum'} of {col.name}", utype="", xtype=None)
+                                           description=f"{word[5:] or 'sum'} of {col.name}", utype="", xtype=keep)
             elif col is not None:
                 desc = dataclasses.replace(col, xtype=None)
         if delimited and name.lower() in delimited:
