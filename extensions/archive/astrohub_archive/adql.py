@@ -809,7 +809,10 @@ def _shape_as_written(node) -> _Shape:
                 flat.append(x)
         vals = [_const(x) for x in flat]
         if any(v is None for v in vals):
-            raise UsageFault("POLYGON vertices must be numbers (columns are not supported in POLYGON)")
+            raise UsageFault("a POLYGON with column vertices is answered in the select list only (each row's "
+                             "polygon); in CONTAINS, INTERSECTS and AREA its vertices must be numbers (for a region "
+                             "per row use CIRCLE with a column centre and radius, or a region column such as an "
+                             "upload's s_region)")
         if len(vals) < 6 or len(vals) % 2:
             raise UsageFault(f"POLYGON takes at least 3 (ra, dec) pairs, got {len(vals)} numbers")
         if len(vals) > 2 * MAX_VERTICES:
