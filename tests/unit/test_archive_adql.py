@@ -1394,3 +1394,23 @@ def test_an_uploaded_timestamp_column_compares_and_sorts_as_times():
     assert columns["a"].xtype == columns["b"].xtype == "timestamp"  # as DaCHS declares them (they had no xtype)
     with pytest.raises(UsageFault, match=r"column 'obs_time' is a timestamp .* 'yesterday' is no ISO 8601 time"):
         _timestamp_upload(["2020-01-01", "yesterday"])
+
+
+def test_a_set_operations_column_keeps_a_unit_only_when_every_branch_has_it():
+    """``SELECT ra ... UNION ALL SELECT mag ...`` was declared with ``ra``'s unit and UCD (``deg``,
+    ``pos.eq.ra``) though half its values are magnitudes; a column is described only where every branch selects
+    the same column (or the same expression), as the first SELECT's."""
+    mine = _stars(5)
+    mine["ra"].unit, mine["dec"].unit, mine["mag"].unit = "deg", "deg", "mag"
+    mine["ra"].meta["ucd"], mine["mag"].meta["ucd"] = "pos.eq.ra", "phot.mag"
+    up = _upload(mine)
+    mixed = translate("SELECT ra AS v, id FROM TAP_UPLOAD.mine WHERE id < 2 UNION ALL SELECT mag, id FROM "
+                      "TAP_UPLOAD.mine WHERE id > 3", TABLES, up[0]).columns
+    assert "v" not in mixed and "id" in mixed
+    table, _ = _run("SELECT ra AS v FROM TAP_UPLOAD.mine WHERE id < 2 UNION ALL SELECT mag FROM TAP_UPLOAD.mine "
+                    "WHERE id > 3", up)
+    assert table["v"].unit is None and not table["v"].meta.get("ucd") and len(table) == 3
+    same = translate("SELECT ra, ROUND(mag, 1) AS m FROM TAP_UPLOAD.mine WHERE id < 2 UNION SELECT ra, ROUND(mag, 1) "
+                     "FROM TAP_UPLOAD.mine WHERE id > 3 INTERSECT SELECT ra, ROUND(mag, 1) FROM TAP_UPLOAD.mine",
+                     TABLES, up[0]).columns
+    assert same["ra"].unit == "deg" and same["ra"].ucd == "pos.eq.ra" and same["m"].unit == "mag"
