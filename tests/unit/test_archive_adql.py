@@ -1358,10 +1358,10 @@ def test_s_region_where_no_region_column_is_taken_is_refused_saying_where_it_is(
 
 def _timestamp_upload(times):
     """An upload ``mine`` of ids and ``obs_time`` text with DALI's ``xtype="timestamp"`` (None: NULL)."""
+    import io
+
     from astropy.io.votable import from_table
     from astropy.table import MaskedColumn, Table
-
-    import io
 
     t = Table({"id": np.arange(1, len(times) + 1, dtype=np.int32),
                "obs_time": MaskedColumn([x or "" for x in times], mask=[x is None for x in times])})
