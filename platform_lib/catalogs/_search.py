@@ -196,7 +196,8 @@ def cone_search(name_or_path, center, radius, columns: list[str] | None = None, 
         A position, as a SkyCoord or as text (``"03h47m24s +24d07m00s"``, ``"56.85 24.12"`` in degrees), or the
         name of an object the platform resolves offline (``"M45"``, ``"Pleiades"``, ``"Vega"``:
         :func:`platform_lib.skyposition.sky_position`).
-    radius : `~astropy.units.Quantity` (angle)
+    radius : `~astropy.units.Quantity` (angle) or str
+        ``2 * u.arcmin``, or text with its unit: ``"2 arcmin"`` (:func:`platform_lib.skyangle.sky_angle`).
     columns : list of str, optional
         The columns to return (default: all; position columns are always read).
     registry : Registry, optional
