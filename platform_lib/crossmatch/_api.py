@@ -407,8 +407,16 @@ def _gives_table(left) -> bool:
 def _lazy_result_table(frame, left, right, suffixes) -> Table:
     """Pairs in a DataFrame (the Dask or touched-partitions path) as the Table a Table ``left`` gives in memory:
     the columns' units, descriptions and meta (UCDs) from a Table side, or from the registry's dictionary for a
-    registry catalogue, ``separation_arcsec`` in arcsec, a Table ``left``'s meta as the table's."""
+    registry catalogue, ``separation_arcsec`` in arcsec, a Table ``left``'s meta as the table's. Text columns are
+    numpy ``str`` with nulls masked, as the in-memory path and a search give them (``Table.from_pandas`` made Arrow
+    strings objects holding pandas' NA, which no table format wrote: a user's table matched against ``'I/311'``
+    failed to save as Parquet, VOTable or FITS)."""
+    from platform_lib.catalogs import native_text
+
     out = Table.from_pandas(frame, index=False)
+    for name in out.colnames:
+        if out[name].dtype.kind == "O":
+            out.replace_column(name, native_text(out[name]), copy=False)
     if isinstance(left, Table):
         out.meta.update(left.meta)
 
