@@ -139,6 +139,39 @@ def test_the_class_page_shows_the_roster_and_servers_to_the_instructor(platform,
                              text=True, check=True).stdout
         assert platform.system_user(s1) in acl and platform.system_user(s3) not in acl, acl
 
+    # teams23: a team's lead who teaches nothing (s3, a student) had no form to make the team's workspace (the API
+    # alone): the page's own form, the same rules as the API's, and only the lead (its owner) changes its people
+    lead, led = platform.login(s3), f"{name}-lead"
+    lead_page = lead.get(f"{platform.url}services/astrohub-classes/", timeout=60).text
+    assert "Make a workspace" in lead_page and "<h3>Teach" not in lead_page
+    lead_xsrf = re.search(r"name='_xsrf' value='([^']*)'", lead_page).group(1)
+
+    def workspace(who, xsrf_value, **fields):
+        answer = who.post(f"{platform.url}services/astrohub-classes/workspace", timeout=60,
+                          data={"_xsrf": xsrf_value, **fields})
+        assert "Traceback" not in answer.text
+        return answer.status_code, html.unescape(answer.text)
+    for fields, status, said in (
+            ({"workspace": "Team One", "members": s2}, 400, "Not done: workspace name 'Team One' must be 1-40"),
+            ({"workspace": led, "members": f"{s2}, ghost-{s2}"}, 404,
+             f"Not done: workspace '{led}' members: unknown user(s) ['ghost-{s2}']"),
+            ({"workspace": team, "members": s2}, 409, f"Not done: a workspace named '{team}' exists already")):
+        got = workspace(lead, lead_xsrf, action="create", **fields)
+        assert got[0] == status and said in got[1], (fields, got[0], got[1][:900])
+    got = workspace(lead, lead_xsrf, action="create", workspace=led, members=f"{s2} {s1}")
+    assert got[0] == 200 and f"Made workspace {led} (owner: {s3}): read-write for {s1}, {s2}, {s3}." in got[1], got
+    assert f"<li data-workspace='{led}'>" in got[1] and f"Change the people of {led}" in got[1]
+    assert (platform.data_dir / "home" / s2 / "workspaces" / led).is_symlink()
+    # s2 is on the team, not its lead: no form, and a change sent anyway is refused, saying whose it is
+    member = platform.login(s2)
+    member_page = member.get(f"{platform.url}services/astrohub-classes/", timeout=60).text
+    assert f"<li data-workspace='{led}'>" in member_page and f"Change the people of {led}" not in member_page
+    got = workspace(member, re.search(r"name='_xsrf' value='([^']*)'", member_page).group(1), action="members",
+                    workspace=led, remove=s1)
+    assert got[0] == 403 and f"Not done: '{s2}' may not change workspace '{led}': only its owner '{s3}'" in got[1], got
+    got = workspace(lead, lead_xsrf, action="members", workspace=led, remove=s1)
+    assert got[0] == 200 and f"Changed workspace {led} (owner: {s3}): read-write for {s2}, {s3}." in got[1], got
+
 
 def test_full_class_cycle(platform, course):
     name, prof, (s1, s2, s3) = course["name"], course["prof"], course["students"]
