@@ -1709,6 +1709,16 @@ def test_the_class_page_shows_each_size_in_the_unit_it_reaches():
         "0 bytes", "1 byte", "999 bytes", "3.1 kB", "2.4 MB", "50.0 GB", "1.5 TB"]
 
 
+def test_the_class_page_writes_a_submissions_time_as_it_writes_due_dates():
+    """teams23: the page said "Submitted hw1 of astro101 at 2026-12-07T16-08-15" (the submission folder's name: dashes,
+    no time zone) beside "due 2026-12-09T16:07:00Z"."""
+    from astrohub_hub.classes_service import submitted_text
+
+    assert submitted_text("2026-12-07T16-08-15") == "2026-12-07T16:08:15Z"
+    assert submitted_text("2026-12-07T16-08-15-2") == "2026-12-07T16:08:15Z"  # a second one in the same second
+    assert submitted_text("whenever") == "whenever"
+
+
 def test_a_workspace_or_class_without_a_name_is_refused_saying_the_name_is_missing():
     """POST workspaces with the members but no name answered "workspace name '' must be 1-40 ...", as if '' were a
     name that was typed wrong."""

@@ -48,7 +48,7 @@ shows a person their classes with each assignment's due date (a student: their o
 which came late and by how much), workspaces, storage used and Dask clusters (workers, cores, memory), and an
 instructor each class's roster with every student's server state and number of submissions (in all, and per
 assignment with the autograded score and whether the latest came late), with a button for each step of the term
-(``POST instruct``: release, collect and autograde, return feedback, an extension, and a team workspace for some of
+(``POST instruct``: release, add students, collect and autograde, return feedback, an extension, and a team workspace for some of
 the class's students, owned by the instructor, as ``POST workspaces`` makes one) and the gradebook's CSV
 (``GET grades.csv?class=<c>``), signed in through the hub as the page is. Anybody makes a workspace there too
 (``POST workspace``: a team's lead makes the team's, and owns it) and its owner adds and removes its people.
@@ -79,6 +79,7 @@ May import tornado, JupyterHub's service auth, the standard library and this pac
 from __future__ import annotations
 
 import asyncio
+import calendar
 import contextlib
 import csv
 import difflib
@@ -89,6 +90,7 @@ import logging
 import os
 import signal
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -102,7 +104,7 @@ from astrohub_hub import folders
 from astrohub_hub.accounts import SystemAccounts
 from astrohub_hub.classes import Actor, ClassError, Teaching
 from astrohub_hub.collaboration import COLLABORATIVE_PROPERTY
-from astrohub_hub.due_dates import lateness
+from astrohub_hub.due_dates import iso, lateness
 from astrohub_hub.errors import BackendError, HubError
 from astrohub_hub.grading import steps_from_environ
 from astrohub_hub.sizes import size_text
@@ -803,7 +805,9 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
 
     def render_page(self, actor: Actor, message: str = "", error: bool = False) -> str:
         e = html.escape
-        parts = [f"<h1>Classes and workspaces of {e(actor.name)}</h1>"]
+        hub = self.hub_auth.hub_prefix  # the page is a service's: no hub menu bar, so the way back is here
+        parts = [f"<h1>Classes and workspaces of {e(actor.name)}</h1><p class='nav'><a href='{e(hub)}user-redirect/lab'>"
+                 f"Your JupyterLab</a> &middot; <a href='{e(hub)}home'>Hub home</a> (start or stop your server)</p>"]
         if message:  # what the last button did (the submit form's answer, or why it was refused)
             parts.append(f"<p class='{'error' if error else 'message'}' role='status'>{e(message)}</p>")
         classes = self.teaching.classes_of(actor)
@@ -838,7 +842,8 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
                         f", {row['late_penalty']:g} off for lateness" if row.get("late_penalty") else "") + (
                         ", needs manual grading" if row.get("needs_manual_grade") else "") + (
                         # resubmitted since it was graded: the score is not the latest work's
-                        f", of the submission at {e(row['graded_submission'])}: the latest is not graded yet"
+                        f", of the submission at {e(submitted_text(row['graded_submission']))}: the latest is not "
+                        "graded yet"
                         if row.get("graded_submission") not in (None, row.get("last_submission")) else "") + ")"
                     late = f" late by {lateness(row['late_seconds'])}" if row.get("late") else ""
                     extended = f" extended to {row['extended_until']}" if row.get("extended_until") else ""
@@ -859,7 +864,7 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
                 if not info.get("archived"):
                     parts.append(self.instructor_forms(entry["name"], info))
             else:
-                mine = [f"{sub['assignment']} at {sub['at']}"
+                mine = [f"{sub['assignment']} at {submitted_text(sub['at'])}"
                         + (f" (late by {lateness(sub['late_seconds'])})" if sub["late"] else "")
                         for sub in info["submissions"]]
                 parts.append(f"<p>Your submissions: {e('; '.join(mine) or 'none yet')}</p>")
@@ -932,8 +937,8 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
                   "are hub user names, separated by commas or spaces.</p>")
 
     def instructor_forms(self, cls: str, info: dict) -> str:
-        """An instructor's buttons for the class: release an assignment (with its due date and late penalty),
-        and per released assignment collect and autograde, return feedback, and give a student an extension
+        """An instructor's buttons for the class: release an assignment (with its due date and late penalty), add
+        late-comers, and per released assignment collect and autograde, return feedback, and give a student an extension
         (:class:`PageInstructHandler`), so that no step of a term needs a notebook or a terminal."""
         e = html.escape
         field = ("<label>{label} <input name='{name}' placeholder='{hint}' size='{size}'></label> ").format
@@ -955,7 +960,10 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
         team = self.form(cls, "workspace", "Make a team workspace", field(
             label="workspace name", name="workspace", hint=f"{cls}-team1", size=14)
             + f"<label>students <select name='members' multiple aria-label='team members'>{choices}</select></label> ")
+        late = self.form(cls, "students", "Add students", field(
+            label="students (hub user names)", name="users", hint="dee, eli", size=14))
         return (f"<h3>Teach {e(cls)}</h3><p class='release'>{release}</p>"
+                + f"<p class='students'>{late} A student added now gets every assignment released so far.</p>"
                 + (f"<ul class='instruct'>{items}</ul>" if items else "")
                 + (f"<p class='team'>{team}</p>" if info["students"] else "")
                 + "<p>Grade written answers by hand in your Lab: <em>Nbgrader &rarr; Formgrader</em>. Return "
@@ -1020,7 +1028,7 @@ class PageSubmitHandler(PageActionHandler):
     def act(self, actor: Actor) -> str:
         cls, assignment = self.get_body_argument("class", ""), self.get_body_argument("assignment", "")
         done = self.teaching.submit(actor, cls, assignment)
-        return (f"Submitted {assignment} of {cls} at {done['at']}: {len(done['files'])} file(s)"
+        return (f"Submitted {assignment} of {cls} at {submitted_text(done['at'])}: {len(done['files'])} file(s)"
                 + (f"; {done['note']}" if done["note"] else "") + ".")
 
 
@@ -1056,7 +1064,8 @@ class PageWorkspaceHandler(PageActionHandler):
 
 class PageInstructHandler(PageActionHandler):
     """The page's instructor buttons: ``POST instruct`` with ``class``, ``action`` (``release``, ``collect``
-    (and autograde), ``feedback``, ``extension``, ``workspace``), ``assignment`` and the action's fields."""
+    (and autograde), ``feedback``, ``extension``, ``students`` (late-comers), ``workspace``), ``assignment`` and the
+    action's fields."""
 
     def act(self, actor: Actor) -> str:
         """Do ``action`` as ``actor``; what was done, in words."""
@@ -1093,13 +1102,22 @@ class PageInstructHandler(PageActionHandler):
                 return (f"No feedback on {assignment} to return: collect and autograde it first "
                         "(feedback is made for the work autograded).")
             return f"Returned feedback on {assignment} to {', '.join(sorted(done['returned']))}." + waited_text(done)
+        if action == "students":  # late-comers, without an admin: each gets what was released so far
+            names = arg("users", "").replace(",", " ").split()
+            if not names:
+                raise ClassError("name the students to add: their hub user names, separated by commas or spaces",
+                                 code="no-users")
+            done = self.teaching.add_members(actor, cls, "student", names)
+            given = ", ".join(done["assignments"]) or "nothing yet"
+            return (f"Added {', '.join(sorted(set(names)))} to {cls}: each finds ~/classes/{cls}/ and every assignment "
+                    f"released so far in their home (released: {given}).")
         if action == "workspace":  # a team of the class's students, in a workspace the instructor owns
             return self.team_workspace(actor, cls, arg("workspace", "").strip(), self.get_body_arguments("members"))
         if action == "extension":
             student, by = arg("student", ""), arg("by", "").strip()
             done = self.teaching.extend(actor, cls, assignment, student, by=by or ...)  # empty: "say how long"
             return f"{student} has until {done['extended_until']} for {assignment} (due {done['due']})."
-        raise ClassError(f"no such action {action!r}: release, collect, feedback, extension or workspace",
+        raise ClassError(f"no such action {action!r}: release, collect, feedback, extension, students or workspace",
                          code="bad-action", value=action)
 
     def team_workspace(self, actor: Actor, cls: str, name: str, members: list[str]) -> str:
@@ -1135,6 +1153,16 @@ class PageGradesHandler(PageHandler):
             self.finish(await asyncio.to_thread(self.render_page, actor, f"No gradebook: {exc.message}", True))
             return
         send_csv(self, cls, book)
+
+
+def submitted_text(at: str) -> str:
+    """A submission's time for the page, written as due dates are (``2026-12-07T16:08:15Z``), from its folder's name
+    ``<UTC time>[-n]`` (``2026-12-07T16-08-15``), which the API's ``at`` keeps: the page said "hw1 at
+    2026-12-07T16-08-15", a time with dashes and no zone, beside "due 2026-12-09T16:07:00Z"."""
+    try:
+        return iso(calendar.timegm(time.strptime(at[:19], "%Y-%m-%dT%H-%M-%S")))
+    except ValueError:  # not a folder name of ours: as it is
+        return at
 
 
 def waited_text(done: dict) -> str:
