@@ -2,7 +2,9 @@
 
 Tiers: unit (pure), integration (real servers on free ports), browser (headless Chromium), helm
 (offline chart checks). Run one tier with ``pytest -m unit``. Shared fixtures for a tier live in that
-tier's own conftest.py.
+tier's own conftest.py. What every tier's process shares is set up here: ``tests/support/`` on the path, the
+Hypothesis profile, the run's own numba cache (a copy of the kernels the install compiled, set before anything
+imports numba: tests/support/numba_cache.py) and ``make test``'s hard exit.
 """
 
 from __future__ import annotations
@@ -18,6 +20,15 @@ from hypothesis import settings
 # Helpers every tier imports by module name (``from tornado_thread import serving``): tests/support/, on the
 # path once here, since the tiers run in pytest processes of their own and share no conftest fixtures.
 sys.path.insert(0, str(Path(__file__).parent / "support"))
+
+# Under `make test` a skip is a failure (a test that did not run): the hooks live in tests/support/no_skips.py.
+from no_skips import pytest_make_collect_report, pytest_runtest_makereport  # noqa: E402,F401 (hooks, by name)
+
+# Each pytest run loads the crossmatch kernels and hats' functions the install compiled, from a copy of its own,
+# and the processes it starts inherit it; never a platform (`astrohub up` runs with platform_environment()).
+from numba_cache import remove_own_cache, use_own_cache  # noqa: E402 (tests/support/)
+
+use_own_cache()
 
 # Property tests draw the same examples on every run (CI must not pass or fail by chance); a wider, random
 # search is `HYPOTHESIS_PROFILE=explore pytest ...`, and what it finds becomes an @example or a test.
@@ -56,6 +67,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int):
     if hard_exit:
         gc.disable()
     yield
+    remove_own_cache()  # here, not in pytest_unconfigure: the hard exit comes first
     if hard_exit:
         sys.stdout.flush()
         sys.stderr.flush()

@@ -69,6 +69,10 @@ Public API (stable; other packages and services use exactly these names):
     results, pyvo results shown by viz).
 ``resolve(name_or_path, registry=None) -> (HATS folder, TableInfo or None)``
     The HATS folder behind a registry name or a path.
+``native_text(values) -> numpy array``
+    Text held as Python objects (Arrow's strings, pandas' string columns through ``Table.from_pandas``) as a
+    numpy ``str`` column with its nulls masked, as a search returns it, for the packages that turn frames into
+    Tables (crossmatch's pairs): an object column is written by no table format.
 ``read_layout(path) -> HatsLayout``, ``partition_file(root, order, pixel)``, ``write_hats(df, path, ...)``,
 ``HEALPIX_COLUMN``, ``arrow_to_pandas(table)``, ``pinned(path)``
     The HATS on-disk layout, for the packages and services that read or write HATS partitions themselves
@@ -144,7 +148,7 @@ from platform_lib.catalogs._readers import (
     votable_tables,
 )
 from platform_lib.catalogs._registry import CatalogInfo, Link, Registry, TableInfo
-from platform_lib.catalogs._search import box_search, cone_search, polygon_search, reader_for, resolve
+from platform_lib.catalogs._search import box_search, cone_search, native_text, polygon_search, reader_for, resolve
 from platform_lib.catalogs._sky import SkyPositions, sky_positions, table_frame
 from platform_lib.catalogs._sexagesimal import (POSITION_FORMS, angle_trouble, decimal_degrees,
                                                 sexagesimal_position_columns, with_cds_decimal_positions)
@@ -193,6 +197,7 @@ __all__ = [
     "covering",
     "reader_for",
     "resolve",
+    "native_text",
     "read_layout",
     "pinned",
     "partition_file",

@@ -23,6 +23,7 @@ import numpy as np
 from platform_lib.catalogs import _coverage
 from platform_lib.catalogs._columns import ColumnInfo, normalize_datatype, position_ucd
 from platform_lib.catalogs._errors import CatalogError, CatalogNotFound, DuplicateCatalog
+from platform_lib.skyangle import sky_angle
 from platform_lib.skyposition import sky_position
 
 __all__ = ["Registry", "CatalogInfo", "TableInfo", "Link"]
@@ -519,7 +520,8 @@ class Registry:
         ----------
         position : `~astropy.coordinates.SkyCoord` or str
             A SkyCoord, a position as text or an object's name (:func:`platform_lib.skyposition.sky_position`).
-        radius : `~astropy.units.Quantity` (angle)
+        radius : `~astropy.units.Quantity` (angle) or str
+            ``2 * u.arcmin``, or text with its unit: ``"2 arcmin"`` (:func:`platform_lib.skyangle.sky_angle`).
 
         Returns
         -------
@@ -568,7 +570,8 @@ def _position_deg(position, radius, what: str = "position") -> tuple[float, floa
     import astropy.units as u
 
     position = sky_position(position, what)
-    if not isinstance(radius, u.Quantity) or not radius.unit.is_equivalent(u.deg):
+    radius = sky_angle(radius, "radius")  # a Quantity, or text such as '2 arcmin'
+    if not radius.unit.is_equivalent(u.deg):
         raise TypeError(f"radius must be an angular astropy Quantity (e.g. 1 * u.arcmin), not {radius!r}")
     if not position.isscalar:
         raise ValueError(f"{what} must be a single (scalar) SkyCoord")

@@ -128,13 +128,14 @@ def reader_for(name_or_path, registry: Registry | None = None) -> HatsReader:
     return _reader(str(path))
 
 
-def _native(values: np.ndarray) -> np.ndarray:
-    """Text held as Python objects (pyarrow's strings) as a numpy ``str`` column, nulls masked: an
-    object column cannot be written to FITS or HDF5, nor compared or sorted as text."""
+def native_text(values: np.ndarray) -> np.ndarray:
+    """Text held as Python objects (pyarrow's strings; astropy's ``Table.from_pandas`` of an Arrow or pandas
+    string column) as a numpy ``str`` column, nulls (None, pandas' NA) masked: an object column cannot be
+    written to FITS, VOTable, Parquet or HDF5, nor compared or sorted as text. Anything else as it is."""
     if values.dtype.kind != "O":
         return values
     data = np.ma.getdata(values)
-    missing = np.ma.getmaskarray(values) | np.equal(data, None)
+    missing = np.ma.getmaskarray(values) | np.array([v is None or v is _pandas_na() for v in data], dtype=bool)
     first = next((v for v in data[~missing][:1]), "")
     if not isinstance(first, (str, bytes)):
         return values  # not text (lists, structs, decimals): left as they are
@@ -144,6 +145,15 @@ def _native(values: np.ndarray) -> np.ndarray:
     else:
         array = np.asarray(np.where(missing, "", data).astype(str)) if data.size else np.array([], dtype="U1")
     return np.ma.MaskedArray(array, mask=missing) if missing.any() else array
+
+
+def _pandas_na():
+    """pandas' missing value ``NA`` (pandas is there whenever a frame made the column), or a marker no value is."""
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        return object()
+    return pd.NA
 
 
 def _wanted(columns, reader: HatsReader, name_or_path) -> list[str] | None:
@@ -171,7 +181,7 @@ def _wanted(columns, reader: HatsReader, name_or_path) -> list[str] | None:
 def _to_table(columns: dict[str, np.ndarray], info: TableInfo | None):
     from astropy.table import Table
 
-    table = Table({name: _native(values) for name, values in columns.items()}, copy=False)
+    table = Table({name: native_text(values) for name, values in columns.items()}, copy=False)
     if info is not None:
         described = {c.name: c for c in info.columns}
         for name in table.colnames:
@@ -200,7 +210,8 @@ def cone_search(name_or_path, center, radius, columns: list[str] | None = None, 
         A position, as a SkyCoord or as text (``"03h47m24s +24d07m00s"``, ``"56.85 24.12"`` in degrees), or the
         name of an object the platform resolves offline (``"M45"``, ``"Pleiades"``, ``"Vega"``:
         :func:`platform_lib.skyposition.sky_position`).
-    radius : `~astropy.units.Quantity` (angle)
+    radius : `~astropy.units.Quantity` (angle) or str
+        ``2 * u.arcmin``, or text with its unit: ``"2 arcmin"`` (:func:`platform_lib.skyangle.sky_angle`).
     columns : list of str, optional
         The columns to return (default: all; position columns are always read).
     registry : Registry, optional

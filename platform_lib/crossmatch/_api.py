@@ -21,6 +21,7 @@ from astropy.table import Column, Table
 from platform_lib.crossmatch._engine import _radius_rad, match_pairs
 from platform_lib.crossmatch._epoch import as_epoch, propagate
 from platform_lib.crossmatch._errors import CrossmatchInputError, warn_dropped
+from platform_lib.skyangle import sky_angle
 
 __all__ = ["crossmatch", "check_columns", "MODES"]
 
@@ -405,8 +406,16 @@ def _gives_table(left) -> bool:
 def _lazy_result_table(frame, left, right, suffixes) -> Table:
     """Pairs in a DataFrame (the Dask or touched-partitions path) as the Table a Table ``left`` gives in memory:
     the columns' units, descriptions and meta (UCDs) from a Table side, or from the registry's dictionary for a
-    registry catalogue, ``separation_arcsec`` in arcsec, a Table ``left``'s meta as the table's."""
+    registry catalogue, ``separation_arcsec`` in arcsec, a Table ``left``'s meta as the table's. Text columns are
+    numpy ``str`` with nulls masked, as the in-memory path and a search give them (``Table.from_pandas`` made Arrow
+    strings objects holding pandas' NA, which no table format wrote: a user's table matched against ``'I/311'``
+    failed to save as Parquet, VOTable or FITS)."""
+    from platform_lib.catalogs import native_text
+
     out = Table.from_pandas(frame, index=False)
+    for name in out.colnames:
+        if out[name].dtype.kind == "O":
+            out.replace_column(name, native_text(out[name]), copy=False)
     if isinstance(left, Table):
         out.meta.update(left.meta)
 
@@ -719,7 +728,8 @@ def crossmatch(
         astropy Tables or pandas DataFrames (matched in memory), or Dask DataFrames, HATS catalogue
         paths, catalogue registry names or LSDB catalogues (matched per HEALPix partition on Dask).
     radius
-        The match radius, an astropy Quantity angle (``1 * u.arcsec``).
+        The match radius, an astropy Quantity angle (``1 * u.arcsec``) or text with its unit (``"1 arcsec"``:
+        :func:`platform_lib.skyangle.sky_angle`).
     mode
         ``"nearest"``: the nearest right row within the radius for each left row (STILTS
         ``find=best1``); ``"best"``: the pairs whose rows are each other's nearest within the radius,
@@ -796,6 +806,7 @@ def crossmatch(
     >>> crossmatch(a, b, 1 * u.arcsec)["ra_1", "ra_2"].as_array().tolist()
     [(10.0, 10.0001)]
     """
+    radius = sky_angle(radius, "radius")  # a Quantity, or text such as '2 arcsec'
     _radius_rad(radius)
     if mode not in MODES:
         raise CrossmatchInputError(f"mode must be one of {MODES}, got {mode!r}", code="bad-mode", value=mode)

@@ -30,6 +30,7 @@ from platform_lib.retrieval.client import (TapJob, WholeBodies, plain_strings, r
 from platform_lib.retrieval.errors import RetrievalError, RetrievalInputError, TruncatedResultWarning
 from platform_lib.retrieval.session import make_session
 from platform_lib.retrieval.tapjobs import ArchiveJobsWarning, ArchiveTapJob
+from platform_lib.skyangle import sky_angle
 from platform_lib.skyposition import sky_position
 
 __all__ = [
@@ -64,6 +65,7 @@ def _archive(settings, path: str, what: str) -> str:
 
 
 def _deg(q, name):
+    q = sky_angle(q, name)  # a Quantity, or text such as '2 arcmin'
     try:
         return q.to_value(u.deg)
     except (AttributeError, u.UnitsError):
@@ -145,7 +147,8 @@ def cone_search(position, radius, *, catalog: str | None = None, service: str | 
         A position, as a SkyCoord or as text (``"03h47m24s +24d07m00s"``, ``"56.85 24.12"`` in degrees), or the
         name of an object the platform resolves offline (``"M45"``, ``"Pleiades"``, ``"Vega"``:
         :func:`platform_lib.skyposition.sky_position`; never CDS's Sesame).
-    radius : `~astropy.units.Quantity` (angle)
+    radius : `~astropy.units.Quantity` (angle) or str
+        ``2 * u.arcmin``, or text with its unit: ``"2 arcmin"`` (:func:`platform_lib.skyangle.sky_angle`).
     catalog : str, optional
         A catalogue registered on the platform (``"gaia/dr3"``); served by the archive's cone search.
     service : str, optional
@@ -193,7 +196,11 @@ def image_search(position=None, radius=None, *, service: str | None = None, band
     pos = None
     if position is not None:
         if radius is None:
-            raise ValueError("radius is required with position")
+            where = repr(position) if isinstance(position, str) else "position"
+            raise RetrievalInputError(f"image_search with a position needs a radius, the circle to search: "
+                                      f"image_search({where}, 2 * u.arcmin) or image_search({where}, '2 arcmin') "
+                                      "(the images holding the point itself: 1 * u.arcsec); with neither, every "
+                                      "image", code="missing-radius", value=None)
         icrs = _icrs(position)
         # pyvo's SIA v2 client takes circles up to 90 deg (a bare "Invalid circle radius" otherwise)
         pos = (icrs.ra.deg, icrs.dec.deg,

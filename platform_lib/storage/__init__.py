@@ -37,6 +37,7 @@ Examples
 
 from platform_lib.storage._errors import (
     AlreadyExists,
+    FormatCannotHold,
     NotAMember,
     PathEscape,
     PathNotFound,
@@ -64,6 +65,7 @@ __all__ = [
     "QuotaExceeded",
     "AlreadyExists",
     "UnknownFormat",
+    "FormatCannotHold",
     "WorkspaceDeleted",
     "tree_bytes",
     "quota_path",

@@ -76,6 +76,17 @@ class UnknownFormat(StorageError):
     code = "unknown-format"
 
 
+class FormatCannotHold(StorageError, ValueError):
+    """A table holding what the format its name asks for cannot store: text other than ASCII in a FITS table
+    (OpenNGC's ``ο Per``, an accented name). Attributes ``column`` and ``row``: the first such cell."""
+
+    code = "format-cannot-hold"
+
+    def __init__(self, message: str, *, column: str, row: int, value) -> None:
+        super().__init__(message, value=value)
+        self.column, self.row = column, row
+
+
 class QuotaExceeded(StorageError):
     """A write that would take the space over its quota; nothing of it is left behind.
 

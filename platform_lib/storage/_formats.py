@@ -18,7 +18,7 @@ import tempfile
 import warnings
 
 from platform_lib.fitsfiles import FITS_SUFFIXES, compress_as_named, fits_suffix
-from platform_lib.storage._errors import UnknownFormat
+from platform_lib.storage._errors import FormatCannotHold, UnknownFormat
 
 __all__ = ["format_for", "table_to_bytes", "table_from_file", "as_table", "image_to_bytes", "image_as_named",
            "compressed_as_named",
@@ -106,11 +106,33 @@ def table_to_bytes(data, key: str) -> bytes:
             warnings.filterwarnings("ignore", message=".*not supported by.*")
             # a TAP result's meta (QUERY_STATUS) goes in as a HIERARCH card, which astropy reads back: no warning
             warnings.filterwarnings("ignore", message="Keyword name .* is greater than 8 characters")
-            table.write(path, format=astropy_format, **kwargs)
+            try:
+                table.write(path, format=astropy_format, **kwargs)
+            except UnicodeEncodeError:
+                if key != "fits":
+                    raise
+                raise _not_ascii(table) from None
         if key == "fits":
             _add_fits_column_cards(path, table)
         with open(path, "rb") as fh:
             return fh.read()
+
+
+def _not_ascii(table) -> FormatCannotHold:
+    """The error for a table whose text FITS cannot hold, naming the first cell that is not ASCII (astropy's
+    writer said only "'ascii' codec can't encode character '\\u03bf' in position 0")."""
+    for name in table.colnames:
+        for row, value in enumerate(table[name]):
+            text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+            text = str(text) if isinstance(text, str) else text  # numpy's str_ shown as the text
+            if isinstance(text, str) and not text.isascii():
+                char = next(c for c in text if not c.isascii())
+                return FormatCannotHold(
+                    f"a FITS table holds ASCII text only, and column {name!r} has {text!r} (row {row}: "
+                    f"{char!r}): write the table as .parquet, .ecsv, .vot or .hdf5, which keep any text, or "
+                    "replace those characters first", column=name, row=row, value=text)
+    return FormatCannotHold("a FITS table holds ASCII text only, and this table's text is not: write it as "
+                            ".parquet, .ecsv, .vot or .hdf5", column="", row=-1, value=None)
 
 
 def _add_fits_column_cards(path: str, table) -> None:

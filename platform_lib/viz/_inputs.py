@@ -3,7 +3,8 @@ from ``s_region``, HEALPix maps, MOCs; each bad input becomes a :class:`VizError
 
 Pure: may import numpy, astropy, this package's errors (and their root, ``platform_lib.errors``), for
 position columns ``platform_lib.catalogs``' readers of them (``position_degrees``, on first use), and for one
-position (a target, a centre) :mod:`platform_lib.skyposition`, which looks a name up in the archive.
+position (a target, a centre) :mod:`platform_lib.skyposition`, which looks a name up in the archive, and for a
+field of view :mod:`platform_lib.skyangle`.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from platform_lib.skyangle import sky_angle
 from platform_lib.skyposition import PositionError
 from platform_lib.skyposition import sky_position as _read_position
 from platform_lib.viz._errors import VizError
 
 __all__ = ["Positions", "color_values", "find_coordinates", "table_positions", "positions", "parse_s_region", "footprints", "healpix_map", "is_job",
-           "job_result", "numeric_column", "result_table", "scaled", "sky_position"]
+           "job_result", "numeric_column", "result_table", "scaled", "sky_position", "field_of_view"]
 
 @dataclass(frozen=True)
 class Positions:
@@ -139,6 +141,31 @@ def sky_position(center, what: str = "center"):
         return _read_position(center, what)
     except (PositionError, TypeError) as exc:
         raise VizError(str(exc), value=str(center)) from None
+
+
+def field_of_view(fov, what: str = "fov") -> float:
+    """A view's width in degrees from ``fov``: degrees as a number (ipyaladin's own form), an angle Quantity
+    (``2 * u.arcmin``) or text with its unit (``"2 deg"``: :func:`platform_lib.skyangle.sky_angle`); a
+    :class:`VizError` naming ``what`` for anything else, or for a width that is not more than 0.
+
+    >>> field_of_view("30 arcmin")
+    0.5
+    """
+    import astropy.units as u
+
+    if isinstance(fov, (int, float, np.number)) and not isinstance(fov, bool):
+        deg = float(fov)
+    else:
+        try:
+            deg = float(sky_angle(fov, what).to_value(u.deg))
+        except u.UnitConversionError:  # a Quantity of another kind (metres)
+            raise VizError(f"{what}={fov!r} is not an angle: give degrees (2), 2 * u.arcmin or '2 arcmin'",
+                           value=str(fov)) from None
+        except (TypeError, ValueError) as exc:  # sky_angle's own message: the text, and the forms that work
+            raise VizError(str(exc), value=str(fov)) from None
+    if not np.isfinite(deg) or deg <= 0:
+        raise VizError(f"{what}={fov!r} must be an angle more than 0 (the width of the view)", value=str(fov))
+    return deg
 
 
 def numeric_column(table, name: str, what: str) -> np.ndarray:

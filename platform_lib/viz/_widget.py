@@ -21,8 +21,8 @@ import traitlets
 
 from platform_lib.errors import stacklevel_outside
 from platform_lib.viz._errors import VizError
-from platform_lib.viz._inputs import (color_values, find_coordinates, footprints, is_job, is_magnitude, job_result,
-                                      numeric_column, positions, result_table, scaled, sky_position)
+from platform_lib.viz._inputs import (color_values, field_of_view, find_coordinates, footprints, is_job, is_magnitude,
+                                      job_result, numeric_column, positions, result_table, scaled, sky_position)
 
 __all__ = ["Aladin", "archive_path", "local_esm", "TABLE_LIMIT"]
 
@@ -280,6 +280,8 @@ if _ipyaladin is not None:
                 except VizError as exc:
                     unread = str(exc)
                     del options["target"]
+            if "fov" in options:  # ipyaladin takes degrees or a Quantity; '2 deg' was a bare TraitError
+                options["fov"] = field_of_view(options["fov"])
             options.setdefault("survey", base + "hips/sky")
             options.setdefault("log", False)  # Aladin Lite otherwise reports each start to CDS
             options.setdefault("show_simbad_pointer_control", False)  # asks CDS's SIMBAD
@@ -310,6 +312,16 @@ if _ipyaladin is not None:
             if isinstance(target, str) and getattr(self, "_survey_body", "sky") == "sky":
                 target = sky_position(target, "target").icrs
             _ipyaladin_widget.Aladin.target.fset(self, target)
+
+        @property
+        def fov(self):
+            """The view's width, an ``Angle`` (ipyaladin's ``fov``). Set it in degrees, as an angle Quantity or as
+            text with its unit (``"2 arcmin"``): anything else is a :class:`VizError` naming it."""
+            return _ipyaladin_widget.Aladin.fov.fget(self)
+
+        @fov.setter
+        def fov(self, fov) -> None:
+            _ipyaladin_widget.Aladin.fov.fset(self, field_of_view(fov))
 
         @traitlets.default("_aladin_lite_url")
         def _default_aladin_lite_url(self) -> str:

@@ -37,7 +37,7 @@ def start_archive(args: list[str], log_path: Path, *, port: int | None = None,
         try:
             if requests.get(base + ready, timeout=2).status_code == 200:
                 return proc, base
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or slow to answer on a busy machine
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()

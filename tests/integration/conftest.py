@@ -51,6 +51,10 @@ with ``platform.unique(...)``, use their own groups, and stop the servers they s
 
 ``tests/browser/conftest.py`` loads this file by path and shares the same running platform (one
 platform per pytest session, whichever tier asks first).
+
+The pytest process and what it starts load numba's compiled kernels from the run's own cache (tests/conftest.py,
+tests/support/numba_cache.py), hats' functions included; the platform never gets that cache: ``astrohub up``
+runs in the environment pytest was started with (``platform_environment``), as an operator's would.
 """
 
 from __future__ import annotations
@@ -82,7 +86,8 @@ from urllib3.util.retry import Retry
 from platform_lib.local.config import LocalConfig, load_config
 from platform_lib.local.ports import free_ports
 from platform_lib.local.supervisor import unreachable_by_others
-from unique_names import UniqueNames  # tests/support/, on the path by tests/conftest.py
+from numba_cache import platform_environment  # tests/support/, on the path by tests/conftest.py
+from unique_names import UniqueNames
 
 START_TIMEOUT = 120.0
 SERVER_TIMEOUT = 90.0
@@ -473,8 +478,10 @@ def _run_in_kernel(ws_url: str, headers: dict[str, str], code: str, timeout: flo
 
 
 def _astrohub(*args: str, timeout: float = START_TIMEOUT) -> subprocess.CompletedProcess[str]:
+    """The admin's ``astrohub`` command, in an operator's environment: without the test run's numba cache."""
     return subprocess.run(
-        [sys.executable, "-m", "platform_lib", *args], capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "platform_lib", *args], capture_output=True, text=True, timeout=timeout,
+        env=platform_environment(),
     )
 
 
@@ -599,6 +606,16 @@ def shared_platform(config: pytest.Config) -> Iterator[RunningPlatform]:
     finally:
         setattr(config, _CONFIG_ATTR, None)
         stop_platform(platform, args)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _hats_kernels_from_the_cache():
+    """hats' numba functions (``align_trees``, the MOC filter) saved to and loaded from the run's numba cache
+    (tests/conftest.py), as the platform's own processes have them (``cache_hats_kernels``): a test that calls
+    lsdb or hats directly (``lsdb.from_dataframe`` with a margin) compiled them again first (5 s of CPU)."""
+    from platform_lib.catalogs import cache_hats_kernels
+
+    cache_hats_kernels()
 
 
 @pytest.fixture(scope="session")

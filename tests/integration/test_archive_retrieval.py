@@ -372,6 +372,41 @@ def test_a_position_may_be_text_or_a_name_as_the_platform_resolves_it(serve, mon
             search((56.85, 24.12), 1 * u.deg, service=service.url + "scs", settings=get_settings())
 
 
+def test_a_radius_may_be_text_with_its_unit(serve):
+    """firsthour23: ``image_search('M 1', '2 arcmin')`` and ``cone_search(..., '30 arcsec')`` were refused ("radius
+    must be an angle Quantity ..., got '2 arcmin'") though a job takes ``{'radius': '2 arcsec'}`` and a plot
+    ``radius='1 deg'``: text with an angular unit is read as astropy reads it (platform_lib.skyangle), and the
+    service is asked for that radius; a number or text with no unit is refused, naming both ways to write it."""
+    from platform_lib.skyangle import AngleError
+
+    def answer(method, path, params, server):
+        if path.endswith("/capabilities"):  # pyvo's SIA v2 client asks first where the query goes
+            return 200, "text/xml", (
+                '<?xml version="1.0"?>\n<vosi:capabilities xmlns:vosi="http://www.ivoa.net/xml/VOSICapabilities/v1.0"'
+                ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:vs="http://www.ivoa.net/xml/VODataService'
+                '/v1.1"><capability standardID="ivo://ivoa.net/std/SIA#query-2.0"><interface xsi:type="vs:ParamHTTP" '
+                f'role="std"><accessURL use="base">{server.url}sia/query</accessURL></interface></capability>'
+                "</vosi:capabilities>").encode()
+        return 200, "application/x-votable+xml", _stars_votable()
+
+    service = serve(answer)
+    where = SkyCoord(83.633 * u.deg, 22.0145 * u.deg)
+    cone_search(where, "30 arcsec", service=service.url + "scs", settings=get_settings())
+    assert float(service.requests[-1][2]["SR"]) == pytest.approx(30 / 3600)
+    image_search(where, "2 arcmin", service=service.url + "sia", settings=get_settings())
+    assert [float(v) for v in service.requests[-1][2]["POS"].split()[1:]] == pytest.approx([83.633, 22.0145, 2 / 60])
+    asked = len(service.requests)
+    with pytest.raises(AngleError, match=r"^radius='2' has no unit: give an angle Quantity, 2 \* u.arcmin \(or "
+                                         r"u.deg, u.arcsec\), or text with its unit, '2 arcmin'"):
+        cone_search(where, "2", service=service.url + "scs", settings=get_settings())
+    with pytest.raises(TypeError, match=r"^radius=10 has no unit: give an angle Quantity, 10 \* u.arcmin"):
+        image_search(where, 10, service=service.url + "sia", settings=get_settings())
+    with pytest.raises(ValueError, match=r"image_search with a position needs a radius.*image_search\(position, "
+                                         r"'2 arcmin'\)"):
+        image_search(where, service=service.url + "sia", settings=get_settings())
+    assert len(service.requests) == asked  # refused before any request
+
+
 def test_tap_query_defaults_to_the_platform_archive(serve):
     from platform_lib.retrieval import tap_query
 

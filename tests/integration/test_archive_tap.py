@@ -256,6 +256,20 @@ def test_votlint_masked_values_of_every_type_and_empty_results(tap, tmp_path):
     svc = TAPService(base + "tap")
     got = svc.run_sync("SELECT * FROM TAP_UPLOAD.mine", uploads={"mine": t}).to_table()
     assert got["i"].mask.tolist() == [False, True] and got["b"].mask.tolist() == [False, True]
+    # a DALI timestamp column of an upload holds times, as in DaCHS (it was text: this query found no row)
+    from astropy.io.votable import from_table
+
+    when = from_table(Table({"id": [1, 2, 3], "obs_time": ["2020-01-01T00:00:00", "2021-03-15T00:30:00.5Z",
+                                                            "2019-01-01T00:00:00"]}))
+    when.get_first_table().get_field_by_id("obs_time").xtype = "timestamp"
+    body = io.BytesIO()
+    when.to_xml(body)
+    body.seek(0)
+    res = svc.run_sync("SELECT id, obs_time FROM TAP_UPLOAD.w WHERE obs_time = '2020-01-01T00:00:00.000' OR "
+                       "obs_time > '2021-03-15 00:00:00' ORDER BY obs_time", uploads={"w": body})
+    assert [f.xtype for f in res.fielddescs] == [None, "timestamp"]
+    assert [(int(r["id"]), str(r["obs_time"])) for r in res] == [(1, "2020-01-01T00:00:00"),
+                                                                 (2, "2021-03-15T00:30:00.500000")]
     for params in ({"RA": 11, "DEC": 0, "SR": 0}, {"RA": 11, "DEC": 0, "SR": 1, "MAXREC": 2}):
         resp = requests.get(base + "scs/stars/stars", params=params, timeout=30)
         assert query_status(resp.content)[0] in ("OK", "OVERFLOW")

@@ -7,11 +7,13 @@ code instead of compiling for a minute: the command's own work (a fresh process 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 from platform_lib.crossmatch._warm import platform_cache_dir
 
@@ -84,3 +86,32 @@ def test_a_fresh_process_loads_hats_align_trees_compiled_at_install(tmp_path):
     assert stats["hats.pixel_tree.pixel_alignment.perform_inner_align_trees"][0] >= 1  # loaded, not compiled
     assert stats["hats.pixel_tree.pixel_alignment.perform_align_trees"][0] >= 1
     assert {name: hm for name, hm in stats.items() if hm[1]} == {}, "compiled in a fresh process"
+
+
+def test_the_tier_loads_the_installed_kernels_from_a_copy_that_no_platform_process_gets(platform):
+    """The tier's pytest process and what it starts (job runners, Dask's local workers, a test's own archive)
+    compiled the crossmatch kernel and hats' functions again, 25 to 65 s each time a process found no cache
+    (a fresh CI checkout has none in its ``__pycache__``). They now load them from a copy of the platform cache
+    (tests/conftest.py), which the platform under test never sees: its processes run as an operator's would,
+    each with the cache the platform gives it (the archive's, each user's) or none."""
+    import json
+
+    import psutil
+
+    cache = os.environ.get("NUMBA_CACHE_DIR")
+    assert cache, "the integration tier runs without NUMBA_CACHE_DIR: its processes compile the kernels again"
+    assert os.path.realpath(cache) != os.path.realpath(platform_cache_dir())
+    installed = {p.relative_to(platform_cache_dir()) for p in platform_cache_dir().rglob("*.nb*")}
+    assert installed and all((platform_cache_dir() / p).stat().st_size == (Path(cache) / p).stat().st_size
+                             for p in installed), "the tier's cache is not seeded with the install's kernels"
+    from hats.pixel_tree import pixel_alignment
+    from numba.core.caching import NullCache
+
+    # hats' align_trees too, for a test that calls lsdb itself (the session's _hats_kernels_from_the_cache)
+    assert not isinstance(pixel_alignment.perform_align_trees._cache, NullCache)
+    supervisor = psutil.Process(json.loads((platform.data_dir / "state" / "status.json").read_text())["pid"])
+    given = {}
+    for process in [supervisor, *supervisor.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            given[" ".join(process.cmdline())[:120]] = process.environ().get("NUMBA_CACHE_DIR")
+    assert len(given) > 3 and cache not in given.values(), given

@@ -14,13 +14,15 @@ from pathlib import Path
 import psutil
 import pytest
 import requests
+from numba_cache import platform_environment  # tests/support/: `up` without the test run's numba cache
 
 from platform_lib.local.ports import free_ports
 
 
 def astrohub(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "platform_lib", *args], capture_output=True, text=True, timeout=120, cwd=cwd
+        [sys.executable, "-m", "platform_lib", *args], capture_output=True, text=True, timeout=120, cwd=cwd,
+        env=platform_environment(),
     )
 
 

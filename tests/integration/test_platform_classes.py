@@ -139,6 +139,56 @@ def test_the_class_page_shows_the_roster_and_servers_to_the_instructor(platform,
                              text=True, check=True).stdout
         assert platform.system_user(s1) in acl and platform.system_user(s3) not in acl, acl
 
+    # teams23: a team's lead who teaches nothing (s3, a student) had no form to make the team's workspace (the API
+    # alone): the page's own form, the same rules as the API's, and only the lead (its owner) changes its people
+    lead, led = platform.login(s3), f"{name}-lead"
+    lead_page = lead.get(f"{platform.url}services/astrohub-classes/", timeout=60).text
+    assert "Make a workspace" in lead_page and "<h3>Teach" not in lead_page
+    # (and the way back: the service's page had no link to Lab nor to the hub)
+    assert "<a href='/hub/user-redirect/lab'>Your JupyterLab</a>" in lead_page and "href='/hub/home'" in lead_page
+    lead_xsrf = re.search(r"name='_xsrf' value='([^']*)'", lead_page).group(1)
+
+    def workspace(who, xsrf_value, **fields):
+        answer = who.post(f"{platform.url}services/astrohub-classes/workspace", timeout=60,
+                          data={"_xsrf": xsrf_value, **fields})
+        assert "Traceback" not in answer.text
+        return answer.status_code, html.unescape(answer.text)
+    for fields, status, said in (
+            ({"workspace": "Team One", "members": s2}, 400, "Not done: workspace name 'Team One' must be 1-40"),
+            ({"workspace": led, "members": f"{s2}, ghost-{s2}"}, 404,
+             f"Not done: workspace '{led}' members: unknown user(s) ['ghost-{s2}']: nobody of that name on this "
+             "platform; check the spelling, or ask an admin"),  # it said 'add them first', to a student
+            ({"workspace": team, "members": s2}, 409, f"Not done: a workspace named '{team}' exists already")):
+        got = workspace(lead, lead_xsrf, action="create", **fields)
+        assert got[0] == status and said in got[1], (fields, got[0], got[1][:900])
+    got = workspace(lead, lead_xsrf, action="create", workspace=led, members=f"{s2} {s1}")
+    assert got[0] == 200 and f"Made workspace {led} (owner: {s3}): read-write for {s1}, {s2}, {s3}." in got[1], got
+    assert f"<li data-workspace='{led}'>" in got[1] and f"Change the people of {led}" in got[1]
+    assert (platform.data_dir / "home" / s2 / "workspaces" / led).is_symlink()
+    # s2 is on the team, not its lead: no form, and a change sent anyway is refused, saying whose it is
+    member = platform.login(s2)
+    member_page = member.get(f"{platform.url}services/astrohub-classes/", timeout=60).text
+    assert f"<li data-workspace='{led}'>" in member_page and f"Change the people of {led}" not in member_page
+    got = workspace(member, re.search(r"name='_xsrf' value='([^']*)'", member_page).group(1), action="members",
+                    workspace=led, remove=s1)
+    assert got[0] == 403 and f"Not done: '{s2}' may not change workspace '{led}': only its owner '{s3}'" in got[1], got
+    got = workspace(lead, lead_xsrf, action="members", workspace=led, remove=s1)
+    assert got[0] == 200 and f"Changed workspace {led} (owner: {s3}): read-write for {s2}, {s3}." in got[1], got
+
+    # teams23: an instructor adds a late-comer from the page too (it took a notebook's API call or an admin)
+    late = platform.unique("clate")
+    platform.create_user(late)
+    assert "Add students" in page.text
+    for fields, status, said in (({"users": " , "}, 400, "Not done: name the students to add"),
+                                 ({"users": f"ghost-{late}"}, 404, f"unknown user(s) ['ghost-{late}']")):
+        answer = press(session, action="students", **fields)
+        assert answer.status_code == status and said in html.unescape(answer.text), answer.text[:900]
+    added = press(session, action="students", users=f"{late},")
+    assert added.status_code == 200 and f"Added {late} to {name}: each finds ~/classes/{name}/ and every " \
+        "assignment released so far in their home" in html.unescape(added.text), added.text[:900]
+    assert (platform.data_dir / "home" / late / "classes" / name).is_symlink()
+    assert platform.classes_api(prof, "DELETE", f"classes/{name}/students", {"users": [late]}).status_code == 200
+
 
 def test_full_class_cycle(platform, course):
     name, prof, (s1, s2, s3) = course["name"], course["prof"], course["students"]
@@ -416,7 +466,9 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     assert sorted(p.name for p in s2_collected.iterdir()) == ["square.ipynb"]
     s2_cell = _roster(platform.login(prof).get(f"{platform.url}services/astrohub-classes/", timeout=60).text,
                       name)[(s2, "nbhw")]
-    assert re.fullmatch(rf"3 \(1/2, of the submission at {re.escape(graded_at)}: the latest is not "
+    # teams23: the time as due dates are written (it read 2026-12-07T16-08-15, the submission folder's name)
+    graded_iso = f"{graded_at[:10]}T{graded_at[11:19].replace('-', ':')}Z"
+    assert re.fullmatch(rf"3 \(1/2, of the submission at {re.escape(graded_iso)}: the latest is not "
                         r"graded yet\) late by \d+ .*", s2_cell), s2_cell  # after the due date
     # (by minutes when the grading steps before ran slowly: 'late by 1 min 7 s' under load in a full run)
     # The professor leaves code in the course folder, which every instructor of the class can write: an

@@ -20,6 +20,7 @@ import textwrap
 
 import psutil
 import requests
+from numba_cache import platform_environment  # tests/support/: `up` without the test run's numba cache
 
 from platform_lib.local.ports import check_ports_free, free_ports
 
@@ -32,7 +33,7 @@ def test_ctrl_c_stops_everything_and_leaves_no_orphans(tmp_path, poll):
          "--set", f"hub.port={hub}", "--set", f"hub.hub_port={hub_api}", "--set", f"hub.proxy_api_port={proxy_api}",
          "--set", "gateway.enabled=false", "--set", "archive.enabled=false", "--set", "classes.enabled=false",
          "--set", "users.run_as_system_users=false"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=platform_environment(),
     )
     try:
         status_file = data / "state" / "status.json"
@@ -100,7 +101,7 @@ def test_platform_stops_when_its_owner_is_killed(tmp_path, poll):
          "--set", f"hub.port={ports[0]}", "--set", f"hub.hub_port={ports[1]}", "--set", f"hub.proxy_api_port={ports[2]}",
          "--set", "gateway.enabled=false", "--set", "archive.enabled=false", "--set", "classes.enabled=false",
          "--set", "sample_data.enabled=false", "--set", "users.run_as_system_users=false"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=platform_environment(),
     )
     tree: list[psutil.Process] = []
     try:
@@ -192,7 +193,7 @@ def test_banner_logins_and_down_stops_dask_clusters(tmp_path, poll):
          "--set", "users.run_as_system_users=false",
          # a cluster whose clients have all gone is stopped 2 s after (5 min by default)
          "--set", "gateway.no_client_timeout=2"],
-        capture_output=True, text=True, timeout=240,
+        capture_output=True, text=True, timeout=240, env=platform_environment(),
     )
     assert up.returncode == 0, up.stdout + up.stderr
     kernels: dict[str, subprocess.Popen] = {}
@@ -274,7 +275,7 @@ def test_up_with_only_a_public_port_beside_a_platform_on_the_defaults(tmp_path):
                "--set", "gateway.enabled=false", "--set", "archive.enabled=false", "--set", "classes.enabled=false",
                "--set", "sample_data.enabled=false", "--set", "users.run_as_system_users=false"]
     try:
-        up = subprocess.run(up_args, capture_output=True, text=True, timeout=240)
+        up = subprocess.run(up_args, capture_output=True, text=True, timeout=240, env=platform_environment())
         try:
             assert up.returncode == 0, up.stdout + up.stderr
             assert f"port 8081 (hub.hub_port) is in use by another program; using {public + 1}" in up.stdout

@@ -28,6 +28,7 @@ import sys
 import psutil
 import pytest
 import requests
+from numba_cache import platform_environment  # tests/support/: `up` without the test run's numba cache
 
 from platform_lib import jobs
 from platform_lib.local.ports import free_ports
@@ -70,7 +71,7 @@ print(json.dumps({{"job": job.id, "state": job.status(), "pid": job.info().get("
 
 def _up(args: list[str]) -> None:
     result = subprocess.run([sys.executable, "-m", "platform_lib", "up", "--detach", *args],
-                            capture_output=True, text=True, timeout=240)
+                            capture_output=True, text=True, timeout=240, env=platform_environment())
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -13,6 +13,7 @@ the hub shows a change at once.
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 
 import requests
@@ -126,7 +127,10 @@ def test_a_user_sees_their_own_and_their_groups_usage_and_quota_and_their_dask_c
         other = platform.classes_api(bob, "GET", "usage").json()
         assert other["user"] == bob and list(other["groups"]) == [theirs] and other["home"]["quota"] is None
         page = platform.login(ann).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
-        assert f"<td>group {mine}</td>" in page and "<td>50.0</td>" in page and "<td>20.0</td>" in page, page
+        # teams23: each size in the unit it reaches (the group's 1,000 bytes showed as 0.0 MB); one formatter for
+        # what is used and for the quota
+        assert f"<tr><td>group {mine}</td><td>1.0 kB</td><td>1</td><td>50.0 MB</td></tr>" in page, page
+        assert re.search(r"<tr><td>home</td><td>[0-9.,]+ [kM]B</td><td>\d+</td><td>20.0 MB</td></tr>", page), page
         assert theirs not in page and bob not in page
         assert f"<td>{name}</td><td>running</td><td>1</td><td>{cluster['cores']}</td>" in page, page
         assert name not in platform.login(bob).get(f"{platform.url}services/astrohub-classes/", timeout=60).text

@@ -56,3 +56,19 @@ def test_the_right_columns_and_one_name_alone_still_answer(stars):
     assert both.colnames[:2] == ["HIP", "Hpmag"] and len(both) > 0
     alone = cone_search(stars, centre, 2 * u.deg, columns="Hpmag")
     assert "Hpmag" in alone.colnames and len(alone) == len(both)
+
+
+def test_a_cone_search_takes_its_radius_as_text(stars):
+    """firsthour23: ``cone_search('I/311', 'M 31', '2 arcmin')`` was refused ("radius must be an angular astropy
+    Quantity (e.g. 1 * u.arcmin), not '2 arcmin'"); text with its unit reads as the Quantity would
+    (:mod:`platform_lib.skyangle`), and a number or text with no unit is refused, naming both ways to write it."""
+    from platform_lib.skyangle import AngleError
+
+    centre = SkyCoord(56.75, 24.12, unit="deg")
+    as_text = cone_search(stars, centre, "40 arcmin")
+    assert 0 < len(as_text) < 500
+    assert sorted(as_text["HIP"]) == sorted(cone_search(stars, centre, 40 * u.arcmin)["HIP"])
+    with pytest.raises(AngleError, match=r"^radius='40' has no unit: give an angle Quantity, 40 \* u.arcmin"):
+        cone_search(stars, centre, "40")
+    with pytest.raises(TypeError, match=r"^radius=0.5 has no unit: give an angle Quantity, 0.5 \* u.arcmin"):
+        cone_search(stars, centre, 0.5)

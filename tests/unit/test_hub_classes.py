@@ -1700,6 +1700,25 @@ def test_the_class_page_says_one_point_off_per_hour_late_in_the_singular():
     assert due_text({**deadline, "late_penalty_per_hour": 1.5}).endswith("1.5 points off per hour late)")
 
 
+def test_the_class_page_shows_each_size_in_the_unit_it_reaches():
+    """teams23: the page's storage table rounded every size to 0.1 MB, so a student's 3 kB of files showed as 0.0 MB
+    (and a 50 GB quota as 50000.0): one formatter for what is used and for each quota, as ``platform_lib.usage()``."""
+    from astrohub_hub.sizes import size_text
+
+    assert [size_text(n) for n in (0, 1, 999, 3_072, 2_406_272, 50 * 10**9, 1_500 * 10**9)] == [
+        "0 bytes", "1 byte", "999 bytes", "3.1 kB", "2.4 MB", "50.0 GB", "1.5 TB"]
+
+
+def test_the_class_page_writes_a_submissions_time_as_it_writes_due_dates():
+    """teams23: the page said "Submitted hw1 of astro101 at 2026-12-07T16-08-15" (the submission folder's name: dashes,
+    no time zone) beside "due 2026-12-09T16:07:00Z"."""
+    from astrohub_hub.classes_service import submitted_text
+
+    assert submitted_text("2026-12-07T16-08-15") == "2026-12-07T16:08:15Z"
+    assert submitted_text("2026-12-07T16-08-15-2") == "2026-12-07T16:08:15Z"  # a second one in the same second
+    assert submitted_text("whenever") == "whenever"
+
+
 def test_a_workspace_or_class_without_a_name_is_refused_saying_the_name_is_missing():
     """POST workspaces with the members but no name answered "workspace name '' must be 1-40 ...", as if '' were a
     name that was typed wrong."""

@@ -1,4 +1,5 @@
-"""The unit tier runs the kernels install compiled (tests/unit/conftest.py), from a copy of its own."""
+"""Every tier runs the kernels install compiled (tests/conftest.py), from a copy of its own that no platform gets
+(tests/support/numba_cache.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 from pathlib import Path
 
 from astrohub_server.numbacache import platform_numba_cache
+from numba_cache import MADE, VARIABLE, platform_environment
 
 
 def _files(folder: Path) -> set[Path]:
@@ -22,3 +24,12 @@ def test_the_unit_tier_has_a_copy_of_the_installed_numba_cache():
     assert installed, f"no compiled kernels in {platform_numba_cache()}: run make install-test"
     assert Path(cache).resolve() != platform_numba_cache().resolve()
     assert installed <= _files(Path(cache)), sorted(map(str, installed - _files(Path(cache))))
+
+
+def test_a_platform_command_runs_without_the_test_runs_cache_and_keeps_one_set_before():
+    """``astrohub up`` from a test gets the environment an operator's has: the run's own cache taken out (in an
+    xdist worker too, which inherited both variables), a ``NUMBA_CACHE_DIR`` that whoever ran pytest set kept."""
+    made = {"PATH": "/usr/bin", VARIABLE: "/tmp/astrohub-test-numba-x", MADE: "/tmp/astrohub-test-numba-x"}
+    assert platform_environment(made) == {"PATH": "/usr/bin"}
+    kept = {"PATH": "/usr/bin", VARIABLE: "/srv/mine"}
+    assert platform_environment(kept) == kept

@@ -20,6 +20,7 @@ from astropy.table import Table
 from platform_lib import get_settings
 from platform_lib.storage import (
     AlreadyExists,
+    FormatCannotHold,
     NotAMember,
     PathEscape,
     PathNotFound,
@@ -519,6 +520,21 @@ def test_unknown_and_wrong_formats(storage):
         storage.read_table("home:bad.fits")
     storage.write_table(_sample_table(), "home:t.dat", format="ecsv")
     assert len(storage.read_table("home:t.dat", format="ecsv")) == 3
+
+
+def test_a_fits_table_with_text_other_than_ascii_names_the_cell_and_the_formats_that_keep_it(storage):
+    """firsthour23: a crossmatch against OpenNGC written to ``home:results/ngc_hip.fits`` failed with astropy's
+    bare ``UnicodeEncodeError: 'ascii' codec can't encode character '\\u03bf' in position 0`` (an ``other_names``
+    of ``ο Per``), naming no column and no way out; .ecsv and .parquet of the same table wrote."""
+    t = Table({"name": ["NGC1432", "IC348"], "other_names": ["", "ο Per"], "ra": [56.4, 56.1] * u.deg})
+    with pytest.raises(FormatCannotHold, match=r"ASCII text only, and column 'other_names' has 'ο Per' \(row 1: "
+                       r"'ο'\): write the table as \.parquet, \.ecsv, \.vot or \.hdf5") as err:
+        storage.write_table(t, "home:results/ngc_hip.fits")
+    assert isinstance(err.value, ValueError) and (err.value.column, err.value.row) == ("other_names", 1)
+    assert err.value.code == "format-cannot-hold"
+    assert not storage.exists("home:results/ngc_hip.fits")  # nothing half written
+    storage.write_table(t, "home:results/ngc_hip.ecsv")
+    assert storage.read_table("home:results/ngc_hip.ecsv")["other_names"][1] == "ο Per"
 
 
 @pytest.mark.parametrize("space", ["home", "bucket"])

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from astropy.coordinates import SkyCoord
 from astropy.table import Table
+from label_pixels import label_contrast  # tests/support/, on the path by tests/conftest.py
 
 from platform_lib import viz
 from platform_lib.viz._hips import healpix29, plan_catalog_orders, priority_rank, read_properties
@@ -303,23 +304,11 @@ def test_allsky_ra_labels_read_over_a_dark_density_map(projection):
     """tut19: the see-the-sky tutorial's star map drew its RA labels (0h..22h), which sit inside the map on the
     equator, in thin dark text over the dark density image: hard to read. Each label now has a white halo, so the
     pixels around its letters are light whatever the map beneath."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
     fig = viz.plot_table(Table.from_pandas(_catalogue(60_000)), projection=projection)  # density image
-    (ax,) = fig.axes[:1]
-    canvas = FigureCanvasAgg(fig)
-    canvas.draw()
-    pixels = np.asarray(canvas.buffer_rgba())[..., :3].astype(float).mean(axis=-1)  # grey level 0..255
-    height = pixels.shape[0]
-    labels = [t for t in ax.get_xticklabels() if t.get_text()]
+    labels = [t for t in fig.axes[0].get_xticklabels() if t.get_text()]
     assert len(labels) == 11
-    for label in labels:
-        box = label.get_window_extent(canvas.get_renderer())
-        rows = slice(int(height - box.y1), int(np.ceil(height - box.y0)))
-        area = pixels[rows, int(box.x0):int(np.ceil(box.x1))]
-        dark = (area < 80).mean()                       # the letters
-        light = (area > 200).mean()                     # what is around them
-        assert dark > 0.02 and light > 0.35, (label.get_text(), round(dark, 3), round(light, 3))
+    for text, dark, light in label_contrast(fig, labels):
+        assert dark > 0.02 and light > 0.35, (text, round(dark, 3), round(light, 3))  # letters, and around them
 
 
 def test_zoomed_views_render():

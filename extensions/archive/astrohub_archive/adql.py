@@ -810,7 +810,10 @@ def _shape_as_written(node) -> _Shape:
                 flat.append(x)
         vals = [_const(x) for x in flat]
         if any(v is None for v in vals):
-            raise UsageFault("POLYGON vertices must be numbers (columns are not supported in POLYGON)")
+            raise UsageFault("a POLYGON with column vertices is answered in the select list only (each row's "
+                             "polygon); in CONTAINS, INTERSECTS and AREA its vertices must be numbers (for a region "
+                             "per row use CIRCLE with a column centre and radius, or a region column such as an "
+                             "upload's s_region)")
         if len(vals) < 6 or len(vals) % 2:
             raise UsageFault(f"POLYGON takes at least 3 (ra, dec) pairs, got {len(vals)} numbers")
         if len(vals) > 2 * MAX_VERTICES:
@@ -1674,8 +1677,10 @@ def _output_columns(tree, sources: dict[str, Source], delimited: dict[str, str] 
                     exp.StddevSamp: "stat.stdev", exp.StddevPop: "stat.stdev", exp.Sum: ""}.get(type(inner))
             if col is not None and word is not None:
                 ucd = ";".join(w for w in col.ucd.split(";") if w.lower() != "meta.main") if col.ucd else ""
+                # the earliest or latest of timestamps is a timestamp (DALI's xtype, as DaCHS declares it)
+                keep = col.xtype if isinstance(inner, (exp.Min, exp.Max)) and col.xtype == "timestamp" else None
                 desc = dataclasses.replace(col, ucd=f"{ucd};{word}" if ucd and word else ucd,
-                                           description=f"{word[5:] or 'sum'} of {col.name}", utype="", xtype=None)
+                                           description=f"{word[5:] or 'sum'} of {col.name}", utype="", xtype=keep)
             elif col is not None:
                 desc = dataclasses.replace(col, xtype=None)
         if delimited and name.lower() in delimited:
@@ -1688,9 +1693,38 @@ def _output_columns(tree, sources: dict[str, Source], delimited: dict[str, str] 
             name = f"{name}_{i + 1}"
         used.add(name.lower())
         proj.set("alias", exp.to_identifier(name, quoted=True))
-        if desc is not None:
+        if desc is not None and _same_in_every_branch(tree, first, i, desc, sources):
             out[name] = desc if desc.name == name else dataclasses.replace(desc, name=name)
     return out
+
+
+def _branches(tree) -> list:
+    """The SELECTs of a set operation (``UNION``, ``EXCEPT``, ``INTERSECT``, parenthesised or not), in order."""
+    if isinstance(tree, (exp.Union, exp.Intersect, exp.Except)):
+        return _branches(tree.this) + _branches(tree.expression)
+    if isinstance(tree, exp.Subquery):
+        return _branches(tree.this)
+    return [tree] if isinstance(tree, exp.Select) else []
+
+
+def _same_in_every_branch(tree, first: exp.Select, i: int, desc: ColumnDesc, sources: dict[str, Source]) -> bool:
+    """Whether the ``i``-th column of every SELECT of the set operation ``tree`` is described as ``desc`` of the
+    first is (the same unit and UCD: the same column, or the same expression written again): a column that is
+    HIP in one branch and Hpmag in another is neither's (it was described as the first's, unit and UCD)."""
+    own = first.expressions[i]
+    own = own.this if isinstance(own, exp.Alias) else own
+    for select in _branches(tree)[1:]:
+        if i >= len(select.expressions):
+            return False
+        other = select.expressions[i]
+        other = other.this if isinstance(other, exp.Alias) else other
+        if isinstance(other, exp.Column) and isinstance(own, exp.Column):
+            theirs = _describe_column(other, sources)
+            if theirs is None or (theirs.unit, theirs.ucd) != (desc.unit, desc.ucd):
+                return False
+        elif other.sql() != own.sql():
+            return False
+    return True
 
 
 def translate(adql: str, tables: TableSet, uploads: dict[str, TableDesc] | None = None) -> Plan:

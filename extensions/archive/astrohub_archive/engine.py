@@ -344,7 +344,10 @@ def arrow_to_table(arrow, columns: dict):
                 col, typ = col.cast(pa.float64()), pa.float64()
         elif pa.types.is_decimal(typ):
             col, typ = col.cast(pa.float64()), pa.float64()
-        elif pa.types.is_timestamp(typ) or pa.types.is_date(typ) or pa.types.is_time(typ):
+        elif pa.types.is_timestamp(typ):  # DALI's timestamp: ISO 8601 with a T, fractions only where there are
+            col = pa.array([None if v is None else v.isoformat() for v in col.to_pylist()], type=pa.string())
+            typ = pa.string()
+        elif pa.types.is_date(typ) or pa.types.is_time(typ):
             col = pc.cast(col, pa.string())
             typ = pa.string()
         elif pa.types.is_dictionary(typ):

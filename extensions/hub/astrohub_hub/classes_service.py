@@ -48,9 +48,11 @@ shows a person their classes with each assignment's due date (a student: their o
 which came late and by how much), workspaces, storage used and Dask clusters (workers, cores, memory), and an
 instructor each class's roster with every student's server state and number of submissions (in all, and per
 assignment with the autograded score and whether the latest came late), with a button for each step of the term
-(``POST instruct``: release, collect and autograde, return feedback, an extension, and a team workspace for some of
+(``POST instruct``: release, add students, collect and autograde, return feedback, an extension, and a team workspace for some of
 the class's students, owned by the instructor, as ``POST workspaces`` makes one) and the gradebook's CSV
-(``GET grades.csv?class=<c>``), signed in through the hub as the page is.
+(``GET grades.csv?class=<c>``), signed in through the hub as the page is. Anybody makes a workspace there too
+(``POST workspace``: a team's lead makes the team's, and owns it) and its owner adds and removes its people.
+Sizes are in the unit each reaches (:func:`astrohub_hub.sizes.size_text`).
 
 Errors are JSON ``{"status", "code", "message"}`` with 400/403/404/409 for the caller's input (bad input never
 gets a 5xx; a body key the route does not take is a 400, ``unknown-key``, naming it and the route's keys, rather
@@ -77,6 +79,7 @@ May import tornado, JupyterHub's service auth, the standard library and this pac
 from __future__ import annotations
 
 import asyncio
+import calendar
 import contextlib
 import csv
 import difflib
@@ -87,6 +90,7 @@ import logging
 import os
 import signal
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -100,9 +104,10 @@ from astrohub_hub import folders
 from astrohub_hub.accounts import SystemAccounts
 from astrohub_hub.classes import Actor, ClassError, Teaching
 from astrohub_hub.collaboration import COLLABORATIVE_PROPERTY
-from astrohub_hub.due_dates import lateness
+from astrohub_hub.due_dates import iso, lateness
 from astrohub_hub.errors import BackendError, HubError
 from astrohub_hub.grading import steps_from_environ
+from astrohub_hub.sizes import size_text
 
 __all__ = ["SERVICE_NAME", "SERVICE_SCOPES", "GatewayUsage", "HubDirectory", "from_environ", "make_app", "main"]
 
@@ -800,7 +805,9 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
 
     def render_page(self, actor: Actor, message: str = "", error: bool = False) -> str:
         e = html.escape
-        parts = [f"<h1>Classes and workspaces of {e(actor.name)}</h1>"]
+        hub = self.hub_auth.hub_prefix  # the page is a service's: no hub menu bar, so the way back is here
+        parts = [f"<h1>Classes and workspaces of {e(actor.name)}</h1><p class='nav'><a href='{e(hub)}user-redirect/lab'>"
+                 f"Your JupyterLab</a> &middot; <a href='{e(hub)}home'>Hub home</a> (start or stop your server)</p>"]
         if message:  # what the last button did (the submit form's answer, or why it was refused)
             parts.append(f"<p class='{'error' if error else 'message'}' role='status'>{e(message)}</p>")
         classes = self.teaching.classes_of(actor)
@@ -835,7 +842,8 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
                         f", {row['late_penalty']:g} off for lateness" if row.get("late_penalty") else "") + (
                         ", needs manual grading" if row.get("needs_manual_grade") else "") + (
                         # resubmitted since it was graded: the score is not the latest work's
-                        f", of the submission at {e(row['graded_submission'])}: the latest is not graded yet"
+                        f", of the submission at {e(submitted_text(row['graded_submission']))}: the latest is not "
+                        "graded yet"
                         if row.get("graded_submission") not in (None, row.get("last_submission")) else "") + ")"
                     late = f" late by {lateness(row['late_seconds'])}" if row.get("late") else ""
                     extended = f" extended to {row['extended_until']}" if row.get("extended_until") else ""
@@ -856,23 +864,20 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
                 if not info.get("archived"):
                     parts.append(self.instructor_forms(entry["name"], info))
             else:
-                mine = [f"{sub['assignment']} at {sub['at']}"
+                mine = [f"{sub['assignment']} at {submitted_text(sub['at'])}"
                         + (f" (late by {lateness(sub['late_seconds'])})" if sub["late"] else "")
                         for sub in info["submissions"]]
                 parts.append(f"<p>Your submissions: {e('; '.join(mine) or 'none yet')}</p>")
-        spaces = self.teaching.workspaces.of(actor)
-        parts.append("<h2>Workspaces</h2><ul>" + "".join(
-            f"<li>{e(w['name'])} ({'read-write' if w['access'] == 'rw' else 'read-only'})</li>" for w in spaces)
-            + "</ul>" if spaces else "<h2>Workspaces</h2><p>None.</p>")
+        parts.append(self.workspaces_section(actor))
         used = usage(self.teaching, self.settings.get("groups_root", ""), actor, self.groups,
                      self.settings.get("gateway"))
         rows = [("home", used["home"])] if used["home"] else []
         rows += [(f"group {g}", u) for g, u in used["groups"].items()]
         rows += [(f"workspace {w}", u) for w, u in used["workspaces"].items()]
-        parts.append(
-            "<h2>Storage</h2><table class='usage'><tr><th>space</th><th>MB</th><th>files</th><th>quota MB</th></tr>"
-            + "".join(f"<tr><td>{e(n)}</td><td>{u['bytes'] / 1e6:.1f}</td><td>{u['files']}</td><td>"
-                      f"{'none' if u['quota'] is None else format(u['quota'] / 1e6, '.1f')}"
+        parts.append(  # sizes in the unit each one reaches (3 kB of files showed as 0.0 MB)
+            "<h2>Storage</h2><table class='usage'><tr><th>space</th><th>used</th><th>files</th><th>quota</th></tr>"
+            + "".join(f"<tr><td>{e(n)}</td><td>{size_text(u['bytes'])}</td><td>{u['files']}</td><td>"
+                      f"{'none' if u['quota'] is None else size_text(u['quota'])}"
                       "</td></tr>" for n, u in rows)
             + "</table>")
         dask = used["dask"]
@@ -888,18 +893,52 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
         return ("<!doctype html><html><head><meta charset='utf-8'><title>Classes</title></head><body>"
                 + "".join(parts) + "</body></html>")
 
-    def form(self, cls: str, action: str, label: str, fields: str = "", assignment: str = "") -> str:
-        """One of the page's buttons: a form posting ``action`` on ``cls`` (and ``assignment``) with the hub's
-        ``_xsrf``, its ``fields`` (HTML inputs) before the button."""
+    def form(self, cls: str, action: str, label: str, fields: str = "", assignment: str = "", *,
+             target: str = "instruct", workspace: str = "") -> str:
+        """One of the page's buttons: a form posting ``action`` to ``target`` (``instruct``: on ``cls`` and
+        ``assignment``; ``workspace``: on ``workspace``) with the hub's ``_xsrf``, its ``fields`` (HTML inputs)
+        before the button."""
         e = html.escape
         hidden = "".join(f"<input type='hidden' name='{k}' value='{e(v)}'>" for k, v in (
-            ("_xsrf", self.form_xsrf), ("class", cls), ("action", action), ("assignment", assignment)) if v)
-        return (f"<form method='post' action='{e(self.prefix)}instruct' class='{e(action)}' style='display:inline'>"
+            ("_xsrf", self.form_xsrf), ("class", cls), ("action", action), ("assignment", assignment),
+            ("workspace", workspace)) if v)
+        return (f"<form method='post' action='{e(self.prefix + target)}' class='{e(action)}' style='display:inline'>"
                 f"{hidden}{fields}<button type='submit'>{e(label)}</button></form>")
 
+    def workspaces_section(self, actor: Actor) -> str:
+        """My workspaces, each with its folder (a link that opens it in my JupyterLab) and its people; for each one
+        I own, a form to add and remove people; and a form to make one (:class:`PageWorkspaceHandler`). Anybody
+        makes a workspace and owns it: a team's lead makes the team's, as an instructor makes a class's teams."""
+        e, quote = html.escape, urllib.parse.quote
+        lab = self.hub_auth.hub_prefix + "user-redirect/lab/tree/"
+        field = ("<label>{label} <input name='{name}' placeholder='{hint}' size='{size}'></label> ").format
+        items = []
+        for entry in self.teaching.workspaces.of(actor):
+            name = entry["name"]
+            info = self.teaching.workspaces.show(actor, name)
+            access = "read-write" if entry["access"] == "rw" else "read-only"
+            people = f"owner {info['owner']}; read-write: {', '.join(info['members'])}" + (
+                f"; read-only: {', '.join(info['readers'])}" if info["readers"] else "")
+            item = (f"<li data-workspace='{e(name)}'>{e(name)} ({access}): <a class='folder' "
+                    f"href='{e(lab + quote('workspaces/' + name))}'>~/workspaces/{e(name)}/</a>; {e(people)}")
+            if actor.admin or actor.name == info["owner"]:
+                item += " " + self.form("", "members", f"Change the people of {name}", field(
+                    label="add (read-write)", name="add", hint="ann, bo", size=10)
+                    + field(label="add read-only", name="readers", hint="cy", size=8)
+                    + field(label="remove", name="remove", hint="", size=8), target="workspace", workspace=name)
+            items.append(item + "</li>")
+        make = self.form("", "create", "Make a workspace", field(
+            label="name", name="workspace", hint=f"{actor.name}-team", size=14)
+            + field(label="read-write members", name="members", hint="ann, bo", size=12)
+            + field(label="read-only", name="readers", hint="", size=8), target="workspace")
+        return ("<h2>Workspaces</h2>" + (f"<ul class='workspaces'>{''.join(items)}</ul>" if items else "<p>None.</p>")
+                + f"<p class='make-workspace'>{make}<br>A workspace is a folder you share: you own it (add and "
+                  "remove its people here) and each person you name finds it in <code>~/workspaces/</code>. Names "
+                  "are hub user names, separated by commas or spaces.</p>")
+
     def instructor_forms(self, cls: str, info: dict) -> str:
-        """An instructor's buttons for the class: release an assignment (with its due date and late penalty),
-        and per released assignment collect and autograde, return feedback, and give a student an extension
+        """An instructor's buttons for the class: release an assignment (with its due date and late penalty), add
+        late-comers, and per released assignment collect and autograde, return feedback, and give a student an extension
         (:class:`PageInstructHandler`), so that no step of a term needs a notebook or a terminal."""
         e = html.escape
         field = ("<label>{label} <input name='{name}' placeholder='{hint}' size='{size}'></label> ").format
@@ -921,7 +960,10 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
         team = self.form(cls, "workspace", "Make a team workspace", field(
             label="workspace name", name="workspace", hint=f"{cls}-team1", size=14)
             + f"<label>students <select name='members' multiple aria-label='team members'>{choices}</select></label> ")
+        late = self.form(cls, "students", "Add students", field(
+            label="students (hub user names)", name="users", hint="dee, eli", size=14))
         return (f"<h3>Teach {e(cls)}</h3><p class='release'>{release}</p>"
+                + f"<p class='students'>{late} A student added now gets every assignment released so far.</p>"
                 + (f"<ul class='instruct'>{items}</ul>" if items else "")
                 + (f"<p class='team'>{team}</p>" if info["students"] else "")
                 + "<p>Grade written answers by hand in your Lab: <em>Nbgrader &rarr; Formgrader</em>. Return "
@@ -954,50 +996,81 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
                 "again, and the latest submission is the one graded.</p>")
 
 
-class PageSubmitHandler(PageHandler):
-    """The page's Submit button: ``POST submit`` with ``class`` and ``assignment`` (and the hub's ``_xsrf``:
-    JupyterHub accepts the login cookie on a form only with it). The page comes back with the answer's note,
-    or what was refused and why, in place of a JSON error."""
+class PageActionHandler(PageHandler):
+    """One of the page's buttons: a form ``POST`` (with the hub's ``_xsrf``: JupyterHub accepts the login cookie on
+    a form only with it). The page comes back with what :meth:`act` did, in words, or what was refused and why
+    (the service's own message after :attr:`REFUSED`), in place of a JSON answer or a traceback."""
+
+    #: The words before a refusal's message.
+    REFUSED = "Not done"
 
     @web.authenticated
     async def post(self) -> None:
         actor = self.page_actor()
+        try:
+            message, error = await asyncio.to_thread(self.act, actor), False
+        except HubError as exc:  # ClassError (its status), BackendError (502), other HubErrors (400)
+            self.set_status(getattr(exc, "status", 400))
+            message, error = f"{self.REFUSED}: {exc.message}", True
+        self.finish(await asyncio.to_thread(self.render_page, actor, message, error))
+
+    def act(self, actor: Actor) -> str:
+        """Do what the form asks, as ``actor``; what was done, in words."""
+        raise NotImplementedError
+
+
+class PageSubmitHandler(PageActionHandler):
+    """The page's Submit button: ``POST submit`` with ``class`` and ``assignment``; the answer's note (when it
+    was taken, whether it was late) or why it was refused."""
+
+    REFUSED = "Not submitted"
+
+    def act(self, actor: Actor) -> str:
         cls, assignment = self.get_body_argument("class", ""), self.get_body_argument("assignment", "")
-        try:
-            done = await asyncio.to_thread(self.teaching.submit, actor, cls, assignment)
-        except HubError as exc:  # ClassError (its status), BackendError (502), other HubErrors (400)
-            self.set_status(getattr(exc, "status", 400))
-            message, error = f"Not submitted: {exc.message}", True
+        done = self.teaching.submit(actor, cls, assignment)
+        return (f"Submitted {assignment} of {cls} at {submitted_text(done['at'])}: {len(done['files'])} file(s)"
+                + (f"; {done['note']}" if done["note"] else "") + ".")
+
+
+class PageWorkspaceHandler(PageActionHandler):
+    """The page's workspace buttons: ``POST workspace`` with ``action`` ``create`` (``workspace``, ``members``,
+    ``readers``: a workspace the person who asks owns, as ``POST api/workspaces`` makes one) or ``members``
+    (``workspace``, ``add``, ``readers``, ``remove``: its owner changes its people, as ``POST
+    api/workspaces/<w>/members``); names separated by commas or spaces. The rules, and their refusals, are
+    :class:`astrohub_hub.workspaces.Workspaces`'."""
+
+    def listed(self, key: str) -> list[str]:
+        """The names typed in the field ``key``: separated by commas or spaces, none when it is empty."""
+        return self.get_body_argument(key, "").replace(",", " ").split()
+
+    def act(self, actor: Actor) -> str:
+        action, name = self.get_body_argument("action", ""), self.get_body_argument("workspace", "").strip()
+        spaces = self.teaching.workspaces
+        if action == "create":
+            done = spaces.create(actor, name, members=self.listed("members"), readers=self.listed("readers"),
+                                 owner=actor.name)
+        elif action == "members":
+            add, readers, remove = self.listed("add"), self.listed("readers"), self.listed("remove")
+            if not (add or readers or remove):
+                raise ClassError(f"name the people to change in workspace {name!r}: type names to add (read-write "
+                                 "or read-only) or to remove", code="no-users", value=name)
+            done = spaces.change(actor, name, add=add, add_readers=readers, remove=remove)
         else:
-            message = (f"Submitted {assignment} of {cls} at {done['at']}: {len(done['files'])} file(s)"
-                       + (f"; {done['note']}" if done["note"] else "") + ".")
-            error = False
-        self.finish(await asyncio.to_thread(self.render_page, actor, message, error))
+            raise ClassError(f"no such action {action!r}: create or members", code="bad-action", value=action)
+        readers = f"; read-only for {', '.join(done['readers'])}" if done["readers"] else ""
+        return (f"{'Made' if action == 'create' else 'Changed'} workspace {done['name']} (owner: {done['owner']}): "
+                f"read-write for {', '.join(done['members'])}{readers}. Each finds it in ~/workspaces/{done['name']}/.")
 
 
-class PageInstructHandler(PageHandler):
+class PageInstructHandler(PageActionHandler):
     """The page's instructor buttons: ``POST instruct`` with ``class``, ``action`` (``release``, ``collect``
-    (and autograde), ``feedback``, ``extension``), ``assignment`` and the action's fields (and the hub's
-    ``_xsrf``). The page comes back with what was done, or what was refused and why (the service's own
-    message), in place of a JSON answer."""
+    (and autograde), ``feedback``, ``extension``, ``students`` (late-comers), ``workspace``), ``assignment`` and the
+    action's fields."""
 
-    @web.authenticated
-    async def post(self) -> None:
-        actor = self.page_actor()
-        arg = self.get_body_argument
-        cls, action, assignment = arg("class", ""), arg("action", ""), arg("assignment", "").strip()
-        try:
-            said = await asyncio.to_thread(self.act, actor, cls, action, assignment)
-        except HubError as exc:  # ClassError (its status), BackendError (502), other HubErrors (400)
-            self.set_status(getattr(exc, "status", 400))
-            message, error = f"Not done: {exc.message}", True
-        else:
-            message, error = said, False
-        self.finish(await asyncio.to_thread(self.render_page, actor, message, error))
-
-    def act(self, actor: Actor, cls: str, action: str, assignment: str) -> str:
+    def act(self, actor: Actor) -> str:
         """Do ``action`` as ``actor``; what was done, in words."""
         arg = self.get_body_argument
+        cls, action, assignment = arg("class", ""), arg("action", ""), arg("assignment", "").strip()
         if action == "release":
             penalty = arg("late_penalty_per_hour", "").strip()
             try:
@@ -1029,13 +1102,22 @@ class PageInstructHandler(PageHandler):
                 return (f"No feedback on {assignment} to return: collect and autograde it first "
                         "(feedback is made for the work autograded).")
             return f"Returned feedback on {assignment} to {', '.join(sorted(done['returned']))}." + waited_text(done)
+        if action == "students":  # late-comers, without an admin: each gets what was released so far
+            names = arg("users", "").replace(",", " ").split()
+            if not names:
+                raise ClassError("name the students to add: their hub user names, separated by commas or spaces",
+                                 code="no-users")
+            done = self.teaching.add_members(actor, cls, "student", names)
+            given = ", ".join(done["assignments"]) or "nothing yet"
+            return (f"Added {', '.join(sorted(set(names)))} to {cls}: each finds ~/classes/{cls}/ and every assignment "
+                    f"released so far in their home (released: {given}).")
         if action == "workspace":  # a team of the class's students, in a workspace the instructor owns
             return self.team_workspace(actor, cls, arg("workspace", "").strip(), self.get_body_arguments("members"))
         if action == "extension":
             student, by = arg("student", ""), arg("by", "").strip()
             done = self.teaching.extend(actor, cls, assignment, student, by=by or ...)  # empty: "say how long"
             return f"{student} has until {done['extended_until']} for {assignment} (due {done['due']})."
-        raise ClassError(f"no such action {action!r}: release, collect, feedback, extension or workspace",
+        raise ClassError(f"no such action {action!r}: release, collect, feedback, extension, students or workspace",
                          code="bad-action", value=action)
 
     def team_workspace(self, actor: Actor, cls: str, name: str, members: list[str]) -> str:
@@ -1054,8 +1136,7 @@ class PageInstructHandler(PageHandler):
                              value=others)
         done = self.teaching.workspaces.create(actor, name, members=members, owner=actor.name)
         return (f"Made workspace {done['name']} for {', '.join(members)} (owner: {done['owner']}): each "
-                f"finds it in ~/workspaces/{done['name']}/ (add or remove people with astrohub workspaces members, "
-                "or POST workspaces/<name>/members).")
+                f"finds it in ~/workspaces/{done['name']}/ (add or remove people under Workspaces, below).")
 
 
 class PageGradesHandler(PageHandler):
@@ -1072,6 +1153,16 @@ class PageGradesHandler(PageHandler):
             self.finish(await asyncio.to_thread(self.render_page, actor, f"No gradebook: {exc.message}", True))
             return
         send_csv(self, cls, book)
+
+
+def submitted_text(at: str) -> str:
+    """A submission's time for the page, written as due dates are (``2026-12-07T16:08:15Z``), from its folder's name
+    ``<UTC time>[-n]`` (``2026-12-07T16-08-15``), which the API's ``at`` keeps: the page said "hw1 at
+    2026-12-07T16-08-15", a time with dashes and no zone, beside "due 2026-12-09T16:07:00Z"."""
+    try:
+        return iso(calendar.timegm(time.strptime(at[:19], "%Y-%m-%dT%H-%M-%S")))
+    except ValueError:  # not a folder name of ours: as it is
+        return at
 
 
 def waited_text(done: dict) -> str:
@@ -1102,6 +1193,7 @@ def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str,
         handlers += [(rf"{prefix.rstrip('/')}/?", PageHandler, page_args),
                      (rf"{prefix.rstrip('/')}/submit", PageSubmitHandler, page_args),
                      (rf"{prefix.rstrip('/')}/instruct", PageInstructHandler, page_args),
+                     (rf"{prefix.rstrip('/')}/workspace", PageWorkspaceHandler, page_args),
                      (rf"{prefix.rstrip('/')}/grades.csv", PageGradesHandler, page_args),
                      (rf"{prefix.rstrip('/')}/oauth_callback", HubOAuthCallbackHandler)]
     return web.Application(handlers, default_handler_class=NotFound, default_handler_args=args,

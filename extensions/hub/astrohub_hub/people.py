@@ -73,7 +73,8 @@ class People:
             raise ClassError(f"{what}: invalid user name(s) {bad}", value=bad)
         unknown = sorted({u for u in users if not self.user_exists(u)})
         if unknown:
-            raise ClassError(f"{what}: unknown user(s) {unknown}: add them first (astrohub users add --csv)",
+            raise ClassError(f"{what}: unknown user(s) {unknown}: nobody of that name on this platform; check the "
+                             "spelling, or ask an admin to add them (astrohub users add --csv)",
                              status=404, code="unknown-users", value=unknown)
         return sorted(set(users))
 

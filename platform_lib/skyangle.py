@@ -1,0 +1,93 @@
+"""One angle on the sky as a person gives it: a radius or a field of view, as an astropy ``Quantity``
+(``2 * u.arcmin``) or as text with its unit (``"2 arcmin"``, ``"1.5 deg"``, ``"30 arcsec"``, ``"2'"``, ``'30"'``,
+``"1d30m"``), as the job parameters (``{'radius': '2 arcsec'}``) and a plot's ``radius`` already took it.
+
+Owns :func:`sky_angle`, the one reader of such an angle that platform_lib's searches, crossmatch and views share
+(``catalogs.cone_search``, ``Registry.covering``, ``retrieval.cone_search`` and ``image_search``, ``crossmatch``,
+a view's ``fov``), as :mod:`platform_lib.skyposition` reads the position beside it, and its error
+(:class:`AngleError`). A number with no unit is refused (is ``2`` degrees or arcminutes?), naming both ways to
+write it; the range each caller allows (more than 0, at most 180 deg...) is the caller's to check and to word.
+
+Imports the platform library's errors (standard library at import); astropy when an angle is read.
+"""
+
+from __future__ import annotations
+
+import re
+
+from platform_lib.errors import PlatformError
+
+__all__ = ["AngleError", "sky_angle"]
+
+#: Degrees then minutes written together (``1d30m``, ``0d02m``), which astropy's Quantity reads as a unit ``d30``.
+_DEGREES_MINUTES = re.compile(r"[+-]?\d+(\.\d*)?d\d")
+#: How an angle is written, for messages about one that is not.
+ANGLE_FORMS = "an angle Quantity, 2 * u.arcmin, or text with its unit such as '2 arcmin', '1.5 deg' or '30 arcsec'"
+
+
+class AngleError(PlatformError, ValueError):
+    """A text that is not an angle with an angular unit (``"2"``, ``"2 arcmins"``, ``"2 km"``); the message
+    says why and how to write one. ``value`` is the text."""
+
+    code = "bad-angle"
+
+
+def sky_angle(value, what: str = "radius"):
+    """``value`` as an angle ``Quantity``: one already (returned as it is, whatever its unit: the caller checks
+    it), or text with an angular unit, read by astropy (``"2 arcmin"``, ``"1deg"``, ``"30 arcsec"``; ``"2'"``,
+    ``'30"'`` and ``"1d30m"`` as ``Angle`` reads them).
+
+    Raises :class:`AngleError` (a ``ValueError``) for text that is not such an angle, and ``TypeError`` for
+    anything else (a number with no unit, a tuple), each naming the argument (``what``) and the forms that work.
+
+    Examples
+    --------
+    >>> sky_angle("2 arcmin")
+    <Quantity 2. arcmin>
+    >>> sky_angle("2'")
+    <Angle 2. arcmin>
+    >>> sky_angle(2)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    TypeError: radius=2 has no unit: give an angle Quantity, 2 * u.arcmin (or u.deg, u.arcsec), or text with ...
+    """
+    import astropy.units as u
+
+    if isinstance(value, u.Quantity):
+        return value
+    if isinstance(value, str):
+        return _read(value, what)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) or _is_numpy_number(value):
+        raise TypeError(f"{what}={value} has no unit: give an angle Quantity, {value} * u.arcmin (or u.deg, "
+                        f"u.arcsec), or text with its unit, '{value} arcmin'")
+    raise TypeError(f"{what} must be an angle: {ANGLE_FORMS}; not {type(value).__name__} {value!r}")
+
+
+def _is_numpy_number(value) -> bool:
+    import numpy as np
+
+    return isinstance(value, np.number)
+
+
+def _read(text: str, what: str):
+    """``text`` as an angle Quantity, or an :class:`AngleError` saying what is wrong with it."""
+    import astropy.units as u
+    from astropy.coordinates import Angle
+
+    bare, why = text.strip(), "astropy reads no angle in it"
+    try:
+        angle = u.Quantity(bare)
+    except (TypeError, ValueError) as exc:
+        # astropy's reason, its guess kept ("Did you mean arcmin?"), its advice on custom units not
+        angle, why = None, str(exc).split(" If this is meant to be a custom unit")[0].rstrip()
+    if angle is None or _DEGREES_MINUTES.match(bare):
+        try:  # "2'", '30"', '1d30m' (which Quantity reads as a unit 'd30'): astropy's Angle reads them
+            return Angle(bare)
+        except (TypeError, ValueError, u.UnitsError):
+            raise AngleError(f"{what}={text!r} is not an angle ({why}): write {ANGLE_FORMS}", value=text) from None
+    if not angle.unit.is_equivalent(u.deg) and angle.unit != u.dimensionless_unscaled:
+        raise AngleError(f"{what}={text!r} is in {angle.unit}, not an angle: write {ANGLE_FORMS}", value=text)
+    if angle.unit == u.dimensionless_unscaled:
+        raise AngleError(f"{what}={text!r} has no unit: give an angle Quantity, {bare} * u.arcmin (or u.deg, "
+                         f"u.arcsec), or text with its unit, '{bare} arcmin'", value=text)
+    return angle

@@ -1,0 +1,86 @@
+"""A radius or a field of view as a person types it (firsthour23): ``cone_search('I/311', 'M 31', '2 arcmin')``,
+``crossmatch(t, 'I/311', '1 arcmin')`` and ``viz.show(t, fov='2 deg')`` were refused ("radius must be an angular
+astropy Quantity (e.g. 1 * u.arcmin), not '2 arcmin'", and for the view ipyaladin's bare ``TraitError: The '_fov'
+trait of an Aladin instance expected a float, not the str '2 deg'``), though a job took ``{'radius': '2 arcsec'}``
+and a plot ``radius='1 deg'``. Text with an angular unit now reads everywhere (:mod:`platform_lib.skyangle`); a
+number with no unit is still refused (degrees or arcminutes?), naming both ways to write it. A catalogue's cone
+search is in ``tests/unit/test_catalogs_search_columns.py`` (its small HATS catalogue), the archive's searches in
+``tests/integration/test_archive_retrieval.py`` (a recording HTTP server).
+"""
+
+from __future__ import annotations
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.coordinates import Angle
+from astropy.table import Table
+
+from platform_lib.skyangle import AngleError, sky_angle
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(("text", "degrees"), [("2 arcmin", 2 / 60), ("1deg", 1.0), (" 30 arcsec ", 30 / 3600),
+                                               ("2'", 2 / 60), ('30"', 30 / 3600), ("1d30m", 1.5),
+                                               ("0.5 degree", 0.5), ("15 mas", 15 / 3.6e6)])
+def test_text_with_an_angular_unit_reads_as_astropy_reads_it(text, degrees):
+    assert sky_angle(text).to_value(u.deg) == pytest.approx(degrees)
+
+
+def test_a_quantity_is_returned_as_it_is():
+    q = 3 * u.arcsec
+    assert sky_angle(q) is q
+    assert sky_angle(Angle(2, u.deg)) == 2 * u.deg
+
+
+@pytest.mark.parametrize(("value", "error", "said"), [
+    ("2", AngleError, r"^fov='2' has no unit: give an angle Quantity, 2 \* u.arcmin \(or u.deg, u.arcsec\), or "
+                      r"text with its unit, '2 arcmin'$"),
+    (2, TypeError, r"^fov=2 has no unit: give an angle Quantity, 2 \* u.arcmin \(or u.deg, u.arcsec\), or text "
+                   r"with its unit, '2 arcmin'$"),
+    (np.float64(0.5), TypeError, r"^fov=0.5 has no unit"),
+    ("2 arcmins", AngleError, r"^fov='2 arcmins' is not an angle \(.*Did you mean arcmin\?\): write an angle "
+                              r"Quantity, 2 \* u.arcmin, "
+                              r"or text with its unit such as '2 arcmin', '1.5 deg' or '30 arcsec'$"),
+    ("2 km", AngleError, r"^fov='2 km' is in km, not an angle: write"),
+    ("2 m", AngleError, r"^fov='2 m' is in m, not an angle"),  # metres, not Angle's minutes of arc
+    ("wide", AngleError, r"^fov='wide' is not an angle"),
+    ((1, 2), TypeError, r"^fov must be an angle: an angle Quantity, 2 \* u.arcmin, or text .*; not tuple \(1, 2\)$"),
+    (None, TypeError, r"^fov must be an angle"),
+])
+def test_anything_else_names_the_argument_and_how_to_write_an_angle(value, error, said):
+    with pytest.raises(error, match=said) as info:
+        sky_angle(value, "fov")
+    if error is AngleError:
+        assert isinstance(info.value, ValueError) and info.value.code == "bad-angle"
+
+
+def test_a_crossmatch_takes_its_radius_as_text():
+    from platform_lib.crossmatch import crossmatch
+
+    a = Table({"ra": [10.0, 20.0], "dec": [0.0, 5.0]})
+    b = Table({"ra": [10.0 + 20 / 3600, 50.0], "dec": [0.0, 5.0]})
+    assert len(crossmatch(a, b, "30 arcsec")) == 1 and len(crossmatch(a, b, "10 arcsec")) == 0
+    with pytest.raises(TypeError, match=r"^radius=60 has no unit: give an angle Quantity, 60 \* u.arcmin"):
+        crossmatch(a, b, 60)
+
+
+def test_a_view_takes_its_field_as_text_a_quantity_or_degrees():
+    from platform_lib import viz
+
+    w = viz.Aladin(fov="2 deg", archive_url="/services/archive/")
+    assert w.fov.to_value(u.deg) == pytest.approx(2)
+    w.fov = "30 arcmin"
+    assert w.fov.to_value(u.deg) == pytest.approx(0.5)
+    w.fov = 3 * u.deg
+    assert w.fov.to_value(u.deg) == pytest.approx(3)
+    w.fov = 4  # ipyaladin's own form: degrees
+    assert w.fov.to_value(u.deg) == pytest.approx(4)
+    with pytest.raises(viz.VizError, match=r"^fov='2 arcmins' is not an angle \(.*Did you mean arcmin\?\)"):
+        viz.Aladin(fov="2 arcmins", archive_url="/services/archive/")
+    for bad, said in (("2 km", r"^fov='2 km' is in km, not an angle"), (-1, r"^fov=-1 must be an angle more than 0"),
+                      (5 * u.m, r"^fov=<Quantity 5. m> is not an angle")):
+        with pytest.raises(viz.VizError, match=said):
+            w.fov = bad
+    assert w.fov.to_value(u.deg) == pytest.approx(4)  # a refused width leaves the view as it was
