@@ -50,10 +50,11 @@ with ``platform.unique(...)``, use their own groups, and stop the servers they s
 ``unique`` raises, naming both modules, when another module (of either tier) asked for it already.
 
 ``tests/browser/conftest.py`` loads this file by path and shares the same running platform (one
-platform per pytest session, whichever tier asks first). Under pytest-xdist each worker is a session of its own,
-with a platform of its own; a name is tagged per platform, so modules on two workers never meet, and ``unique`` still
-finds a clash between two modules that ran on different workers: the workers record the names they gave out in one
-file the xdist controller makes (tests/conftest.py).
+platform per pytest session, whichever tier asks first). ``make test`` runs both tiers on two pytest-xdist
+workers, a test file at a time (``--dist loadfile``): each worker is a session of its own, with a platform of its
+own, so a module's fixtures, users and servers are on one platform. A name is tagged per platform, so modules on
+the two never meet, and ``unique`` still finds a clash between two modules that ran on different workers: the
+workers record the names they gave out in one file the xdist controller makes (tests/conftest.py).
 """
 
 from __future__ import annotations
