@@ -32,17 +32,22 @@ up: install
 down status:
 	$(BIN)/astrohub $@ $(ARGS)
 
-# Each group of tiers in a Python process of its own (the servers' tiers share one running platform): one
-# process for everything accumulated the garbage of hundreds of servers, clients and widgets, and a
-# collection in a late unit test crashed the interpreter (CPython 3.11.2). PYTEST_ARGS: run just those.
+# Each group of tiers in Python processes of its own: one process for everything accumulated the garbage of
+# hundreds of servers, clients and widgets, and a collection in a late unit test crashed the interpreter
+# (CPython 3.11.2). PYTEST_ARGS: run just those.
 # The unit and helm tiers run together on two worker processes (pytest-xdist; CI has 2 cores): their tests are
 # independent and CPU-bound, and one process left the second core idle (here, quiet: 139 s for both, against
-# 187 s + 64 s one after the other in one process each). The servers' tiers share one running platform: one process.
+# 187 s + 64 s one after the other in one process each).
+# The servers' tiers (integration, browser) run on two worker processes too, each with a platform of its own
+# (the session fixture, tests/integration/conftest.py), a test file at a time (--dist loadfile: a module's
+# fixtures, users and servers stay on one worker): most of such a test waits (a server, a kernel, a page, a
+# deadline), and a second worker uses the core one process left idle then: in a fresh-clone CI run the two
+# tiers took 974 s on two workers against ~1,300 s in one process (docs/benchmarks.md, "CI time").
 # Each run lists its 15 slowest steps, so a CI log shows where the time goes. Every run loads the kernels install
 # compiled (a copy of the numba cache per run, tests/conftest.py; never the platform's under test) instead of
 # compiling them (~24 s of the unit tier; the integration tier's pytest process and the jobs and Dask workers it starts).
 # A skipped test fails here (ASTROHUB_TEST_NO_SKIPS, tests/support/no_skips.py): this machine has what every test needs.
-TEST_RUNS := "tests/unit tests/helm -n 2" "tests/integration tests/browser"
+TEST_RUNS := "tests/unit tests/helm -n 2" "tests/integration tests/browser -n 2 --dist loadfile"
 
 test: install-test
 ifeq ($(strip $(PYTEST_ARGS)),)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -43,6 +45,8 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 TIERS = ("unit", "integration", "browser", "helm")
 
+from unique_names import WORKER_REGISTRY  # noqa: E402 (tests/support/, on the path just above)
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     root = Path(__file__).parent
@@ -67,8 +71,23 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int):
     if hard_exit:
         gc.disable()
     yield
+    names = getattr(session.config, "_astrohub_names_dir", None)  # the xdist controller's (pytest_configure_node)
+    if names is not None:
+        shutil.rmtree(names, ignore_errors=True)
     remove_own_cache()  # here, not in pytest_unconfigure: the hard exit comes first
     if hard_exit:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(int(session.exitstatus))
+
+
+# pytest-xdist's controller: every worker of the run records the names its platform.unique() gave out in one file, so
+# two test modules asking for one name clash whichever workers they ran on (tests/support/unique_names.py); the
+# controller makes the file's folder before the first worker starts and removes it when the run is over
+# (pytest_sessionfinish above: the workers are done by then).
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    config = node.config
+    if not hasattr(config, "_astrohub_names_dir"):
+        config._astrohub_names_dir = tempfile.mkdtemp(prefix="astrohub-names-")
+    node.workerinput[WORKER_REGISTRY] = os.path.join(config._astrohub_names_dir, "names.tsv")

@@ -50,7 +50,11 @@ with ``platform.unique(...)``, use their own groups, and stop the servers they s
 ``unique`` raises, naming both modules, when another module (of either tier) asked for it already.
 
 ``tests/browser/conftest.py`` loads this file by path and shares the same running platform (one
-platform per pytest session, whichever tier asks first).
+platform per pytest session, whichever tier asks first). ``make test`` runs both tiers on two pytest-xdist
+workers, a test file at a time (``--dist loadfile``): each worker is a session of its own, with a platform of its
+own, so a module's fixtures, users and servers are on one platform. A name is tagged per platform, so modules on
+the two never meet, and ``unique`` still finds a clash between two modules that ran on different workers: the
+workers record the names they gave out in one file the xdist controller makes (tests/conftest.py).
 
 The pytest process and what it starts load numba's compiled kernels from the run's own cache (tests/conftest.py,
 tests/support/numba_cache.py), hats' functions included; the platform never gets that cache: ``astrohub up``
@@ -87,7 +91,7 @@ from platform_lib.local.config import LocalConfig, load_config
 from platform_lib.local.ports import free_ports
 from platform_lib.local.supervisor import unreachable_by_others
 from numba_cache import platform_environment  # tests/support/, on the path by tests/conftest.py
-from unique_names import UniqueNames
+from unique_names import WORKER_REGISTRY, UniqueNames
 
 START_TIMEOUT = 120.0
 SERVER_TIMEOUT = 90.0
@@ -600,6 +604,8 @@ def shared_platform(config: pytest.Config) -> Iterator[RunningPlatform]:
         yield running
         return
     platform, args = start_platform()
+    registry = getattr(config, "workerinput", {}).get(WORKER_REGISTRY)  # an xdist worker: the run's shared names
+    platform._names.registry = Path(registry) if registry else None
     setattr(config, _CONFIG_ATTR, platform)
     try:
         yield platform

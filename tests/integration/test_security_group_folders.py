@@ -55,6 +55,28 @@ def _until(outcome_code: str, want: str) -> str:
     return retry_until(outcome_code, want, SYNC_DEADLINE)
 
 
+def _why_denied(paths: list[str], want: str) -> str:
+    """Kernel code that sets ``denied_on``, when ``outcome`` (:func:`_until`'s) is not ``want``: for each of ``paths`` (``~``
+    expanded), the user's ids and what that folder or link is to them (owner, group, mode, access, link target, ACL),
+    so a report says which step of a path the user could not pass (split23: a late member was denied through the
+    link in his home for 30 s, once, in a two-worker CI run)."""
+    return textwrap.dedent(f"""
+        import os, subprocess
+        denied_on = None
+        if outcome != {want!r}:
+            denied_on = {{"ids": [os.getuid(), os.getgid(), sorted(os.getgroups())]}}
+            for path in map(os.path.expanduser, {paths!r}):
+                try:
+                    st = os.lstat(path)
+                    acl = subprocess.run(["getfacl", "-pc", path], capture_output=True, text=True).stdout.split()
+                    link = os.readlink(path) if os.path.islink(path) else None
+                    denied_on[path] = [st.st_uid, st.st_gid, oct(st.st_mode), os.access(path, os.R_OK | os.X_OK),
+                                       link, acl]
+                except OSError as exc:
+                    denied_on[path] = repr(exc)
+        """)
+
+
 def test_a_member_who_joins_later_reads_and_writes_what_the_group_wrote_before(platform, crew):
     alice, _bob, group = crew
     folder = platform.data_dir / "groups" / group
@@ -87,7 +109,9 @@ def test_a_member_who_joins_later_reads_and_writes_what_the_group_wrote_before(p
     platform.start_server(carl)
     try:
         linked = os.path.join("~", "groups", group, "notes", "plan.txt")  # made as carl joined, or as his server starts
-        seen = _run(platform, carl, _until(f"open(os.path.expanduser({linked!r})).read()", "observe M31"), f"""
+        steps = ["~", "~/groups", f"~/groups/{group}", str(folder), str(folder / "notes"), linked]
+        seen = _run(platform, carl, _until(f"open(os.path.expanduser({linked!r})).read()", "observe M31"),
+                    _why_denied(steps, "observe M31"), f"""
         import json, pathlib
         shared = pathlib.Path({str(folder / 'shared' / alice / 'm31.txt')!r})
         try:
@@ -101,11 +125,11 @@ def test_a_member_who_joins_later_reads_and_writes_what_the_group_wrote_before(p
             table = shared.read_text()
         except PermissionError as exc:
             table = str(exc)
-        print(json.dumps([outcome, table, wrote]))
+        print(json.dumps([outcome, table, wrote, denied_on]))
         """)
     finally:
         platform.stop_server(carl)
-    assert seen == ["observe M31", "alice's table", "ok"], seen
+    assert seen[:3] == ["observe M31", "alice's table", "ok"], seen
     assert (folder / "notes" / "plan.txt").read_text() == "observe M31 and M33"
     assert (folder / "notes" / "carl.txt").read_text() == "carl was here"
 

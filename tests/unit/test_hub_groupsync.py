@@ -322,3 +322,42 @@ def test_the_hubs_services_start_as_modules_without_running_twice():
     result = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-m", "astrohub_hub.groupsync", "--help"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+class _JoinDuringPoll:
+    """The hub and the folders while ``carl`` joins ``team`` and his server starts during one poll of the sync: the
+    hub has answered the poll (alice alone) when he is added and his spawn's ``grant_now`` gives him his entry."""
+
+    def __init__(self) -> None:
+        self.hub = {"team": ["alice"]}
+        self.entries = {"team": frozenset({"astro-alice"})}
+        self.applied: list[Action] = []
+
+    def fetch_groups(self, api_url: str, token: str) -> dict[str, list[str]]:
+        answer = {group: list(members) for group, members in self.hub.items()}
+        self.hub["team"].append("carl")  # after the hub answered: carl joins, his server starts and is granted
+        self.entries["team"] |= {"astro-carl"}
+        return answer
+
+    def observe(self, only=None) -> dict[str, frozenset[str]]:
+        return dict(self.entries)
+
+    def apply(self, action: Action) -> None:
+        self.applied.append(action)
+
+
+def test_a_member_granted_at_his_spawn_while_a_poll_runs_is_not_revoked_by_that_poll(monkeypatch, tmp_path):
+    """split23: the sync read the hub's groups, then the folders' entries; a member added to the hub, and granted by
+    his spawn (``grant_now``), between the two reads was in the folder's entries but not in the groups read, and the
+    poll revoked what his spawn had just given (and ended his processes holding a file there) until the next poll.
+    The folders are read first now: what a poll's hub answer leaves out was not granted after it."""
+    world = _JoinDuringPoll()
+    monkeypatch.setattr(groupsync, "fetch_groups", world.fetch_groups)
+    monkeypatch.setattr(groupsync, "make_applier", lambda *args, **kwargs: world)
+    monkeypatch.setattr(groupsync, "group_gone", lambda *args, **kwargs: False)
+    monkeypatch.setenv("JUPYTERHUB_API_URL", "http://127.0.0.1:1/hub/api")
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "t")
+    monkeypatch.setenv("ASTROHUB_GROUPSYNC_SYSTEM_USERS", "1")
+    assert groupsync.main(["--root", str(tmp_path), "--prefix", "astro-", "--once"]) == 0
+    assert Action("revoke", "team", "astro-carl") not in world.applied, world.applied
+    assert world.entries["team"] == {"astro-alice", "astro-carl"}

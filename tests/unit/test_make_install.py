@@ -48,3 +48,20 @@ def test_an_environment_made_before_loses_every_package_the_overrides_leave_out(
     assert shown.returncode == 0, shown.stderr
     removed = shown.stdout.split("--quiet", 1)[-1].split("2>", 1)[0].split()
     assert removed == ["rfc3987-syntax", "left-out-too"], shown.stdout
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU make")
+def test_make_test_runs_the_servers_tiers_on_two_workers_a_test_file_at_a_time():
+    """`make test` runs the integration and browser tiers on two pytest-xdist workers, each with a platform of its
+    own (citime22: one process with one platform kept about one core of CI's two busy), and hands out whole test
+    files: a module's fixtures (its users, servers, classes) and the order of its tests stay on one worker and one
+    platform. ``--dist load`` would split a module over both platforms."""
+    shown = subprocess.run(["make", "-s", "-C", str(ROOT), "--no-print-directory",
+                            "--eval", "show-runs: ; @printf '%s\\n' $(TEST_RUNS)", "show-runs"],
+                           capture_output=True, text=True)
+    assert shown.returncode == 0, shown.stderr
+    runs = [line.split() for line in shown.stdout.splitlines() if line.strip()]
+    servers = [run for run in runs if "tests/integration" in run]
+    assert len(servers) == 1 and "tests/browser" in servers[0], runs  # one run: the tiers share each platform
+    args = " ".join(servers[0])
+    assert "-n 2" in args and "--dist loadfile" in args, args

@@ -41,6 +41,22 @@ def test_the_asking_module_is_the_test_pytest_runs_now(monkeypatch):
         names("ann")
 
 
+def test_a_name_is_one_module_s_across_the_workers_that_share_a_registry(tmp_path):
+    """Under ``-n 2`` each worker has a platform (and a tag) of its own; two modules asking for one name clash
+    whichever worker each ran on (split23: a clash was found only when both modules landed on one worker)."""
+    registry = tmp_path / "names.tsv"
+    first, second = UniqueNames("w1", registry=registry), UniqueNames("w2", registry=registry)
+    a, b = "tests/integration/test_a.py", "tests/browser/test_b.py"
+    assert first("term", a) == "term-w1" and first("term", a) == "term-w1"
+    assert second("prof", b) == "prof-w2"
+    with pytest.raises(NameClash, match=r"unique\('term'\) was asked for by tests/integration/test_a\.py and now by "
+                                        r"tests/browser/test_b\.py: .*term-w2; give one of them"):
+        second("term", b)
+    with pytest.raises(NameClash, match="asked for by tests/browser/test_b.py and now by tests/integration/test_a.py"):
+        first("prof", a)
+    assert registry.read_text().splitlines() == [f"term\t{a}", f"prof\t{b}"]
+
+
 def _asked(path: Path) -> set[str]:
     """The names a test module passes to ``unique``/``user_with_server`` as literals, or as the loop variable of
     a comprehension over a literal tuple (``platform.unique(n) for n in ("prof", "s1")``)."""

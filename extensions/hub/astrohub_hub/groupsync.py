@@ -2,8 +2,8 @@
 
 Owns the hub-managed service ``python -m astrohub_hub.groupsync`` that ``configure`` registers in
 local mode (service ``astrohub-groupsync``, scopes ``list:groups`` and ``read:groups``). Every
-``interval`` seconds it reads the groups and their members from the hub REST API and reconciles
-``<groups_root>/<group>`` (made once the group has a member):
+``interval`` seconds it reads the folders' grants, then the groups and their members from the hub REST API (in that
+order: :func:`sync_once`), and reconciles ``<groups_root>/<group>`` (made once the group has a member):
 
 * not root: the folders are created (mode 0770); every server runs as the invoking user anyway;
 * root: each folder is ``root:root`` mode 0770 (one that was there before is made so at its grants: it kept
@@ -414,14 +414,23 @@ def group_gone(api_url: str, token: str, group: str, *, timeout: float = 10.0) -
         return False
 
 
-def sync_once(groups: Mapping[str, Iterable[str] | None], applier: Applier, *, system_users: bool, prefix: str,
+def sync_once(groups: Mapping[str, Iterable[str] | None] | Callable[[], Mapping[str, Iterable[str] | None]],
+              applier: Applier, *, system_users: bool, prefix: str,
               gone: Callable[[str], bool] = lambda group: False) -> Plan:
     """Observe, plan and apply once; a failing action is logged and retried at the next poll.
 
-    A ``retire`` or ``unlink`` is applied only when ``gone(group)`` confirms the group does not exist
-    (:func:`group_gone`; by default never) and every ``revoke`` of that group before it succeeded.
+    ``groups``: the hub's groups, or a function that reads them (:func:`fetch_groups`), called once the folders are
+    observed. That order matters: the spawner grants a new member at his server's start (:func:`grant_now`), and an
+    answer read before that grant, compared with entries read after it, would revoke what the spawn just gave (and
+    end his processes holding a file there) until the next poll. Read after the folders, the hub's answer names
+    every member granted before it. A ``retire`` or ``unlink`` is applied only when ``gone(group)`` confirms the
+    group does not exist (:func:`group_gone`; by default never) and every ``revoke`` of that group before it
+    succeeded.
     """
-    result = plan(groups, applier.observe(), system_users=system_users, prefix=prefix)
+    observed = applier.observe()
+    if callable(groups):
+        groups = groups()
+    result = plan(groups, observed, system_users=system_users, prefix=prefix)
     for problem in result.problems:
         log.warning("%s", problem)
     failed: set[str] = set()
@@ -483,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
     log.info("keeping %s in step with the hub's groups every %ss", args.root, args.interval)
     while not stop.is_set():
         try:
-            sync_once(fetch_groups(api_url, token), applier, system_users=system_users, prefix=args.prefix,
+            sync_once(lambda: fetch_groups(api_url, token), applier, system_users=system_users, prefix=args.prefix,
                       gone=lambda group: group_gone(api_url, token, group))
         except Exception as exc:  # a hub restart or a transient error: retry at the next poll
             log.warning("sync failed: %s", exc)
