@@ -1419,3 +1419,60 @@ def test_a_set_operations_column_keeps_a_unit_only_when_every_branch_has_it():
                      "FROM TAP_UPLOAD.mine WHERE id > 3 INTERSECT SELECT ra, ROUND(mag, 1) FROM TAP_UPLOAD.mine",
                      TABLES, up[0]).columns
     assert same["ra"].unit == "deg" and same["ra"].ucd == "pos.eq.ra" and same["m"].unit == "mag"
+
+
+def test_obscore_release_dates_compare_and_sort_as_times(tmp_path):
+    """``ivoa.obscore``'s ``obs_release_date`` (ObsCore 1.1's timestamp; DaCHS holds it as a PostgreSQL
+    ``timestamp``) was text such as ``2020-01-01T00:00:00Z``: ``= '2020-01-01T00:00:00'`` found no row, ``>
+    '2020-01-01'`` took that midnight, and ``BETWEEN`` times written with a space found nothing (``T`` sorts after
+    a space). It is read as times now (by the uploads' reader), and written back as DALI's ISO 8601 text."""
+    from types import SimpleNamespace
+
+    from platform_lib.imageindex import ImageIndex
+    from platform_lib.imageindex.index import bulk_load
+    from platform_lib.imageindex.ingest import COLUMNS
+
+    releases = {"a": 58849.0, "b": 58849.5, "c": 58848.0, "d": 58850.25}  # 2020-01-01 0h, 12h; 2019-12-31; 01-02 6h
+    records, vertices = [], []
+    for k, (name, mjd) in enumerate(releases.items()):
+        records.append(dict.fromkeys(COLUMNS) | dict(obs_id=name, s_ra=10.0 * k, s_dec=0.0, release_date=mjd,
+                                                     file_path=f"{name}.fits"))
+        corners = np.radians([(10.0 * k + dx, dy) for dx, dy in ((-1, -1), (1, -1), (1, 1), (-1, 1))])
+        vertices.append(np.column_stack([np.cos(corners[:, 1]) * np.cos(corners[:, 0]),
+                                         np.cos(corners[:, 1]) * np.sin(corners[:, 0]), np.sin(corners[:, 1])]))
+    conn = sqlite3.connect(tmp_path / "index.sqlite")
+    create_schema(conn)
+    bulk_load(conn, records, np.array(vertices))
+    conn.commit()
+    conn.close()
+    state = SimpleNamespace(index=lambda: ImageIndex(tmp_path / "index.sqlite"))
+
+    def run(adql):
+        return run_plan(translate(adql, TABLES), tables=TABLES, state=state, viewer=Viewer(admin=True),
+                        access_base="", maxrec=100)[0]
+
+    def ids(where):
+        return sorted(run(f"SELECT obs_id FROM ivoa.obscore WHERE {where}")["obs_id"])
+
+    assert ids("obs_release_date > '2020-01-01'") == ["b", "d"]
+    assert ids("obs_release_date = '2020-01-01T00:00:00'") == ["a"]
+    assert ids("obs_release_date = '2020-01-01 12:00:00.000'") == ["b"]
+    assert ids("obs_release_date BETWEEN '2020-01-01 00:00:00' AND '2020-01-01 12:00:00'") == ["a", "b"]
+    assert ids("obs_release_date BETWEEN '2019-12-31T00:00:00.000Z' AND '2020-01-01T00:00:00Z'") == ["a", "c"]
+    table = run("SELECT obs_id, obs_release_date FROM ivoa.obscore ORDER BY obs_release_date DESC")
+    assert list(table["obs_id"]) == ["d", "b", "a", "c"]
+    assert table["obs_release_date"][0] == "2020-01-02T06:00:00" and table["obs_release_date"].meta["xtype"] == "timestamp"
+    table = run("SELECT MAX(obs_release_date) AS last FROM ivoa.obscore WHERE obs_release_date < '2020-01-02'")
+    assert table["last"][0] == "2020-01-01T12:00:00" and table["last"].meta["xtype"] == "timestamp"
+
+
+def test_exact_numbers_come_back_as_the_nearest_double():
+    """A literal's arithmetic is exact in DuckDB (``DECIMAL``, as PostgreSQL's ``numeric``) and was made a double by
+    Arrow's cast, a rounding off: ``TRUNCATE(-1.99, 1)`` came back as ``-1.9000000000000001`` (DaCHS: ``-1.9``),
+    ``ROUND(-4.55, 1)`` as ``-4.6000000000000005``. The double nearest the exact value now. ``ROUND(-4.55, -1)`` of
+    that exact -4.55 is 0 (``numeric`` has no -0); of a double column -0.0, as PostgreSQL's ``float8`` rounds."""
+    from astropy.table import Table
+
+    table = _run("SELECT TRUNCATE(-1.99, 1) AS a, ROUND(-4.55, 1) AS b, TRUNCATE(1.99, 1) AS c, ROUND(-4.55, -1) AS d, "
+                 "ROUND(x, -1) AS e FROM TAP_UPLOAD.mine", _upload(Table({"x": [-4.55]})))[0]
+    assert [repr(float(table[c][0])) for c in "abcde"] == ["-1.9", "-4.6", "1.9", "0.0", "-0.0"]

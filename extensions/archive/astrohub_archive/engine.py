@@ -27,6 +27,7 @@ import numpy as np
 from astrohub_archive.adql import DOMAIN_ERROR, Plan, Source
 from astrohub_archive.faults import LimitFault, ServiceFault, UsageFault
 from astrohub_archive.posjoin import candidate_pairs
+from astrohub_archive.timestamps import text_as_times, times_as_text
 
 __all__ = ["Limits", "run_plan", "arrow_to_table", "table_to_arrow"]
 
@@ -341,12 +342,11 @@ def arrow_to_table(arrow, columns: dict):
             try:
                 col, typ = col.cast(pa.int64()), pa.int64()
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # beyond 64 bits: a double, as before
-                col, typ = col.cast(pa.float64()), pa.float64()
+                col, typ = _decimal_as_double(col), pa.float64()
         elif pa.types.is_decimal(typ):
-            col, typ = col.cast(pa.float64()), pa.float64()
-        elif pa.types.is_timestamp(typ):  # DALI's timestamp: ISO 8601 with a T, fractions only where there are
-            col = pa.array([None if v is None else v.isoformat() for v in col.to_pylist()], type=pa.string())
-            typ = pa.string()
+            col, typ = _decimal_as_double(col), pa.float64()
+        elif pa.types.is_timestamp(typ):  # DALI's timestamp text
+            col, typ = times_as_text(col), pa.string()
         elif pa.types.is_date(typ) or pa.types.is_time(typ):
             col = pc.cast(col, pa.string())
             typ = pa.string()
@@ -393,6 +393,17 @@ def arrow_to_table(arrow, columns: dict):
             mc.unit = None
             out.add_column(mc)
     return out
+
+
+def _decimal_as_double(col):
+    """A pyarrow decimal column as the doubles nearest its values, as PostgreSQL's ``numeric::float8`` (DaCHS's):
+    through their exact text. Arrow's own cast scales an integer by a power of ten, a rounding off:
+    ``TRUNCATE(-1.99, 1)`` (DuckDB's ``DECIMAL`` -1.9) came back as ``-1.9000000000000001``, ``ROUND(-4.55, 1)``
+    as ``-4.6000000000000005``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pc.cast(pc.cast(col, pa.string()), pa.float64())
 
 
 #: The struct field of each geometry value ADQL selects (:func:`astrohub_archive.adql._geometry_array`,
@@ -445,7 +456,10 @@ def _obscore_arrow(src: Source, state, viewer, access_base: str):
     if overflow:
         raise LimitFault(f"the query reads more than {OBSCORE_MAX_ROWS} ivoa.obscore rows; constrain it with "
                          "1 = INTERSECTS(s_region, CIRCLE(...)) or CONTAINS(POINT(s_ra, s_dec), CIRCLE(...))")
-    return table_to_arrow(obscore_table(records, access_base))
+    # obs_release_date (ObsCore 1.1's timestamp) as times, as DaCHS's: as text, '2020-01-01T00:00:00Z' equalled no
+    # '2020-01-01T00:00:00' and a time written with a space sorted before every time of its day
+    return text_as_times(table_to_arrow(obscore_table(records, access_base)),
+                         [c.name for c in src.table.columns if c.xtype == "timestamp"], "ivoa.obscore")
 
 
 def _catalog_roots(table) -> set[str]:

@@ -20,6 +20,7 @@ import numpy as np
 
 from astrohub_archive.faults import LimitFault, UsageFault
 from astrohub_archive.tapschema import ColumnDesc, TableDesc, votable_type, vounit
+from astrohub_archive.timestamps import text_as_times
 
 __all__ = ["parse_upload_param", "read_uploads", "fetch_url", "check_public", "parse_networks", "is_url", "MAX_UPLOADS",
            "MAX_UPLOAD_BYTES", "MAX_UPLOAD_ROWS"]
@@ -80,7 +81,8 @@ def read_uploads(blobs: dict[str, bytes]) -> tuple[dict[str, TableDesc], dict]:
             raise UsageFault(f"upload {name!r} is not a readable VOTable: {str(exc).splitlines()[0][:200]}") from None
         if len(table) > MAX_UPLOAD_ROWS:
             raise LimitFault(f"upload {name!r} has {len(table)} rows; this service takes at most {MAX_UPLOAD_ROWS}")
-        arrow = _timestamps(name, table_to_arrow(table), [n for n, x in xtypes.items() if x == "timestamp"])
+        arrow = text_as_times(table_to_arrow(table), [n for n, x in xtypes.items() if x == "timestamp"],
+                              f"upload {name!r}")
         cols = []
         seen = set()
         for f in arrow.schema:
@@ -96,36 +98,6 @@ def read_uploads(blobs: dict[str, bytes]) -> tuple[dict[str, TableDesc], dict]:
         descs[key] = TableDesc(f"TAP_UPLOAD.{name}", "TAP_UPLOAD", tuple(cols), "upload", f"Upload {name}")
         data[key] = arrow
     return descs, data
-
-
-def _timestamps(upload: str, arrow, names: list[str]):
-    """``arrow`` with its text columns ``names`` (DALI ``xtype="timestamp"``: ISO 8601, ``YYYY-MM-DD['T'hh:mm:ss
-    [.s]]``, a ``Z`` or an offset read as UTC) as timestamps, so that they compare, sort and aggregate as times, as
-    DaCHS's do (as text, ``'2020-01-01T00:00:00.000'`` equalled no ``2020-01-01T00:00:00`` and ``'2020-01-01
-    12:00:00'`` sorted before every time of that day); a value that is no such time is a :class:`UsageFault`."""
-    import datetime
-
-    import pyarrow as pa
-
-    for name in names:
-        i = arrow.schema.get_field_index(name)
-        if i < 0 or not pa.types.is_string(arrow.schema.field(i).type):
-            continue
-        values = []
-        for text in arrow.column(i).to_pylist():
-            if text is None:
-                values.append(None)
-                continue
-            try:
-                t = datetime.datetime.fromisoformat(text.strip().removesuffix("Z").removesuffix("z"))
-            except ValueError:
-                raise UsageFault(f"upload {upload!r}: column {name!r} is a timestamp (xtype), but {text!r} is no "
-                                 "ISO 8601 time (YYYY-MM-DDThh:mm:ss[.sss], UTC)") from None
-            if t.tzinfo is not None:
-                t = t.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-            values.append(t)
-        arrow = arrow.set_column(i, name, pa.array(values, type=pa.timestamp("us")))
-    return arrow
 
 
 def _empty_text_as_null(table, names: list[str]) -> None:
