@@ -183,6 +183,15 @@ def test_sample_data_is_real_and_complete(platform, sample_data, poll):
         stamps = {f"sample/{p.stem}": fits.getval(p, "DATE-REL") for p in (platform.data_dir / "datasets" /
                   "images" / "sample").glob("m1_*.fits")}
         assert {k: str(v)[:10] for k, v in dates.items()} == stamps, (dates, stamps)
+        # and compares as a time (it was text: a time written with a space sorted before every time of its day)
+        day = stamps["sample/m1_dss"]
+        answer = requests.post(f"{platform.url}services/archive/tap/sync", timeout=60, data={
+            "REQUEST": "doQuery", "LANG": "ADQL", "QUERY": "SELECT obs_id FROM ivoa.obscore WHERE obs_id IN "
+            f"('sample/m1_dss', 'sample/m1_ukidss_wfcam') AND obs_release_date BETWEEN '{day} 00:00:00' AND "
+            f"'{day} 23:59:59.999'"})
+        assert answer.status_code == 200, answer.text[:500]
+        found = set(Table.read(io.BytesIO(answer.content), format="votable")["obs_id"])
+        assert found == {k for k, v in stamps.items() if v == day}, (found, stamps)
 
 
 def test_a_second_load_skips_what_is_there(platform, sample_data):
