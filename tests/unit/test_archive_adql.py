@@ -1445,7 +1445,8 @@ def test_obscore_release_dates_compare_and_sort_as_times(tmp_path):
     bulk_load(conn, records, np.array(vertices))
     conn.commit()
     conn.close()
-    state = SimpleNamespace(index=lambda: ImageIndex(tmp_path / "index.sqlite"))
+    index = ImageIndex(tmp_path / "index.sqlite")  # the archive's own (app.State.index), over these records
+    state = SimpleNamespace(index=lambda: index)
 
     def run(adql):
         return run_plan(translate(adql, TABLES), tables=TABLES, state=state, viewer=Viewer(admin=True),
@@ -1461,9 +1462,11 @@ def test_obscore_release_dates_compare_and_sort_as_times(tmp_path):
     assert ids("obs_release_date BETWEEN '2019-12-31T00:00:00.000Z' AND '2020-01-01T00:00:00Z'") == ["a", "c"]
     table = run("SELECT obs_id, obs_release_date FROM ivoa.obscore ORDER BY obs_release_date DESC")
     assert list(table["obs_id"]) == ["d", "b", "a", "c"]
-    assert table["obs_release_date"][0] == "2020-01-02T06:00:00" and table["obs_release_date"].meta["xtype"] == "timestamp"
+    assert table["obs_release_date"][0] == "2020-01-02T06:00:00"
+    assert table["obs_release_date"].meta["xtype"] == "timestamp"
     table = run("SELECT MAX(obs_release_date) AS last FROM ivoa.obscore WHERE obs_release_date < '2020-01-02'")
     assert table["last"][0] == "2020-01-01T12:00:00" and table["last"].meta["xtype"] == "timestamp"
+    index.close()
 
 
 def test_exact_numbers_come_back_as_the_nearest_double():
