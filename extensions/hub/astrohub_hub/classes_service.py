@@ -11,7 +11,8 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
 ``GET  api/classes``                                        my classes (all, for admins)
 ``POST api/classes`` ``{name, instructors, students}``      create a class (admins)
 ``GET  api/classes/<c>[?student=<s>]``                     the class: roster, assignments, submissions (as
-                                                            the student ``s`` sees it: their own due dates)
+                                                            the student ``s`` sees it: their own due dates,
+                                                            returned feedback and its scores)
 ``POST api/classes/<c>/students|instructors`` ``{users}``   add to the roster
 ``DELETE api/classes/<c>/students|instructors`` ``{users}`` take off the roster (a student who leaves)
 ``POST api/classes/<c>/archive``                            freeze the class (admins)
@@ -44,8 +45,8 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
 ==========================================================  =============================================
 
 The page ``/services/astrohub-classes/`` (signed in through the hub, listed in the hub's Services menu)
-shows a person their classes with each assignment's due date (a student: their own extension, their submissions, and
-which came late and by how much), workspaces, storage used and Dask clusters (workers, cores, memory), and an
+shows a person their classes with each assignment's due date (a student: their own extension, their submissions,
+which came late and by how much, and once feedback is returned their score as it gave it), workspaces, storage used and Dask clusters (workers, cores, memory), and an
 instructor each class's roster with every student's server state and number of submissions (in all, and per
 assignment with the autograded score and whether the latest came late), with a button for each step of the term
 (``POST instruct``: release, add students, collect and autograde, return feedback, an extension, and a team workspace for some of
