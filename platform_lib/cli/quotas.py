@@ -3,7 +3,8 @@
 A quota is the operator's, kept beside the space where its members cannot change it
 (:func:`platform_lib.storage.quota_path`: ``<data>/groups/.astrohub-quotas/lensing.json``); run as the user who
 runs ``astrohub up`` (root, on a platform with a system user per person). Owns argument parsing; the
-storage rule is :mod:`platform_lib.storage`, the folders :class:`platform_lib.local.layout.DataLayout`.
+storage rule is :mod:`platform_lib.storage`, the folders :class:`platform_lib.local.layout.DataLayout`, the
+sizes' text :func:`astrohub_hub.sizes.size_text` (the hub's pages'; the local platform has the hub installed).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ def parse_size(text: str) -> int | None:
 
 
 def _set(args: argparse.Namespace) -> int:
+    from astrohub_hub.sizes import size_text
+
     from platform_lib.local.layout import DataLayout
     from platform_lib.storage import quota_path, write_quota
 
@@ -55,11 +58,13 @@ def _set(args: argparse.Namespace) -> int:
     except PermissionError as exc:
         raise PlatformError(f"cannot write {quota_path(str(folder))}: {exc.strerror}; run it as the user who runs "
                             "`astrohub up` (root)", code="permission-denied", value=args.space) from exc
-    print(f"{args.space}: " + ("no quota" if size is None else f"quota {size:,} bytes"))
+    print(f"{args.space}: " + ("no quota" if size is None else f"quota {size_text(size)} ({size:,} bytes)"))
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
+    from astrohub_hub.sizes import size_text
+
     from platform_lib.local.layout import DataLayout
     from platform_lib.storage import read_quota
 
@@ -72,8 +77,8 @@ def _show(args: argparse.Namespace) -> int:
             continue
         for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
             quota = read_quota(_local(), str(folder), f"{kind}/{folder.name}")
-            if quota is not None:
-                print(f"{kind}/{folder.name}\t{quota}")
+            if quota is not None:  # readable (it printed 2147483648); --bytes: the number, for scripts
+                print(f"{kind}/{folder.name}\t{quota if args.bytes else size_text(quota)}")
                 shown += 1
     if not shown:  # an empty answer read as "the command did nothing" (or the wrong data directory)
         print(f"no quotas set on {layout.root} (astrohub quotas set group/<name> 50GB)", file=sys.stderr)
@@ -97,6 +102,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     set_.add_argument("size", metavar="SIZE", help="bytes, or with a unit: 500MB, 2GiB; none removes the quota")
     add_config_arguments(set_)
     set_.set_defaults(func=_set)
-    show = commands.add_parser("show", help="every space with a quota, and the quota in bytes")
+    show = commands.add_parser("show", help="every space with a quota, and the quota (50.0 MB; --bytes: 50000000)",
+                               description="One line per space with a quota: the space, a tab, the quota.")
+    show.add_argument("--bytes", action="store_true",
+                      help="the quota as a number of bytes (for scripts), not in the unit it reaches")
     add_config_arguments(show)
     show.set_defaults(func=_show)

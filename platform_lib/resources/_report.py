@@ -63,15 +63,17 @@ class UsageReport:
 
 
 def _size(n: int) -> str:
-    """``n`` bytes for a person: in the largest of GB, MB, kB it reaches (one decimal), else in bytes.
+    """``n`` bytes for a person: in the largest of TB, GB, MB, kB it reaches (one decimal), else in bytes. The
+    same text as the hub's pages (:func:`astrohub_hub.sizes.size_text`) and a refused save in Lab
+    (``astrohub_server.sizes``), each package keeping its copy (``tests/unit/test_sizes_agree.py``).
 
-    >>> _size(8_874), _size(2_406_272), _size(1_000_000_000), _size(0)
-    ('8.9 kB', '2.4 MB', '1.0 GB', '0 bytes')
+    >>> _size(8_874), _size(2_406_272), _size(1_000_000_000), _size(0), _size(1)
+    ('8.9 kB', '2.4 MB', '1.0 GB', '0 bytes', '1 byte')
     """
-    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+    for unit, scale in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
         if n >= scale:
             return f"{n / scale:,.1f} {unit}"
-    return f"{n:,} bytes"
+    return f"{n:,} byte{'' if n == 1 else 's'}"
 
 
 def usage(settings: PlatformSettings | None = None, *, dask: bool = True) -> UsageReport:

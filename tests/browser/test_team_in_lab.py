@@ -17,6 +17,8 @@ import json
 import re
 import time
 
+from astrohub_server.sizes import size_text
+
 
 def _notebook(*sources: str) -> dict:
     cells = [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": s}
@@ -157,6 +159,7 @@ def test_teammates_share_a_notebook_in_a_workspace_from_the_file_browser(platfor
         refused.get_by_text("File Save Error").wait_for(timeout=30_000)
         message = refused.inner_text()
         assert f"workspace/{ws}" in message and "quota" in message and "nothing was saved" in message, message
+        assert f"quota of {size_text(int(used) + 50)} (" in message, message  # classscore23: as the hub writes it
         assert _on_disk(platform, alice, path)[1] == "n = 1  # bob's change"
         quota_file = platform.data_dir / "workspaces" / ".astrohub-quotas" / f"{ws}.json"
         assert json.loads(quota_file.read_text())["bytes"] == int(used) + 50

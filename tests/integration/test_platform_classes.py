@@ -60,6 +60,14 @@ def _roster(page: str, cls: str) -> dict[tuple[str, str], str]:
     return cells
 
 
+def _score(platform, student: str, cls: str, assignment: str) -> str | None:
+    """The score on ``student``'s own line for ``assignment`` of class ``cls`` on her classes page (None: none)."""
+    page = platform.login(student).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
+    line = page.split(f"<h2 class='class'>{cls} <small>", 1)[1].split(f"<li data-assignment='{assignment}'>", 1)[1]
+    found = re.search(r"<span class='score'>your score: (.*?)</span>", line.split("</li>", 1)[0])
+    return found and found.group(1)
+
+
 def test_the_class_roster_is_shown_to_its_instructor_and_the_student_sees_the_class(platform, course):
     info = json.loads(platform.astrohub("classes", "show", course["name"], "--json").stdout)
     assert info["instructors"] == [course["prof"]] and info["students"] == sorted(course["students"])
@@ -366,6 +374,7 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     assert [roster[(s, "submissions")] for s in (s1, s2)] == [str(handed_in[s]) for s in (s1, s2)], roster
     assert re.fullmatch(r"1 \(0\.5/2, 0\.5 off for lateness, needs manual grading\) late by \d+ .*",
                         roster[(s1, "nbhw")]), roster
+    assert _score(platform, s1, name, "nbhw") is None  # classscore23: graded, not returned: no score yet
     # nbgrader's feedback, returned by the assistant: the page, and (as nbgrader returns it) when the graded work was
     # handed in
     returned = platform.classes_api(ta, "POST", f"classes/{name}/assignments/nbhw/feedback")
@@ -375,6 +384,9 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     feedback = platform.data_dir / "home" / s2 / name / "nbhw" / "feedback"
     assert "square" in (feedback / "square.html").read_text()
     assert (feedback / "timestamp.txt").read_text().strip().endswith(" UTC")
+    # classscore23: each student's line gives her own score now, as the roster does (she saw only a link)
+    assert [_score(platform, s, name, "nbhw") for s in (s1, s2)] == [
+        "0.5/2, 0.5 off for lateness, needs manual grading", "0/2"]
     # The gradebook: who submitted and the scores, as CSV from the command and from the API (instructors only).
     book = platform.astrohub("classes", "grades", name, "--csv")
     assert book.returncode == 0, book.stdout + book.stderr
@@ -431,6 +443,8 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
             for s in (s1, s2)] == [("2.0", "0.5", "False"), ("1.0", "0.0", "False")], regraded
     page = platform.login(prof).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
     assert _roster(page, name)[(s2, "nbhw")] == "1 (1/2)" and "needs manual grading" not in page, page
+    # the hand grades reach the students when feedback is returned again (nbgrader's way), not before
+    assert _score(platform, s1, name, "nbhw") == "0.5/2, 0.5 off for lateness, needs manual grading"
     # teach21: formgrader's Release Feedback button did nothing here (nbgrader's exchange); it returns the feedback
     # to the class as the class page does, and its per-student button says so
     sent = formgrader("POST", "assignment/nbhw/release_feedback")
@@ -445,6 +459,7 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     assert "square (Score: 2.0 / 2.0)" in s1_page and "Late submission penalty (Score: -0.5)" in s1_page
     assert "Well argued: see lecture 3." in s1_page  # the professor's comment
     assert "square (Score: 1.0 / 2.0)" in (feedback / "square.html").read_text()
+    assert [_score(platform, s, name, "nbhw") for s in (s1, s2)] == ["2/2, 0.5 off for lateness", "1/2"]
     # s2 hands in again without her scratch file, and the instructor collects (not grading yet): the collected copy
     # is exactly her latest work, and the page says her score is the earlier submission's, not the latest's
     graded_at = regraded[s2]["graded_submission"]

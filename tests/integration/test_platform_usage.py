@@ -140,7 +140,7 @@ def test_a_user_sees_their_own_and_their_groups_usage_and_quota_and_their_dask_c
         changed = platform.classes_api(platform.admin_user, "PUT", f"quotas/group/{mine}", {"bytes": 60_000_000})
         assert changed.status_code == 200 and changed.json() == {"space": f"group/{mine}", "bytes": 60_000_000}
         assert platform.classes_api(ann, "GET", "usage").json()["groups"][mine]["quota"] == 60_000_000
-        assert f"group/{mine}\t60000000" in platform.astrohub("quotas", "show").stdout
+        assert f"group/{mine}\t60000000" in platform.astrohub("quotas", "show", "--bytes").stdout
     finally:
         platform.execute(ann, "from dask_gateway import Gateway\n"
                               "with Gateway() as g:\n    [g.stop_cluster(c.name) for c in g.list_clusters()]")

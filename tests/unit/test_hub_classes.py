@@ -334,6 +334,71 @@ def test_the_gradebook_lists_who_submitted_and_the_scores_to_instructors_only(te
     assert teaching.return_feedback(PROF, "c1", "hw1")["returned"] == {"ann": ["square.html"]}
     # her page links to her feedback (the log says it was returned to her); bob's to none
     assert teaching.show(ANN, "c1")["feedback"] == ["hw1"] and teaching.show(BOB, "c1")["feedback"] == []
+    # and her score as autograding recorded it, the one those pages show (bob's: none, not graded)
+    assert teaching.show(ANN, "c1")["scores"] == {"hw1": {"score": 3.0, "max_score": 5.0, "late_penalty": 0.0,
+                                                          "needs_manual_grade": None}}
+    assert teaching.show(BOB, "c1")["scores"] == {}
+
+
+def test_a_student_sees_her_score_once_feedback_is_returned_as_it_was_returned(teaching, tmp_path, monkeypatch):
+    """classscore23: a student saw no score on the class page, only a link to her feedback. Her view of the class
+    now gives her score once feedback is returned, as the feedback gave it (nbgrader's way: before, and for a
+    grade changed since, the instructors may still change it), and never a classmate's; the page's line says it
+    as the instructor's roster does."""
+    import types
+
+    import astrohub_hub.classes as classes
+    from astrohub_hub.classes_service import PageHandler, score_text
+
+    scores = {"ann": 3.0, "bob": 1.0}
+
+    class Grader:  # nbgrader itself runs in tests/integration/test_platform_classes.py
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def grade(self, assignment, work, source, system, feedback, deadline=None):
+            return {s: {"score": scores[s], "max_score": 5.0, "late_penalty": 0.0} for s in work}
+
+        def feedback(self, assignment, students, deadline, root):  # the grades of now (a hand grade changed)
+            return {s: {"score": scores[s] - 0.5, "max_score": 5.0, "late_penalty": 0.5,
+                        "needs_manual_grade": s == "bob"} for s in students}
+
+    monkeypatch.setattr(classes, "Grader", Grader)
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann", "bob"])
+    instructors = tmp_path / "classes" / "c1" / "instructors"
+    (instructors / "hw1").mkdir()
+    (instructors / "nbgrader").mkdir()
+    (instructors / "nbgrader" / "gradebook.db").write_bytes(b"")
+    teaching.release(PROF, "c1", "hw1")
+    monkeypatch.setattr(classes, "uses_nbgrader", lambda source: True)
+    for who in (ANN, BOB):
+        teaching.submit(who, "c1", "hw1")
+    teaching.collect(PROF, "c1", "hw1", grade=True)
+    assert teaching.show(ANN, "c1")["scores"] == {}  # graded, nothing returned yet: no score
+    for student in ("ann", "bob"):
+        (instructors / "feedback" / "hw1" / student).mkdir(parents=True)
+        (instructors / "feedback" / "hw1" / student / "square.html").write_text("<p>page</p>")
+    teaching.return_feedback(PROF, "c1", "hw1")
+    ann = teaching.show(ANN, "c1")
+    assert ann["scores"] == {"hw1": {"score": 2.5, "max_score": 5.0, "late_penalty": 0.5,
+                                     "needs_manual_grade": False}}
+    assert teaching.show(BOB, "c1")["scores"]["hw1"]["score"] == 0.5  # each her own
+    assert teaching.show(PROF, "c1", student="ann")["scores"] == ann["scores"]  # what she is told
+    # graded again (a new score): she still sees the returned one until feedback is returned again
+    scores["ann"] = 4.0
+    teaching.collect(PROF, "c1", "hw1", grade=True)
+    assert teaching.show(ANN, "c1")["scores"]["hw1"]["score"] == 2.5
+    teaching.return_feedback(PROF, "c1", "hw1")
+    assert teaching.show(ANN, "c1")["scores"]["hw1"]["score"] == 3.5
+    # her line on the page: the score as the roster writes it, hers alone
+    page = types.SimpleNamespace(hub_auth=types.SimpleNamespace(hub_prefix="/hub/"), prefix="/services/c/",
+                                 form_xsrf="x")
+    line = PageHandler.student_assignments(page, ANN, "c1", teaching.show(ANN, "c1"))
+    assert "your score: 3.5/5, 0.5 off for lateness</span>" in line and "0.5/5" not in line, line
+    assert score_text({"score": 0.5, "max_score": 5.0, "late_penalty": 0.5, "needs_manual_grade": True}) == \
+        "0.5/5, 0.5 off for lateness, needs manual grading"
+    bob = PageHandler.student_assignments(page, BOB, "c1", teaching.show(BOB, "c1"))
+    assert "your score: 0.5/5, 0.5 off for lateness, needs manual grading" in bob and "3.5" not in bob, bob
 
 
 def test_an_unreadable_nbgrader_gradebook_gives_the_last_scores_and_says_why_never_a_502(teaching, tmp_path,

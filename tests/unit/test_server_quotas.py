@@ -69,7 +69,9 @@ def test_a_save_past_a_group_folders_quota_is_refused_and_writes_nothing(spaces)
         _save(manager, "groups/team/big.txt", _text("b" * 200))
     assert refused.value.status_code == 413
     message = refused.value.log_message
-    assert "group/team" in message and "1,000" in message and "900 used" in message and "nothing was saved" in message
+    # classscore23: sizes as the hub's pages write them (it said "quota of 1,000 bytes (900 used)")
+    assert message == ("group/team: saving big.txt (200 bytes) would exceed the space's quota of 1.0 kB (900 bytes "
+                       "used). Free space or ask for a larger quota; nothing was saved."), message
     assert not (team / "big.txt").exists()
     # replacing a file counts only the difference, and the other spaces have no quota
     _save(manager, "groups/team/ok.txt", _text("k" * 400))
@@ -82,6 +84,14 @@ def test_a_save_past_a_group_folders_quota_is_refused_and_writes_nothing(spaces)
     with pytest.raises(web.HTTPError):
         _save(manager, "groups/team/analysis.ipynb", {"type": "notebook", "content": nb})
     assert sorted(p.name for p in team.iterdir()) == [".astrohub-quota.json", "ok.txt", "old.txt"]
+    # in megabytes, as the class page and platform_lib.usage() say them (a sparse file: nothing written to disk)
+    _set_quota(team, 3_000_000)
+    with open(team / "old.txt", "r+b") as grown:
+        grown.truncate(2_400_000 - 400)  # beside ok.txt's 400
+    with pytest.raises(web.HTTPError) as refused:
+        _save(manager, "groups/team/big.txt", _text("b" * 700_000))
+    assert "saving big.txt (700.0 kB) would exceed the space's quota of 3.0 MB (2.4 MB used)" in \
+        refused.value.log_message, refused.value.log_message
 
 
 def test_a_chunked_upload_stops_at_the_quota_and_leaves_nothing_of_itself(spaces):

@@ -471,7 +471,10 @@ class Teaching:
         was ``late`` and by how many seconds (``late_seconds``: ``None`` without a due date), against its
         student's due date of the moment. ``student``: the class as that student sees it (the class's staff, to
         check what a student is told; a student may name only themselves). A student's view also lists the
-        assignments whose ``feedback`` was returned to them (in ``~/<class>/<assignment>/feedback/``).
+        assignments whose ``feedback`` was returned to them (in ``~/<class>/<assignment>/feedback/``) and, for
+        those graded, their ``scores`` (``{assignment: {score, max_score, late_penalty, needs_manual_grade}}``) as
+        the feedback last returned gave them: as in nbgrader, a grade changed since reaches the student when
+        feedback is returned again, and before the first return there is no score.
         """
         info = self._class(cls, live=False)
         self._require(actor, cls, "instructor", "student")
@@ -522,9 +525,16 @@ class Teaching:
             # home, where a link she planted would make a stat as the service tell her about other folders)
             with closing(self._db()) as db:
                 returned = [json.loads(d) for (d,) in db.execute(
-                    "SELECT detail FROM log WHERE class = ? AND action = 'feedback'", (cls,))]
+                    "SELECT detail FROM log WHERE class = ? AND action = 'feedback' ORDER BY rowid", (cls,))]
             mine = {d.get("assignment") for d in returned if student in d.get("students", ())}
             info["feedback"] = [a for a in info["assignments"] if a in mine]
+            # her score as the feedback last returned to her gave it (nbgrader's way: grades may change until
+            # then, and what she is told changes when feedback is returned again); no one else's
+            scores = {}
+            for d in returned:
+                if student in d.get("students", ()):
+                    scores[d.get("assignment")] = d.get("scores", {}).get(student)
+            info["scores"] = {a: scores[a] for a in info["feedback"] if scores.get(a) is not None}
             if is_staff:
                 info["student"] = student
         return info
@@ -1482,7 +1492,8 @@ class Teaching:
         An autograded assignment's pages are generated again first (:meth:`astrohub_hub.grading.Grader.feedback`),
         from the grades nbgrader holds now (an instructor may have graded or changed cells in formgrader since),
         with the late penalty worked out again from them: each student's pages add up to their gradebook score.
-        With grading off (:class:`astrohub_hub.grading.NoSteps`) the pages written before are returned as they are."""
+        With grading off (:class:`astrohub_hub.grading.NoSteps`) the pages written before are returned as they are.
+        The log's entry keeps each returned student's score as returned (what :meth:`show` tells that student)."""
         self._class(cls, live=False)
         self._require(actor, cls, "instructor")
         self._assignment(cls, assignment)
@@ -1490,6 +1501,7 @@ class Teaching:
         graded = self._graded(cls).get(assignment)
         instructors = self._class_dirs(cls)["instructors"]
         waited: dict = {}
+        regraded: dict = {}
         if graded and (instructors / "nbgrader" / "gradebook.db").is_file() and not isinstance(self.grading, NoSteps):
             # grades may have changed in formgrader since autograding: the penalty and the pages follow them
             with self._grading_turn(actor, cls, f"feedback of {assignment}") as waited:
@@ -1508,5 +1520,14 @@ class Teaching:
             data = folders.pack_as(source, reader, base=self._class_dirs(cls)["instructors"])
             target = self._home(student) / cls / assignment / "feedback"
             returned[student] = folders.unpack_as(data, target, self._system(student), base=self._home(student))
-        self.record(actor, cls, "feedback", {"assignment": assignment, "students": sorted(returned)})
+        # the scores the returned pages show, as each student's page will show them until feedback comes again
+        with closing(self._db()) as db:
+            held = {s: {"score": score, "max_score": top, "late_penalty": penalty or 0.0}
+                    for s, score, top, penalty in db.execute(
+                        "SELECT student, score, max_score, late_penalty FROM grades WHERE class = ? AND "
+                        "assignment = ? AND score IS NOT NULL", (cls, assignment)) if s in returned}
+        for student, score in held.items():
+            score["needs_manual_grade"] = regraded.get(student, {}).get("needs_manual_grade")
+        self.record(actor, cls, "feedback", {"assignment": assignment, "students": sorted(returned),
+                                             "scores": held})
         return {"class": cls, "assignment": assignment, "returned": returned, **waited}

@@ -11,7 +11,8 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
 ``GET  api/classes``                                        my classes (all, for admins)
 ``POST api/classes`` ``{name, instructors, students}``      create a class (admins)
 ``GET  api/classes/<c>[?student=<s>]``                     the class: roster, assignments, submissions (as
-                                                            the student ``s`` sees it: their own due dates)
+                                                            the student ``s`` sees it: their own due dates,
+                                                            returned feedback and its scores)
 ``POST api/classes/<c>/students|instructors`` ``{users}``   add to the roster
 ``DELETE api/classes/<c>/students|instructors`` ``{users}`` take off the roster (a student who leaves)
 ``POST api/classes/<c>/archive``                            freeze the class (admins)
@@ -44,8 +45,8 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
 ==========================================================  =============================================
 
 The page ``/services/astrohub-classes/`` (signed in through the hub, listed in the hub's Services menu)
-shows a person their classes with each assignment's due date (a student: their own extension, their submissions, and
-which came late and by how much), workspaces, storage used and Dask clusters (workers, cores, memory), and an
+shows a person their classes with each assignment's due date (a student: their own extension, their submissions,
+which came late and by how much, and once feedback is returned their score as it gave it), workspaces, storage used and Dask clusters (workers, cores, memory), and an
 instructor each class's roster with every student's server state and number of submissions (in all, and per
 assignment with the autograded score and whether the latest came late), with a button for each step of the term
 (``POST instruct``: release, add students, collect and autograde, return feedback, an extension, and a team workspace for some of
@@ -838,9 +839,7 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
 
                 def cell(student: str, assignment: str) -> str:  # submissions (score) of one assignment
                     row = book.get((student, assignment), {})
-                    score = "" if row.get("score") is None else f" ({row['score']:g}/{row['max_score']:g}" + (
-                        f", {row['late_penalty']:g} off for lateness" if row.get("late_penalty") else "") + (
-                        ", needs manual grading" if row.get("needs_manual_grade") else "") + (
+                    score = "" if row.get("score") is None else f" ({score_text(row)}" + (
                         # resubmitted since it was graded: the score is not the latest work's
                         f", of the submission at {e(submitted_text(row['graded_submission']))}: the latest is not "
                         "graded yet"
@@ -971,7 +970,8 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
 
     def student_assignments(self, actor: Actor, cls: str, info: dict) -> str:
         """A student's assignments: each one's due date, her folder (a link that opens it in her JupyterLab),
-        a Submit button, and her feedback once returned; and how to check her work before she submits."""
+        a Submit button, and her feedback once returned, with her score as it gave it (none before: her
+        instructors may still change grades); and how to check her work before she submits."""
         e, quote = html.escape, urllib.parse.quote
         lab = self.hub_auth.hub_prefix + "user-redirect/lab/tree/"
         items = []
@@ -980,6 +980,8 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
             link = f"<a class='folder' href='{e(lab + quote(folder))}'>~/{e(folder)}/</a>"
             returned = ("; <a class='feedback' href='" + e(lab + quote(folder + "/feedback")) + "'>your feedback</a>"
                         f" (~/{e(folder)}/feedback/: open the .html page)") if a in info.get("feedback", ()) else ""
+            if a in info.get("scores", {}):  # as the feedback returned to her gave it, as her instructors see it
+                returned += f", <span class='score'>your score: {e(score_text(info['scores'][a]))}</span>"
             button = (f"<form method='post' action='{e(self.prefix)}submit' style='display:inline'>"
                       f"<input type='hidden' name='_xsrf' value='{e(self.form_xsrf)}'>"
                       f"<input type='hidden' name='class' value='{e(cls)}'>"
@@ -1153,6 +1155,14 @@ class PageGradesHandler(PageHandler):
             self.finish(await asyncio.to_thread(self.render_page, actor, f"No gradebook: {exc.message}", True))
             return
         send_csv(self, cls, book)
+
+
+def score_text(row: Mapping) -> str:
+    """A score as the class page writes it, the instructor's roster and the student's line alike: ``0.5/2, 0.5
+    off for lateness, needs manual grading`` (``score`` after the late penalty, of ``max_score``)."""
+    return (f"{row['score']:g}/{row['max_score']:g}"
+            + (f", {row['late_penalty']:g} off for lateness" if row.get("late_penalty") else "")
+            + (", needs manual grading" if row.get("needs_manual_grade") else ""))
 
 
 def submitted_text(at: str) -> str:

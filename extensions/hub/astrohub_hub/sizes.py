@@ -3,7 +3,10 @@
 Owns :func:`size_text`, the one formatter of the classes service's page (its storage table: home, group
 folders, workspaces, and each quota). It writes what ``print(platform_lib.usage())`` writes in a notebook
 (decimal units, as ``astrohub quotas set 50GB`` reads them), so the page and the notebook show one figure;
-this package does not import ``platform_lib`` (the hub's image need not hold it). May import nothing.
+this package does not import ``platform_lib`` (the hub's image need not hold it), nor does the user's server
+(``astrohub_server.sizes``, a refused save's sizes): each keeps a copy, and ``tests/unit/test_sizes_agree.py``
+checks the three write the same text. ``astrohub quotas`` (the local platform's operator command) uses this one.
+May import nothing.
 """
 
 from __future__ import annotations

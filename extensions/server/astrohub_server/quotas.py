@@ -16,7 +16,7 @@ are the operators', ``docs/storage.md``).
 
 The spaces come from the environment the hub gives every server (``PLATFORM_HOME``, ``PLATFORM_SCRATCH``,
 ``PLATFORM_GROUPS_ROOT``, ``PLATFORM_WORKSPACES_ROOT``). May import the standard library, tornado,
-nbformat and ``astrohub_server.contents`` (never ``platform_lib``, so it runs in any user image).
+nbformat, ``astrohub_server.contents`` and ``astrohub_server.sizes`` (never ``platform_lib``, so it runs in any user image).
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from tornado import web
+
+from astrohub_server.sizes import size_text
 
 from astrohub_server.contents import check_before
 
@@ -107,10 +109,10 @@ def check(os_path: str, new_bytes: int, replaced: int, environ: Mapping[str, str
         return
     used = space.used()
     if used - replaced + new_bytes > quota:
-        raise web.HTTPError(
-            413, f"{space.name}: saving {os.path.basename(os_path)} ({new_bytes:,} bytes) would exceed the "
-                 f"space's quota of {quota:,} bytes ({used:,} used). Free space or ask for a larger quota; "
-                 "nothing was saved.")
+        raise web.HTTPError(  # sizes as the hub's pages and platform_lib.usage() write them (it said 3,072 bytes)
+            413, f"{space.name}: saving {os.path.basename(os_path)} ({size_text(new_bytes)}) would exceed the "
+                 f"space's quota of {size_text(quota)} ({size_text(used)} used). Free space or ask for a larger "
+                 "quota; nothing was saved.")
 
 
 def _file_bytes(content: Any, format: str | None) -> int | None:
