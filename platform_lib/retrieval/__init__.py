@@ -132,8 +132,8 @@ def _region(pos) -> list[tuple[float, ...]]:
         ras, decs = (region[:1], region[1:2]) if n == 3 else (region[:2], region[2:]) if n == 4 else (
             region[0::2], region[1::2])
         if any(abs(d) > 90 for d in decs) or any(not 0 <= a <= 360 for a in ras):
-            raise RetrievalInputError(f"pos={region}: RA is within [0, 360] deg and Dec within [-90, 90] deg (is RA/Dec "
-                                      "swapped?)", code="bad-pos", value=str(pos))
+            raise RetrievalInputError(f"pos={region}: RA is within [0, 360] deg and Dec within [-90, 90] deg (is "
+                                      "RA/Dec swapped?)", code="bad-pos", value=str(pos))
         if n == 3 and not 0 < region[2] <= 90:
             raise RetrievalInputError(f"pos={region}: a circle's radius is more than 0 and at most 90 deg",
                                       code="bad-pos", value=str(pos))
@@ -216,9 +216,9 @@ def image_search(position=None, radius=None, *, service: str | None = None, band
 
     Instead of ``position`` and ``radius``, ``pos=`` gives SIA v2's other regions in degrees: a box
     ``(ra_min, ra_max, dec_min, dec_max)`` or a polygon ``(ra1, dec1, ra2, dec2, ra3, dec3, ...)`` (or a list of
-    regions, any of which an image may overlap). ``band`` is a pair of wavelength Quantities, ``time`` a pair of `~astropy.time.Time`; other
-    SIA v2 constraints (``instrument``, ``collection``, ``facility``, ``calib_level``, ``exptime``,
-    ``target_name``, ...) are passed to :meth:`pyvo.dal.SIA2Service.search`. Without ``service``
+    regions, any of which an image may overlap). ``band`` is a pair of wavelength Quantities, ``time`` a pair of
+    `~astropy.time.Time`; other SIA v2 constraints (``instrument``, ``collection``, ``facility``, ``calib_level``,
+    ``exptime``, ``target_name``, ...) are passed to :meth:`pyvo.dal.SIA2Service.search`. Without ``service``
     the platform's archive is searched, with the user's token (proprietary images they own).
     """
     import pyvo

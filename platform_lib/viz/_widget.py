@@ -298,7 +298,8 @@ if _ipyaladin is not None:
             if "projection" in options:  # ipyaladin reads only its private _projection at the start: it was ignored
                 options["_projection"] = _projection(options.pop("projection"))
             height = options.get("height", 400)
-            if not isinstance(height, (int, np.integer)) or isinstance(height, bool) or not (height > 0 or height == -1):
+            whole = isinstance(height, (int, np.integer)) and not isinstance(height, bool)
+            if not whole or not (height > 0 or height == -1):
                 raise VizError(f"height={height!r} must be the view's height in pixels, a whole number more than 0 "
                                "(or -1: all of its container's height)", value=str(height))
             if not isinstance(options.get("survey", ""), str):

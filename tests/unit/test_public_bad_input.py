@@ -14,8 +14,9 @@ badinput23b tried sky maps, storage paths and the static views: ``SkyMap.credibl
 layers differ in length a wrong area; ``write_bytes('home:a\\nb')`` made a file with a newline in its name,
 ``'home: '`` one named by a blank, ``'home:a/'`` a file ``a``, and a write under a file "File exists (retry; ...
 tell an operator)"; ``viz.Aladin(projection="AIT")`` opened in SIN, ``target=5`` and ``height='x'`` answered
-with ipyaladin's TraitError; ``viz.plot(table, radius=...)`` without a center ignored the radius, and with one a radius of
-metres or text answered from astropy; ``plot_skymap(levels=('x',))`` answered from numpy, ``levels=(2,)`` drew."""
+with ipyaladin's TraitError; ``viz.plot(table, radius=...)`` without a center ignored the radius, and with one a
+radius of metres or text answered from astropy; ``plot_skymap(levels=('x',))`` answered from numpy, ``levels=(2,)``
+drew."""
 
 from __future__ import annotations
 
@@ -80,8 +81,9 @@ def _cases():
                                      r"^level must be a credible level.*got nan$"),
         "SkyMap.flatten(1.5)": (lambda tmp: _skymap().flatten(1.5), SkymapError,
                                 r"^order must be a whole number in \[0, 29\], got 1.5"),
-        "SkyMap(probdensity shorter)": (lambda tmp: _skymap(probdensity=[1.0]), SkymapError,
-                                        r"one length, one entry per pixel, got shapes uniq \(12,\), probdensity \(1,\)"),
+        "SkyMap(probdensity shorter)": (
+            lambda tmp: _skymap(probdensity=[1.0]), SkymapError,
+            r"one length, one entry per pixel, got shapes uniq \(12,\), probdensity \(1,\)"),
         "SkyMap(uniq='x')": (lambda tmp: _skymap(uniq="x"), SkymapError, r"^uniq must be an array of numbers"),
         "Storage.write_bytes(newline in name)": (lambda tmp: _storage(tmp).write_bytes("home:a\nb", b"x"), StorageError,
                                                  r"a name may not hold control characters \('\\n'\)"),
