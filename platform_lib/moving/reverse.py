@@ -126,6 +126,9 @@ def bodies_in_images(images, *, orbits=None, cache=None, index=None, site="geoce
                                 f"are {len(orbits)}): pass the orbits it was built from, or rebuild it from these "
                                 "(the default orbits are known_orbits(): asteroids and comets)",
                                 code="stale-cache", value=cache.n_orbits)
+    if isinstance(images, str) and not images.strip():
+        raise MovingObjectError(f"images is an empty obs_id ({images!r}): give an image's obs_id, a list of them, or "
+                                "an image search's answer", code="bad-images", value=images)
     if isinstance(images, (str, dict)):  # one image: a bare obs_id is not a list of one-letter obs_ids
         images = [images]
     elif getattr(images, "colnames", None) is not None and "obs_id" in images.colnames:  # a search's answer

@@ -232,6 +232,10 @@ def images_of(index, viewer):
     ``file_path``), its index file and its viewer; any other index comes back as it is, with no folder."""
     if isinstance(index, FolderIndex):
         return index.folder, index.path, index.viewer
+    if isinstance(index, (str, os.PathLike)) and not os.fspath(index).strip():  # "" is the current folder
+        raise MovingObjectError(f"index is empty ({index!r}): give the image index's path, e.g. 'index.sqlite', or a "
+                                "folder of your images (index_folder('~/myimages'))", code="bad-index",
+                                value=str(index))
     return None, index, viewer
 
 
@@ -344,6 +348,12 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
     if not isinstance(index, (FolderIndex, SpacetimeIndex, str, os.PathLike)):
         raise TypeError(f"index must be the image index's path, a SpacetimeIndex or a folder of your images "
                         f"(index_folder('~/myimages')), got {index!r} ({type(index).__name__})")
+    folder, index, viewer = images_of(index, viewer)
+    if max_points is not None and (not isinstance(max_points, (int, np.integer)) or isinstance(max_points, bool)
+                                   or max_points < 2):
+        raise MovingObjectError(f"max_points must be a whole number of at least 2 (the most ephemeris points of the "
+                                f"track), or None for no limit; got {max_points!r}", code="bad-max-points",
+                                value=str(max_points))
     ss = solar_system or SolarSystem.default()
     ends = []
     for label, when in (("start", start), ("stop", stop)):
@@ -367,7 +377,6 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
     track = tabulate(target, jd0, jd1, max_step_deg=max_step_deg, max_points=max_points)
     t_track = _time.perf_counter()
     boxes = track_boxes(track, pad_deg=tol_deg, box_size_deg=box_deg, topocentric=not site.geocentric)
-    folder, index, viewer = images_of(index, viewer)
     idx = index if isinstance(index, SpacetimeIndex) else SpacetimeIndex(index)
     cand = idx.candidates(boxes)
     t_index = _time.perf_counter()

@@ -110,6 +110,36 @@ def _band(band) -> tuple:
     return tuple(pair)
 
 
+def _region(pos) -> list[tuple[float, ...]]:
+    """``pos`` (SIA v2's ``POS``: a circle ``(ra, dec, radius)``, a box ``(ra_min, ra_max, dec_min, dec_max)`` or a
+    polygon ``(ra1, dec1, ra2, dec2, ra3, dec3, ...)``, in degrees or as angle Quantities; or a list of them) as
+    tuples of degrees; a :class:`RetrievalInputError` naming ``pos`` for anything else, before a service is asked
+    (pyvo sent a NaN on as ``POLYGON 1.0 2.0 nan ...``)."""
+    forms = ("pos must be a circle (ra, dec, radius), a box (ra_min, ra_max, dec_min, dec_max) or a polygon "
+             "(ra1, dec1, ra2, dec2, ra3, dec3, ...), in degrees or angle Quantities, or a list of them")
+    try:
+        shapes = [pos] if np.ndim(pos[0]) == 0 else pos  # one region, or a list of them
+        regions = [tuple(float(u.Quantity(v, u.deg).to_value(u.deg)) for v in shape) for shape in shapes]
+    except (TypeError, ValueError, IndexError, KeyError, u.UnitsError):
+        raise RetrievalInputError(f"{forms}; got {pos!r}", code="bad-pos", value=str(pos)) from None
+    for region in regions:
+        n = len(region)
+        if not (n in (3, 4) or (n >= 6 and n % 2 == 0)):
+            raise RetrievalInputError(f"{forms}; got {n} numbers ({region})", code="bad-pos", value=str(pos))
+        if not np.all(np.isfinite(region)):
+            raise RetrievalInputError(f"pos={region} holds NaN or infinite values (a table's empty cell?): a region "
+                                      "needs finite coordinates", code="bad-pos", value=str(pos))
+        ras, decs = (region[:1], region[1:2]) if n == 3 else (region[:2], region[2:]) if n == 4 else (
+            region[0::2], region[1::2])
+        if any(abs(d) > 90 for d in decs) or any(not 0 <= a <= 360 for a in ras):
+            raise RetrievalInputError(f"pos={region}: RA is within [0, 360] deg and Dec within [-90, 90] deg (is "
+                                      "RA/Dec swapped?)", code="bad-pos", value=str(pos))
+        if n == 3 and not 0 < region[2] <= 90:
+            raise RetrievalInputError(f"pos={region}: a circle's radius is more than 0 and at most 90 deg",
+                                      code="bad-pos", value=str(pos))
+    return regions
+
+
 def _time_range(time) -> tuple:
     """``time`` as a (start, stop) pair of astropy ``Time``; a :class:`RetrievalInputError` naming it otherwise."""
     from astropy.time import Time
@@ -184,9 +214,11 @@ def image_search(position=None, radius=None, *, service: str | None = None, band
                  maxrec: int | None = None, settings=None, session=None, **constraints):
     """Images (ObsCore records) from an SIA v2 service overlapping a circle, as an astropy Table.
 
-    ``band`` is a pair of wavelength Quantities, ``time`` a pair of `~astropy.time.Time`; other
-    SIA v2 constraints (``instrument``, ``collection``, ``facility``, ``calib_level``, ``exptime``,
-    ``target_name``, ...) are passed to :meth:`pyvo.dal.SIA2Service.search`. Without ``service``
+    Instead of ``position`` and ``radius``, ``pos=`` gives SIA v2's other regions in degrees: a box
+    ``(ra_min, ra_max, dec_min, dec_max)`` or a polygon ``(ra1, dec1, ra2, dec2, ra3, dec3, ...)`` (or a list of
+    regions, any of which an image may overlap). ``band`` is a pair of wavelength Quantities, ``time`` a pair of
+    `~astropy.time.Time`; other SIA v2 constraints (``instrument``, ``collection``, ``facility``, ``calib_level``,
+    ``exptime``, ``target_name``, ...) are passed to :meth:`pyvo.dal.SIA2Service.search`. Without ``service``
     the platform's archive is searched, with the user's token (proprietary images they own).
     """
     import pyvo
@@ -207,6 +239,12 @@ def image_search(position=None, radius=None, *, service: str | None = None, band
                _radius(radius, 90, " (pyvo's SIA v2 limit; for more of the sky leave position out)"))
     maxrec = _maxrec(maxrec)
     kwargs = dict(constraints)
+    if kwargs.get("pos") is not None:  # a box or polygon (or circles) as SIA v2 takes them
+        if pos is not None:
+            raise RetrievalInputError("give either position and radius (a circle) or pos= (a box or polygon), not "
+                                      "both", code="bad-pos", value=str(kwargs["pos"]))
+        pos = _region(kwargs.pop("pos"))
+    kwargs.pop("pos", None)
     if band is not None:
         kwargs["band"] = _band(band)
     if time is not None:

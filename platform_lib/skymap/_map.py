@@ -40,12 +40,24 @@ from platform_lib.atomic import atomic_path, write_atomic
 from platform_lib.fitsfiles import compress_as_named, fits_media_type
 from platform_lib.skymap._errors import SkymapError, SkymapFormatError, SkymapNotNormalizedError, SkymapWarning
 
-__all__ = ["SkyMap", "VolumeGrid", "read_skymap", "uniq_to_order_ipix"]
+__all__ = ["SkyMap", "VolumeGrid", "credible_level", "read_skymap", "uniq_to_order_ipix"]
 
 DISTANCE_COLUMNS = ("DISTMU", "DISTSIGMA", "DISTNORM")
+DISTANCE_COLUMNS_ATTRS = tuple(c.lower() for c in DISTANCE_COLUMNS)
 MAX_ORDER = 29
 #: Allowed ``|sum of probabilities - 1|`` of a map before it counts as not normalised.
 NORMALIZATION_TOLERANCE = 1e-3
+
+
+def credible_level(value: Any, name: str = "level") -> float:
+    """``value`` as a credible level, a number in (0, 1]; anything else (text, None, NaN, 2, a list) is a
+    :class:`SkymapError` naming the argument ``name``, not an error from a comparison deep inside numpy."""
+    number = value if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)) else None
+    if number is None or not 0 < number <= 1:
+        raise SkymapError(f"{name} must be a credible level, a number in (0, 1] such as 0.9, got {value!r}",
+                          code="bad-level", value=value)
+    return float(number)
 
 
 def uniq_to_order_ipix(uniq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -117,8 +129,19 @@ class SkyMap:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.uniq = np.asarray(self.uniq, dtype=np.int64)
-        self.probdensity = np.asarray(self.probdensity, dtype=np.float64)
+        layers = {"uniq": np.int64, "probdensity": np.float64}
+        layers.update({name: np.float64 for name in DISTANCE_COLUMNS_ATTRS if getattr(self, name) is not None})
+        for name, dtype in layers.items():
+            try:
+                setattr(self, name, np.asarray(getattr(self, name), dtype=dtype))
+            except (TypeError, ValueError) as exc:
+                raise SkymapError(f"{name} must be an array of numbers, one per pixel, got "
+                                  f"{type(getattr(self, name)).__name__}: {exc}", code="bad-layer") from exc
+        shapes = {name: getattr(self, name).shape for name in layers}
+        if len(set(shapes.values())) != 1 or self.uniq.ndim != 1:
+            raise SkymapError("uniq, probdensity (and the distance layers) must be 1-D arrays of one length, "
+                              "one entry per pixel, got shapes " + ", ".join(f"{k} {v}" for k, v in shapes.items()),
+                              code="bad-layer", value=shapes)
         self.order, self.ipix = uniq_to_order_ipix(self.uniq)
         self._sorted: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._reset_caches()
@@ -224,8 +247,7 @@ class SkyMap:
         linearly with the probability taken from it. A level below the densest pixel's probability
         is thus ``level / density`` (a part of that pixel), not 0.
         """
-        if not 0 < level <= 1:
-            raise SkymapError(f"credible level must be in (0, 1], got {level}", code="bad-level", value=level)
+        level = credible_level(level)
         order = self._density_order()[0]
         prob = np.r_[0.0, np.cumsum(self.probability[order])]
         area = np.r_[0.0, np.cumsum(self.pixel_area[order])] * (180 / np.pi) ** 2
@@ -295,6 +317,7 @@ class SkyMap:
         """The ``level`` credible region as a :class:`mocpy.MOC` (pixels with level <= ``level``)."""
         from mocpy import MOC
 
+        level = credible_level(level)
         sel = self.credible_levels() <= level
         if not sel.any():  # the densest pixel alone already holds more than `level`
             sel = self.credible_levels() == self.credible_levels().min()
@@ -324,8 +347,9 @@ class SkyMap:
         """A single-order map at ``order``: finer pixels are averaged (probability is conserved,
         distance layers are probability-weighted averages of their moments' parameters), coarser
         pixels are split."""
-        if not 0 <= order <= MAX_ORDER:
-            raise SkymapError(f"order must be in [0, {MAX_ORDER}], got {order}", code="bad-order", value=order)
+        if not isinstance(order, (int, np.integer)) or isinstance(order, bool) or not 0 <= order <= MAX_ORDER:
+            raise SkymapError(f"order must be a whole number in [0, {MAX_ORDER}], got {order!r}", code="bad-order",
+                              value=order)
         npix = 12 * 4**order
         prob = np.zeros(npix)
         coarse = self.order <= order

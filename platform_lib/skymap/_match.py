@@ -26,7 +26,7 @@ from astropy.table import Table
 
 from platform_lib.skymap._errors import SkymapError
 from platform_lib.skymap._footprints import cover_footprints, obscore_rows, read_footprints
-from platform_lib.skymap._map import NORMALIZATION_TOLERANCE, SkyMap, _validate, read_skymap
+from platform_lib.skymap._map import NORMALIZATION_TOLERANCE, SkyMap, _validate, credible_level, read_skymap
 
 __all__ = ["match_skymap"]
 
@@ -164,9 +164,7 @@ def match_skymap(
     except (TypeError, ValueError) as exc:
         raise SkymapError(f"levels must be credible levels in (0, 1], e.g. (0.5, 0.9), got {levels!r}",
                           code="bad-level", value=levels) from exc
-    for lv in levels:
-        if not 0 < lv <= 1:
-            raise SkymapError(f"credible levels must be in (0, 1], got {lv}", code="bad-level", value=lv)
+    levels = [credible_level(lv, "each of levels") for lv in levels]
     rows = obscore_rows(catalog)
     if rows is not None:
         catalog = rows

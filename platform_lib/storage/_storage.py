@@ -316,6 +316,29 @@ class Storage(TableIO):
                     code="reserved-name", value=address,
                 )
 
+    @staticmethod
+    def _new_name(space: Space, full: str, address: str, *, folder: bool = False) -> None:
+        """Refuse to create a file (or, with ``folder``, a folder) under a name no one can use: one with a newline,
+        tab or other control character (a file listing, a shell, a TSV of paths would split it), a name of blanks
+        only, a file's address ending in '/', or a path through a file (``a/b`` where ``a`` is a file)."""
+        rel = space.relative(full)
+        bad = sorted({ch for ch in rel if ord(ch) < 32 or ord(ch) == 127})
+        if bad:
+            raise StorageError(f"{address!r}: a name may not hold control characters ({', '.join(map(repr, bad))}): "
+                               "choose a name without them", code="bad-name", value=address)
+        if any(part and not part.strip() for part in rel.split("/")):
+            raise StorageError(f"{address!r}: a name of blanks only is no name: choose a visible one",
+                               code="bad-name", value=address)
+        if not folder and address.endswith("/"):
+            raise StorageError(f"{address}: ends with '/', which names a folder: give the file's name "
+                               f"({address}<name>) or call mkdir", code="bad-name", value=address)
+        parent = posixpath.dirname(full.rstrip("/"))
+        while space.local and len(parent) > len(space.root.rstrip("/")) and not os.path.isdir(parent):
+            if os.path.lexists(parent):  # object stores have no such conflict: a key and its "folder" can coexist
+                raise StorageError(f"{address}: {space.name}:{space.relative(parent)} is a file, not a folder, so "
+                                   "nothing can be put inside it", code="not-a-folder", value=address)
+            parent = posixpath.dirname(parent)
+
     # -- queries -------------------------------------------------------------------------
     @_os_failures
     def exists(self, address: str) -> bool:
@@ -344,6 +367,9 @@ class Storage(TableIO):
         """Bytes and files used, and the quota, of one space (or of every space, as a dict)."""
         if space is None:
             return {name: self.usage(name) for name in self.spaces()}
+        if not isinstance(space, str):
+            raise TypeError(f"space must be a space's name such as 'home' (or None for every space), got {space!r} "
+                            f"({type(space).__name__})")
         s = self.space(space)
         used, files = s.used_bytes()
         return Usage(s.name, used, files, s.quota_bytes())
@@ -414,6 +440,7 @@ class Storage(TableIO):
         self._check_name(space, full, address)
         if space.fs.isdir(full):
             raise AlreadyExists(f"{address} is a folder", value=address)
+        self._new_name(space, full, address)
         if not overwrite and space.fs.exists(full):
             raise AlreadyExists(f"{address} exists; pass overwrite=True to replace it", value=address)
         self._commit(space, full, _chunks(data), keep=None if overwrite else address)
@@ -466,6 +493,7 @@ class Storage(TableIO):
         space, full = self._resolve(address)
         self._writable(space, address)
         self._check_name(space, full, address)
+        self._new_name(space, full, address, folder=True)
         space.fs.makedirs(full, exist_ok=True)
         return address
 
@@ -512,6 +540,8 @@ class Storage(TableIO):
             raise PathNotFound(f"{src}: no such file", value=src)
         if not overwrite and dst_space.fs.exists(dst_full):
             raise AlreadyExists(f"{dst} exists; pass overwrite=True to replace it", value=dst)
+        if not dst_space.fs.isdir(dst_full):
+            self._new_name(dst_space, dst_full, dst)
         if src_space is dst_space and src_space.local:
             os.makedirs(posixpath.dirname(dst_full), exist_ok=True)
             _place(src_full, dst_full, None if overwrite else dst)

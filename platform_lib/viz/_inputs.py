@@ -164,7 +164,8 @@ def field_of_view(fov, what: str = "fov") -> float:
         except (TypeError, ValueError) as exc:  # sky_angle's own message: the text, and the forms that work
             raise VizError(str(exc), value=str(fov)) from None
     if not np.isfinite(deg) or deg <= 0:
-        raise VizError(f"{what}={fov!r} must be an angle more than 0 (the width of the view)", value=str(fov))
+        role = " (the width of the view)" if what == "fov" else ""
+        raise VizError(f"{what}={fov!r} must be an angle more than 0{role}", value=str(fov))
     return deg
 
 
@@ -300,7 +301,11 @@ def healpix_map(values, *, nest: bool = True) -> tuple[np.ndarray, int]:
         prob = np.empty(12 * 4**order)
         prob[flat.ipix] = flat.probability
         return prob, order
-    arr = np.asarray(values, dtype=np.float64)
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise VizError(f"a HEALPix map is an array of numbers, one per pixel; got {type(values).__name__} "
+                       f"that is not ({exc})", value=type(values).__name__) from None
     if arr.ndim != 1:
         raise VizError(f"a HEALPix map is one-dimensional; got shape {arr.shape}", value=arr.shape)
     npix = arr.size
@@ -309,6 +314,9 @@ def healpix_map(values, *, nest: bool = True) -> tuple[np.ndarray, int]:
         raise VizError(f"a HEALPix map has 12 * 4**order values (12, 48, 192, ...); got {npix}. "
                        "Pass the map's probability per pixel (for a multi-order map, the SkyMap itself)", value=npix)
     order = int(order)
+    if not np.isfinite(arr).any():
+        raise VizError(f"the HEALPix map's {npix} values are all NaN or infinite: there is nothing to draw "
+                       "(blank pixels are NaN; a map needs some values)", value=npix)
     if not nest:
         from astropy_healpix import HEALPix
 

@@ -13,8 +13,8 @@ import numpy as np
 
 from platform_lib.viz._errors import VizError
 from platform_lib.viz._inputs import footprints as _footprints
-from platform_lib.viz._inputs import (color_values, healpix_map, is_job, is_magnitude, job_result, numeric_column, positions,
-                                      result_table, scaled, text_column)
+from platform_lib.viz._inputs import (color_values, field_of_view, healpix_map, is_job, is_magnitude, job_result,
+                                      numeric_column, positions, result_table, scaled, text_column)
 from platform_lib.viz._inputs import sky_position as _center
 
 __all__ = ["plot", "plot_table", "plot_footprints", "plot_moc", "plot_skymap", "plot_crossmatch", "plot_healpix", "credible_cells",
@@ -71,7 +71,7 @@ def _zoom_axes(fig, center, radius):
     import astropy.units as u
     from astropy.wcs import WCS
 
-    r = u.Quantity(radius, u.deg).to_value(u.deg)
+    r = field_of_view(radius, "radius")
     if not 0 < r < 80:
         raise VizError(f"a zoomed view needs 0 < radius < 80 deg, got {radius}", value=radius)
     icrs = _center(center).icrs
@@ -198,7 +198,7 @@ def plot_table(table, *, projection: str = "mollweide", center=None, radius=None
         import astropy.units as u
         from astropy.coordinates import SkyCoord
 
-        r = u.Quantity(radius if radius is not None else 1.0 * u.deg, u.deg)
+        r = (field_of_view(radius, "radius") if radius is not None else 1.0) * u.deg
         center = _center(center)
         ax, wcs = _zoom_axes(fig, center, r)
         near = center.icrs.separation(SkyCoord(pos.ra, pos.dec, unit="deg")) < r * 1.5  # the view and its corners
@@ -403,6 +403,9 @@ def plot_skymap(skymap, *, projection: str = "mollweide", levels=(0.5, 0.9), cen
     credible-region contours (50 % and 90 % by default); ``candidates`` (a table or SkyCoord) are
     overplotted. ``center``/``radius`` zoom; ``center="peak"`` zooms on the most probable pixel."""
     full_sky = 4 * 180**2 / np.pi  # deg^2
+    # one level, or several (as match_skymap takes them)
+    many = np.iterable(levels) and not isinstance(levels, (str, bytes))
+    levels = tuple(_credible_level(lv, "each of levels" if many else "levels") for lv in (levels if many else [levels]))
     if hasattr(skymap, "uniq") and hasattr(skymap, "credible_levels"):
         # a SkyMap: drawn in its own (multi-order) pixels, with its cached credible levels
         total = skymap.total_probability
@@ -542,12 +545,18 @@ def plot_crossmatch(pairs, *, radius=None, title: str | None = None, fig=None):
     return fig
 
 
+def _credible_level(level, what: str = "level") -> float:
+    """``level`` as a credible level, a number in (0, 1]; a :class:`VizError` naming ``what`` otherwise."""
+    if not isinstance(level, (int, float, np.integer, np.floating)) or isinstance(level, bool) or not 0 < level <= 1:
+        raise VizError(f"{what}: a credible level is a number in (0, 1], e.g. 0.9, got {level!r}", value=level)
+    return float(level)
+
+
 def credible_cells(skymap, level: float):
     """The ``level`` credible region of a sky map (``SkyMap`` or flat nested array) as a mocpy MOC."""
     from mocpy import MOC
 
-    if not isinstance(level, (int, float, np.integer, np.floating)) or isinstance(level, bool) or not 0 < level <= 1:
-        raise VizError(f"a credible level is a number in (0, 1], e.g. 0.9, got {level!r}", value=level)
+    level = _credible_level(level)
     if hasattr(skymap, "credible_moc"):
         return skymap.credible_moc(level)
     prob, order = healpix_map(skymap)
@@ -567,6 +576,10 @@ def plot(obj, **options):
     is the match radius), or their left positions on the sky when ``center`` or ``projection`` is given."""
     if is_job(obj):
         obj = job_result(obj)
+    if options.get("radius") is not None and options.get("center") is None and not _pairs(obj, options):
+        raise VizError(f"radius={options['radius']!r} is the half-width of a view zoomed around center=, and no "
+                       "center was given: pass center= too (a SkyCoord, '83.82 -5.39' or a name), or leave radius "
+                       "out for the whole sky", value=str(options["radius"]))
     if hasattr(obj, "uniq") and hasattr(obj, "probdensity") or isinstance(obj, np.ndarray):
         return plot_skymap(obj, **options)
     if hasattr(obj, "to_string") and hasattr(obj, "sky_fraction"):
@@ -580,6 +593,13 @@ def plot(obj, **options):
     names = list(obj.colnames) if hasattr(obj, "colnames") else [str(c) for c in getattr(obj, "columns", [])]
     if "s_region" in names:
         return plot_footprints(obj, **options)
-    if "separation_arcsec" in names and not {"center", "projection"} & set(options):
+    if _pairs(obj, options):
         return plot_crossmatch(obj, **options)  # a sky view asked for (center, projection): the pairs' positions
     return plot_table(obj, **options)
+
+
+def _pairs(obj, options: dict) -> bool:
+    """Whether :func:`plot` draws ``obj`` as crossmatch pairs' diagnostic (where ``radius`` is the match radius):
+    a table with ``separation_arcsec``, and no sky view asked for (``center``, ``projection``)."""
+    names = list(obj.colnames) if hasattr(obj, "colnames") else [str(c) for c in getattr(obj, "columns", [])]
+    return "separation_arcsec" in names and not {"center", "projection"} & set(options)

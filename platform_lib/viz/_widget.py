@@ -245,6 +245,17 @@ if _ipyaladin is not None:
             for func, args, kwargs in calls:
                 func(*args, **kwargs)
 
+    def _projection(projection) -> str:
+        """``projection`` as Aladin Lite's name of it (``"AIT"``; ``viz.plot``'s ``"aitoff"`` and ``"mollweide"``
+        too, and lower case); a :class:`VizError` naming the ones there are otherwise."""
+        names = {"aitoff": "AIT", "mollweide": "MOL"}
+        known = _ipyaladin_widget.SupportedProjections
+        name = names.get(projection.lower(), projection.upper()) if isinstance(projection, str) else None
+        if name not in known:
+            raise VizError(f"projection={projection!r} is not one of Aladin Lite's: {', '.join(known)} (or 'aitoff', "
+                           "'mollweide')", value=str(projection))
+        return name
+
     class Aladin(_ipyaladin_widget.Aladin):  # noqa: F811
         """Aladin Lite in a notebook, served entirely by the platform.
 
@@ -280,8 +291,20 @@ if _ipyaladin is not None:
                 except VizError as exc:
                     unread = str(exc)
                     del options["target"]
+            if options.get("target") is not None and not isinstance(options["target"], str):
+                options["target"] = sky_position(options["target"], "target").icrs  # 5 was ipyaladin's TraitError
             if "fov" in options:  # ipyaladin takes degrees or a Quantity; '2 deg' was a bare TraitError
                 options["fov"] = field_of_view(options["fov"])
+            if "projection" in options:  # ipyaladin reads only its private _projection at the start: it was ignored
+                options["_projection"] = _projection(options.pop("projection"))
+            height = options.get("height", 400)
+            whole = isinstance(height, (int, np.integer)) and not isinstance(height, bool)
+            if not whole or not (height > 0 or height == -1):
+                raise VizError(f"height={height!r} must be the view's height in pixels, a whole number more than 0 "
+                               "(or -1: all of its container's height)", value=str(height))
+            if not isinstance(options.get("survey", ""), str):
+                raise VizError(f"survey={options['survey']!r} must be a HiPS survey's URL (text), e.g. the "
+                               "archive's 'hips/sky'", value=str(options["survey"]))
             options.setdefault("survey", base + "hips/sky")
             options.setdefault("log", False)  # Aladin Lite otherwise reports each start to CDS
             options.setdefault("show_simbad_pointer_control", False)  # asks CDS's SIMBAD

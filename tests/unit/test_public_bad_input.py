@@ -7,7 +7,16 @@ indexed the current folder, ``tap_query("")`` and ``image_search(time="garbage")
 badinput23 tried 30 more calls of the functions the tutorials use (crossmatch, both cone searches, tap_query,
 viz.plot, ephemeris) with NaN, text, empty tables and huge values: ``crossmatch(mode="k", k="x")`` answered
 Python's "invalid literal for int()", ``catalogs.cone_search(table, ...)`` an error whose text was the whole
-table's repr, and a SkyCoord of NaN coordinates went to the cone search service as ``RA=nan``."""
+table's repr, and a SkyCoord of NaN coordinates went to the cone search service as ``RA=nan``.
+
+badinput23b tried sky maps, storage paths and the static views: ``SkyMap.credible_moc(2)`` answered the whole map
+(and ``(nan)`` the densest pixel, with a warning), ``credible_area('x')`` Python's "'<' not supported", a SkyMap whose
+layers differ in length a wrong area; ``write_bytes('home:a\\nb')`` made a file with a newline in its name,
+``'home: '`` one named by a blank, ``'home:a/'`` a file ``a``, and a write under a file "File exists (retry; ...
+tell an operator)"; ``viz.Aladin(projection="AIT")`` opened in SIN, ``target=5`` and ``height='x'`` answered
+with ipyaladin's TraitError; ``viz.plot(table, radius=...)`` without a center ignored the radius, and with one a
+radius of metres or text answered from astropy; ``plot_skymap(levels=('x',))`` answered from numpy, ``levels=(2,)``
+drew."""
 
 from __future__ import annotations
 
@@ -29,11 +38,24 @@ def _storage(tmp_path):
     return Storage(get_settings(user="alice", home=tmp_path / "home", scratch=tmp_path / "scratch"))
 
 
+def _under_a_file(tmp_path):
+    """A write to ``home:a/b`` where ``home:a`` is a file."""
+    storage = _storage(tmp_path)
+    storage.write_bytes("home:a", b"x")
+    return storage.write_bytes("home:a/b", b"y")
+
+
+def _skymap(**layers):
+    from platform_lib.skymap import SkyMap
+
+    return SkyMap(**{"uniq": np.arange(12) + 4, "probdensity": np.full(12, 1 / (4 * np.pi)), **layers})
+
+
 def _cases():
     from platform_lib import jobs, viz
     from platform_lib.imageindex import ImageIndexInputError, build_index, index_folder
     from platform_lib.moving import MovingObjectError, bodies_in_images, ephemeris, find_images
-    from platform_lib.retrieval import image_search, tap_query
+    from platform_lib.retrieval import RetrievalInputError, image_search, tap_query
     from platform_lib.skymap import match_skymap, read_skymap
 
     from astropy.table import Table
@@ -43,10 +65,77 @@ def _cases():
     from platform_lib.retrieval import cone_search
     from platform_lib.skyposition import PositionError
 
+    from platform_lib.skymap import SkymapError
+    from platform_lib.storage import StorageError
+
     here = SkyCoord([10, 20], [-5, 5], unit="deg")
     stars = Table({"ra": [10.0, 20.0], "dec": [-5.0, 5.0]})
     nowhere = SkyCoord(np.nan, 5, unit="deg")
+    flat_map = np.full(12, 1 / 12)
     return {
+        "SkyMap.credible_area('x')": (lambda tmp: _skymap().credible_area("x"), SkymapError,
+                                      r"^level must be a credible level, a number in \(0, 1\] such as 0.9, got 'x'"),
+        "SkyMap.credible_moc(2)": (lambda tmp: _skymap().credible_moc(2), SkymapError,
+                                   r"^level must be a credible level.*got 2$"),
+        "SkyMap.credible_moc(NaN)": (lambda tmp: _skymap().credible_moc(np.nan), SkymapError,
+                                     r"^level must be a credible level.*got nan$"),
+        "SkyMap.flatten(1.5)": (lambda tmp: _skymap().flatten(1.5), SkymapError,
+                                r"^order must be a whole number in \[0, 29\], got 1.5"),
+        "SkyMap(probdensity shorter)": (
+            lambda tmp: _skymap(probdensity=[1.0]), SkymapError,
+            r"one length, one entry per pixel, got shapes uniq \(12,\), probdensity \(1,\)"),
+        "SkyMap(uniq='x')": (lambda tmp: _skymap(uniq="x"), SkymapError, r"^uniq must be an array of numbers"),
+        "Storage.write_bytes(newline in name)": (lambda tmp: _storage(tmp).write_bytes("home:a\nb", b"x"), StorageError,
+                                                 r"a name may not hold control characters \('\\n'\)"),
+        "Storage.mkdir(tab in name)": (lambda tmp: _storage(tmp).mkdir("home:a\tb"), StorageError,
+                                       r"control characters \('\\t'\)"),
+        "Storage.write_bytes(blank name)": (lambda tmp: _storage(tmp).write_bytes("home:dir/ ", b"x"), StorageError,
+                                            r"a name of blanks only is no name"),
+        "Storage.write_bytes('home:a/')": (lambda tmp: _storage(tmp).write_bytes("home:a/", b"x"), StorageError,
+                                           r"^home:a/: ends with '/', which names a folder"),
+        "Storage.write_bytes(under a file)": (_under_a_file, StorageError,
+                                              r"^home:a/b: home:a is a file, not a folder"),
+        "Storage.usage(5)": (lambda tmp: _storage(tmp).usage(5), TypeError, r"^space must be a space's name"),
+        "viz.plot(radius, no center)": (lambda tmp: viz.plot(stars, radius=1 * u.deg), viz.VizError,
+                                        r"^radius=.* no center was given: pass center= too"),
+        "viz.plot(radius='x')": (lambda tmp: viz.plot(stars, center=here[0], radius="x"), viz.VizError,
+                                 r"^radius='x' is not an angle"),
+        "viz.plot(radius=5 m)": (lambda tmp: viz.plot(stars, center=here[0], radius=5 * u.m), viz.VizError,
+                                 r"^radius=.* is not an angle"),
+        "viz.plot_healpix(all NaN)": (lambda tmp: viz.plot_healpix(np.full(12, np.nan)), viz.VizError,
+                                      r"^the HEALPix map's 12 values are all NaN"),
+        "viz.plot_healpix(text)": (lambda tmp: viz.plot_healpix(["a"] * 12), viz.VizError,
+                                   r"^a HEALPix map is an array of numbers"),
+        "viz.plot_skymap(levels=('x',))": (lambda tmp: viz.plot_skymap(flat_map, levels=("x",)), viz.VizError,
+                                           r"^each of levels: a credible level is a number in \(0, 1\]"),
+        "viz.plot_skymap(levels=(2,))": (lambda tmp: viz.plot_skymap(flat_map, levels=(2,)), viz.VizError,
+                                         r"^each of levels: .* got 2$"),
+        "image_search(pos=polygon with NaN)": (
+            lambda tmp: image_search(pos=(1, 2, np.nan, 4, 5, 6), service=NOWHERE), RetrievalInputError,
+            r"^pos=\(1.0, 2.0, nan, 4.0, 5.0, 6.0\) holds NaN or infinite values"),
+        "image_search(pos=box, Dec 95)": (lambda tmp: image_search(pos=(10, 20, -5, 95), service=NOWHERE),
+                                          RetrievalInputError, r"Dec within \[-90, 90\] deg"),
+        "image_search(pos=5 numbers)": (lambda tmp: image_search(pos=(1, 2, 3, 4, 5), service=NOWHERE),
+                                        RetrievalInputError, r"^pos must be a circle .* got 5 numbers"),
+        "image_search(position and pos)": (
+            lambda tmp: image_search(here[0], 1 * u.deg, pos=(10, 20, -5, 5), service=NOWHERE), RetrievalInputError,
+            r"^give either position and radius \(a circle\) or pos="),
+        "find_images(index='')": (lambda tmp: find_images("Ceres", "2020-01-01", "2020-02-01", index=""),
+                                  MovingObjectError, r"^index is empty"),
+        "find_images(max_points='x')": (
+            lambda tmp: find_images("Ceres", "2020-01-01", "2020-02-01", index=tmp / "i.sqlite", max_points="x"),
+            MovingObjectError, r"^max_points must be a whole number"),
+        "bodies_in_images('')": (lambda tmp: bodies_in_images("", index=tmp / "i.sqlite"), MovingObjectError,
+                                 r"^images is an empty obs_id"),
+        "viz.Aladin(target=5)": (lambda tmp: viz.Aladin(target=5), viz.VizError,
+                                 r"^target must be a SkyCoord, a position as text or an object's name, not int 5"),
+        "viz.Aladin(height='x')": (lambda tmp: viz.Aladin(height="x"), viz.VizError,
+                                   r"^height='x' must be the view's height in pixels"),
+        "viz.Aladin(height=-5)": (lambda tmp: viz.Aladin(height=-5), viz.VizError, r"^height=-5 must be"),
+        "viz.Aladin(projection='bogus')": (lambda tmp: viz.Aladin(projection="bogus"), viz.VizError,
+                                           r"^projection='bogus' is not one of Aladin Lite's: .*AIT, MOL"),
+        "viz.Aladin(survey=5)": (lambda tmp: viz.Aladin(survey=5), viz.VizError,
+                                 r"^survey=5 must be a HiPS survey's URL"),
         "crossmatch(k='x')": (lambda tmp: crossmatch(stars, stars, 1 * u.arcsec, mode="k", k="x"), CrossmatchInputError,
                               r"^mode='k' needs a positive integer k, got 'x'"),
         "catalogs.cone_search(Table)": (lambda tmp: catalogue_cone(stars, here[0], 1 * u.deg), TypeError,
@@ -94,6 +183,16 @@ def _cases():
 
 
 CASES = sorted(_cases())
+
+
+def test_a_view_opens_in_the_projection_asked_for():
+    """``viz.Aladin(projection="AIT")`` (and ``viz.show(obj, projection=...)``) opened in SIN: ipyaladin reads only
+    its private ``_projection`` at the start, and dropped the option without a word."""
+    from platform_lib import viz
+
+    assert viz.Aladin(projection="AIT").projection == "AIT"
+    assert viz.Aladin(projection="mollweide").projection == "MOL"  # viz.plot's name of it
+    assert viz.Aladin().projection == "SIN"
 
 
 @pytest.mark.parametrize("name", CASES)
