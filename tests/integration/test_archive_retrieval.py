@@ -395,6 +395,12 @@ def test_a_radius_may_be_text_with_its_unit(serve):
     assert float(service.requests[-1][2]["SR"]) == pytest.approx(30 / 3600)
     image_search(where, "2 arcmin", service=service.url + "sia", settings=get_settings())
     assert [float(v) for v in service.requests[-1][2]["POS"].split()[1:]] == pytest.approx([83.633, 22.0145, 2 / 60])
+    # badinput23b: a box or polygon given as pos= reaches the service once, as SIA v2's RANGE and POLYGON (it
+    # went to pyvo twice: "got multiple values for keyword argument 'pos'")
+    image_search(pos=(83.5, 83.7, 21.9, 22.1), service=service.url + "sia", settings=get_settings())
+    assert service.requests[-1][2]["POS"].split() == ["RANGE", "83.5", "83.7", "21.9", "22.1"]
+    image_search(pos=(83.5, 21.9, 83.7, 21.9, 83.6, 22.1), service=service.url + "sia", settings=get_settings())
+    assert service.requests[-1][2]["POS"].split()[0] == "POLYGON"
     asked = len(service.requests)
     with pytest.raises(AngleError, match=r"^radius='2' has no unit: give an angle Quantity, 2 \* u.arcmin \(or "
                                          r"u.deg, u.arcsec\), or text with its unit, '2 arcmin'"):
