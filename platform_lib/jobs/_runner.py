@@ -6,10 +6,10 @@ progress callback that rewrites ``status.json`` atomically (with a ``history`` o
 the steps the kind records), write the result as Parquet or as a HATS
 catalogue into the user's storage (temporary file or folder, then rename; a kind may write a HATS
 result itself at ``JobContext.hats_output``, partition by partition; nothing partial is left), and
-record ``succeeded``, ``failed`` (with the error) or ``cancelled``, with the platform library's warnings the kind
-raised (``warnings``: a crossmatch's ``DroppedRowsWarning`` for rows with NaN positions; :meth:`Job.result` warns
-them again in the notebook, which never saw the job's output), (on SIGTERM, which
-:meth:`Job.cancel` sends to the process group after writing ``cancel.json``). A SIGTERM without
+record ``succeeded``, ``failed`` (with the error) or ``cancelled`` (on SIGTERM, which :meth:`Job.cancel` sends to
+the process group after writing ``cancel.json``), with the platform library's warnings the kind raised
+(``warnings``: a crossmatch's ``DroppedRowsWarning`` for rows with NaN positions; :meth:`Job.result` warns them
+again in the notebook, which never saw the job's output). A SIGTERM without
 ``cancel.json`` came from something else, in practice the platform stopping (``astrohub down`` stops
 every process left, a pod is deleted): the job is recorded ``failed`` with :data:`STOPPED_ERROR`, which
 says so, rather than ``cancelled`` as if its owner had cancelled it. A failed or cancelled job removes
