@@ -1,14 +1,16 @@
 """TCP ports: checking that the platform's ports are free before anything starts, moving the internal ones out
 of the way of another platform, and finding free ones.
 
-Owns :func:`check_ports_free`, :func:`move_taken_internal_ports` and :func:`free_ports`.
+Owns :func:`check_ports_free`, :func:`move_taken_internal_ports` and :func:`free_ports` (with the reservations it
+holds).
 """
 
 from __future__ import annotations
 
 import errno
 import socket
-from contextlib import ExitStack
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from platform_lib.local.errors import ConfigError, PortInUseError
@@ -16,7 +18,7 @@ from platform_lib.local.errors import ConfigError, PortInUseError
 if TYPE_CHECKING:
     from platform_lib.local.config import LocalConfig
 
-__all__ = ["INTERNAL_PORT_OFFSETS", "check_ports_free", "free_ports", "move_taken_internal_ports"]
+__all__ = ["FREE_PORT_RANGE", "INTERNAL_PORT_OFFSETS", "check_ports_free", "free_ports", "move_taken_internal_ports"]
 
 #: The internal ports (configuration key -> offset from the public port ``hub.port``) that
 #: :func:`move_taken_internal_ports` moves when their default is taken: ``astrohub up --port 8700`` next to
@@ -109,11 +111,63 @@ def move_taken_internal_ports(config: LocalConfig) -> tuple[LocalConfig, list[st
 
 
 def free_ports(count: int, ip: str = "127.0.0.1") -> list[int]:
-    """``count`` distinct ports that were free a moment ago (for tests and benchmarks)."""
-    with ExitStack() as stack:
-        ports = []
-        for _ in range(count):
-            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-            sock.bind((ip, 0))
-            ports.append(sock.getsockname()[1])
-        return ports
+    """``count`` distinct ports, free now, that no other call of this function on this machine gives out while
+    this process lives (for tests and benchmarks, which then start servers on them).
+
+    A port the kernel gave to a socket bound to port 0, and took back when it closed, could be given again at once
+    to any other socket bound to port 0 or to an outgoing connection (a hub's spawner, a Dask worker, a job, the
+    other pytest-xdist worker asking for its platform's ports) before the server meant for it listened: "address
+    already in use" now and then. So the ports come from :data:`FREE_PORT_RANGE`, below the kernel's ephemeral
+    range (``/proc/sys/net/ipv4/ip_local_port_range``), where the kernel gives no port to anybody; and each is held
+    for this process's lifetime by a Linux abstract Unix socket named after it (gone with the process, no file
+    left), so two processes (xdist workers, two test runs on one machine) never get the same one.
+    """
+    taken = _ephemeral_ports()
+    ports: list[int] = []
+    for port in FREE_PORT_RANGE:
+        if len(ports) == count:
+            break
+        if port in taken or not _reserve(port):
+            continue
+        if _bind_error(port, ip) is None:
+            ports.append(port)
+    if len(ports) < count:
+        raise RuntimeError(f"fewer than {count} free ports in {FREE_PORT_RANGE.start}-{FREE_PORT_RANGE.stop - 1} "
+                           f"outside the kernel's ephemeral ports {min(taken, default=0)}-{max(taken, default=0)} "
+                           "(net.ipv4.ip_local_port_range); free some, or end the test runs that hold them")
+    return ports
+
+
+#: Where :func:`free_ports` looks: under Linux's default ephemeral range (32768-60999), and above the ports people
+#: set by hand (8000, 8700, ...).
+FREE_PORT_RANGE = range(20000, 32768)
+
+#: The reservations :func:`free_ports` holds, one abstract Unix socket per port, until this process ends (a
+#: process-wide table by nature: a reservation is a process's, and closing one would give its port to another).
+_RESERVED: dict[int, socket.socket | None] = {}
+
+
+def _ephemeral_ports() -> range:
+    """The ports the kernel gives to sockets bound to port 0 and to outgoing connections."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    except (OSError, ValueError):
+        return range(32768, 61000)  # Linux's default
+    return range(int(low), int(high) + 1)
+
+
+def _reserve(port: int) -> bool:
+    """Hold ``port`` for this process until it ends; False when another process (or this one) holds it."""
+    if port in _RESERVED:
+        return False
+    if not sys.platform.startswith("linux"):  # no abstract sockets: the range alone keeps the kernel off
+        _RESERVED[port] = None
+        return True
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(f"\0astrohub-free-port-{port}")
+    except OSError:
+        sock.close()
+        return False
+    _RESERVED[port] = sock
+    return True

@@ -254,13 +254,10 @@ def test_up_with_only_a_public_port_beside_a_platform_on_the_defaults(tmp_path):
     set five ports. It now starts, on P + 1 and P + 2, and says so (that the same ``up`` after ``down`` gets the same
     ports, derived from P, is test_local_plan's: one real start here keeps CI's time)."""
     data = tmp_path / "data"
-    while True:  # a public port whose two neighbours are free too
-        public = free_ports(1)[0]
-        try:
-            check_ports_free({"a": public, "b": public + 1, "c": public + 2})
+    while True:  # a public port whose two neighbours are free too (free_ports holds all three for this run)
+        public, *neighbours = free_ports(3)
+        if neighbours == [public + 1, public + 2]:
             break
-        except Exception:
-            continue
     held = []
     for port in (8081, 8001):  # hub.hub_port's and hub.proxy_api_port's defaults: taken, by us or by another
         sock = socket.socket()

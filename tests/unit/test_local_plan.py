@@ -288,6 +288,37 @@ def test_ports(tmp_path):
     assert info.value.key == "hub.port" and info.value.port == a and "--set hub.port=" in str(info.value)
 
 
+
+def test_free_ports_are_none_the_kernel_gives_out_itself():
+    """honest24: free_ports took its ports from the kernel (bind to port 0) and let them go, so the kernel could give
+    the same port at once to any socket bound to port 0 or to an outgoing connection (a spawner, a Dask worker, the
+    other xdist worker's platform) before the test's server listened on it: "address already in use" now and then
+    under ``-n 2``. Its ports are now outside the kernel's ephemeral range, where the kernel gives none out."""
+    low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    ports = free_ports(4)
+    assert len(set(ports)) == 4 and not [port for port in ports if low <= port <= high], (ports, low, high)
+    assert not set(ports) & set(free_ports(4))  # and never twice to one process
+
+
+def test_free_ports_never_gives_one_port_to_two_processes():
+    """Two processes (the two xdist workers, or two test runs on one machine) asking at the same time get different
+    ports: each port is held, while the process that got it lives, by an abstract Unix socket named after it."""
+    import subprocess
+    import sys
+
+    ask = ("import sys\nfrom platform_lib.local.ports import free_ports\n"
+           "print(*free_ports(6), flush=True)\nsys.stdin.read()")  # holds them until told to end
+    first = subprocess.Popen([sys.executable, "-c", ask], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        mine = [int(port) for port in first.stdout.readline().split()]
+        second = subprocess.run([sys.executable, "-c", ask], input="", capture_output=True, text=True, timeout=60,
+                                check=True)
+    finally:
+        first.communicate(timeout=60)
+    theirs = [int(port) for port in second.stdout.split()]
+    assert len(mine) == len(theirs) == 6 and not set(mine) & set(theirs), (mine, theirs)
+
+
 def _held(port: int) -> socket.socket | None:
     """A socket listening on ``port``, or None when another program holds it already (taken either way)."""
     sock = socket.socket()
