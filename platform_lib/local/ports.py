@@ -7,6 +7,7 @@ holds).
 
 from __future__ import annotations
 
+import atexit
 import errno
 import socket
 import sys
@@ -169,5 +170,15 @@ def _reserve(port: int) -> bool:
     except OSError:
         sock.close()
         return False
+    if not _RESERVED:
+        atexit.register(_release_all)  # closed as the process ends, not left to the garbage collector's warnings
     _RESERVED[port] = sock
     return True
+
+
+def _release_all() -> None:
+    """Close the reservations (as this process ends)."""
+    while _RESERVED:
+        _, sock = _RESERVED.popitem()
+        if sock is not None:
+            sock.close()

@@ -17,7 +17,6 @@ from __future__ import annotations
 import http.server
 import io
 import re
-import socket
 import sqlite3
 import threading
 from urllib.parse import parse_qs, urlparse
@@ -29,6 +28,7 @@ from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
 from platform_lib import get_settings
+from platform_lib.local.ports import free_ports
 from platform_lib.retrieval import RetrievalError, cone_search, find_services, image_search, make_session
 
 SEP = ":::py VO sep:::"
@@ -247,9 +247,9 @@ def _error_votable(text: str) -> bytes:
 
 
 def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]  # closed again when the block ends: nothing listens there
+    """A port nothing listens on: outside the kernel's ephemeral range and held for this run (a port bound to 0 and
+    closed could be given at once to another worker's server, which would then answer)."""
+    return free_ports(1)[0]
 
 
 def _stars_votable() -> bytes:

@@ -451,12 +451,10 @@ def test_list_jobs_adds_the_users_archive_tap_jobs_once(settings, uws_server):
 
 
 def test_list_jobs_warns_when_the_archive_is_down_and_skips_it_without_archive(settings):
-    import socket
+    from platform_lib.local.ports import free_ports
 
     home_job = _fake_job(settings, "succeeded")
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    (port,) = free_ports(1)  # a port nobody listens on (held for this run; the kernel gives it to nobody)
     down = get_settings(home=settings.home, archive_url=f"http://127.0.0.1:{port}/archive", PLATFORM_API_TOKEN="t0k")
     with pytest.warns(retrieval.ArchiveJobsWarning, match="not in this list"):
         assert [j.id for j in jobs.list_jobs(settings=down)] == [home_job.id]
