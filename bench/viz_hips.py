@@ -26,7 +26,6 @@ import argparse
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -86,9 +85,9 @@ def build(rows: int, work: Path, workers: int = 2) -> dict:
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    from platform_lib.local.ports import free_ports
+
+    return free_ports(1)[0]  # held for this run, outside the kernel's ephemeral range (not bound to 0 and let go)
 
 
 # The archive's HiPS routes alone, in ``processes`` Tornado processes sharing the port (SO_REUSEPORT).
