@@ -94,6 +94,7 @@ out = {'skycoord': sorted(int(h) for h in cone_search('I/311', around, 0.5 * u.d
 for where in ('Pleiades', 'M45', around.to_string('hmsdms')):
     out[where] = sorted(int(h) for h in cone_search('I/311', where, 0.5 * u.deg)['HIP'])
 out['scs Pleiades'] = sorted(int(h) for h in scs('Pleiades', 0.5 * u.deg, catalog='I/311')['HIP'])
+out['scs I/311 first'] = sorted(int(h) for h in scs('I/311', 'Pleiades', '30 arcmin')['HIP'])  # firsthour24
 for unknown in ('Pleiadez', 'NGC 22O'):
     try:
         cone_search('I/311', unknown, 0.5 * u.deg)
@@ -105,11 +106,12 @@ print(json.dumps(out))
 
 def test_a_cone_search_takes_a_name_or_a_position_as_text(platform, namer):
     """names22: both cone searches around 'Pleiades', 'M45' or the position as text find the stars the SkyCoord
-    finds; a name the platform does not know is refused naming the forms that work (badinput23: and the names it
+    finds (firsthour24: the VO one also with the catalogue first, as the catalogue one takes it: it was a
+    TypeError); a name the platform does not know is refused naming the forms that work (badinput23: and the names it
     may be a misspelling of)."""
     out = json.loads(platform.execute(namer, SEARCH, timeout=300).strip().splitlines()[-1])
     assert len(out["skycoord"]) > 10, out
-    for where in ("Pleiades", "M45", "scs Pleiades"):
+    for where in ("Pleiades", "M45", "scs Pleiades", "scs I/311 first"):
         assert out[where] == out["skycoord"], where
     assert [v for k, v in out.items() if k.startswith("03h")] == [out["skycoord"]]
     # badinput23: with the names it may be a misspelling of, from the archive's catalogues (none before)
