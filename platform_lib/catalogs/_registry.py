@@ -507,8 +507,9 @@ class Registry:
         con = self._connect()
         tables = []  # (catalogue, table): those the name, or else the first close name, stands for
         for name in [kind.strip()] + self.close_names(kind):
-            tables = con.execute("SELECT catalog.name, tab.full_name FROM tab JOIN catalog ON catalog.id=tab.catalog_id "
-                                 "WHERE tab.full_name=? OR catalog.name=? ORDER BY tab.id", (name, name)).fetchall()
+            tables = con.execute("SELECT catalog.name, tab.full_name FROM tab JOIN catalog "
+                                 "ON catalog.id=tab.catalog_id WHERE tab.full_name=? OR catalog.name=? ORDER BY tab.id",
+                                 (name, name)).fetchall()
             if tables:
                 break
         if not tables:
