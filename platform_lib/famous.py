@@ -1,7 +1,8 @@
 """Famous objects that the platform's catalogues do not hold by name, so that ``SkyCoord.from_name`` answers them
 offline: the Galactic Centre's black hole (``Sgr A*``), the bright radio sources (``Cyg A``, ``Cas A``, ``Taurus A``),
 quasars and blazars (``3C 273``, ``Mrk 421``), X-ray binaries and pulsars (``Sco X-1``, ``Crab Pulsar``),
-Eta Carinae, SN 1987A, the Galactic Centre and poles, and the Coma Cluster; and the names a class types for
+Eta Carinae, SN 1987A, the Galactic Centre and poles, TRAPPIST-1, and the Coma, Virgo, Fornax and Perseus
+clusters; and the names a class types for
 catalogue objects that the catalogues' name lists lack (``Andromeda``, ``Crab``, ``Whirlpool``: the object itself).
 
 Owns :data:`FAMOUS` and :func:`famous_object`, which :mod:`platform_lib.offline` asks before the archive's
@@ -33,6 +34,7 @@ class Famous:
     ra: str = ""  #: ICRS right ascension at J2000, sexagesimal hours (``"12 29 06.700"``); empty: see ``same_as``
     dec: str = ""  #: ICRS declination at J2000, sexagesimal degrees (``"+02 03 08.60"``)
     same_as: str = ""  #: the name of the same object in the platform's catalogues (``"M1"``), when it is there
+    #: (for a galaxy cluster no catalogue holds, its central galaxy: the Virgo Cluster is answered as ``"M87"``)
     frame: str = "icrs"  #: ``icrs`` (``ra``/``dec`` sexagesimal), or ``galactic`` (``ra``/``dec`` hold l, b in degrees)
     b1950: str = ""  #: its B1950 designation (``1226+023``: HHMM+DDd), which the tests check the position against
     galactic: str = ""  #: its Galactic designation (``G111.7-2.1``: l and b in degrees), checked likewise
@@ -116,6 +118,18 @@ FAMOUS: tuple[Famous, ...] = (
     # clusters are left out: no package installed here gives a position to check theirs against.
     Famous(("Coma Cluster", "Abell 1656", "ACO 1656"), "12 59 48.7", "+27 58 50",
            reference="NED and Simbad (ACO 1656), ICRS J2000"),
+    # The Virgo, Fornax and Perseus clusters (firsthour24): no package here gives the centres Simbad has for them,
+    # so each answers its central galaxy, the giant elliptical at the peak of its X-ray light (Virgo A, NGC 1399,
+    # Perseus A), from OpenNGC: a cone around the cluster's name searches its core
+    Famous(("Virgo Cluster",), same_as="M87"),
+    Famous(("Fornax Cluster",), same_as="NGC 1399"),
+    Famous(("Perseus Cluster", "Abell 426", "ACO 426"), same_as="NGC 1275"),
+    # A star too faint for Hipparcos (V = 18.8), at the position its 2MASS name gives (tests/unit/test_famous_names.py
+    # reads it back from the name)
+    Famous(("TRAPPIST-1", "2MASS J23062928-0502285"), "23 06 29.28", "-05 02 28.5",
+           reference="2MASS Point Source Catalogue (Skrutskie et al. 2006), the position its designation "
+                     "J23062928-0502285 writes (truncated), at the epoch 2MASS observed it (about 1999): the star "
+                     "moves about 1 arcsec a year, so at J2000 it was within a few arcsec of there"),
 )
 
 

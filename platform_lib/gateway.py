@@ -61,7 +61,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import socket
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -264,30 +266,60 @@ def cluster(workers: int = 1, *, new: bool = False, **options: Any) -> Any:
                       f"stopped (other options asked: {changes})")
     if orphan is not None and not differ:
         made = GatewayCluster.from_name(name, shutdown_on_close=True)
-        made.scale(workers)
+        scaled = _scale(made, workers)
         _started.append(made)
         _remember(made, notebook)
         print(f"Dask cluster {made.name}: this notebook's, left running when its kernel died; used again, scaled to "
-              f"{workers} worker(s) (cluster(new=True) starts another). Dashboard: {made.dashboard_link}")
+              f"{scaled} (cluster(new=True) starts another). Dashboard: {made.dashboard_link}")
         return made
     if not new and _started:
         made, current = next((m, c) for m, c in reversed(running) if c is not None)
         differ = {key: (current.get(key), value) for key, value in asked.items() if current.get(key) != value}
         if not differ:
-            made.scale(workers)
-            print(f"Dask cluster {made.name}: this kernel's, still running; used again, scaled to {workers} "
-                  f"worker(s) (cluster(new=True) starts another). Dashboard: {made.dashboard_link}")
+            scaled = _scale(made, workers)
+            print(f"Dask cluster {made.name}: this kernel's, still running; used again, scaled to {scaled} "
+                  f"(cluster(new=True) starts another). Dashboard: {made.dashboard_link}")
             return made
         made.shutdown()
         _started.remove(made)
         changes = ", ".join(f"{key} {old!r} -> {value!r}" for key, (old, value) in differ.items())
         print(f"Dask cluster {made.name}: this kernel's previous cluster, stopped (other options asked: {changes})")
     made = GatewayCluster(cluster_options=asked)
-    made.scale(workers)
+    scaled = _scale(made, workers)
     _started.append(made)
     _remember(made, notebook)
-    print(f"Dask cluster {made.name}: started for this kernel, {workers} worker(s). Dashboard: {made.dashboard_link}")
+    print(f"Dask cluster {made.name}: started for this kernel, {scaled}. Dashboard: {made.dashboard_link}")
     return made
+
+
+#: How dask-gateway's server says it scaled a cluster to fewer workers than asked (its GatewayWarning).
+_CAPPED = re.compile(r"Scale request of (\d+) workers would exceed resource limit of (\d+) workers")
+
+
+def _scale(made: Any, workers: int) -> str:
+    """Scale ``made`` to ``workers``; what it was scaled to, as :func:`cluster`'s line says it: ``"2 worker(s)"``,
+    or, when the gateway gave fewer than asked (more than the user's clusters may have), how many and why.
+
+    firsthour24: ``cluster(workers=500)`` printed "started for this kernel, 500 worker(s)" under dask-gateway's
+    warning that it was scaling to 8 (the platform's ``cluster_max_workers``), and ``wait_for_workers(500)`` waited
+    for workers that would never come. That warning is now read into the line instead (other warnings pass).
+    """
+    from dask_gateway.client import GatewayWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        made.scale(workers)
+    capped = None
+    for warning in caught:
+        said = _CAPPED.search(str(warning.message)) if issubclass(warning.category, GatewayWarning) else None
+        if said:
+            capped = int(said[2])
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    if capped is None:
+        return f"{workers} worker(s)"
+    return (f"{capped} worker(s), not the {workers} asked: {capped} is the most a cluster of yours may have "
+            f"(the platform's limit; client.wait_for_workers({capped}) waits for them all)")
 
 
 @dataclass(frozen=True)

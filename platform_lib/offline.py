@@ -53,12 +53,12 @@ import json
 import re
 from pathlib import Path
 
-from platform_lib.designations import name_keys
+from platform_lib.designations import CONSTELLATIONS, constellation, fold, name_keys
 from platform_lib.famous import FAMOUS, famous_object
 from platform_lib.firstload import still_loading
 from platform_lib.onimport import after_import
 
-__all__ = ["VOCABULARIES", "NAME_FORMS", "platform_adql", "star_adql", "platform_position", "designation",
+__all__ = ["VOCABULARIES", "NAME_FORMS", "platform_adql", "star_keys", "star_adql", "platform_position", "designation",
            "close_names", "did_you_mean", "unresolved_message", "use_offline_copies"]
 
 _FOLDER = Path(__file__).with_name("_ivoa")
@@ -129,7 +129,8 @@ NAME_FORMS = ("Messier, NGC and IC numbers (M 31, NGC 224, IC 434) and common na
               "(Andromeda Galaxy, Crab Nebula, Pleiades, LMC); stars by their IAU names (Vega), Bayer or Flamsteed "
               "designations (alf Lyr, alpha Lyrae, 58 Ori), HD or HR numbers (HD 209458, HR 7001) or 'HIP <n>' from "
               "Hipparcos; famous radio sources, quasars and pulsars and names Simbad knows that the catalogues "
-              "lack (Sgr A*, 3C 273, Cyg A, Crab Pulsar, Andromeda, Whirlpool: platform_lib.famous.FAMOUS)")
+              "lack (Sgr A*, 3C 273, Cyg A, Crab Pulsar, Andromeda, Whirlpool, Virgo Cluster, TRAPPIST-1: "
+              "platform_lib.famous.FAMOUS)")
 _OFFLINE_HINT = (f"On the platform, SkyCoord.from_name answers {NAME_FORMS} (the archive's catalogues); "
                  "otherwise give the position, e.g. SkyCoord('00h42m44.3s +41d16m09s') or SkyCoord(10.6847, 41.2687, unit='deg').")
 
@@ -155,6 +156,32 @@ def platform_adql(name: str) -> str | None:
     return None
 
 
+_GENITIVE = {abbr: genitive for abbr, _, genitive in CONSTELLATIONS}
+
+
+def star_keys(name: str) -> list[str]:
+    """The keys of the star-name table ``name`` may have, best first: :func:`platform_lib.designations.name_keys`',
+    then, for a name that ends in a constellation written otherwise than the genitive a proper name takes
+    (``Proxima Cen``, as Simbad and papers write it), the key of that name with the genitive (``Proxima Centauri``,
+    the IAU's name).
+
+    >>> star_keys("Proxima Cen"), star_keys("alf Cen"), star_keys("Vega")
+    (['proximacen', 'proximacentauri'], ['alfcen'], ['vega'])
+    """
+    if len(str(name)) > 80:
+        return []
+    keys = name_keys(name)
+    words = fold(name).split()
+    for last in (2, 1):
+        if len(words) > last and constellation(" ".join(words[-last:])):
+            genitive = _GENITIVE[constellation(" ".join(words[-last:]))]
+            for key in name_keys(" ".join(words[:-last] + [genitive])):
+                if key not in keys:
+                    keys.append(key)
+            break
+    return keys
+
+
 def star_adql(name: str) -> str | None:
     """The ADQL query that looks ``name`` up among the names of Hipparcos stars (``None``: it cannot be one).
 
@@ -165,7 +192,7 @@ def star_adql(name: str) -> str | None:
     "SELECT n.name_key, h.ra, h.dec, h.pmra, h.pmdec, h.parallax FROM StarNames.names AS n
      JOIN I_311.hip2 AS h ON h.HIP = n.HIP WHERE n.name_key IN ('alflyr') ORDER BY h.Hpmag"
     """
-    keys = name_keys(name) if len(str(name)) <= 80 else []
+    keys = star_keys(name)
     if not keys:
         return None
     wanted = ", ".join(f"'{key}'" for key in keys)
@@ -238,7 +265,7 @@ def platform_position(name: str):
         except Exception:  # no archive, or not these catalogues: the next query's, or Sesame's turn
             continue
         if "name_key" in rows.colnames:  # the best key that a star has
-            keys = name_keys(name)
+            keys = star_keys(name)
             rows = sorted(rows, key=lambda row: keys.index(str(row["name_key"])))
         elif "common_names" in rows.colnames:  # the objects called so, as Simbad chooses among them
             rows = sorted((row for row in rows if _rank(row, wanted) is not None), key=lambda row: _rank(row, wanted))

@@ -113,6 +113,10 @@ class Link:
     description: str = ""
 
 
+#: What :meth:`Registry.dictionary` gives.
+_DICTIONARY_KINDS = ("catalogs", "tables", "columns", "links")
+
+
 class Registry:
     """The catalogue dictionary in one SQLite file.
 
@@ -489,7 +493,33 @@ class Registry:
             links = self.links()
             return _as_table([(x.from_table, x.from_column, x.to_table, x.to_column, x.kind) for x in links],
                              ["from_table", "from_column", "to_table", "to_column", "kind"])
-        raise ValueError(f"kind must be catalogs, tables, columns or links, not {kind!r}")
+        raise ValueError(self._not_a_kind(kind))
+
+    def _not_a_kind(self, kind) -> str:
+        """What :meth:`dictionary` says of a ``kind`` it has not: a misspelt kind's right spelling, or, for a
+        catalogue's or table's name (``dictionary('I/311')``: looking the catalogue up), how to look it up."""
+        said = f"kind must be catalogs, tables, columns or links, not {kind!r}"
+        if not isinstance(kind, str) or not kind.strip():
+            return said
+        close = difflib.get_close_matches(kind.strip().casefold(), _DICTIONARY_KINDS, n=1, cutoff=0.7)
+        if close:
+            return f"{said} (did you mean {close[0]!r}?)"
+        con = self._connect()
+        tables = []  # (catalogue, table): those the name, or else the first close name, stands for
+        for name in [kind.strip()] + self.close_names(kind):
+            tables = con.execute("SELECT catalog.name, tab.full_name FROM tab JOIN catalog "
+                                 "ON catalog.id=tab.catalog_id WHERE tab.full_name=? OR catalog.name=? ORDER BY tab.id",
+                                 (name, name)).fetchall()
+            if tables:
+                break
+        if not tables:
+            return f"{said}; to find a catalogue by the words of its title: registry.find_catalogs({kind!r})"
+        catalog, table = tables[0]
+        which = (f"catalogue {catalog!r}" if kind.strip() in (catalog, table)
+                 else f"{catalog!r}, which {kind!r} may mean")
+        return (f"{said}; to look up {which}: registry.catalog({catalog!r}) (its title, authors, reference and "
+                f"tables), registry.get({table!r}).columns (each column's description, unit and UCD), or "
+                "registry.dictionary('columns') (every table's columns; its 'table' column names the table)")
 
     # -- coverage ----------------------------------------------------------------------------
     def _ranges(self, table_id: int) -> tuple[int, np.ndarray]:

@@ -167,9 +167,12 @@ def _adql(query) -> str:
     return query
 
 
-def cone_search(position, radius, *, catalog: str | None = None, service: str | None = None, verbosity: int = 2,
-                maxrec: int | None = None, settings=None, session=None):
+def cone_search(position, radius, *catalog_first, catalog: str | None = None, service: str | None = None,
+                verbosity: int = 2, maxrec: int | None = None, settings=None, session=None):
     """Sources within ``radius`` of ``position`` from a Simple Cone Search service.
+
+    A platform catalogue may also come first, as :func:`platform_lib.catalogs.cone_search` takes it:
+    ``cone_search('I/311', 'M45', '30 arcmin')`` is ``cone_search('M45', '30 arcmin', catalog='I/311')``.
 
     Parameters
     ----------
@@ -195,10 +198,18 @@ def cone_search(position, radius, *, catalog: str | None = None, service: str | 
     """
     import pyvo
 
+    if catalog_first:  # (catalog, position, radius): what catalogs.cone_search takes; "3 were given" before
+        if len(catalog_first) > 1 or catalog is not None or service is not None or not isinstance(position, str):
+            raise TypeError(f"cone_search takes (position, radius, catalog=...) or (catalog, position, radius), "
+                            f"not {2 + len(catalog_first)} positional arguments"
+                            + (" and catalog= or service=" if catalog is not None or service is not None else "")
+                            + ": cone_search('M45', '30 arcmin', catalog='I/311')")
+        catalog, position, radius = position, radius, catalog_first[0]
     settings, session = _context(settings, session)
     if service is None:
         if not catalog:
-            raise ValueError("give catalog= (a platform catalogue) or service= (an SCS URL)")
+            raise ValueError("give catalog= (a platform catalogue, cone_search('M45', '30 arcmin', catalog='I/311')) "
+                             "or service= (an SCS URL)")
         service = _archive(settings, f"scs/{catalog}", "cone search")
     radius_deg = _radius(radius, 180)
     maxrec = _maxrec(maxrec)

@@ -413,7 +413,10 @@ class Storage(TableIO):
 
     def _example_address(self, path: str) -> str:
         """The address a space-less ``path`` probably means: an absolute path inside one of this user's local
-        spaces (``/home/alice/x.fits``) is that space's address, anything else ``home:<path>``."""
+        spaces (``/home/alice/x.fits``) is that space's address, ``~/x.fits`` (the home, as a shell writes it)
+        ``home:x.fits``, anything else ``home:<path>``."""
+        if path == "~" or path.startswith("~/"):
+            return f"home:{path[2:]}"
         if os.path.isabs(path):
             for name in self.spaces():
                 space = self._spaces[name]

@@ -5,6 +5,8 @@ platform resolves offline"), and so did OpenNGC's own names that begin with a di
 (``'47 Tuc Cluster'``, ``'30 Dor Cluster'``, ``'η Car Nebula'``), although the error's "did you mean" offered
 them: ``'47 Tuc' ... (did you mean '47 Tuc'?)``. The kernel has no internet, as every user kernel here.
 
+firsthour24: 'Proxima Cen', 'TRAPPIST-1' and the Virgo, Fornax and Perseus clusters were not resolved.
+
 names22: the names a class types ('Andromeda', 'Crab', 'Whirlpool') were not resolved, and a name several objects
 share was the first of Stellarium's list ('Southern Pinwheel Galaxy': NGC 300, not M83); a cone search
 (``catalogs.cone_search``, ``retrieval.cone_search``) took only a SkyCoord, not a name or a position as text.
@@ -52,7 +54,9 @@ def test_famous_objects_and_openngc_names_with_digits_resolve_offline(platform, 
 
     found = _resolve(platform, namer, ["Sgr A*", "3C 273", "Cyg A", "Taurus A", "Cyg X-1", "47 Tuc Cluster",
                                        "30 Dor Cluster", "η Car Nebula", "M1", "Andromeda", "Crab", "Whirlpool",
-                                       "Southern Pinwheel Galaxy", "Eagle Nebula", "Pleiades", "Galactic Centre"])
+                                       "Southern Pinwheel Galaxy", "Eagle Nebula", "Pleiades", "Galactic Centre",
+                                       "Proxima Cen", "Proxima Centauri", "TRAPPIST-1", "Crab pulsar",
+                                       "Virgo cluster", "M87", "Fornax cluster", "Perseus cluster"])
     unresolved = {name: said for name, said in found.items() if isinstance(said, str)}
     assert not unresolved, unresolved
     at = {name: SkyCoord(*radec, unit="deg") for name, radec in found.items()}
@@ -69,6 +73,14 @@ def test_famous_objects_and_openngc_names_with_digits_resolve_offline(platform, 
                          ("Southern Pinwheel Galaxy", "13h37m00.9s -29d51m56s"),
                          ("Eagle Nebula", "18h18m48s -13d48m24s")):
         assert at[name].separation(SkyCoord(simbad)) < 1 * u.arcmin, (name, at[name])
+    # firsthour24: 'Proxima Cen' (Simbad's way) is the IAU's 'Proxima Centauri', HIP 70890 at J2000; TRAPPIST-1
+    # where its 2MASS name says; the Virgo, Fornax and Perseus clusters at their central galaxies in OpenNGC
+    assert at["Proxima Cen"].separation(at["Proxima Centauri"]) < 0.001 * u.arcsec
+    assert at["Proxima Cen"].separation(SkyCoord("14h29m43.0s -62d40m46s")) < 2 * u.arcsec
+    assert at["TRAPPIST-1"].separation(SkyCoord("23h06m29.28s -05d02m28.5s")) < 3 * u.arcsec
+    assert at["Virgo cluster"].separation(at["M87"]) < 0.001 * u.arcsec
+    assert at["Fornax cluster"].separation(SkyCoord("03h38m29.0s -35d27m03s")) < 1 * u.arcmin  # NGC 1399
+    assert at["Perseus cluster"].separation(SkyCoord("03h19m48.2s +41d30m42s")) < 1 * u.arcmin  # NGC 1275
 
 
 SEARCH = """
@@ -82,6 +94,7 @@ out = {'skycoord': sorted(int(h) for h in cone_search('I/311', around, 0.5 * u.d
 for where in ('Pleiades', 'M45', around.to_string('hmsdms')):
     out[where] = sorted(int(h) for h in cone_search('I/311', where, 0.5 * u.deg)['HIP'])
 out['scs Pleiades'] = sorted(int(h) for h in scs('Pleiades', 0.5 * u.deg, catalog='I/311')['HIP'])
+out['scs I/311 first'] = sorted(int(h) for h in scs('I/311', 'Pleiades', '30 arcmin')['HIP'])  # firsthour24
 for unknown in ('Pleiadez', 'NGC 22O'):
     try:
         cone_search('I/311', unknown, 0.5 * u.deg)
@@ -93,11 +106,12 @@ print(json.dumps(out))
 
 def test_a_cone_search_takes_a_name_or_a_position_as_text(platform, namer):
     """names22: both cone searches around 'Pleiades', 'M45' or the position as text find the stars the SkyCoord
-    finds; a name the platform does not know is refused naming the forms that work (badinput23: and the names it
+    finds (firsthour24: the VO one also with the catalogue first, as the catalogue one takes it: it was a
+    TypeError); a name the platform does not know is refused naming the forms that work (badinput23: and the names it
     may be a misspelling of)."""
     out = json.loads(platform.execute(namer, SEARCH, timeout=300).strip().splitlines()[-1])
     assert len(out["skycoord"]) > 10, out
-    for where in ("Pleiades", "M45", "scs Pleiades"):
+    for where in ("Pleiades", "M45", "scs Pleiades", "scs I/311 first"):
         assert out[where] == out["skycoord"], where
     assert [v for k, v in out.items() if k.startswith("03h")] == [out["skycoord"]]
     # badinput23: with the names it may be a misspelling of, from the archive's catalogues (none before)

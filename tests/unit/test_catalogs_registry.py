@@ -146,6 +146,19 @@ def test_dictionary_as_tables(registry):
         registry.dictionary("rows")
 
 
+def test_the_dictionary_asked_for_a_catalogue_says_how_to_look_it_up(registry):
+    """firsthour24: a newcomer looking a catalogue up in the dictionary, ``dictionary('I/311')``, was told only
+    "kind must be catalogs, tables, columns or links, not 'I/311'"; a misspelt kind ('catalog') likewise."""
+    with pytest.raises(ValueError, match=r"not 'catalog' \(did you mean 'catalogs'\?\)"):
+        registry.dictionary("catalog")
+    with pytest.raises(ValueError, match=r"look up catalogue 'A': registry.catalog\('A'\) .*registry.get\('A/A'\)"):
+        registry.dictionary("A")
+    with pytest.raises(ValueError, match=r"look up catalogue 'A': .*registry.get\('A/A'\).columns"):
+        registry.dictionary("A/A")
+    with pytest.raises(ValueError, match=r"registry.find_catalogs\('quasars'\)"):
+        registry.dictionary("quasars")
+
+
 def test_duplicate_catalogue_is_refused_and_old_entry_kept(registry):
     table, ranges = _cone_table("A", 100, 0, 1.0)
     with pytest.raises(DuplicateCatalog) as err:

@@ -123,6 +123,28 @@ def test_the_coma_cluster_lies_between_its_two_dominant_galaxies_in_openngc(open
     assert famous_object("abell 1656") is famous_object("Coma Cluster")
 
 
+@pytest.mark.parametrize(("cluster", "galaxy"), [("Virgo cluster", "M87"), ("Fornax Cluster", "NGC 1399"),
+                                                  ("Perseus cluster", "NGC 1275"), ("Abell 426", "NGC 1275")])
+def test_a_galaxy_cluster_no_catalogue_holds_is_its_central_galaxy(archive, cluster, galaxy):
+    """firsthour24: 'Virgo cluster', 'Fornax cluster' and 'Perseus cluster' were not resolved offline; each is now
+    its central giant elliptical in OpenNGC (looked up there, not a copy of its position)."""
+    at = platform_position(cluster)
+    assert at is not None, cluster
+    assert at.separation(platform_position(galaxy)) < 0.001 * u.arcsec
+
+
+def test_a_star_name_ending_in_an_abbreviated_constellation_is_also_looked_up_with_its_genitive():
+    """firsthour24: 'Proxima Cen' (as Simbad and papers write it) was looked up only as 'proximacen'; the star-name
+    table has the IAU's 'Proxima Centauri'. Designations keep their one key."""
+    from platform_lib.offline import star_adql, star_keys
+
+    assert star_keys("Proxima Cen") == ["proximacen", "proximacentauri"]
+    assert star_keys("Proxima Centaurus") == ["proximacentaurus", "proximacentauri"]
+    assert "'proximacentauri'" in star_adql("proxima cen")
+    assert star_keys("alpha Cen") == ["alfcen"] and star_keys("58 Orionis") == ["58ori"]
+    assert star_keys("Canopus") == ["canopus"]
+
+
 @pytest.fixture(scope="module")
 def stars(tmp_path_factory):
     """A small HATS catalogue in the real format: 500 stars around the Pleiades."""

@@ -45,6 +45,19 @@ def test_a_position_agrees_with_its_galactic_designation(famous):
     assert abs(galactic.l.deg - l) < 0.06 and abs(galactic.b.deg - b) < 0.06, (famous.names[0], galactic)
 
 
+WITH_2MASS = [f for f in FAMOUS if any(n.startswith("2MASS J") for n in f.names)]
+
+
+@pytest.mark.parametrize("famous", WITH_2MASS, ids=lambda f: f.names[0])
+def test_a_position_agrees_with_its_2mass_designation(famous):
+    """firsthour24: TRAPPIST-1 (too faint for Hipparcos) is where its 2MASS name says, ``Jhhmmss.ss+ddmmss.s``
+    truncated, to within the arcsecond or two it has moved since 2MASS saw it."""
+    name = next(n for n in famous.names if n.startswith("2MASS J"))
+    hh, mm, ss, sign, dd, am, asec = re.fullmatch(r"2MASS J(\d\d)(\d\d)(\d{4})([+-])(\d\d)(\d\d)(\d{3})", name).groups()
+    named = SkyCoord(f"{hh}h{mm}m{int(ss) / 100}s {sign}{dd}d{am}m{int(asec) / 10}s")
+    assert famous.position().separation(named) < 3 * u.arcsec, (name, famous.position())
+
+
 def test_every_name_is_one_object_and_every_object_says_where_it_is():
     keys = [name_key(n) for f in FAMOUS for n in f.names]
     assert len(keys) == len(set(keys))

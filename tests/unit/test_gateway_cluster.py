@@ -94,3 +94,36 @@ def test_cluster_notes_the_cluster_it_started_for_the_notebook(tmp_path, monkeyp
     gateway._remember(SimpleNamespace(name="c8"), None)                             # no notebook: nothing noted
     assert [p.name for p in gateway._record("x", tmp_path).parent.iterdir()] == [gateway._record(
         "work/analysis.ipynb").name]
+
+
+class _Capped:
+    """A cluster whose ``scale`` is answered as dask-gateway's client answers a scale past the user's limit: the
+    server's message as a ``GatewayWarning`` (dask_gateway.client._scale_cluster), the workers capped."""
+
+    def __init__(self, limit):
+        self.limit, self.workers = limit, None
+
+    def scale(self, n):
+        import warnings
+
+        from dask_gateway.client import GatewayWarning
+
+        self.workers = min(n, self.limit)
+        if n > self.limit:  # the words of dask_gateway_server.routes.scale_cluster
+            warnings.warn(GatewayWarning(f"Scale request of {n} workers would exceed resource limit of "
+                                         f"{self.limit} workers. Scaling to {self.limit} instead."))
+
+
+def test_a_cluster_scaled_past_the_users_limit_says_how_many_workers_it_has():
+    """firsthour24: ``cluster(workers=500)`` printed "started for this kernel, 500 worker(s)" when the gateway gave
+    8 (under its warning saying so); the line now says what the cluster has, and why."""
+    import warnings
+
+    capped = _Capped(8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the gateway's warning is read into the words, not shown beside them
+        assert gateway._scale(capped, 500) == ("8 worker(s), not the 500 asked: 8 is the most a cluster of yours "
+                                               "may have (the platform's limit; client.wait_for_workers(8) waits "
+                                               "for them all)")
+        assert capped.workers == 8
+        assert gateway._scale(capped, 3) == "3 worker(s)" and capped.workers == 3

@@ -200,3 +200,22 @@ def test_bad_input_is_an_error_naming_the_argument(name, tmp_path):
     call, error, message = _cases()[name]
     with pytest.raises(error, match=message):
         call(tmp_path)
+
+
+def test_a_vo_cone_search_takes_the_catalogue_first_as_the_catalogue_cone_search_does():
+    """firsthour24: ``retrieval.cone_search('I/311', 'M45', r)``, the argument order of ``catalogs.cone_search``,
+    was Python's "cone_search() takes 2 positional arguments but 3 were given"; it is now the cone search of I/311
+    (here at an archive that is not there: the error names the search), and a call it cannot read says both forms."""
+    import requests
+
+    from platform_lib.retrieval import RetrievalError, cone_search
+    from platform_lib.settings import get_settings
+
+    settings = get_settings(archive_url=NOWHERE)
+    with pytest.raises(RetrievalError, match=r"^cone search at the archive \(/scs/I/311\) could not be reached"):
+        cone_search("I/311", "56.75 24.12", "1 deg", settings=settings, session=requests.Session())  # no retries
+    with pytest.raises(TypeError, match=r"\(position, radius, catalog=...\) or \(catalog, position, radius\), not 3 "
+                                        r"positional arguments: cone_search\('M45', '30 arcmin', catalog='I/311'\)"):
+        cone_search(SkyCoord(56.75, 24.12, unit="deg"), 1 * u.deg, "I/311", settings=settings)
+    with pytest.raises(TypeError, match="not 3 positional arguments and catalog= or service="):
+        cone_search("I/311", "56.75 24.12", "1 deg", catalog="I/311", settings=settings)

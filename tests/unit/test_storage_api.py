@@ -412,6 +412,9 @@ def test_bad_addresses_are_clear(storage):
         storage.read_bytes(os.path.join(home, "notes", "a.txt"))
     with pytest.raises(SpaceNotFound, match="e.g. 'home:etc/passwd'"):
         storage.read_bytes("/etc/passwd")
+    # the home as a shell writes it (firsthour24: it suggested 'home:~/results/t.csv', a folder named '~')
+    with pytest.raises(SpaceNotFound, match="e.g. 'home:results/t.csv'"):
+        storage.write_table(Table({"x": [1]}), "~/results/t.csv")
     with pytest.raises(StorageError, match="reserved"):
         storage.write_bytes("home:.astrohub-quota.json", b'{"bytes": 999999999}')
     with pytest.raises(StorageError, match="recursive"):
