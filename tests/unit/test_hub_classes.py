@@ -136,6 +136,38 @@ def test_workspace_owner_manages_members_and_others_cannot(teaching, tmp_path):
         teaching.workspaces.create(ANN, "team2", owner="bob")
 
 
+def test_a_person_owns_at_most_the_operators_number_of_workspaces(teaching, tmp_path):
+    """teams24: nothing limited how many workspaces a user made (each a folder, a hub group and ACLs): one person
+    could make thousands. Now one beyond ``classes.maxWorkspacesPerUser`` owned is refused, naming the limit, the
+    setting and the way on, before anything is made; admins are not held to it; deleting one frees a place."""
+    ws = teaching.workspaces
+    assert ws.max_per_user == 0  # the library's default: no limit (the service takes the hub setting's)
+    ws.max_per_user = 2
+    ws.create(ANN, "survey-a")
+    ws.create(ANN, "survey-b", members=["bob"])
+    ws.create(BOB, "bobs")  # another person's count is their own
+    mirrored = []
+    ws.on_members_change = lambda name, added, removed: mirrored.append(name)
+    with pytest.raises(ClassError) as refused:
+        ws.create(ANN, "survey-c", members=["eve"])
+    assert (refused.value.status, refused.value.code, refused.value.value) == (409, "too-many-workspaces", 2)
+    assert refused.value.message == (
+        "'ann' owns 2 workspaces (survey-a, survey-b), the most one person may own on this platform (2, the "
+        "operator's setting classes.maxWorkspacesPerUser): delete one you no longer need, or ask the platform's "
+        "admins to raise the setting (or to make this one for you)")
+    assert mirrored == [] and not (tmp_path / "workspaces" / "survey-c").exists()
+    assert [w["name"] for w in ws.of(EVE)] == []
+    # being a member of others' workspaces does not count; an admin makes one for ann beyond the limit
+    assert ws.create(ADMIN, "survey-c", owner="ann")["owner"] == "ann"
+    with pytest.raises(ClassError, match="owns 3 workspaces"):
+        ws.create(ANN, "survey-d")
+    ws.delete(ANN, "survey-a")
+    ws.delete(ANN, "survey-b")
+    assert ws.create(ANN, "survey-d")["owner"] == "ann"  # deleted ones do not count
+    ws.max_per_user = 0  # no limit
+    assert ws.create(ANN, "survey-e")["owner"] == "ann"
+
+
 def test_the_classes_service_closes_an_older_data_folders_roots_to_listing_as_it_starts(tmp_path):
     """privacy14: older versions made the classes', workspaces' and deletion notices' roots 0755, so every user
     listed every class's and workspace's name (and the deleted ones'); the service makes them 0711 as it starts."""

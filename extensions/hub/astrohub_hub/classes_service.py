@@ -69,6 +69,8 @@ Environment: ``ASTROHUB_CLASSES_ROOT``, ``ASTROHUB_WORKSPACES_ROOT``, ``ASTROHUB
 links to classes, made as a member joins), ``ASTROHUB_CLASSES_COURSE_LINKS`` (locally: the home's folder of links
 to the courses an instructor grades, removed as the class is deleted and made again as it is restored), ``ASTROHUB_GROUPS_ROOT``,
 ``ASTROHUB_CLASSES_GATEWAY`` (the gateway's API, asked for the signed-in user's Dask clusters with the service's token),
+``ASTROHUB_CLASSES_MAX_WORKSPACES`` (how many workspaces one person may own, 0: no limit; unset: the default of the
+hub setting ``classes.maxWorkspacesPerUser``, :class:`astrohub_hub.settings.ClassesSettings`),
 ``ASTROHUB_CLASSES_GRADING`` (``local`` or ``kubernetes``: where nbgrader runs, with ``ASTROHUB_CLASSES_GRADING_*``,
 :mod:`astrohub_hub.grading_jobs`),
 ``ASTROHUB_CLASSES_PREFIX`` / ``ASTROHUB_CLASSES_SYSTEM_USERS`` (``accounts.SystemAccounts``), and JupyterHub's
@@ -106,11 +108,13 @@ from astrohub_hub.accounts import SystemAccounts
 from astrohub_hub.classes import Actor, ClassError, Teaching
 from astrohub_hub.collaboration import COLLABORATIVE_PROPERTY
 from astrohub_hub.due_dates import iso, lateness
-from astrohub_hub.errors import BackendError, HubError
+from astrohub_hub.errors import BackendError, HubConfigError, HubError
 from astrohub_hub.grading import steps_from_environ
+from astrohub_hub.settings import ClassesSettings
 from astrohub_hub.sizes import size_text
 
-__all__ = ["SERVICE_NAME", "SERVICE_SCOPES", "GatewayUsage", "HubDirectory", "from_environ", "make_app", "main"]
+__all__ = ["SERVICE_NAME", "SERVICE_SCOPES", "GatewayUsage", "HubDirectory", "from_environ", "make_app", "main",
+           "max_workspaces"]
 
 log = logging.getLogger("astrohub.classes")
 
@@ -1247,6 +1251,20 @@ async def _tick(teaching: Teaching) -> None:
         log.exception("exam tick failed")
 
 
+def max_workspaces(env: Mapping[str, str]) -> int:
+    """How many workspaces one person may own: ``ASTROHUB_CLASSES_MAX_WORKSPACES`` (0: no limit), else the default
+    of its one owner, the hub setting ``classes.maxWorkspacesPerUser``. Not a whole number of at least 0: a
+    :class:`HubConfigError` naming the variable and the setting (the service does not start)."""
+    text = env.get("ASTROHUB_CLASSES_MAX_WORKSPACES", "").strip()
+    if not text:
+        return ClassesSettings.model_fields["max_workspaces_per_user"].default
+    if not text.isdigit():
+        raise HubConfigError(f"{text!r} is not a whole number: how many workspaces one person may own, 0 for no "
+                             "limit (set the hub setting classes.maxWorkspacesPerUser)",
+                             key="ASTROHUB_CLASSES_MAX_WORKSPACES", value=text)
+    return int(text)
+
+
 def from_environ(env: Mapping[str, str]) -> tuple[Teaching, HubDirectory, GatewayUsage]:
     """The service's rules, hub directory and gateway client from its environment (the module docstring's
     variables: the hub sets them locally, the chart's ConfigMap ``astrohub-classes`` on Kubernetes)."""
@@ -1265,6 +1283,7 @@ def from_environ(env: Mapping[str, str]) -> tuple[Teaching, HubDirectory, Gatewa
         links_folder=env.get("ASTROHUB_CLASSES_LINKS", ""),
         course_links_folder=env.get("ASTROHUB_CLASSES_COURSE_LINKS", ""),
     )
+    teaching.workspaces.max_per_user = max_workspaces(env)
     teaching.workspaces.on_share = directory.share
     teaching.workspaces.on_collaborators = directory.workspace_collaborators
     return teaching, directory, GatewayUsage(env.get("ASTROHUB_CLASSES_GATEWAY", ""), token)
