@@ -700,10 +700,16 @@ def test_one_person_owns_at_most_the_operators_number_of_workspaces(platform, co
     """teams24: nothing limited how many workspaces one user made (each a folder, a hub group, ACLs). The harness's
     platform sets ``classes.max_workspaces_per_user=3`` (astrohub up --set): a fourth is refused through the API
     and the class page's form alike, naming the limit and the setting, and nothing of it is made; deleting one
-    frees a place."""
+    frees a place. And (teams24, isolation) a workspace's name cannot take over a hub group that is not its own."""
     lead, teammate = platform.unique("wslead"), course["outsider"]
     platform.create_user(lead)
     made = [platform.unique(f"wslim{i}") for i in range(4)]
+    # isolation: a workspace's name never makes its owner a member of a hub group that is not its own (ws-<name>)
+    taken = platform.unique("wstaken")
+    assert platform.api("POST", f"/groups/ws-{taken}").status_code == 201  # the operator's group
+    refused = platform.classes_api(lead, "POST", "workspaces", {"name": taken})
+    assert refused.status_code == 409 and refused.json()["code"] == "group-taken", refused.text
+    assert platform.api("GET", f"/groups/ws-{taken}").json()["users"] == []
     for ws in made[:3]:
         answer = platform.classes_api(lead, "POST", "workspaces", {"name": ws, "members": [teammate]})
         assert answer.status_code == 200, answer.text

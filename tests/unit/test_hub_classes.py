@@ -1281,6 +1281,37 @@ def test_a_workspace_group_whose_properties_the_hub_will_not_give_keeps_them(tea
     assert hub.properties("ws-w1") == {**before, "astrohub-collaborative": ["prof"]}
 
 
+def test_a_workspace_never_takes_over_a_hub_group_that_is_not_its_own(teaching, hub, tmp_path):
+    """teams24 (isolation): a workspace's hub group is ``ws-<name>``, and the service adopted any group of that name
+    that existed. Any user could thus join a class's group (a class named ``ws``: workspace ``students`` or
+    ``instructors`` made its owner a member of ``ws-students`` / ``ws-instructors``, which carry the class's
+    folders, pins and exam window) or an operator's group with a group folder (``ws-lensing``) by making a
+    workspace of the right name. Now such a name is refused (409 ``group-taken``) and nobody joins the group."""
+    from astrohub_hub.classes_service import HubDirectory
+
+    directory = HubDirectory(hub.url, "service-token")
+    teaching.on_roster_change, teaching.on_class_properties = directory.mirror, directory.class_properties
+    ws = teaching.workspaces
+    ws.on_members_change, ws.on_collaborators = directory.mirror_workspace, directory.workspace_collaborators
+    teaching.create_class(ADMIN, "ws", instructors=["prof"], students=["bob"])
+    hub.groups["ws-lensing"] = {"name": "ws-lensing", "properties": {}, "users": ["prof"]}  # the operator's
+    for name, group, whose in (("instructors", "ws-instructors", "class 'ws''s"),
+                               ("students", "ws-students", "class 'ws''s"),
+                               ("lensing", "ws-lensing", "another of the platform's groups")):
+        before = list(hub.users(group))
+        with pytest.raises(ClassError) as refused:
+            ws.create(EVE, name, members=["ann"])
+        assert (refused.value.status, refused.value.code) == (409, "group-taken")
+        assert refused.value.message == (f"workspace {name!r} needs the hub group {group!r}, which exists already as "
+                                          f"{whose}: choose another name for the workspace")
+        assert hub.users(group) == before and not (tmp_path / "workspaces" / name).exists()
+        assert ws.of(EVE) == [] and ws.of(Actor("ann")) == []
+    # a workspace's own group is its own again when the name is taken again after a deletion
+    ws.create(EVE, "survey", members=["ann"])
+    ws.delete(EVE, "survey")
+    assert ws.create(ANN, "survey")["owner"] == "ann" and hub.users("ws-survey") == ["ann"]
+
+
 def test_a_roster_or_share_change_the_hub_refuses_is_reported_and_can_be_run_again(teaching, hub):
     """Group membership gives a class's pinned profile; shares give a server. The hub's answers to adding and
     removing members, and to revoking shares, were not checked: a refused change left the roster and the hub

@@ -184,7 +184,7 @@ class HubDirectory:
         """
         group = f"ws-{name}"
         with self._reaching(group, f"add {sorted(added)} to the group {group!r}"):
-            self._mirror(group, {"workspace": name}, added)
+            self._mirror(group, {"workspace": name}, added, own="workspace")
         if removed:
             outcome = f"{sorted(added)} were added to it" if added else "nothing was changed"
             with self._reaching(group, f"remove {sorted(removed)} from the group {group!r}", outcome):
@@ -247,7 +247,7 @@ class HubDirectory:
         """
         group = f"ws-{name}"
         with self._reaching(group, f"update the group {group!r}"):
-            self._mirror(group, {"workspace": name}, [])
+            self._mirror(group, {"workspace": name}, [], own="workspace")
             status, body = self._call("GET", f"/groups/{group}")
             if status != 200 or not isinstance(body, dict):  # never overwrite properties we could not read
                 raise self._refused(group, "read", status, body)
@@ -345,10 +345,24 @@ class HubDirectory:
         with self._reaching(group, f"add {sorted(users)} to the group {group!r}"):
             self._mirror(group, {"class": cls}, users)
 
-    def _mirror(self, group: str, properties: dict, users: list[str]) -> None:
+    def _mirror(self, group: str, properties: dict, users: list[str], own: str = "") -> None:
         """Make ``group`` if it is missing (no group folder, ``properties``) and add ``users``, checking each
-        answer (ClassError 502 ``hub-refused``; OSError when the hub cannot be reached: the caller words it)."""
+        answer (ClassError 502 ``hub-refused``; OSError when the hub cannot be reached: the caller words it).
+
+        ``own``: the property that says whose the group is (``workspace``): a group of that name that exists
+        without it, or with another value (a class's ``<class>-students`` for a class named ``ws``, an operator's
+        group with a folder), is not taken over: ClassError 409 ``group-taken``, nobody is added. A workspace's
+        name chosen by any user would otherwise have made its owner and members members of that group (the class's
+        folders and pins, the group folder).
+        """
         status, body = self._call("GET", f"/groups/{group}")
+        if own and status == 200:
+            found = ((body or {}).get("properties") or {}) if isinstance(body, dict) else {}
+            if found.get(own) != properties[own]:
+                whose = f"class {found['class']!r}'s" if "class" in found else "another of the platform's groups"
+                raise ClassError(f"{own} {properties[own]!r} needs the hub group {group!r}, which exists already "
+                                 f"as {whose}: choose another name for the {own}", status=409, code="group-taken",
+                                 value=properties[own])
         if status == 404:
             status, answer = self._call("POST", f"/groups/{group}")
             if status not in (200, 201):
