@@ -1312,6 +1312,28 @@ def test_a_workspace_never_takes_over_a_hub_group_that_is_not_its_own(teaching, 
     assert ws.create(ANN, "survey")["owner"] == "ann" and hub.users("ws-survey") == ["ann"]
 
 
+def test_a_member_made_a_reader_leaves_the_workspaces_hub_group(teaching, hub):
+    """teams24 (isolation): the owner made a read-write member a reader (``add_readers``), and the member stayed in
+    the hub group ``ws-<name>``, which is read-write access: on Kubernetes the pod's read-write mount of the folder
+    (``kubernetes.group_mounts``), and the Dask clusters shared with the group (code run as their owner). Now
+    they leave the group as a removed member does; the owner cannot be made a reader."""
+    from astrohub_hub.classes_service import HubDirectory
+
+    directory = HubDirectory(hub.url, "service-token")
+    ws = teaching.workspaces
+    ws.on_members_change, ws.on_share = directory.mirror_workspace, directory.share
+    ws.create(ANN, "survey", members=["bob", "eve"])
+    assert hub.users("ws-survey") == ["ann", "bob", "eve"]
+    changed = ws.change(ANN, "survey", add_readers=["bob"])
+    assert changed["members"] == ["ann", "eve"] and changed["readers"] == ["bob"]
+    assert hub.users("ws-survey") == ["ann", "eve"]
+    with pytest.raises(ClassError, match="the owner 'ann' of 'survey' cannot be made a reader"):
+        ws.change(ANN, "survey", add_readers=["ann"])
+    assert ws.show(ANN, "survey")["members"] == ["ann", "eve"] and hub.users("ws-survey") == ["ann", "eve"]
+    assert ws.change(ANN, "survey", add=["bob"])["members"] == ["ann", "bob", "eve"]  # and back
+    assert hub.users("ws-survey") == ["ann", "bob", "eve"]
+
+
 def test_a_roster_or_share_change_the_hub_refuses_is_reported_and_can_be_run_again(teaching, hub):
     """Group membership gives a class's pinned profile; shares give a server. The hub's answers to adding and
     removing members, and to revoking shares, were not checked: a refused change left the roster and the hub

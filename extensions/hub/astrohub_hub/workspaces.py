@@ -204,7 +204,9 @@ class Workspaces:
 
     def change(self, actor: Actor, name: str, *, add: Iterable[str] = (), add_readers: Iterable[str] = (),
                          remove: Iterable[str] = ()) -> dict:
-        """The owner (or an admin) adds members / readers and removes people; removal revokes at once.
+        """The owner (or an admin) adds members / readers and removes people; removal revokes at once, and so
+        does making a read-write member a reader (they leave the hub group ``ws-<name>``; their write access, their
+        files there and their processes holding the folder go as on removal, then they get read-only access).
 
         The hub group ``ws-<name>`` changes first: when the hub refuses (ClassError 502), nothing changes here.
         The shared servers follow after the change (:meth:`_follow_shares`): when the hub refuses one of those,
@@ -219,9 +221,15 @@ class Workspaces:
         remove = self.people.check_users(remove, f"workspace {name!r} removals")
         if info["owner"] in remove:
             raise ClassError(f"the owner {info['owner']!r} cannot be removed from {name!r}", value=info["owner"])
+        if info["owner"] in add_readers:
+            raise ClassError(f"the owner {info['owner']!r} of {name!r} cannot be made a reader: they keep read-write "
+                             "access", value=info["owner"])
+        # A read-write member made a reader leaves the hub group (which gives read-write: the pod's mount on
+        # Kubernetes, Dask clusters shared with it) and loses write access as a removed person does.
+        demoted = [u for u in add_readers if u in info["members"]]
         folder = self.root / name
         with self._lock:
-            self.on_members_change(name, add, remove)
+            self.on_members_change(name, add, [*remove, *demoted])
             with closing(self._db()) as db, db:
                 db.executemany("INSERT OR REPLACE INTO ws_members VALUES (?, ?, 'rw')", [(name, u) for u in add])
                 db.executemany("INSERT OR REPLACE INTO ws_members VALUES (?, ?, 'ro')",
@@ -230,6 +238,8 @@ class Workspaces:
             if self.accounts.enabled:
                 for user in add:
                     folders.grant(folder, self.people.system(user), "rwx", recursive=True)
+                for user in demoted:  # their files are handed over and their writing processes end, as on removal
+                    folders.revoke(folder, self.accounts.name(user))
                 for user in add_readers:
                     folders.grant(folder, self.people.system(user), "r-x", recursive=True)
                 for user in remove:
