@@ -154,10 +154,10 @@ def _within_quota(home: Path | None, staged: Path, target: Path) -> None:
     if used - tree_bytes(target) <= quota:
         return
     size = tree_bytes(staged)
-    raise QuotaExceeded(f"home: the job's result, {target.name} ({size:,} bytes), would take the home over its quota "
-                        f"of {quota:,} bytes ({used - size:,} used by other files); nothing was written. "
-                        "Free space (or ask for a larger quota) and submit the job again",
-                        space="home", quota=quota, used=used - size, needed=size)
+    refused = QuotaExceeded.writing("home", f"the job's result {target.name}", quota=quota, used=used - size,
+                                    needed=size)
+    raise QuotaExceeded(f"{refused.message} Then submit the job again.", space="home", quota=quota,
+                        used=used - size, needed=size)
 
 
 def _replace_folder(new: Path, target: Path) -> None:

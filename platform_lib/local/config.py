@@ -162,6 +162,12 @@ class ClassesConfig(_Strict):
 
     enabled: bool = Field(True, description="Run the classes and workspaces service (`astrohub classes`, `astrohub workspaces`).")
     port: Port = Field(8004, ge=1, le=65535, description="The classes service's port (the hub proxy routes to it).")
+    max_workspaces_per_user: int | None = Field(
+        None, ge=0,
+        description="How many workspaces one person may own (made themselves or as an instructor's team workspaces); "
+        "one more is refused, naming this setting; admins are not held to it; 0: no limit; unset: the hub settings' "
+        "classes.maxWorkspacesPerUser.",
+    )
 
 
 class CullConfig(_Strict):

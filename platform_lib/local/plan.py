@@ -218,6 +218,8 @@ def hub_settings(
             "url": f"http://{ip}:{config.classes.port}" if config.classes.enabled else None,
             "api_token": tokens.get("classes") if config.classes.enabled else None,
             "registry": str(layout.state / "classes.sqlite"),
+            **({} if config.classes.max_workspaces_per_user is None
+               else {"max_workspaces_per_user": config.classes.max_workspaces_per_user}),
         },
         "cull": {
             "enabled": config.cull.enabled, "timeout_seconds": config.cull.timeout,

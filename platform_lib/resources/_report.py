@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from platform_lib.settings import PlatformSettings, get_settings
-from platform_lib.storage import Storage, Usage
+from platform_lib.storage import Storage, Usage, size_text
 
 __all__ = ["DaskUsage", "UsageReport", "usage"]
 
@@ -49,8 +49,8 @@ class UsageReport:
     def __str__(self) -> str:
         lines = [f"usage of {self.user or '(this user)'}:"]
         for name, u in self.storage.items():
-            quota = "no quota" if u.quota is None else f"of {_size(u.quota)} ({_size(u.free)} free)"
-            lines.append(f"  {name:<24} {_size(u.used):>11} in {u.files} files, {quota}")
+            quota = "no quota" if u.quota is None else f"of {size_text(u.quota)} ({size_text(u.free)} free)"
+            lines.append(f"  {name:<24} {size_text(u.used):>11} in {u.files} files, {quota}")
         t = self.totals()
         lines.append(f"  dask: {t['clusters']} cluster(s), {t['workers']} worker(s), {t['cores']} core(s), "
                      f"{t['memory'] / 2**30:.1f} GiB")
@@ -60,20 +60,6 @@ class UsageReport:
     def _repr_pretty_(self, printer, cycle: bool) -> None:
         """A notebook cell ending in ``platform_lib.usage()`` shows the report as ``print`` does, not the dataclass."""
         printer.text(str(self))
-
-
-def _size(n: int) -> str:
-    """``n`` bytes for a person: in the largest of TB, GB, MB, kB it reaches (one decimal), else in bytes. The
-    same text as the hub's pages (:func:`astrohub_hub.sizes.size_text`) and a refused save in Lab
-    (``astrohub_server.sizes``), each package keeping its copy (``tests/unit/test_sizes_agree.py``).
-
-    >>> _size(8_874), _size(2_406_272), _size(1_000_000_000), _size(0), _size(1)
-    ('8.9 kB', '2.4 MB', '1.0 GB', '0 bytes', '1 byte')
-    """
-    for unit, scale in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
-        if n >= scale:
-            return f"{n / scale:,.1f} {unit}"
-    return f"{n:,} byte{'' if n == 1 else 's'}"
 
 
 def usage(settings: PlatformSettings | None = None, *, dask: bool = True) -> UsageReport:

@@ -16,6 +16,9 @@ Public API:
     Where a space's quota is kept (beside the space, in ``.astrohub-quotas``, which only the operator writes),
     reading and setting it (``astrohub quotas``), and moving the quota files spaces once held at their root.
 
+``size_text(n)``
+    ``n`` bytes in words, as ``platform_lib.usage()`` and the refusals write them (``2.4 MB``, ``1 byte``).
+
 ``tree_bytes(path, limit=None)``
     The bytes of the regular files under a local folder, symbolic links neither followed nor counted (a job's
     result against the home's quota, the size of a crossmatch's input), optionally counted only until past a limit.
@@ -48,6 +51,7 @@ from platform_lib.storage._errors import (
     UnknownFormat,
     WorkspaceDeleted,
 )
+from platform_lib.storage._sizes import size_text
 from platform_lib.storage._spaces import Space, migrate_quota_files, quota_path, read_quota, tree_bytes, write_quota
 from platform_lib.storage._storage import Entry, Storage, Usage
 
@@ -67,6 +71,7 @@ __all__ = [
     "UnknownFormat",
     "FormatCannotHold",
     "WorkspaceDeleted",
+    "size_text",
     "tree_bytes",
     "quota_path",
     "read_quota",

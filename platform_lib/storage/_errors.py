@@ -1,11 +1,12 @@
 """The storage errors: every failure of ``platform_lib.storage`` is a :class:`StorageError` with a ``code``.
 
-Imports nothing but :mod:`platform_lib.errors`.
+Imports nothing but :mod:`platform_lib.errors` and :mod:`platform_lib.storage._sizes`.
 """
 
 from __future__ import annotations
 
 from platform_lib.errors import PlatformError
+from platform_lib.storage._sizes import size_text
 
 __all__ = [
     "StorageError", "SpaceNotFound", "PathNotFound", "PathEscape", "ReadOnlySpace", "NotAMember",
@@ -99,3 +100,23 @@ class QuotaExceeded(StorageError):
     def __init__(self, message: str, *, space: str, quota: int, used: int, needed: int) -> None:
         super().__init__(message, value=space)
         self.space, self.quota, self.used, self.needed = space, quota, used, needed
+
+    @classmethod
+    def writing(cls, space: str, what: str, *, quota: int, used: int, needed: int,
+                at_least: bool = False) -> "QuotaExceeded":
+        """The refusal of writing ``what`` (``needed`` bytes; ``at_least``: the write was stopped after them) into
+        ``space``, which holds ``used`` bytes of its ``quota``: the sizes in the units ``platform_lib.usage()``
+        writes, and how to free space or whom to ask.
+
+        >>> print(QuotaExceeded.writing("group/lensing", "m31.fits", quota=50 * 10**6, used=49_800_000,
+        ...                             needed=2_406_272))  # doctest: +NORMALIZE_WHITESPACE
+        group/lensing: writing m31.fits (2.4 MB) would take the space over its quota of 50.0 MB (49.8 MB used,
+        200.0 kB free); nothing was written. Free space in group/lensing (delete or move files you no longer need;
+        platform_lib.usage() shows what each of your spaces holds), or ask the platform's admins for a larger quota.
+        """
+        size = f"at least {size_text(needed)}" if at_least else size_text(needed)
+        return cls(f"{space}: writing {what} ({size}) would take the space over its quota of {size_text(quota)} "
+                   f"({size_text(used)} used, {size_text(max(quota - used, 0))} free); nothing was written. Free "
+                   f"space in {space} (delete or move files you no longer need; platform_lib.usage() shows what "
+                   "each of your spaces holds), or ask the platform's admins for a larger quota.",
+                   space=space, quota=quota, used=used, needed=needed)

@@ -471,12 +471,8 @@ class Storage(TableIO):
                 for chunk in chunks:
                     written += len(chunk)
                     if budget is not None and written > budget:
-                        raise QuotaExceeded(
-                            f"{space.name}: writing {posixpath.basename(full)} would exceed the quota of "
-                            f"{quota:,} bytes ({used:,} used; stopped after {written:,} bytes). Free space "
-                            f"or ask for a larger quota; nothing was written.",
-                            space=space.name, quota=quota, used=used, needed=written,
-                        )
+                        raise QuotaExceeded.writing(space.name, posixpath.basename(full), quota=quota,
+                                                    used=used, needed=written, at_least=True)
                     fh.write(chunk)
             if space.local:
                 _place(tmp, full, keep)

@@ -756,6 +756,24 @@ def test_worker_size_default_comes_from_the_hub_settings(chart, monkeypatch) -> 
 # --- the classes service (templates/classes.yaml) ----------------------------------------------
 
 
+@pytest.mark.parametrize("limit", [None, 0, 3])
+def test_the_workspace_limit_reaches_the_classes_service_on_kubernetes(chart, tmp_path, limit) -> None:
+    """teams24: ``jupyterhub.custom.astrohub.classes.maxWorkspacesPerUser`` (the hub setting, one owner for both
+    modes) reaches the classes Deployment's ConfigMap and its workspaces' rule; 0 (no limit) too; unset, the
+    setting's own default holds."""
+    from astrohub_hub.classes_service import from_environ
+    from astrohub_hub.settings import ClassesSettings
+
+    values = hs.overlay("teaching-class")
+    if limit is not None:
+        values["jupyterhub"]["custom"]["astrohub"].setdefault("classes", {})["maxWorkspacesPerUser"] = limit
+    env = hs.service_environment(hs.manifests(hs.render(chart, values)), tmp_path)
+    assert env.get("ASTROHUB_CLASSES_MAX_WORKSPACES") == (None if limit is None else str(limit))
+    teaching, _, _ = from_environ(env)
+    expected = ClassesSettings().max_workspaces_per_user if limit is None else limit
+    assert teaching.workspaces.max_per_user == expected
+
+
 def test_the_classes_service_runs_on_kubernetes_and_shapes_the_user_pods(chart, tmp_path, monkeypatch) -> None:
     """Issue 19 item 7: the chart runs the classes service; the group properties it sets reach the pods."""
     from astrohub_hub.classes import Actor

@@ -522,6 +522,8 @@ def start_platform() -> tuple[RunningPlatform, list[str]]:
         # runs its own culler for its users; the platform's culler keeps its one-hour timeout).
         "--set", 'environment.ASTROHUB_ACTIVITY_INTERVAL="2"', "--set", 'environment.ASTROHUB_CULL_TIMEOUT="12"',
         "--set", 'environment.ASTROHUB_CULL_WARNING="5"',
+        # Three workspaces per owner: test_platform_classes.py meets the limit with a fourth (the default is 20).
+        "--set", "classes.max_workspaces_per_user=3",
         # A server profile a class can pin (test_platform_classes.py).
         "--set", 'profiles.lab={mem_limit="3G", cpu_limit=1.5, mem_guarantee="1G", environment={LAB_TOOLS="on"}}',
     ]

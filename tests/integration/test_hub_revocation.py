@@ -82,6 +82,54 @@ def test_revoke_removes_every_entry_and_ends_processes_holding_the_folder(shared
     assert again.returncode != 0 and "PermissionError" in again.stderr, again
 
 
+#: Holds ``notes.txt`` of the folder without an open descriptor (a shared memory map, whose descriptor is closed)
+#: and after each line on stdin writes it through the map.
+MAPPED = """
+import ctypes, mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+libc = ctypes.CDLL(None, use_errno=True)  # libc's mmap: Python's keeps a duplicate of the descriptor
+libc.mmap.restype, libc.mmap.argtypes = ctypes.c_void_p, [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int,
+                                                         ctypes.c_int, ctypes.c_int, ctypes.c_long]
+address = libc.mmap(None, 4, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, fd, 0)
+held = (ctypes.c_char * 4).from_address(address)
+os.close(fd)
+print("ready", flush=True)
+for line in sys.stdin:
+    held.raw = b"MINE"
+    libc.msync(ctypes.c_void_p(address), 4, 4)  # MS_SYNC
+    print("wrote", flush=True)
+"""
+
+
+def test_revoke_ends_a_process_holding_a_file_of_the_folder_in_a_memory_map(shared):
+    """teams24: a member about to be removed kept writing a file of the folder after the revocation, through a
+    shared memory map whose descriptor they had closed (``holders`` read only ``cwd``, ``root`` and ``fd``; the
+    kernel checks permissions at ``open`` and ``mmap``, never at a write into the map). Such a process is ended
+    now, as one holding a descriptor is."""
+    folders.grant(shared, "nobody")
+    notes = shared / "notes.txt"
+    made = _as_nobody("import sys; open(sys.argv[1], 'w').write('mine')", str(notes))  # theirs, as the folder allows
+    assert made.returncode == 0, made.stderr
+    holder = subprocess.Popen([sys.executable, "-c", MAPPED, str(notes)], user="nobody", group="nogroup",
+                              cwd="/", stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+
+        folders.revoke(shared, "nobody")
+
+        notes.write_text("ours")
+        if holder.poll() is None:  # still there: it writes through what it held
+            holder.stdin.write("go\n")
+            holder.stdin.flush()
+            holder.stdout.readline()
+        assert notes.read_text() == "ours", "a removed member still wrote into the folder through a memory map"
+        assert holder.wait(timeout=30) != 0
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+
+
 def test_revoke_keeps_the_other_members(shared):
     folders.grant(shared, "nobody")
     folders.grant(shared, "daemon")

@@ -696,6 +696,42 @@ except PermissionError:
     assert platform.classes_api(s2, "POST", f"classes/{name}/assignments/quiz1/submit").status_code == 200
 
 
+def test_one_person_owns_at_most_the_operators_number_of_workspaces(platform, course):
+    """teams24: nothing limited how many workspaces one user made (each a folder, a hub group, ACLs). The harness's
+    platform sets ``classes.max_workspaces_per_user=3`` (astrohub up --set): a fourth is refused through the API
+    and the class page's form alike, naming the limit and the setting, and nothing of it is made; deleting one
+    frees a place. And (teams24, isolation) a workspace's name cannot take over a hub group that is not its own."""
+    lead, teammate = platform.unique("wslead"), course["outsider"]
+    platform.create_user(lead)
+    made = [platform.unique(f"wslim{i}") for i in range(4)]
+    # isolation: a workspace's name never makes its owner a member of a hub group that is not its own (ws-<name>)
+    taken = platform.unique("wstaken")
+    assert platform.api("POST", f"/groups/ws-{taken}").status_code == 201  # the operator's group
+    refused = platform.classes_api(lead, "POST", "workspaces", {"name": taken})
+    assert refused.status_code == 409 and refused.json()["code"] == "group-taken", refused.text
+    assert platform.api("GET", f"/groups/ws-{taken}").json()["users"] == []
+    for ws in made[:3]:
+        answer = platform.classes_api(lead, "POST", "workspaces", {"name": ws, "members": [teammate]})
+        assert answer.status_code == 200, answer.text
+    said = (f"'{lead}' owns 3 workspaces ({', '.join(sorted(made[:3]))}), the most one person may own on this "
+            "platform (3, the operator's setting classes.maxWorkspacesPerUser): delete one you no longer need, or "
+            "ask the platform's admins to raise the setting (or to make this one for you)")
+    refused = platform.classes_api(lead, "POST", "workspaces", {"name": made[3]})
+    assert refused.status_code == 409 and refused.json() == {"status": 409, "code": "too-many-workspaces",
+                                                             "message": said}, refused.text
+    session = platform.login(lead)
+    page = session.get(f"{platform.url}services/astrohub-classes/", timeout=60).text
+    xsrf = re.search(r"name='_xsrf' value='([^']*)'", page).group(1)
+    form = session.post(f"{platform.url}services/astrohub-classes/workspace", timeout=60,
+                        data={"_xsrf": xsrf, "action": "create", "workspace": made[3], "members": teammate})
+    assert form.status_code == 409 and f"Not done: {said}" in html.unescape(form.text), form.text[:900]
+    assert not (platform.data_dir / "workspaces" / made[3]).exists()
+    assert platform.api("GET", f"/groups/ws-{made[3]}").status_code == 404
+    assert platform.classes_api(lead, "DELETE", f"workspaces/{made[0]}").status_code == 200
+    again = platform.classes_api(lead, "POST", "workspaces", {"name": made[3]})
+    assert again.status_code == 200 and again.json()["owner"] == lead, again.text
+
+
 def test_a_workspace_owner_adds_a_member_who_then_writes_there(platform, course):
     owner, member = course["students"][0], course["prof"]  # both have running servers
     reader, stranger = course["students"][1], course["outsider"]

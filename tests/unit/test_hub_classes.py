@@ -136,6 +136,38 @@ def test_workspace_owner_manages_members_and_others_cannot(teaching, tmp_path):
         teaching.workspaces.create(ANN, "team2", owner="bob")
 
 
+def test_a_person_owns_at_most_the_operators_number_of_workspaces(teaching, tmp_path):
+    """teams24: nothing limited how many workspaces a user made (each a folder, a hub group and ACLs): one person
+    could make thousands. Now one beyond ``classes.maxWorkspacesPerUser`` owned is refused, naming the limit, the
+    setting and the way on, before anything is made; admins are not held to it; deleting one frees a place."""
+    ws = teaching.workspaces
+    assert ws.max_per_user == 0  # the library's default: no limit (the service takes the hub setting's)
+    ws.max_per_user = 2
+    ws.create(ANN, "survey-a")
+    ws.create(ANN, "survey-b", members=["bob"])
+    ws.create(BOB, "bobs")  # another person's count is their own
+    mirrored = []
+    ws.on_members_change = lambda name, added, removed: mirrored.append(name)
+    with pytest.raises(ClassError) as refused:
+        ws.create(ANN, "survey-c", members=["eve"])
+    assert (refused.value.status, refused.value.code, refused.value.value) == (409, "too-many-workspaces", 2)
+    assert refused.value.message == (
+        "'ann' owns 2 workspaces (survey-a, survey-b), the most one person may own on this platform (2, the "
+        "operator's setting classes.maxWorkspacesPerUser): delete one you no longer need, or ask the platform's "
+        "admins to raise the setting (or to make this one for you)")
+    assert mirrored == [] and not (tmp_path / "workspaces" / "survey-c").exists()
+    assert [w["name"] for w in ws.of(EVE)] == []
+    # being a member of others' workspaces does not count; an admin makes one for ann beyond the limit
+    assert ws.create(ADMIN, "survey-c", owner="ann")["owner"] == "ann"
+    with pytest.raises(ClassError, match="owns 3 workspaces"):
+        ws.create(ANN, "survey-d")
+    ws.delete(ANN, "survey-a")
+    ws.delete(ANN, "survey-b")
+    assert ws.create(ANN, "survey-d")["owner"] == "ann"  # deleted ones do not count
+    ws.max_per_user = 0  # no limit
+    assert ws.create(ANN, "survey-e")["owner"] == "ann"
+
+
 def test_the_classes_service_closes_an_older_data_folders_roots_to_listing_as_it_starts(tmp_path):
     """privacy14: older versions made the classes', workspaces' and deletion notices' roots 0755, so every user
     listed every class's and workspace's name (and the deleted ones'); the service makes them 0711 as it starts."""
@@ -1247,6 +1279,59 @@ def test_a_workspace_group_whose_properties_the_hub_will_not_give_keeps_them(tea
     hub.refuse, ws.on_collaborators = {}, directory.workspace_collaborators
     ws.collaborate(PROF, "w1")
     assert hub.properties("ws-w1") == {**before, "astrohub-collaborative": ["prof"]}
+
+
+def test_a_workspace_never_takes_over_a_hub_group_that_is_not_its_own(teaching, hub, tmp_path):
+    """teams24 (isolation): a workspace's hub group is ``ws-<name>``, and the service adopted any group of that name
+    that existed. Any user could thus join a class's group (a class named ``ws``: workspace ``students`` or
+    ``instructors`` made its owner a member of ``ws-students`` / ``ws-instructors``, which carry the class's
+    folders, pins and exam window) or an operator's group with a group folder (``ws-lensing``) by making a
+    workspace of the right name. Now such a name is refused (409 ``group-taken``) and nobody joins the group."""
+    from astrohub_hub.classes_service import HubDirectory
+
+    directory = HubDirectory(hub.url, "service-token")
+    teaching.on_roster_change, teaching.on_class_properties = directory.mirror, directory.class_properties
+    ws = teaching.workspaces
+    ws.on_members_change, ws.on_collaborators = directory.mirror_workspace, directory.workspace_collaborators
+    teaching.create_class(ADMIN, "ws", instructors=["prof"], students=["bob"])
+    hub.groups["ws-lensing"] = {"name": "ws-lensing", "properties": {}, "users": ["prof"]}  # the operator's
+    for name, group, whose in (("instructors", "ws-instructors", "class 'ws''s"),
+                               ("students", "ws-students", "class 'ws''s"),
+                               ("lensing", "ws-lensing", "another of the platform's groups")):
+        before = list(hub.users(group))
+        with pytest.raises(ClassError) as refused:
+            ws.create(EVE, name, members=["ann"])
+        assert (refused.value.status, refused.value.code) == (409, "group-taken")
+        assert refused.value.message == (f"workspace {name!r} needs the hub group {group!r}, which exists already as "
+                                          f"{whose}: choose another name for the workspace")
+        assert hub.users(group) == before and not (tmp_path / "workspaces" / name).exists()
+        assert ws.of(EVE) == [] and ws.of(Actor("ann")) == []
+    # a workspace's own group is its own again when the name is taken again after a deletion
+    ws.create(EVE, "survey", members=["ann"])
+    ws.delete(EVE, "survey")
+    assert ws.create(ANN, "survey")["owner"] == "ann" and hub.users("ws-survey") == ["ann"]
+
+
+def test_a_member_made_a_reader_leaves_the_workspaces_hub_group(teaching, hub):
+    """teams24 (isolation): the owner made a read-write member a reader (``add_readers``), and the member stayed in
+    the hub group ``ws-<name>``, which is read-write access: on Kubernetes the pod's read-write mount of the folder
+    (``kubernetes.group_mounts``), and the Dask clusters shared with the group (code run as their owner). Now
+    they leave the group as a removed member does; the owner cannot be made a reader."""
+    from astrohub_hub.classes_service import HubDirectory
+
+    directory = HubDirectory(hub.url, "service-token")
+    ws = teaching.workspaces
+    ws.on_members_change, ws.on_share = directory.mirror_workspace, directory.share
+    ws.create(ANN, "survey", members=["bob", "eve"])
+    assert hub.users("ws-survey") == ["ann", "bob", "eve"]
+    changed = ws.change(ANN, "survey", add_readers=["bob"])
+    assert changed["members"] == ["ann", "eve"] and changed["readers"] == ["bob"]
+    assert hub.users("ws-survey") == ["ann", "eve"]
+    with pytest.raises(ClassError, match="the owner 'ann' of 'survey' cannot be made a reader"):
+        ws.change(ANN, "survey", add_readers=["ann"])
+    assert ws.show(ANN, "survey")["members"] == ["ann", "eve"] and hub.users("ws-survey") == ["ann", "eve"]
+    assert ws.change(ANN, "survey", add=["bob"])["members"] == ["ann", "bob", "eve"]  # and back
+    assert hub.users("ws-survey") == ["ann", "bob", "eve"]
 
 
 def test_a_roster_or_share_change_the_hub_refuses_is_reported_and_can_be_run_again(teaching, hub):

@@ -368,8 +368,9 @@ def test_a_jobs_result_is_held_to_the_homes_quota(tmp_path):
     job = jobs.submit("big_kind:run", {}, output="results/big.parquet", settings=settings, sys_path=[str(code)])
     state = job.wait(timeout=120)
     assert state == "failed", job.log()
-    assert "QuotaExceeded" in state.error and "quota of 20,000 bytes" in state.error, state.error
-    assert "nothing was written" in state.error
+    # teams24: in the units usage() writes ("quota of 20,000 bytes"), with how to free space or whom to ask
+    assert "QuotaExceeded" in state.error and "its quota of 20.0 kB (" in state.error, state.error
+    assert "nothing was written" in state.error and "ask the platform's admins" in state.error, state.error
     assert not (home / "results" / "big.parquet").exists() and list((home / "results").iterdir()) == []
 
 

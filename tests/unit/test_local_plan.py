@@ -161,6 +161,40 @@ def test_cluster_sharing_settings_reach_the_generated_gateway_configuration(tmp_
         assert info.value.key == bad.partition("=")[0] and info.value.key in str(info.value)
 
 
+def test_the_workspace_limit_reaches_the_classes_service_from_astrohub_toml(tmp_path):
+    """teams24: nothing limited how many workspaces one person owns. `classes.max_workspaces_per_user` (unset: the
+    hub setting `classes.maxWorkspacesPerUser`, its one owner and default) reaches the classes service's environment
+    (ASTROHUB_CLASSES_MAX_WORKSPACES) and its workspaces' rule; a bad value names the key or the variable."""
+    from astrohub_hub import HubConfigError
+    from astrohub_hub.classes_service import from_environ, max_workspaces
+    from astrohub_hub.configure import build_services
+    from astrohub_hub.settings import ClassesSettings
+
+    def service_environment(*overrides: str) -> dict:
+        empty = tmp_path / "astrohub.toml"
+        empty.write_text("")
+        config = load_config(empty, overrides=[f"data_dir={tmp_path / 'data'}", "users.run_as_system_users=false",
+                                               *overrides], environ={})
+        settings = HubSettings.model_validate(hub_settings(config, DataLayout(config.data_dir), CREDS,
+                                                           {**TOKENS, "classes": "k" * 64}))
+        return next(s for s in build_services(settings) if s["name"] == "astrohub-classes")["environment"]
+
+    env = service_environment("classes.max_workspaces_per_user=3")
+    assert env["ASTROHUB_CLASSES_MAX_WORKSPACES"] == "3"
+    teaching, _, _ = from_environ({**env, "JUPYTERHUB_API_URL": "http://127.0.0.1:1/hub/api",
+                                   "JUPYTERHUB_API_TOKEN": "t", "ASTROHUB_CLASSES_GRADING": "off"})
+    assert teaching.workspaces.max_per_user == 3
+    default = ClassesSettings().max_workspaces_per_user
+    assert default > 0 and service_environment()["ASTROHUB_CLASSES_MAX_WORKSPACES"] == str(default)
+    assert service_environment("classes.max_workspaces_per_user=0")["ASTROHUB_CLASSES_MAX_WORKSPACES"] == "0"
+    assert max_workspaces({}) == default  # the chart leaves it out when its value is not set
+    with pytest.raises(ConfigError) as info:
+        service_environment("classes.max_workspaces_per_user=-1")
+    assert info.value.key == "classes.max_workspaces_per_user"
+    with pytest.raises(HubConfigError, match="ASTROHUB_CLASSES_MAX_WORKSPACES: 'many' is not a whole number"):
+        max_workspaces({"ASTROHUB_CLASSES_MAX_WORKSPACES": "many"})
+
+
 def test_warm_kernels_reach_the_spawner_settings(tmp_path):
     config, layout = make(tmp_path, users={"warm_kernels": 0})
     assert hub_settings(config, layout, CREDS, TOKENS)["local"]["warm_kernels"] == 0

@@ -1,5 +1,5 @@
 """The three copies of the sizes' text agree: the hub's pages (``astrohub_hub.sizes``), a save Lab refuses
-(``astrohub_server.sizes``) and ``platform_lib.usage()`` (``platform_lib.resources._report``). Each package keeps
+(``astrohub_server.sizes``) and ``platform_lib.usage()`` and ``platform_lib.storage``'s refusals (``platform_lib.storage.size_text``). Each package keeps
 its own (the server imports neither of the others; the hub's image has no ``platform_lib``), so this test is
 what keeps them one text."""
 
@@ -7,7 +7,7 @@ import pytest
 
 from astrohub_hub.sizes import size_text as hub_text
 from astrohub_server.sizes import size_text as server_text
-from platform_lib.resources._report import _size as notebook_text
+from platform_lib.storage import size_text as notebook_text
 
 pytestmark = pytest.mark.unit
 

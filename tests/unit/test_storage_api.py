@@ -321,6 +321,24 @@ def test_the_users_workspaces_are_found_through_the_links_in_the_home_where_the_
     assert (root / "survey" / "notes.txt").read_bytes() == b"ok"
 
 
+def test_the_quota_refusal_reads_in_the_units_usage_writes(storage, spaces):
+    """teams24: storage's own refusal said "would exceed the quota of 50,000,000 bytes (49,800,000 used; stopped
+    after 1,200,000 bytes)" where ``platform_lib.usage()``, the class page and Lab's refused save say 50.0 MB, and it
+    said neither how to free space nor whom to ask."""
+    storage.set_quota("home", 50_000_000)
+    (spaces / "home" / "old.bin").write_bytes(b"o" * 49_800_000)  # written outside Storage: not refused
+    with pytest.raises(QuotaExceeded) as err:
+        storage.write_bytes("home:m31.fits", iter([b"m" * 1_200_000] * 2))  # stopped at the first piece
+    message = str(err.value)
+    assert message.startswith("home: writing m31.fits (at least 1.2 MB) would take the space over its quota of "
+                              "50.0 MB (49.8 MB used, 200.0 kB free); nothing was written."), message
+    assert "bytes" not in message and "Free space in home (delete or move files" in message, message
+    assert "platform_lib.usage()" in message and "ask the platform's admins for a larger quota" in message, message
+    assert (err.value.space, err.value.quota, err.value.used, err.value.needed) == ("home", 50_000_000,
+                                                                                    49_800_000, 1_200_000)
+    assert not (spaces / "home" / "m31.fits").exists()
+
+
 def test_quota_exceeded_leaves_nothing_partial(storage, spaces):
     storage.set_quota("home", 1000)
     storage.write_bytes("home:keep.bin", b"k" * 600)

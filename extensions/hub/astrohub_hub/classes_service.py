@@ -69,6 +69,8 @@ Environment: ``ASTROHUB_CLASSES_ROOT``, ``ASTROHUB_WORKSPACES_ROOT``, ``ASTROHUB
 links to classes, made as a member joins), ``ASTROHUB_CLASSES_COURSE_LINKS`` (locally: the home's folder of links
 to the courses an instructor grades, removed as the class is deleted and made again as it is restored), ``ASTROHUB_GROUPS_ROOT``,
 ``ASTROHUB_CLASSES_GATEWAY`` (the gateway's API, asked for the signed-in user's Dask clusters with the service's token),
+``ASTROHUB_CLASSES_MAX_WORKSPACES`` (how many workspaces one person may own, 0: no limit; unset: the default of the
+hub setting ``classes.maxWorkspacesPerUser``, :class:`astrohub_hub.settings.ClassesSettings`),
 ``ASTROHUB_CLASSES_GRADING`` (``local`` or ``kubernetes``: where nbgrader runs, with ``ASTROHUB_CLASSES_GRADING_*``,
 :mod:`astrohub_hub.grading_jobs`),
 ``ASTROHUB_CLASSES_PREFIX`` / ``ASTROHUB_CLASSES_SYSTEM_USERS`` (``accounts.SystemAccounts``), and JupyterHub's
@@ -106,11 +108,13 @@ from astrohub_hub.accounts import SystemAccounts
 from astrohub_hub.classes import Actor, ClassError, Teaching
 from astrohub_hub.collaboration import COLLABORATIVE_PROPERTY
 from astrohub_hub.due_dates import iso, lateness
-from astrohub_hub.errors import BackendError, HubError
+from astrohub_hub.errors import BackendError, HubConfigError, HubError
 from astrohub_hub.grading import steps_from_environ
+from astrohub_hub.settings import ClassesSettings
 from astrohub_hub.sizes import size_text
 
-__all__ = ["SERVICE_NAME", "SERVICE_SCOPES", "GatewayUsage", "HubDirectory", "from_environ", "make_app", "main"]
+__all__ = ["SERVICE_NAME", "SERVICE_SCOPES", "GatewayUsage", "HubDirectory", "from_environ", "make_app", "main",
+           "max_workspaces"]
 
 log = logging.getLogger("astrohub.classes")
 
@@ -180,7 +184,7 @@ class HubDirectory:
         """
         group = f"ws-{name}"
         with self._reaching(group, f"add {sorted(added)} to the group {group!r}"):
-            self._mirror(group, {"workspace": name}, added)
+            self._mirror(group, {"workspace": name}, added, own="workspace")
         if removed:
             outcome = f"{sorted(added)} were added to it" if added else "nothing was changed"
             with self._reaching(group, f"remove {sorted(removed)} from the group {group!r}", outcome):
@@ -243,7 +247,7 @@ class HubDirectory:
         """
         group = f"ws-{name}"
         with self._reaching(group, f"update the group {group!r}"):
-            self._mirror(group, {"workspace": name}, [])
+            self._mirror(group, {"workspace": name}, [], own="workspace")
             status, body = self._call("GET", f"/groups/{group}")
             if status != 200 or not isinstance(body, dict):  # never overwrite properties we could not read
                 raise self._refused(group, "read", status, body)
@@ -341,10 +345,24 @@ class HubDirectory:
         with self._reaching(group, f"add {sorted(users)} to the group {group!r}"):
             self._mirror(group, {"class": cls}, users)
 
-    def _mirror(self, group: str, properties: dict, users: list[str]) -> None:
+    def _mirror(self, group: str, properties: dict, users: list[str], own: str = "") -> None:
         """Make ``group`` if it is missing (no group folder, ``properties``) and add ``users``, checking each
-        answer (ClassError 502 ``hub-refused``; OSError when the hub cannot be reached: the caller words it)."""
+        answer (ClassError 502 ``hub-refused``; OSError when the hub cannot be reached: the caller words it).
+
+        ``own``: the property that says whose the group is (``workspace``): a group of that name that exists
+        without it, or with another value (a class's ``<class>-students`` for a class named ``ws``, an operator's
+        group with a folder), is not taken over: ClassError 409 ``group-taken``, nobody is added. A workspace's
+        name chosen by any user would otherwise have made its owner and members members of that group (the class's
+        folders and pins, the group folder).
+        """
         status, body = self._call("GET", f"/groups/{group}")
+        if own and status == 200:
+            found = ((body or {}).get("properties") or {}) if isinstance(body, dict) else {}
+            if found.get(own) != properties[own]:
+                whose = f"class {found['class']!r}'s" if "class" in found else "another of the platform's groups"
+                raise ClassError(f"{own} {properties[own]!r} needs the hub group {group!r}, which exists already "
+                                 f"as {whose}: choose another name for the {own}", status=409, code="group-taken",
+                                 value=properties[own])
         if status == 404:
             status, answer = self._call("POST", f"/groups/{group}")
             if status not in (200, 201):
@@ -1247,6 +1265,20 @@ async def _tick(teaching: Teaching) -> None:
         log.exception("exam tick failed")
 
 
+def max_workspaces(env: Mapping[str, str]) -> int:
+    """How many workspaces one person may own: ``ASTROHUB_CLASSES_MAX_WORKSPACES`` (0: no limit), else the default
+    of its one owner, the hub setting ``classes.maxWorkspacesPerUser``. Not a whole number of at least 0: a
+    :class:`HubConfigError` naming the variable and the setting (the service does not start)."""
+    text = env.get("ASTROHUB_CLASSES_MAX_WORKSPACES", "").strip()
+    if not text:
+        return ClassesSettings.model_fields["max_workspaces_per_user"].default
+    if not text.isdigit():
+        raise HubConfigError(f"{text!r} is not a whole number: how many workspaces one person may own, 0 for no "
+                             "limit (set the hub setting classes.maxWorkspacesPerUser)",
+                             key="ASTROHUB_CLASSES_MAX_WORKSPACES", value=text)
+    return int(text)
+
+
 def from_environ(env: Mapping[str, str]) -> tuple[Teaching, HubDirectory, GatewayUsage]:
     """The service's rules, hub directory and gateway client from its environment (the module docstring's
     variables: the hub sets them locally, the chart's ConfigMap ``astrohub-classes`` on Kubernetes)."""
@@ -1265,6 +1297,7 @@ def from_environ(env: Mapping[str, str]) -> tuple[Teaching, HubDirectory, Gatewa
         links_folder=env.get("ASTROHUB_CLASSES_LINKS", ""),
         course_links_folder=env.get("ASTROHUB_CLASSES_COURSE_LINKS", ""),
     )
+    teaching.workspaces.max_per_user = max_workspaces(env)
     teaching.workspaces.on_share = directory.share
     teaching.workspaces.on_collaborators = directory.workspace_collaborators
     return teaching, directory, GatewayUsage(env.get("ASTROHUB_CLASSES_GATEWAY", ""), token)

@@ -200,6 +200,7 @@ def _classes_service(settings: HubSettings) -> dict[str, Any] | None:
             "ASTROHUB_CLASSES_COURSE_LINKS": AstroLocalSpawner.grading_folder.default_value,  # gone with a class
             "ASTROHUB_GROUPS_ROOT": settings.storage.groups_root,
             "ASTROHUB_CLASSES_GATEWAY": _gateway_api(settings),
+            "ASTROHUB_CLASSES_MAX_WORKSPACES": str(classes.max_workspaces_per_user),
             **accounts.environ("ASTROHUB_CLASSES"),
         },
     }

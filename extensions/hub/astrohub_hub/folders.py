@@ -178,9 +178,9 @@ def revoke(folder: Path, system_user: str, *, end_holders: bool = True) -> list[
     2. Files and folders below ``folder`` they own are handed to ``folder``'s owner and group, so
        neither the owner bits nor their own group's bits give them anything (the data stays; other
        members keep their entries).
-    3. ``end_holders``: their processes with a working folder, root or open descriptor under
-       ``folder`` are ended (SIGKILL): the kernel checks permissions when a file is opened, so an
-       open directory or file would otherwise outlive the revocation.
+    3. ``end_holders``: their processes with a working folder, root, open descriptor or memory-mapped
+       file under ``folder`` are ended (SIGKILL): the kernel checks permissions when a file is opened (or
+       mapped), so an open directory or file, or a shared map, would otherwise outlive the revocation.
     4. A file below ``folder`` with a hard link outside it (``st_nlink`` above its links inside) is
        replaced by a copy (:func:`_split_outside_links`): a member may link a file they can write
        into their home, and that link would otherwise keep reaching what the group writes there.
@@ -251,7 +251,8 @@ def _inside(target: str, folder: str) -> bool:
 
 
 def holders(folder: Path, uid: int) -> list[int]:
-    """Process ids of ``uid`` whose working folder, root or an open descriptor is under ``folder``."""
+    """Process ids of ``uid`` whose working folder, root, an open descriptor or a memory-mapped file is under
+    ``folder`` (a shared map of a file stays writable after its descriptor is closed and its access revoked)."""
     folder_s = str(Path(folder).resolve())
     found = []
     for entry in os.scandir("/proc"):
@@ -262,16 +263,23 @@ def holders(folder: Path, uid: int) -> list[int]:
                 continue
             links = [os.path.join(entry.path, "cwd"), os.path.join(entry.path, "root")]
             links += [os.path.join(entry.path, "fd", fd) for fd in os.listdir(os.path.join(entry.path, "fd"))]
+            held = []
             for link in links:
                 try:
-                    if _inside(os.readlink(link), folder_s):
-                        found.append(int(entry.name))
-                        break
+                    held.append(os.readlink(link))
                 except OSError:
                     continue
+            if any(_inside(path, folder_s) for path in [*held, *_mapped_files(entry.path)]):
+                found.append(int(entry.name))
         except OSError:
             continue
     return found
+
+
+def _mapped_files(proc: str) -> list[str]:
+    """The files a process (``/proc/<pid>``) has mapped in memory: the path column of its ``maps``."""
+    with open(os.path.join(proc, "maps")) as maps:
+        return [parts[5] for parts in (line.rstrip("\n").split(maxsplit=5) for line in maps) if len(parts) == 6]
 
 
 def holding(folder: Path, uid: int) -> list[str]:

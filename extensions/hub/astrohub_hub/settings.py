@@ -313,10 +313,15 @@ class ClassesSettings(Strict):
     """The classes and workspaces service (``python -m astrohub_hub.classes_service``) in local mode.
 
     Registered as the hub service ``astrohub-classes`` when ``url`` and ``api_token`` are set. On Kubernetes
-    these keys are unused: the chart's ``classes.enabled`` runs the service as its own Deployment and
+    these keys but ``max_workspaces_per_user`` are unused: the chart's ``classes.enabled`` runs the service as its own Deployment and
     ``jupyterhub.hub.services.astrohub-classes`` registers it (``configure`` then gives it its role). Class
     folders live in ``classes_root`` and workspace folders in ``workspaces_root`` (default: beside
     ``storage.groupsRoot``, as ``classes`` and ``workspaces``); the registry is a SQLite file.
+    ``max_workspaces_per_user`` (both modes: the chart's ConfigMap ``astrohub-classes`` passes it on Kubernetes)
+    is how many workspaces one person may own: one more is refused (the API, the class page and
+    ``astrohub workspaces create``, a 409 ``too-many-workspaces`` naming this setting), whether they make it
+    themselves or as an instructor making a class's team workspaces; admins are not held to it (they make
+    workspaces for others); 0: no limit.
     """
 
     url: str | None = None
@@ -324,6 +329,7 @@ class ClassesSettings(Strict):
     classes_root: str | None = None
     workspaces_root: str | None = None
     registry: str = "astrohub-classes.sqlite"
+    max_workspaces_per_user: int = Field(20, ge=0)
 
 
 class CullSettings(Strict):

@@ -83,6 +83,10 @@ class Workspaces:
     #: The folder of the home with a link per workspace (``~/workspaces/<name>``, ``folders.WORKSPACE_LINKS``), made
     #: as someone is added (:meth:`_link`); empty: none (on Kubernetes the pod mounts the workspace there).
     links_folder: str = ""
+    #: How many workspaces one person may own (``classes.maxWorkspacesPerUser``, the operator's; 0: no limit):
+    #: :meth:`create` refuses one more (409 ``too-many-workspaces``), naming the limit and the setting. Admins are
+    #: not held to it (they make workspaces for others, ``astrohub workspaces create --owner``).
+    max_per_user: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -133,7 +137,8 @@ class Workspaces:
                          readers: Iterable[str] = (), owner: str = "") -> dict:
         """Any user creates a workspace they own, with its folder (owner and members rwx, readers r-x).
 
-        Admins may name another ``owner`` (the ``astrohub`` command must: its token is a service's). The hub
+        Admins may name another ``owner`` (the ``astrohub`` command must: its token is a service's). Nobody but an
+        admin makes one beyond :attr:`max_per_user` owned (a 409 ``too-many-workspaces``, checked with the name). The hub
         group ``ws-<name>`` gets the read-write people once the name is taken, before the folder is made: when
         the hub refuses (ClassError 502) the name is given back and nothing is made.
         """
@@ -143,13 +148,24 @@ class Workspaces:
         if actor.admin and not owner:
             raise ClassError("an admin creating a workspace names its owner (owner / --owner)")
         owner = self.people.check_users([owner], f"workspace {name!r} owner")[0] if owner else actor.name
-        actor = Actor(owner)
+        admin, actor = actor.admin, Actor(owner)
         members = [m for m in self.people.check_users(members, f"workspace {name!r} members") if m != actor.name]
         readers = self.people.check_users(readers, f"workspace {name!r} readers")
         if set(members) & set(readers):
             raise ClassError(f"{sorted(set(members) & set(readers))} cannot be both members and readers")
         with self._lock:
             with closing(self._db()) as db, db:
+                if self.max_per_user and not admin:
+                    owned = [n for (n,) in db.execute("SELECT name FROM workspaces WHERE owner = ? ORDER BY name",
+                                                      (actor.name,))]
+                    if len(owned) >= self.max_per_user:
+                        raise ClassError(
+                            f"{actor.name!r} owns {len(owned)} workspaces ({', '.join(owned[:10])}"
+                            f"{', ...' if len(owned) > 10 else ''}), the most one person "
+                            f"may own on this platform ({self.max_per_user}, the operator's setting "
+                            f"classes.maxWorkspacesPerUser): delete one you no longer need, or ask the platform's "
+                            "admins to raise the setting (or to make this one for you)", status=409,
+                            code="too-many-workspaces", value=self.max_per_user)
                 try:
                     db.execute("INSERT INTO workspaces VALUES (?, ?, ?)", (name, actor.name, self.clock()))
                 except sqlite3.IntegrityError:
@@ -188,7 +204,9 @@ class Workspaces:
 
     def change(self, actor: Actor, name: str, *, add: Iterable[str] = (), add_readers: Iterable[str] = (),
                          remove: Iterable[str] = ()) -> dict:
-        """The owner (or an admin) adds members / readers and removes people; removal revokes at once.
+        """The owner (or an admin) adds members / readers and removes people; removal revokes at once, and so
+        does making a read-write member a reader (they leave the hub group ``ws-<name>``; their write access, their
+        files there and their processes holding the folder go as on removal, then they get read-only access).
 
         The hub group ``ws-<name>`` changes first: when the hub refuses (ClassError 502), nothing changes here.
         The shared servers follow after the change (:meth:`_follow_shares`): when the hub refuses one of those,
@@ -203,9 +221,15 @@ class Workspaces:
         remove = self.people.check_users(remove, f"workspace {name!r} removals")
         if info["owner"] in remove:
             raise ClassError(f"the owner {info['owner']!r} cannot be removed from {name!r}", value=info["owner"])
+        if info["owner"] in add_readers:
+            raise ClassError(f"the owner {info['owner']!r} of {name!r} cannot be made a reader: they keep read-write "
+                             "access", value=info["owner"])
+        # A read-write member made a reader leaves the hub group (which gives read-write: the pod's mount on
+        # Kubernetes, Dask clusters shared with it) and loses write access as a removed person does.
+        demoted = [u for u in add_readers if u in info["members"]]
         folder = self.root / name
         with self._lock:
-            self.on_members_change(name, add, remove)
+            self.on_members_change(name, add, [*remove, *demoted])
             with closing(self._db()) as db, db:
                 db.executemany("INSERT OR REPLACE INTO ws_members VALUES (?, ?, 'rw')", [(name, u) for u in add])
                 db.executemany("INSERT OR REPLACE INTO ws_members VALUES (?, ?, 'ro')",
@@ -214,6 +238,8 @@ class Workspaces:
             if self.accounts.enabled:
                 for user in add:
                     folders.grant(folder, self.people.system(user), "rwx", recursive=True)
+                for user in demoted:  # their files are handed over and their writing processes end, as on removal
+                    folders.revoke(folder, self.accounts.name(user))
                 for user in add_readers:
                     folders.grant(folder, self.people.system(user), "r-x", recursive=True)
                 for user in remove:
