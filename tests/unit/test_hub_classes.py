@@ -401,6 +401,104 @@ def test_a_student_sees_her_score_once_feedback_is_returned_as_it_was_returned(t
     assert "your score: 0.5/5, 0.5 off for lateness, needs manual grading" in bob and "3.5" not in bob, bob
 
 
+def test_a_renamed_student_keeps_her_returned_feedback_scores_work_and_log_atomically(tmp_path, monkeypatch):
+    """classes24: an admin renamed a student on the hub (JupyterHub's admin page) and the classes' registry kept
+    the old name, its feedback log too: the renamed student lost her returned feedback and scores. Now
+    ``rename_member`` moves every row that names her in one transaction (the feedback log's students and scores
+    included) and her folders of the class; a failure in the transaction leaves the registry and the folders as
+    they were."""
+    import astrohub_hub.classes as classes
+
+    hub = {"prof", "ann", "bob"}
+    t = Teaching(tmp_path / "classes", tmp_path / "workspaces", tmp_path / "state" / "classes.sqlite",
+                 accounts=SystemAccounts("astro-", run_as_system_users=False),
+                 home_template=str(tmp_path / "home" / "{username}"), user_exists=hub.__contains__)
+
+    class Grader:  # nbgrader itself runs in tests/integration/test_platform_classes.py
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def grade(self, assignment, work, source, system, feedback, deadline=None):
+            return {s: {"score": {"ann": 4.0, "bob": 2.0}[s], "max_score": 5.0, "late_penalty": 0.0} for s in work}
+
+    monkeypatch.setattr(classes, "Grader", Grader)
+    t.create_class(ADMIN, "c1", instructors=["prof"], students=["ann", "bob"])
+    instructors = tmp_path / "classes" / "c1" / "instructors"
+    (instructors / "hw1").mkdir()
+    t.release(PROF, "c1", "hw1", due="2100-01-01T00:00Z")
+    monkeypatch.setattr(classes, "uses_nbgrader", lambda source: True)
+    t.extend(PROF, "c1", "hw1", "ann", by="2d")
+    for who in (ANN, BOB):
+        t.submit(who, "c1", "hw1")
+    t.collect(PROF, "c1", "hw1", grade=True)
+    for student in ("ann", "bob"):
+        (instructors / "feedback" / "hw1" / student).mkdir(parents=True, exist_ok=True)
+        (instructors / "feedback" / "hw1" / student / "hw1.html").write_text(f"<p>{student}</p>")
+    t.return_feedback(PROF, "c1", "hw1")
+    before = t.show(ANN, "c1")
+    assert before["feedback"] == ["hw1"] and before["scores"]["hw1"]["score"] == 4.0
+    book = {r["student"]: r for r in t.gradebook(PROF, "c1")["rows"]}
+
+    # refused, changing nothing: not an admin, the hub not renamed yet, a name the hub does not know
+    with pytest.raises(ClassError, match="only admins rename") as info:
+        t.rename_member(PROF, "ann", "anna")
+    assert info.value.status == 403
+    with pytest.raises(ClassError, match="unknown user") as info:
+        t.rename_member(ADMIN, "ann", "anna")
+    assert info.value.status == 404
+    hub.add("anna")  # the admin's rename on the hub: her hub user is 'anna' now
+    with pytest.raises(ClassError, match="'ann' is still a hub user: rename them on the hub first") as info:
+        t.rename_member(ADMIN, "ann", "anna")
+    assert info.value.code == "still-a-user"
+    hub.discard("ann")
+    with pytest.raises(ClassError, match="'bob' is named already") as info:  # two people would be one
+        t.rename_member(ADMIN, "ann", "bob")
+    assert info.value.code == "name-taken" and t.roster("c1")["students"] == ["ann", "bob"]
+
+    # a failure inside the transaction (here: rewriting the log) leaves the registry and her folders as they were
+    def broken(detail, old, new):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(classes, "renamed_in_log", broken)
+    with pytest.raises(OSError, match="disk full"):
+        t.rename_member(ADMIN, "ann", "anna")
+    assert t.roster("c1")["students"] == ["ann", "bob"] and t.show(ANN, "c1")["scores"] == before["scores"]
+    assert (tmp_path / "classes" / "c1" / "submissions" / "ann").is_dir()
+    assert not (tmp_path / "classes" / "c1" / "submissions" / "anna").exists()
+    assert (instructors / "feedback" / "hw1" / "ann" / "hw1.html").is_file()
+    monkeypatch.undo()
+    monkeypatch.setattr(classes, "Grader", Grader)
+    monkeypatch.setattr(classes, "uses_nbgrader", lambda source: True)
+
+    answer = t.rename_member(ADMIN, "ann", "anna")
+    assert answer["classes"] == ["c1"] and answer["to"] == "anna"
+    assert t.roster("c1")["students"] == ["anna", "bob"]
+    anna = t.show(Actor("anna"), "c1")
+    # the returned feedback and the score it gave are hers under the new name, as they were
+    assert anna["feedback"] == ["hw1"] and anna["scores"] == before["scores"]
+    assert [s["at"] for s in anna["submissions"]] == [s["at"] for s in before["submissions"]]
+    assert anna["deadlines"]["hw1"]["extended_until"] == before["deadlines"]["hw1"]["extended_until"]
+    renamed = {r["student"]: r for r in t.gradebook(PROF, "c1")["rows"]}
+    assert set(renamed) == {"anna", "bob"}
+    assert {k: v for k, v in renamed["anna"].items() if k != "student"} == \
+        {k: v for k, v in book["ann"].items() if k != "student"}
+    assert (tmp_path / "classes" / "c1" / "submissions" / "anna" / "hw1").is_dir()
+    assert (instructors / "feedback" / "hw1" / "anna" / "hw1.html").read_text() == "<p>ann</p>"
+    assert (instructors / "collected" / "hw1" / "anna").is_dir()
+    log = t.actions(PROF, "c1")
+    assert not any("ann" in (e["detail"].get("students", []) + list(e["detail"].get("scores", {}))
+                             + list(e["detail"].get("grades", {}))) for e in log), log
+    assert [e["actor"] for e in log if e["action"] == "submit"] == ["anna", "bob"]
+    assert log[-1]["action"] == "rename" and log[-1]["detail"] == {"from": "ann", "to": "anna"}
+    # the next feedback reaches her under her new name
+    t.return_feedback(PROF, "c1", "hw1")
+    assert t.show(Actor("anna"), "c1")["scores"]["hw1"]["score"] == 4.0
+    assert (tmp_path / "home" / "anna" / "c1" / "hw1" / "feedback" / "hw1.html").read_text() == "<p>ann</p>"
+    with pytest.raises(ClassError, match="'ann' is in no class") as info:
+        t.rename_member(ADMIN, "ann", "bob")
+    assert info.value.status == 404
+
+
 def test_an_unreadable_nbgrader_gradebook_gives_the_last_scores_and_says_why_never_a_502(teaching, tmp_path,
                                                                                          monkeypatch):
     """nbgrader's gradebook.db damaged, locked by a running autograde, or missing: the gradebook (and the class

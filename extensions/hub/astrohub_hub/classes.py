@@ -9,6 +9,7 @@ reached as ``Teaching.workspaces``; who exists and the checks of names are :mod:
 operation                                        who
 ===============================================  ========================================================
 create, archive, delete, restore; instructors   admins
+rename a person in every class                  admins
 add or remove students, show the roster          admins and the class's instructors
 release, collect, return feedback                the class's instructors
 set or clear an assignment's due date            admins and the class's instructors
@@ -86,7 +87,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from contextlib import closing, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -132,6 +133,32 @@ def _epoch(value: object) -> bool:
 
 def _iso(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))
+
+
+#: The class log's detail fields that name people (:func:`renamed_in_log`): lists of names, mappings keyed by
+#: name, one name. Other fields (an assignment, a file, a time) are never a person, even when spelled like one.
+_LOG_NAME_LISTS, _LOG_NAME_KEYS, _LOG_NAME = ("students", "users", "instructors", "released"), \
+    ("collected", "grades", "scores"), ("student",)
+
+
+def renamed_in_log(detail: str, old: str, new: str) -> str:
+    """A class log entry's ``detail`` (JSON) with person ``old`` named ``new`` in the fields that name people
+    (the feedback's ``students`` and ``scores``, a grading's ``grades``, a roster change's ``users`` ...)."""
+    try:
+        entry = json.loads(detail)
+    except ValueError:
+        return detail
+    if not isinstance(entry, dict):
+        return detail
+    one = (lambda name: new if name == old else name)
+    for key, value in entry.items():
+        if key in _LOG_NAME_LISTS and isinstance(value, list):
+            entry[key] = [one(v) for v in value]
+        elif key in _LOG_NAME_KEYS and isinstance(value, dict):
+            entry[key] = {one(k): v for k, v in value.items()}
+        elif key in _LOG_NAME:
+            entry[key] = one(value)
+    return json.dumps(entry, sort_keys=True)
 
 
 def _by_member(named: dict[str, list[str]]) -> str:
@@ -460,6 +487,104 @@ class Teaching:
                     folders.revoke(self._class_dirs(cls)["base"], self.accounts.name(user))
         self.record(actor, cls, f"remove {role}s", {"users": users})
         return self.show(actor, cls)
+
+    #: The tables with a person's rows, and the column that names them (:meth:`rename_member`).
+    _PERSON_COLUMNS = (("members", "user"), ("submissions", "student"), ("grades", "student"),
+                       ("extensions", "student"))
+
+    def rename_member(self, actor: Actor, old: str, new: str) -> dict:
+        """The classes' side of an admin's rename of hub user ``old`` to ``new`` (admins; JupyterHub's admin page,
+        *Edit User*, or ``PATCH /hub/api/users/<old>``, renames the hub user and its group memberships and tells
+        nobody else): ``new`` takes ``old``'s place in every class that names them, as a member or as a former
+        student with work handed in.
+
+        In one registry transaction (all of it or nothing): the roster, submissions, grades, extensions and the
+        class's log, its details (:func:`renamed_in_log`) and actor included, so the feedback returned to them and
+        the scores it gave (:meth:`show` reads them from the log) are theirs under the new name. Before it, their
+        folders of each class move to the new name: ``submissions/<old>/``,
+        ``instructors/collected/<assignment>/<old>/`` and ``instructors/feedback/<assignment>/<old>/`` (moved back
+        when the transaction fails). Then ``new``'s system user gets the member's access and
+        ``~/classes/<class>`` link, and ``old``'s access ends.
+
+        Refused, changing nothing: a caller not an admin (403), an invalid name, ``new`` not a hub user (404: rename
+        them on the hub first), ``old`` still a hub user (409: the hub's rename comes first, so two people are
+        never one), ``old`` in no class (404 ``not-a-member``), ``new`` already named by one of those classes (409
+        ``name-taken``), one of them being graded now (409 ``grading-busy``).
+
+        Not moved: nbgrader's own copies in the course folder (``instructors/nbgrader/``: its gradebook and
+        folders keep the old name as nbgrader's student id) and the person's home (``~<old>/<class>/``, on the
+        system user of the old name)."""
+        if not actor.admin:
+            raise ClassError("only admins rename people", status=403, code="forbidden", value=actor.name)
+        old = self._check_name("user", str(old).strip().lower())
+        new = self._check_users([new], f"renaming {old!r}: the new name")[0]
+        if new == old:
+            raise ClassError(f"{old!r} is already their name: nothing to rename", value=new)
+        if self.user_exists(old):
+            raise ClassError(f"{old!r} is still a hub user: rename them on the hub first (its admin page, Edit User, "
+                             f"or PATCH /hub/api/users/{old}), then here", status=409, code="still-a-user", value=old)
+        with closing(self._db()) as db:
+            named = {c: set() for (c,) in db.execute(
+                " UNION ".join(f"SELECT class FROM {t} WHERE {col} = ?" for t, col in self._PERSON_COLUMNS),
+                (old,) * len(self._PERSON_COLUMNS))}
+            for cls in named:
+                for table, column in self._PERSON_COLUMNS:
+                    if db.execute(f"SELECT 1 FROM {table} WHERE class = ? AND {column} = ?", (cls, new)).fetchone():
+                        named[cls].add(table)
+            roles = dict(db.execute("SELECT class, role FROM members WHERE user = ?", (old,)).fetchall())
+        if not named:
+            raise ClassError(f"{old!r} is in no class (nor has work handed in to one): nothing to rename", status=404,
+                             code="not-a-member", value=old)
+        taken = {cls: sorted(tables) for cls, tables in named.items() if tables}
+        if taken:
+            raise ClassError(f"{new!r} is named already in {taken} (class: registry tables): renaming {old!r} to it "
+                             "would make two people one; nothing was changed", status=409, code="name-taken",
+                             value=new)
+        with ExitStack() as turns:
+            for cls in sorted(named):  # no grading step writes their grades under the old name meanwhile
+                turns.enter_context(self._grading_turn(actor, cls, f"rename of {old}", wait=False))
+            moves = []
+            for cls in sorted(named):
+                dirs = self._class_dirs(cls)
+                for place in [dirs["submissions"],
+                              *(p for kind in ("collected", "feedback")
+                                for p in sorted((dirs["instructors"] / kind).glob("*")) if p.is_dir())]:
+                    if os.path.isdir(place / old) and not os.path.islink(place / old):
+                        if os.path.lexists(place / new):
+                            raise ClassError(f"{place / new} exists already: renaming {old!r} to {new!r} would mix "
+                                             "two people's work; move it away first. Nothing was changed",
+                                             status=409, code="name-taken", value=new)
+                        moves.append((place / old, place / new))
+            with self._exam_lock, self._lock:
+                done = []
+                try:
+                    for source, target in moves:
+                        source.rename(target)
+                        done.append((source, target))
+                    with closing(self._db()) as db, db:  # one transaction: every row renamed, or none
+                        for table, column in self._PERSON_COLUMNS:
+                            db.execute(f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (new, old))
+                        db.execute("UPDATE log SET actor = ? WHERE actor = ?", (new, old))
+                        rows = db.execute("SELECT rowid, detail FROM log").fetchall()
+                        db.executemany("UPDATE log SET detail = ? WHERE rowid = ?", [
+                            (text, rowid) for rowid, detail in rows
+                            if (text := renamed_in_log(detail, old, new)) != detail])
+                except BaseException:
+                    for source, target in reversed(done):
+                        target.rename(source)
+                    raise
+                for cls, role in roles.items():
+                    exam = self._exam(cls)
+                    self._grant_class(cls, role, [new], frozen=exam is not None and exam[2])
+                    if self.accounts.enabled:
+                        folders.revoke(self._class_dirs(cls)["base"], self.accounts.name(old))
+        for cls in roles:
+            self._link_class(cls, [new])
+        for cls in sorted(named):
+            self.record(actor, cls, "rename", {"from": old, "to": new})
+        return {"from": old, "to": new, "classes": sorted(named),
+                "message": f"{old!r} is {new!r} now in {sorted(named)}: roster, submissions, grades, extensions, "
+                           "returned feedback and log; their copies of assignments stay in the old name's home"}
 
     def show(self, actor: Actor, cls: str, student: str | None = None) -> dict:
         """The class, its roster and assignments (admins, instructors); a student sees the class and assignments.
