@@ -587,7 +587,13 @@ def test_re_releasing_a_fixed_assignment_updates_only_the_copies_students_left_u
     (eve / ".ipynb_checkpoints" / "task-checkpoint.txt").write_text("old")
     (eve / "feedback").mkdir()
     (eve / "feedback" / "task.html").write_text("<p>9/10</p>")
-    assert sorted(teaching.submit(EVE, "c1", "hw1")["files"]) == ["data.csv", "hint.txt", "task.txt"]
+    # classes24: her own folder named feedback, deeper down, is her work (it was left out, unsaid)
+    (eve / "notes" / "feedback").mkdir(parents=True)
+    (eve / "notes" / "feedback" / "peer.txt").write_text("bob says: check the units")
+    (eve / "notes" / ".ipynb_checkpoints").mkdir()
+    (eve / "notes" / ".ipynb_checkpoints" / "peer-checkpoint.txt").write_text("old")
+    assert sorted(teaching.submit(EVE, "c1", "hw1")["files"]) == ["data.csv", "hint.txt", "notes/feedback/peer.txt",
+                                                                  "task.txt"]
     # bob leaves, keeping his work at home, and comes back: his own files stay, nothing is lost
     teaching.remove_members(PROF, "c1", "student", ["bob"])
     (bob / "task.txt").write_text("bob's answer")

@@ -104,9 +104,10 @@ __all__ = ["Actor", "ClassError", "Teaching"]
 
 log = logging.getLogger("astrohub.classes")
 
-#: Folders a submission leaves out, at any depth, as nbgrader's ``CourseDirectory.ignore`` does: JupyterLab's
-#: checkpoints, Python's caches and the feedback returned into the assignment's folder.
-SUBMIT_SKIPS = (".ipynb_checkpoints", "__pycache__", "feedback")
+#: Folders a submission leaves out: JupyterLab's checkpoints and Python's caches at any depth, as nbgrader's
+#: ``CourseDirectory.ignore`` does, and the feedback returned into the assignment's folder, ``./feedback`` only
+#: (nbgrader's ``feedback`` at any depth dropped a student's own ``notes/feedback/`` from her submission, unsaid).
+SUBMIT_SKIPS = (".ipynb_checkpoints", "__pycache__", "./feedback")
 
 
 def _submission_order(folder: Path) -> tuple[str, int]:
@@ -1272,7 +1273,7 @@ class Teaching:
 
     def submit(self, actor: Actor, cls: str, assignment: str) -> dict:
         """Copy the student's ``~/<class>/<assignment>/`` to a new timestamped submission folder (without the
-        folders named in :data:`SUBMIT_SKIPS`: Lab's checkpoints, returned feedback).
+        folders named in :data:`SUBMIT_SKIPS`: Lab's checkpoints, the returned ``feedback/``).
 
         After the student's due date (the assignment's, or their extension) the work is taken and marked late (the
         answer's ``note`` says by how much), or refused when the assignment refuses late work; an exam that names
