@@ -1951,3 +1951,26 @@ def test_an_admins_autograde_reads_as_the_platform_and_makes_no_account_for_the_
     assert readers == [None] and ADMIN.name not in accounts, (readers, accounts)
     teaching.collect(PROF, "c1", "hw1", grade=True)
     assert "prof" in accounts, accounts
+
+
+def test_a_renamed_instructor_teaches_under_the_new_name_with_the_class_and_course_links(tmp_path):
+    """classes24: an instructor the admin renamed teaches the class under the new name, with ``~/classes/<class>``
+    and ``~/grading/<class>`` (formgrader's course) in the new name's home; a student of two classes is renamed in
+    both."""
+    hub = {"prof", "ann"}
+    t = Teaching(tmp_path / "classes", tmp_path / "workspaces", tmp_path / "state" / "classes.sqlite",
+                 accounts=SystemAccounts("astro-", run_as_system_users=False),
+                 home_template=str(tmp_path / "home" / "{username}"), user_exists=hub.__contains__,
+                 links_folder="classes", course_links_folder="grading")
+    for cls in ("c1", "c2"):
+        t.create_class(ADMIN, cls, instructors=["prof"], students=["ann"])
+    hub.difference_update({"prof", "ann"})
+    hub.update({"prof2", "ann2"})
+    assert t.rename_member(ADMIN, "prof", "prof2")["classes"] == ["c1", "c2"]
+    assert t.rename_member(ADMIN, "ann", "ann2")["classes"] == ["c1", "c2"]
+    assert [t.roster(c) for c in ("c1", "c2")] == [{"students": ["ann2"], "instructors": ["prof2"]}] * 2
+    assert t.classes_of(Actor("ann2")) == [{"name": c, "role": "student", "archived": False} for c in ("c1", "c2")]
+    home = tmp_path / "home" / "prof2"
+    assert os.readlink(home / "classes" / "c1") == str(tmp_path / "classes" / "c1")
+    assert os.readlink(home / "grading" / "c2") == str(tmp_path / "classes" / "c2" / "instructors" / "nbgrader")
+    t.show(Actor("prof2"), "c1")  # may teach: no ClassError

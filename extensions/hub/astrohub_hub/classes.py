@@ -505,7 +505,7 @@ class Teaching:
         folders of each class move to the new name: ``submissions/<old>/``,
         ``instructors/collected/<assignment>/<old>/`` and ``instructors/feedback/<assignment>/<old>/`` (moved back
         when the transaction fails). Then ``new``'s system user gets the member's access and
-        ``~/classes/<class>`` link, and ``old``'s access ends.
+        ``~/classes/<class>`` link (an instructor's ``~/grading/<class>`` too), and ``old``'s access ends.
 
         Refused, changing nothing: a caller not an admin (403), an invalid name, ``new`` not a hub user (404: rename
         them on the hub first), ``old`` still a hub user (409: the hub's rename comes first, so two people are
@@ -579,8 +579,10 @@ class Teaching:
                     self._grant_class(cls, role, [new], frozen=exam is not None and exam[2])
                     if self.accounts.enabled:
                         folders.revoke(self._class_dirs(cls)["base"], self.accounts.name(old))
-        for cls in roles:
+        for cls, role in roles.items():
             self._link_class(cls, [new])
+            if role == "instructor":  # formgrader serves it from their next server start, as a new instructor's
+                self._link_course(cls, [new])
         for cls in sorted(named):
             self.record(actor, cls, "rename", {"from": old, "to": new})
         return {"from": old, "to": new, "classes": sorted(named),
