@@ -565,8 +565,10 @@ class Teaching:
                     with closing(self._db()) as db, db:  # one transaction: every row renamed, or none
                         for table, column in self._PERSON_COLUMNS:
                             db.execute(f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (new, old))
-                        db.execute("UPDATE log SET actor = ? WHERE actor = ?", (new, old))
-                        rows = db.execute("SELECT rowid, detail FROM log").fetchall()
+                        # the log of the classes checked above only: elsewhere the new name may be another person
+                        among = f"class IN ({', '.join('?' * len(named))})"
+                        db.execute(f"UPDATE log SET actor = ? WHERE actor = ? AND {among}", (new, old, *named))
+                        rows = db.execute(f"SELECT rowid, detail FROM log WHERE {among}", (*named,)).fetchall()
                         db.executemany("UPDATE log SET detail = ? WHERE rowid = ?", [
                             (text, rowid) for rowid, detail in rows
                             if (text := renamed_in_log(detail, old, new)) != detail])
