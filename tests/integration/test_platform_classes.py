@@ -653,7 +653,8 @@ def test_a_student_who_leaves_loses_the_class_folders_and_their_submissions_stay
 def test_a_student_renamed_by_an_admin_keeps_her_returned_feedback_and_score(platform):
     """classes24: the admin renames a student on the hub (its API, as the admin page's Edit User does), then
     ``astrohub classes rename-member``: under her new name she sees the feedback returned to her and her work,
-    and her new system user reaches her submissions (the class's log named her by the old name: she lost them)."""
+    her copies of the class's work are in her new home, and her new system user reaches her submissions (the class's
+    log named her by the old name: she lost them)."""
     prof, old, new = (platform.unique(n) for n in ("rnprof", "rnold", "rnnew"))
     name = platform.create_class(platform.unique("rename"), [prof], [old])
     root = platform.data_dir / "classes" / name
@@ -673,6 +674,10 @@ def test_a_student_renamed_by_an_admin_keeps_her_returned_feedback_and_score(pla
     assert done.returncode == 0 and f"'{old}' is '{new}' now" in done.stdout, done.stdout + done.stderr
     mine = platform.classes_api(new, "GET", f"classes/{name}").json()
     assert mine["feedback"] == ["hw1"] and [s["student"] for s in mine["submissions"]] == [new], mine
+    copy = platform.data_dir / "home" / new / name / "hw1"  # her work and feedback, in her new home
+    assert (copy / "feedback" / "grade.txt").read_text() == "9/10" and (copy / "task.txt").is_file()
+    if platform.isolated:
+        assert (copy / "task.txt").stat().st_uid == pwd.getpwnam(platform.system_user(new)).pw_uid
     roster = platform.classes_api(prof, "GET", f"classes/{name}").json()
     assert roster["students"] == [new], roster
     if platform.isolated:

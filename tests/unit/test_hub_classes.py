@@ -470,8 +470,12 @@ def test_a_renamed_student_keeps_her_returned_feedback_scores_work_and_log_atomi
     monkeypatch.setattr(classes, "Grader", Grader)
     monkeypatch.setattr(classes, "uses_nbgrader", lambda source: True)
 
+    (tmp_path / "home" / "ann" / "c1" / "hw1" / "answer.txt").write_text("ann's answer")
     answer = t.rename_member(ADMIN, "ann", "anna")
-    assert answer["classes"] == ["c1"] and answer["to"] == "anna"
+    assert answer["classes"] == ["c1"] and answer["to"] == "anna" and answer["copied"] == ["c1"]
+    # her copies of the class's work, and the feedback returned to her, are in her new home too
+    assert (tmp_path / "home" / "anna" / "c1" / "hw1" / "answer.txt").read_text() == "ann's answer"
+    assert (tmp_path / "home" / "anna" / "c1" / "hw1" / "feedback" / "hw1.html").read_text() == "<p>ann</p>"
     assert t.roster("c1")["students"] == ["anna", "bob"]
     anna = t.show(Actor("anna"), "c1")
     # the returned feedback and the score it gave are hers under the new name, as they were

@@ -71,8 +71,8 @@ run as the class's grading identity, :meth:`Teaching._grading_identity`, which m
 where ``feedback`` returns it from. A class's grading steps take turns (:meth:`Teaching._grading_turn`).
 An admin deletes a class (:meth:`Teaching.delete_class`): its folder and registry rows are kept aside, and an admin
 brings them back (:meth:`Teaching.restore_class`), under its name or another.
-May import the standard library, ``accounts``, ``atomic``, ``due_dates``, ``folders``, ``grading``, ``people`` and
-``workspaces``.
+May import the standard library, ``accounts``, ``atomic``, ``due_dates``, ``errors``, ``folders``, ``grading``,
+``people`` and ``workspaces``.
 """
 
 from __future__ import annotations
@@ -94,6 +94,7 @@ from typing import Callable, Iterable, Iterator
 
 from astrohub_hub import folders
 from astrohub_hub.atomic import write_atomic
+from astrohub_hub.errors import HubError
 from astrohub_hub.due_dates import iso, late_seconds, lateness, own_due, parse_due, parse_duration
 from astrohub_hub.accounts import SystemAccounts, ensure_system_user, kernel_username, remove_system_user
 from astrohub_hub.grading import Deadline, Grader, GradebookUnreadable, NoSteps, Steps, total_points, uses_nbgrader
@@ -512,9 +513,10 @@ class Teaching:
         never one), ``old`` in no class (404 ``not-a-member``), ``new`` already named by one of those classes (409
         ``name-taken``), one of them being graded now (409 ``grading-busy``).
 
+        A student's copies of the class's assignments, with the feedback returned there, are copied from
+        ``~<old>/<class>/`` into the new name's home (:meth:`_copy_home_class`; the old home is left as it was).
         Not moved: nbgrader's own copies in the course folder (``instructors/nbgrader/``: its gradebook and
-        folders keep the old name as nbgrader's student id) and the person's home (``~<old>/<class>/``, on the
-        system user of the old name)."""
+        folders keep the old name as nbgrader's student id) and the rest of the old home."""
         if not actor.admin:
             raise ClassError("only admins rename people", status=403, code="forbidden", value=actor.name)
         old = self._check_name("user", str(old).strip().lower())
@@ -581,15 +583,45 @@ class Teaching:
                     self._grant_class(cls, role, [new], frozen=exam is not None and exam[2])
                     if self.accounts.enabled:
                         folders.revoke(self._class_dirs(cls)["base"], self.accounts.name(old))
+        copied, not_copied = [], []
         for cls, role in roles.items():
             self._link_class(cls, [new])
             if role == "instructor":  # formgrader serves it from their next server start, as a new instructor's
                 self._link_course(cls, [new])
+            elif self.home_template:
+                try:
+                    if self._copy_home_class(cls, old, new):
+                        copied.append(cls)
+                except HubError as exc:
+                    not_copied.append(exc.message)
         for cls in sorted(named):
             self.record(actor, cls, "rename", {"from": old, "to": new})
-        return {"from": old, "to": new, "classes": sorted(named),
-                "message": f"{old!r} is {new!r} now in {sorted(named)}: roster, submissions, grades, extensions, "
-                           "returned feedback and log; their copies of assignments stay in the old name's home"}
+        message = (f"{old!r} is {new!r} now in {sorted(named)}: roster, submissions, grades, extensions, returned "
+                   "feedback and log")
+        if copied:
+            message += (f"; their copies of the assignments of {copied}, with the feedback returned to them, are in "
+                        f"~{new}/<class>/ too (their files there kept; the old home is left as it was)")
+        if not_copied:
+            message += f"; not copied (an operator copies it): {'; '.join(not_copied)}"
+        return {"from": old, "to": new, "classes": sorted(named), "copied": copied, "message": message}
+
+    def _copy_home_class(self, cls: str, old: str, new: str) -> bool:
+        """Copy ``~<old>/<cls>/`` (a student's copies of the class's assignments and the feedback returned there)
+        into ``~<new>/<cls>/``, read as the old name's system user and written as the new one's, links not followed,
+        the new home's files kept; whether there was anything to copy. :class:`HubError` when it cannot be."""
+        source = self._home(old) / cls
+        if not os.path.isdir(source) or os.path.islink(source):
+            return False
+        reader = None
+        if self.accounts.enabled:
+            try:
+                reader = pwd.getpwnam(self.accounts.name(old)).pw_name
+            except KeyError:
+                reader = None  # no system user of the old name any more: read as the service
+        data = folders.pack_as(source, reader, base=self._home(old))
+        target = self._home(new) / cls
+        folders.unpack_as(data, target, self._system(new), keep=True, base=self._home(new))
+        return True
 
     def show(self, actor: Actor, cls: str, student: str | None = None) -> dict:
         """The class, its roster and assignments (admins, instructors); a student sees the class and assignments.
