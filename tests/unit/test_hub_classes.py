@@ -12,7 +12,7 @@ import pytest
 
 from astrohub_hub import _transfer, folders
 from astrohub_hub.accounts import SystemAccounts
-from astrohub_hub.classes import Actor, ClassError, Teaching
+from astrohub_hub.classes import Actor, ClassError, Teaching, renamed_in_log
 from platform_lib import get_settings
 from platform_lib.storage import Storage, WorkspaceDeleted
 
@@ -1978,3 +1978,60 @@ def test_a_renamed_instructor_teaches_under_the_new_name_with_the_class_and_cour
     assert os.readlink(home / "classes" / "c1") == str(tmp_path / "classes" / "c1")
     assert os.readlink(home / "grading" / "c2") == str(tmp_path / "classes" / "c2" / "instructors" / "nbgrader")
     t.show(Actor("prof2"), "c1")  # may teach: no ClassError
+
+
+@pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")  # nbgrader's own add_submission, not ours
+def test_a_renamed_student_keeps_her_nbgrader_grades_and_a_failed_rename_leaves_the_gradebook_as_it_was(
+        tmp_path, monkeypatch):
+    """classes24: nbgrader's gradebook (hand grades given in formgrader) and its folders of the student follow the
+    rename, in step with the registry: a failure in the registry's transaction renames them back."""
+    import sys
+
+    from nbgrader.api import Gradebook
+
+    import astrohub_hub.classes as classes
+
+    monkeypatch.setenv("PATH", f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}")  # nbgrader runs alembic
+    hub = {"prof", "ann", "bob"}
+    t = Teaching(tmp_path / "classes", tmp_path / "workspaces", tmp_path / "state" / "classes.sqlite",
+                 accounts=SystemAccounts("astro-", run_as_system_users=False),
+                 home_template=str(tmp_path / "home" / "{username}"), user_exists=hub.__contains__)
+    t.create_class(ADMIN, "c1", instructors=["prof"], students=["ann", "bob"])
+    course = tmp_path / "classes" / "c1" / "instructors" / "nbgrader"
+    course.mkdir()
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:  # as autograding and formgrader leave it
+        gb.add_assignment("hw1")
+        for student in ("ann", "bob"):
+            gb.add_student(student)
+            gb.add_submission("hw1", student)
+    for kind in ("submitted", "autograded", "feedback"):
+        (course / kind / "ann" / "hw1").mkdir(parents=True)
+    hub.difference_update({"ann"})
+    hub.add("anna")
+
+    def broken(detail, old, new):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(classes, "renamed_in_log", broken)
+    with pytest.raises(OSError, match="disk full"):
+        t.rename_member(ADMIN, "ann", "anna")
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        assert sorted(s.id for s in gb.students) == ["ann", "bob"]
+        gb.find_submission("hw1", "ann")
+    assert (course / "submitted" / "ann" / "hw1").is_dir() and not (course / "submitted" / "anna").exists()
+    monkeypatch.setattr(classes, "renamed_in_log", renamed_in_log)
+
+    t.rename_member(ADMIN, "ann", "anna")
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        assert sorted(s.id for s in gb.students) == ["anna", "bob"]
+        assert gb.find_submission("hw1", "anna").student.id == "anna"
+    for kind in ("submitted", "autograded", "feedback"):
+        assert (course / kind / "anna" / "hw1").is_dir() and not (course / kind / "ann").exists()
+    # a name nbgrader's gradebook holds already is refused, changing nothing
+    hub.difference_update({"bob"})
+    hub.add("carl")
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        gb.add_student("carl")
+    with pytest.raises(ClassError, match="has a student 'carl' already") as info:
+        t.rename_member(ADMIN, "bob", "carl")
+    assert info.value.code == "name-taken" and t.roster("c1")["students"] == ["anna", "bob"]

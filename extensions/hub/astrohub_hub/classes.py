@@ -97,7 +97,8 @@ from astrohub_hub.atomic import write_atomic
 from astrohub_hub.errors import HubError
 from astrohub_hub.due_dates import iso, late_seconds, lateness, own_due, parse_due, parse_duration
 from astrohub_hub.accounts import SystemAccounts, ensure_system_user, kernel_username, remove_system_user
-from astrohub_hub.grading import Deadline, Grader, GradebookUnreadable, NoSteps, Steps, total_points, uses_nbgrader
+from astrohub_hub.grading import (Deadline, Grader, GradebookUnreadable, NoSteps, Steps, gradebook_has_student,
+                                  rename_gradebook_student, total_points, uses_nbgrader)
 from astrohub_hub.people import Actor, ClassError, People
 from astrohub_hub.workspaces import Workspaces
 
@@ -515,8 +516,10 @@ class Teaching:
 
         A student's copies of the class's assignments, with the feedback returned there, are copied from
         ``~<old>/<class>/`` into the new name's home (:meth:`_copy_home_class`; the old home is left as it was).
-        Not moved: nbgrader's own copies in the course folder (``instructors/nbgrader/``: its gradebook and
-        folders keep the old name as nbgrader's student id) and the rest of the old home."""
+        nbgrader's course folder follows too: its ``submitted/``, ``autograded/`` and ``feedback/`` folders of the
+        student, and its gradebook's student id (:func:`astrohub_hub.grading.rename_gradebook_student`, renamed back
+        when the registry's transaction fails), so hand grades given in formgrader stay theirs. Not moved: the rest
+        of the old home."""
         if not actor.admin:
             raise ClassError("only admins rename people", status=403, code="forbidden", value=actor.name)
         old = self._check_name("user", str(old).strip().lower())
@@ -549,7 +552,12 @@ class Teaching:
             moves = []
             for cls in sorted(named):
                 dirs = self._class_dirs(cls)
-                for place in [dirs["submissions"],
+                course = dirs["instructors"] / "nbgrader"
+                if gradebook_has_student(course, new):
+                    raise ClassError(f"nbgrader's gradebook of class {cls!r} has a student {new!r} already: renaming "
+                                     f"{old!r} to it would mix two people's grades. Nothing was changed", status=409,
+                                     code="name-taken", value=new)
+                for place in [dirs["submissions"], course / "submitted", course / "autograded", course / "feedback",
                               *(p for kind in ("collected", "feedback")
                                 for p in sorted((dirs["instructors"] / kind).glob("*")) if p.is_dir())]:
                     if os.path.isdir(place / old) and not os.path.islink(place / old):
@@ -559,11 +567,15 @@ class Teaching:
                                              status=409, code="name-taken", value=new)
                         moves.append((place / old, place / new))
             with self._exam_lock, self._lock:
-                done = []
+                done, books = [], []
                 try:
                     for source, target in moves:
                         source.rename(target)
                         done.append((source, target))
+                    for cls in sorted(named):  # nbgrader's gradebook: hand grades stay hers
+                        course = self._class_dirs(cls)["instructors"] / "nbgrader"
+                        if rename_gradebook_student(course, old, new):
+                            books.append(course)
                     with closing(self._db()) as db, db:  # one transaction: every row renamed, or none
                         for table, column in self._PERSON_COLUMNS:
                             db.execute(f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (new, old))
@@ -575,6 +587,8 @@ class Teaching:
                             (text, rowid) for rowid, detail in rows
                             if (text := renamed_in_log(detail, old, new)) != detail])
                 except BaseException:
+                    for course in books:
+                        rename_gradebook_student(course, new, old)
                     for source, target in reversed(done):
                         target.rename(source)
                     raise
