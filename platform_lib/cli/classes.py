@@ -140,6 +140,10 @@ def _restore(args):
     return _print(args, _admin(args).service("POST", _path("classes", args.deleted, "restore"), body))
 
 
+def _rename(args):
+    return _print(args, _admin(args).service("POST", _path("people", args.old, "rename"), {"to": args.new}))
+
+
 def _assignment(action: str):
     def run(args):
         query = "?grade=1" if getattr(args, "grade", False) else ""
@@ -279,6 +283,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          help="restore it under this name (its groups, folders, registry rows and the students' "
                               "~/<class>/ copies renamed; nbgrader's gradebook holds no class name)")
     restore.set_defaults(func=_restore)
+    rename = sub.add_parser("rename-member", help="after renaming hub user OLD to NEW on the hub (its admin page, "
+                                                  "Edit User), the same in every class: roster, submissions, grades, "
+                                                  "extensions, returned feedback and scores, log")
+    rename.add_argument("old")
+    rename.add_argument("new")
+    rename.set_defaults(func=_rename)
     for action, text in [("release", "copy instructors/<assignment>/ into every student's home"),
                          ("collect", "copy each student's latest submission to instructors/collected/"),
                          ("feedback", "return instructors/feedback/<assignment>/<student>/ to each student")]:

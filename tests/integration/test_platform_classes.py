@@ -650,6 +650,42 @@ def test_a_student_who_leaves_loses_the_class_folders_and_their_submissions_stay
         assert (lists_materials(leave), lists_materials(stay)) == (False, True)
 
 
+def test_a_student_renamed_by_an_admin_keeps_her_returned_feedback_and_score(platform):
+    """classes24: the admin renames a student on the hub (its API, as the admin page's Edit User does), then
+    ``astrohub classes rename-member``: under her new name she sees the feedback returned to her and her work,
+    her copies of the class's work are in her new home, and her new system user reaches her submissions (the class's
+    log named her by the old name: she lost them)."""
+    prof, old, new = (platform.unique(n) for n in ("rnprof", "rnold", "rnnew"))
+    name = platform.create_class(platform.unique("rename"), [prof], [old])
+    root = platform.data_dir / "classes" / name
+    (root / "instructors" / "hw1").mkdir()
+    (root / "instructors" / "hw1" / "task.txt").write_text("measure the parallax")
+    assert platform.classes_api(prof, "POST", f"classes/{name}/assignments/hw1/release").status_code == 200
+    assert platform.classes_api(old, "POST", f"classes/{name}/assignments/hw1/submit").status_code == 200
+    assert platform.classes_api(prof, "POST", f"classes/{name}/assignments/hw1/collect").status_code == 200
+    (root / "instructors" / "feedback" / "hw1" / old).mkdir(parents=True)
+    (root / "instructors" / "feedback" / "hw1" / old / "grade.txt").write_text("9/10")
+    returned = platform.classes_api(prof, "POST", f"classes/{name}/assignments/hw1/feedback")
+    assert returned.json()["returned"] == {old: ["grade.txt"]}, returned.text
+    renamed = platform.api("PATCH", f"/users/{old}", json={"name": new})
+    assert renamed.status_code == 200, renamed.text
+    platform.users.add(new)  # the session's teardown removes her new system user too
+    done = platform.astrohub("classes", "rename-member", old, new)
+    assert done.returncode == 0 and f"'{old}' is '{new}' now" in done.stdout, done.stdout + done.stderr
+    mine = platform.classes_api(new, "GET", f"classes/{name}").json()
+    assert mine["feedback"] == ["hw1"] and [s["student"] for s in mine["submissions"]] == [new], mine
+    copy = platform.data_dir / "home" / new / name / "hw1"  # her work and feedback, in her new home
+    assert (copy / "feedback" / "grade.txt").read_text() == "9/10" and (copy / "task.txt").is_file()
+    if platform.isolated:
+        assert (copy / "task.txt").stat().st_uid == pwd.getpwnam(platform.system_user(new)).pw_uid
+    roster = platform.classes_api(prof, "GET", f"classes/{name}").json()
+    assert roster["students"] == [new], roster
+    if platform.isolated:
+        listing = subprocess.run(["runuser", "-u", platform.system_user(new), "--", "ls",
+                                  str(root / "submissions" / new / "hw1")], capture_output=True, text=True)
+        assert listing.returncode == 0 and listing.stdout.strip(), listing.stderr
+
+
 def test_exam_mode_freezes_materials_and_refuses_late_submissions(platform, course):
     """Its own assignment, so it runs alone too (``-k exam``; it used the full cycle's hw1: a 404 alone)."""
     name, prof, (_s1, s2, s3) = course["name"], course["prof"], course["students"]

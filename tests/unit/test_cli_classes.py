@@ -39,6 +39,8 @@ VERBS = {
 }
 #: Verbs whose name goes in the request's body, not its path.
 BODY_ONLY = {("classes", "create"), ("workspaces", "create")}
+#: Verbs that name a person, not a class: their own tests below.
+PEOPLE = {("classes", "rename-member")}
 
 
 class Recorder:
@@ -75,7 +77,7 @@ def test_every_verb_that_names_a_class_is_listed_here():
     verbs = {(group, verb) for group in ("classes", "workspaces")
              for action in groups[group]._actions if isinstance(action, argparse._SubParsersAction)
              for verb in action.choices}
-    assert verbs == set(VERBS) | BODY_ONLY
+    assert verbs == set(VERBS) | BODY_ONLY | PEOPLE
 
 
 @pytest.mark.parametrize(("name", "quoted"), [("a/b c", "a%2Fb%20c"), ("..", "%2E%2E"), ("c?x=1", "c%3Fx%3D1")])
@@ -183,3 +185,10 @@ def test_a_command_prints_what_an_operator_reads_and_json_only_when_asked(monkey
     # an answer of another shape than a verb's first line expects still prints, as its details
     assert main(["classes", "release", "astro101", "hw1", "--data-dir", str(tmp_path)]) == 0
     assert "  name: astro101\n" in capsys.readouterr().out
+
+
+def test_rename_member_sends_the_old_name_as_one_segment_and_the_new_in_the_body(sent, tmp_path):
+    """classes24: ``astrohub classes rename-member OLD NEW``, after the hub's rename, asks the service to rename
+    OLD in every class (``POST people/<old>/rename {"to": NEW}``)."""
+    assert main(["classes", "rename-member", "a/b", "anna", "--data-dir", str(tmp_path)]) == 0
+    assert sent == [("POST", "people/a%2Fb/rename", {"to": "anna"})]

@@ -12,7 +12,7 @@ import pytest
 
 from astrohub_hub import _transfer, folders
 from astrohub_hub.accounts import SystemAccounts
-from astrohub_hub.classes import Actor, ClassError, Teaching
+from astrohub_hub.classes import Actor, ClassError, Teaching, renamed_in_log
 from platform_lib import get_settings
 from platform_lib.storage import Storage, WorkspaceDeleted
 
@@ -433,6 +433,108 @@ def test_a_student_sees_her_score_once_feedback_is_returned_as_it_was_returned(t
     assert "your score: 0.5/5, 0.5 off for lateness, needs manual grading" in bob and "3.5" not in bob, bob
 
 
+def test_a_renamed_student_keeps_her_returned_feedback_scores_work_and_log_atomically(tmp_path, monkeypatch):
+    """classes24: an admin renamed a student on the hub (JupyterHub's admin page) and the classes' registry kept
+    the old name, its feedback log too: the renamed student lost her returned feedback and scores. Now
+    ``rename_member`` moves every row that names her in one transaction (the feedback log's students and scores
+    included) and her folders of the class; a failure in the transaction leaves the registry and the folders as
+    they were."""
+    import astrohub_hub.classes as classes
+
+    hub = {"prof", "ann", "bob"}
+    t = Teaching(tmp_path / "classes", tmp_path / "workspaces", tmp_path / "state" / "classes.sqlite",
+                 accounts=SystemAccounts("astro-", run_as_system_users=False),
+                 home_template=str(tmp_path / "home" / "{username}"), user_exists=hub.__contains__)
+
+    class Grader:  # nbgrader itself runs in tests/integration/test_platform_classes.py
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def grade(self, assignment, work, source, system, feedback, deadline=None):
+            return {s: {"score": {"ann": 4.0, "bob": 2.0}[s], "max_score": 5.0, "late_penalty": 0.0} for s in work}
+
+    monkeypatch.setattr(classes, "Grader", Grader)
+    t.create_class(ADMIN, "c1", instructors=["prof"], students=["ann", "bob"])
+    instructors = tmp_path / "classes" / "c1" / "instructors"
+    (instructors / "hw1").mkdir()
+    t.release(PROF, "c1", "hw1", due="2100-01-01T00:00Z")
+    monkeypatch.setattr(classes, "uses_nbgrader", lambda source: True)
+    t.extend(PROF, "c1", "hw1", "ann", by="2d")
+    for who in (ANN, BOB):
+        t.submit(who, "c1", "hw1")
+    t.collect(PROF, "c1", "hw1", grade=True)
+    for student in ("ann", "bob"):
+        (instructors / "feedback" / "hw1" / student).mkdir(parents=True, exist_ok=True)
+        (instructors / "feedback" / "hw1" / student / "hw1.html").write_text(f"<p>{student}</p>")
+    t.return_feedback(PROF, "c1", "hw1")
+    before = t.show(ANN, "c1")
+    assert before["feedback"] == ["hw1"] and before["scores"]["hw1"]["score"] == 4.0
+    book = {r["student"]: r for r in t.gradebook(PROF, "c1")["rows"]}
+
+    # refused, changing nothing: not an admin, the hub not renamed yet, a name the hub does not know
+    with pytest.raises(ClassError, match="only admins rename") as info:
+        t.rename_member(PROF, "ann", "anna")
+    assert info.value.status == 403
+    with pytest.raises(ClassError, match="unknown user") as info:
+        t.rename_member(ADMIN, "ann", "anna")
+    assert info.value.status == 404
+    hub.add("anna")  # the admin's rename on the hub: her hub user is 'anna' now
+    with pytest.raises(ClassError, match="'ann' is still a hub user: rename them on the hub first") as info:
+        t.rename_member(ADMIN, "ann", "anna")
+    assert info.value.code == "still-a-user"
+    hub.discard("ann")
+    with pytest.raises(ClassError, match="'bob' is named already") as info:  # two people would be one
+        t.rename_member(ADMIN, "ann", "bob")
+    assert info.value.code == "name-taken" and t.roster("c1")["students"] == ["ann", "bob"]
+
+    # a failure inside the transaction (here: rewriting the log) leaves the registry and her folders as they were
+    def broken(detail, old, new):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(classes, "renamed_in_log", broken)
+    with pytest.raises(OSError, match="disk full"):
+        t.rename_member(ADMIN, "ann", "anna")
+    assert t.roster("c1")["students"] == ["ann", "bob"] and t.show(ANN, "c1")["scores"] == before["scores"]
+    assert (tmp_path / "classes" / "c1" / "submissions" / "ann").is_dir()
+    assert not (tmp_path / "classes" / "c1" / "submissions" / "anna").exists()
+    assert (instructors / "feedback" / "hw1" / "ann" / "hw1.html").is_file()
+    monkeypatch.undo()
+    monkeypatch.setattr(classes, "Grader", Grader)
+    monkeypatch.setattr(classes, "uses_nbgrader", lambda source: True)
+
+    (tmp_path / "home" / "ann" / "c1" / "hw1" / "answer.txt").write_text("ann's answer")
+    answer = t.rename_member(ADMIN, "ann", "anna")
+    assert answer["classes"] == ["c1"] and answer["to"] == "anna" and answer["copied"] == ["c1"]
+    # her copies of the class's work, and the feedback returned to her, are in her new home too
+    assert (tmp_path / "home" / "anna" / "c1" / "hw1" / "answer.txt").read_text() == "ann's answer"
+    assert (tmp_path / "home" / "anna" / "c1" / "hw1" / "feedback" / "hw1.html").read_text() == "<p>ann</p>"
+    assert t.roster("c1")["students"] == ["anna", "bob"]
+    anna = t.show(Actor("anna"), "c1")
+    # the returned feedback and the score it gave are hers under the new name, as they were
+    assert anna["feedback"] == ["hw1"] and anna["scores"] == before["scores"]
+    assert [s["at"] for s in anna["submissions"]] == [s["at"] for s in before["submissions"]]
+    assert anna["deadlines"]["hw1"]["extended_until"] == before["deadlines"]["hw1"]["extended_until"]
+    renamed = {r["student"]: r for r in t.gradebook(PROF, "c1")["rows"]}
+    assert set(renamed) == {"anna", "bob"}
+    assert {k: v for k, v in renamed["anna"].items() if k != "student"} == \
+        {k: v for k, v in book["ann"].items() if k != "student"}
+    assert (tmp_path / "classes" / "c1" / "submissions" / "anna" / "hw1").is_dir()
+    assert (instructors / "feedback" / "hw1" / "anna" / "hw1.html").read_text() == "<p>ann</p>"
+    assert (instructors / "collected" / "hw1" / "anna").is_dir()
+    log = t.actions(PROF, "c1")
+    assert not any("ann" in (e["detail"].get("students", []) + list(e["detail"].get("scores", {}))
+                             + list(e["detail"].get("grades", {}))) for e in log), log
+    assert [e["actor"] for e in log if e["action"] == "submit"] == ["anna", "bob"]
+    assert log[-1]["action"] == "rename" and log[-1]["detail"] == {"from": "ann", "to": "anna"}
+    # the next feedback reaches her under her new name
+    t.return_feedback(PROF, "c1", "hw1")
+    assert t.show(Actor("anna"), "c1")["scores"]["hw1"]["score"] == 4.0
+    assert (tmp_path / "home" / "anna" / "c1" / "hw1" / "feedback" / "hw1.html").read_text() == "<p>ann</p>"
+    with pytest.raises(ClassError, match="'ann' is in no class") as info:
+        t.rename_member(ADMIN, "ann", "bob")
+    assert info.value.status == 404
+
+
 def test_an_unreadable_nbgrader_gradebook_gives_the_last_scores_and_says_why_never_a_502(teaching, tmp_path,
                                                                                          monkeypatch):
     """nbgrader's gradebook.db damaged, locked by a running autograde, or missing: the gradebook (and the class
@@ -521,7 +623,13 @@ def test_re_releasing_a_fixed_assignment_updates_only_the_copies_students_left_u
     (eve / ".ipynb_checkpoints" / "task-checkpoint.txt").write_text("old")
     (eve / "feedback").mkdir()
     (eve / "feedback" / "task.html").write_text("<p>9/10</p>")
-    assert sorted(teaching.submit(EVE, "c1", "hw1")["files"]) == ["data.csv", "hint.txt", "task.txt"]
+    # classes24: her own folder named feedback, deeper down, is her work (it was left out, unsaid)
+    (eve / "notes" / "feedback").mkdir(parents=True)
+    (eve / "notes" / "feedback" / "peer.txt").write_text("bob says: check the units")
+    (eve / "notes" / ".ipynb_checkpoints").mkdir()
+    (eve / "notes" / ".ipynb_checkpoints" / "peer-checkpoint.txt").write_text("old")
+    assert sorted(teaching.submit(EVE, "c1", "hw1")["files"]) == ["data.csv", "hint.txt", "notes/feedback/peer.txt",
+                                                                  "task.txt"]
     # bob leaves, keeping his work at home, and comes back: his own files stay, nothing is lost
     teaching.remove_members(PROF, "c1", "student", ["bob"])
     (bob / "task.txt").write_text("bob's answer")
@@ -1932,3 +2040,83 @@ def test_an_admins_autograde_reads_as_the_platform_and_makes_no_account_for_the_
     assert readers == [None] and ADMIN.name not in accounts, (readers, accounts)
     teaching.collect(PROF, "c1", "hw1", grade=True)
     assert "prof" in accounts, accounts
+
+
+def test_a_renamed_instructor_teaches_under_the_new_name_with_the_class_and_course_links(tmp_path):
+    """classes24: an instructor the admin renamed teaches the class under the new name, with ``~/classes/<class>``
+    and ``~/grading/<class>`` (formgrader's course) in the new name's home; a student of two classes is renamed in
+    both."""
+    hub = {"prof", "ann"}
+    t = Teaching(tmp_path / "classes", tmp_path / "workspaces", tmp_path / "state" / "classes.sqlite",
+                 accounts=SystemAccounts("astro-", run_as_system_users=False),
+                 home_template=str(tmp_path / "home" / "{username}"), user_exists=hub.__contains__,
+                 links_folder="classes", course_links_folder="grading")
+    for cls in ("c1", "c2"):
+        t.create_class(ADMIN, cls, instructors=["prof"], students=["ann"])
+    hub.difference_update({"prof", "ann"})
+    hub.update({"prof2", "ann2"})
+    assert t.rename_member(ADMIN, "prof", "prof2")["classes"] == ["c1", "c2"]
+    assert t.rename_member(ADMIN, "ann", "ann2")["classes"] == ["c1", "c2"]
+    assert [t.roster(c) for c in ("c1", "c2")] == [{"students": ["ann2"], "instructors": ["prof2"]}] * 2
+    assert t.classes_of(Actor("ann2")) == [{"name": c, "role": "student", "archived": False} for c in ("c1", "c2")]
+    home = tmp_path / "home" / "prof2"
+    assert os.readlink(home / "classes" / "c1") == str(tmp_path / "classes" / "c1")
+    assert os.readlink(home / "grading" / "c2") == str(tmp_path / "classes" / "c2" / "instructors" / "nbgrader")
+    t.show(Actor("prof2"), "c1")  # may teach: no ClassError
+
+
+@pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")  # nbgrader's own add_submission, not ours
+def test_a_renamed_student_keeps_her_nbgrader_grades_and_a_failed_rename_leaves_the_gradebook_as_it_was(
+        tmp_path, monkeypatch):
+    """classes24: nbgrader's gradebook (hand grades given in formgrader) and its folders of the student follow the
+    rename, in step with the registry: a failure in the registry's transaction renames them back."""
+    import sys
+
+    from nbgrader.api import Gradebook
+
+    import astrohub_hub.classes as classes
+
+    monkeypatch.setenv("PATH", f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}")  # nbgrader runs alembic
+    hub = {"prof", "ann", "bob"}
+    t = Teaching(tmp_path / "classes", tmp_path / "workspaces", tmp_path / "state" / "classes.sqlite",
+                 accounts=SystemAccounts("astro-", run_as_system_users=False),
+                 home_template=str(tmp_path / "home" / "{username}"), user_exists=hub.__contains__)
+    t.create_class(ADMIN, "c1", instructors=["prof"], students=["ann", "bob"])
+    course = tmp_path / "classes" / "c1" / "instructors" / "nbgrader"
+    course.mkdir()
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:  # as autograding and formgrader leave it
+        gb.add_assignment("hw1")
+        for student in ("ann", "bob"):
+            gb.add_student(student)
+            gb.add_submission("hw1", student)
+    for kind in ("submitted", "autograded", "feedback"):
+        (course / kind / "ann" / "hw1").mkdir(parents=True)
+    hub.difference_update({"ann"})
+    hub.add("anna")
+
+    def broken(detail, old, new):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(classes, "renamed_in_log", broken)
+    with pytest.raises(OSError, match="disk full"):
+        t.rename_member(ADMIN, "ann", "anna")
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        assert sorted(s.id for s in gb.students) == ["ann", "bob"]
+        gb.find_submission("hw1", "ann")
+    assert (course / "submitted" / "ann" / "hw1").is_dir() and not (course / "submitted" / "anna").exists()
+    monkeypatch.setattr(classes, "renamed_in_log", renamed_in_log)
+
+    t.rename_member(ADMIN, "ann", "anna")
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        assert sorted(s.id for s in gb.students) == ["anna", "bob"]
+        assert gb.find_submission("hw1", "anna").student.id == "anna"
+    for kind in ("submitted", "autograded", "feedback"):
+        assert (course / kind / "anna" / "hw1").is_dir() and not (course / kind / "ann").exists()
+    # a name nbgrader's gradebook holds already is refused, changing nothing
+    hub.difference_update({"bob"})
+    hub.add("carl")
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        gb.add_student("carl")
+    with pytest.raises(ClassError, match="has a student 'carl' already") as info:
+        t.rename_member(ADMIN, "bob", "carl")
+    assert info.value.code == "name-taken" and t.roster("c1")["students"] == ["anna", "bob"]

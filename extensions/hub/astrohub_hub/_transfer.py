@@ -49,7 +49,8 @@ def no_links_below(base: str, path: str) -> None:
 def pack(folder: str, limit: int = LIMIT, base: str | None = None, skip: tuple[str, ...] = ()) -> bytes:
     """A tar of the regular files and folders under ``folder`` (links not followed); ValueError past ``limit``.
 
-    ``base``: no component of ``folder`` below it may be a link. ``skip``: names of folders left out, at any depth.
+    ``base``: no component of ``folder`` below it may be a link. ``skip``: names of folders left out, at any depth;
+    a name written ``./name``: only the folder ``name`` directly in ``folder``.
     """
     if base:
         no_links_below(base, folder)
@@ -59,7 +60,9 @@ def pack(folder: str, limit: int = LIMIT, base: str | None = None, skip: tuple[s
     os.close(fd)
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         for root, dirs, files in os.walk(folder, followlinks=False):
-            dirs[:] = sorted(d for d in dirs if d not in skip and not os.path.islink(os.path.join(root, d)))
+            top = root == folder
+            dirs[:] = sorted(d for d in dirs if d not in skip and not (top and f"./{d}" in skip)
+                             and not os.path.islink(os.path.join(root, d)))
             rel_root = os.path.relpath(root, folder)
             if rel_root != ".":
                 info = tarfile.TarInfo(rel_root)

@@ -9,6 +9,7 @@ reached as ``Teaching.workspaces``; who exists and the checks of names are :mod:
 operation                                        who
 ===============================================  ========================================================
 create, archive, delete, restore; instructors   admins
+rename a person in every class                  admins
 add or remove students, show the roster          admins and the class's instructors
 release, collect, return feedback                the class's instructors
 set or clear an assignment's due date            admins and the class's instructors
@@ -70,8 +71,8 @@ run as the class's grading identity, :meth:`Teaching._grading_identity`, which m
 where ``feedback`` returns it from. A class's grading steps take turns (:meth:`Teaching._grading_turn`).
 An admin deletes a class (:meth:`Teaching.delete_class`): its folder and registry rows are kept aside, and an admin
 brings them back (:meth:`Teaching.restore_class`), under its name or another.
-May import the standard library, ``accounts``, ``atomic``, ``due_dates``, ``folders``, ``grading``, ``people`` and
-``workspaces``.
+May import the standard library, ``accounts``, ``atomic``, ``due_dates``, ``errors``, ``folders``, ``grading``,
+``people`` and ``workspaces``.
 """
 
 from __future__ import annotations
@@ -86,16 +87,18 @@ import shutil
 import sqlite3
 import threading
 import time
-from contextlib import closing, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from astrohub_hub import folders
 from astrohub_hub.atomic import write_atomic
+from astrohub_hub.errors import HubError
 from astrohub_hub.due_dates import iso, late_seconds, lateness, own_due, parse_due, parse_duration
 from astrohub_hub.accounts import SystemAccounts, ensure_system_user, kernel_username, remove_system_user
-from astrohub_hub.grading import Deadline, Grader, GradebookUnreadable, NoSteps, Steps, total_points, uses_nbgrader
+from astrohub_hub.grading import (Deadline, Grader, GradebookUnreadable, NoSteps, Steps, gradebook_has_student,
+                                  rename_gradebook_student, total_points, uses_nbgrader)
 from astrohub_hub.people import Actor, ClassError, People
 from astrohub_hub.workspaces import Workspaces
 
@@ -103,9 +106,10 @@ __all__ = ["Actor", "ClassError", "Teaching"]
 
 log = logging.getLogger("astrohub.classes")
 
-#: Folders a submission leaves out, at any depth, as nbgrader's ``CourseDirectory.ignore`` does: JupyterLab's
-#: checkpoints, Python's caches and the feedback returned into the assignment's folder.
-SUBMIT_SKIPS = (".ipynb_checkpoints", "__pycache__", "feedback")
+#: Folders a submission leaves out: JupyterLab's checkpoints and Python's caches at any depth, as nbgrader's
+#: ``CourseDirectory.ignore`` does, and the feedback returned into the assignment's folder, ``./feedback`` only
+#: (nbgrader's ``feedback`` at any depth dropped a student's own ``notes/feedback/`` from her submission, unsaid).
+SUBMIT_SKIPS = (".ipynb_checkpoints", "__pycache__", "./feedback")
 
 
 def _submission_order(folder: Path) -> tuple[str, int]:
@@ -132,6 +136,32 @@ def _epoch(value: object) -> bool:
 
 def _iso(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))
+
+
+#: The class log's detail fields that name people (:func:`renamed_in_log`): lists of names, mappings keyed by
+#: name, one name. Other fields (an assignment, a file, a time) are never a person, even when spelled like one.
+_LOG_NAME_LISTS, _LOG_NAME_KEYS, _LOG_NAME = ("students", "users", "instructors", "released"), \
+    ("collected", "grades", "scores"), ("student",)
+
+
+def renamed_in_log(detail: str, old: str, new: str) -> str:
+    """A class log entry's ``detail`` (JSON) with person ``old`` named ``new`` in the fields that name people
+    (the feedback's ``students`` and ``scores``, a grading's ``grades``, a roster change's ``users`` ...)."""
+    try:
+        entry = json.loads(detail)
+    except ValueError:
+        return detail
+    if not isinstance(entry, dict):
+        return detail
+    one = (lambda name: new if name == old else name)
+    for key, value in entry.items():
+        if key in _LOG_NAME_LISTS and isinstance(value, list):
+            entry[key] = [one(v) for v in value]
+        elif key in _LOG_NAME_KEYS and isinstance(value, dict):
+            entry[key] = {one(k): v for k, v in value.items()}
+        elif key in _LOG_NAME:
+            entry[key] = one(value)
+    return json.dumps(entry, sort_keys=True)
 
 
 def _by_member(named: dict[str, list[str]]) -> str:
@@ -460,6 +490,152 @@ class Teaching:
                     folders.revoke(self._class_dirs(cls)["base"], self.accounts.name(user))
         self.record(actor, cls, f"remove {role}s", {"users": users})
         return self.show(actor, cls)
+
+    #: The tables with a person's rows, and the column that names them (:meth:`rename_member`).
+    _PERSON_COLUMNS = (("members", "user"), ("submissions", "student"), ("grades", "student"),
+                       ("extensions", "student"))
+
+    def rename_member(self, actor: Actor, old: str, new: str) -> dict:
+        """The classes' side of an admin's rename of hub user ``old`` to ``new`` (admins; JupyterHub's admin page,
+        *Edit User*, or ``PATCH /hub/api/users/<old>``, renames the hub user and its group memberships and tells
+        nobody else): ``new`` takes ``old``'s place in every class that names them, as a member or as a former
+        student with work handed in.
+
+        In one registry transaction (all of it or nothing): the roster, submissions, grades, extensions and the
+        class's log, its details (:func:`renamed_in_log`) and actor included, so the feedback returned to them and
+        the scores it gave (:meth:`show` reads them from the log) are theirs under the new name. Before it, their
+        folders of each class move to the new name: ``submissions/<old>/``,
+        ``instructors/collected/<assignment>/<old>/`` and ``instructors/feedback/<assignment>/<old>/`` (moved back
+        when the transaction fails). Then ``new``'s system user gets the member's access and
+        ``~/classes/<class>`` link (an instructor's ``~/grading/<class>`` too), and ``old``'s access ends.
+
+        Refused, changing nothing: a caller not an admin (403), an invalid name, ``new`` not a hub user (404: rename
+        them on the hub first), ``old`` still a hub user (409: the hub's rename comes first, so two people are
+        never one), ``old`` in no class (404 ``not-a-member``), ``new`` already named by one of those classes (409
+        ``name-taken``), one of them being graded now (409 ``grading-busy``).
+
+        A student's copies of the class's assignments, with the feedback returned there, are copied from
+        ``~<old>/<class>/`` into the new name's home (:meth:`_copy_home_class`; the old home is left as it was).
+        nbgrader's course folder follows too: its ``submitted/``, ``autograded/`` and ``feedback/`` folders of the
+        student, and its gradebook's student id (:func:`astrohub_hub.grading.rename_gradebook_student`, renamed back
+        when the registry's transaction fails), so hand grades given in formgrader stay theirs. Not moved: the rest
+        of the old home."""
+        if not actor.admin:
+            raise ClassError("only admins rename people", status=403, code="forbidden", value=actor.name)
+        old = self._check_name("user", str(old).strip().lower())
+        new = self._check_users([new], f"renaming {old!r}: the new name")[0]
+        if new == old:
+            raise ClassError(f"{old!r} is already their name: nothing to rename", value=new)
+        if self.user_exists(old):
+            raise ClassError(f"{old!r} is still a hub user: rename them on the hub first (its admin page, Edit User, "
+                             f"or PATCH /hub/api/users/{old}), then here", status=409, code="still-a-user", value=old)
+        with closing(self._db()) as db:
+            named = {c: set() for (c,) in db.execute(
+                " UNION ".join(f"SELECT class FROM {t} WHERE {col} = ?" for t, col in self._PERSON_COLUMNS),
+                (old,) * len(self._PERSON_COLUMNS))}
+            for cls in named:
+                for table, column in self._PERSON_COLUMNS:
+                    if db.execute(f"SELECT 1 FROM {table} WHERE class = ? AND {column} = ?", (cls, new)).fetchone():
+                        named[cls].add(table)
+            roles = dict(db.execute("SELECT class, role FROM members WHERE user = ?", (old,)).fetchall())
+        if not named:
+            raise ClassError(f"{old!r} is in no class (nor has work handed in to one): nothing to rename", status=404,
+                             code="not-a-member", value=old)
+        taken = {cls: sorted(tables) for cls, tables in named.items() if tables}
+        if taken:
+            raise ClassError(f"{new!r} is named already in {taken} (class: registry tables): renaming {old!r} to it "
+                             "would make two people one; nothing was changed", status=409, code="name-taken",
+                             value=new)
+        with ExitStack() as turns:
+            for cls in sorted(named):  # no grading step writes their grades under the old name meanwhile
+                turns.enter_context(self._grading_turn(actor, cls, f"rename of {old}", wait=False))
+            moves = []
+            for cls in sorted(named):
+                dirs = self._class_dirs(cls)
+                course = dirs["instructors"] / "nbgrader"
+                if gradebook_has_student(course, new):
+                    raise ClassError(f"nbgrader's gradebook of class {cls!r} has a student {new!r} already: renaming "
+                                     f"{old!r} to it would mix two people's grades. Nothing was changed", status=409,
+                                     code="name-taken", value=new)
+                for place in [dirs["submissions"], course / "submitted", course / "autograded", course / "feedback",
+                              *(p for kind in ("collected", "feedback")
+                                for p in sorted((dirs["instructors"] / kind).glob("*")) if p.is_dir())]:
+                    if os.path.isdir(place / old) and not os.path.islink(place / old):
+                        if os.path.lexists(place / new):
+                            raise ClassError(f"{place / new} exists already: renaming {old!r} to {new!r} would mix "
+                                             "two people's work; move it away first. Nothing was changed",
+                                             status=409, code="name-taken", value=new)
+                        moves.append((place / old, place / new))
+            with self._exam_lock, self._lock:
+                done, books = [], []
+                try:
+                    for source, target in moves:
+                        source.rename(target)
+                        done.append((source, target))
+                    for cls in sorted(named):  # nbgrader's gradebook: hand grades stay hers
+                        course = self._class_dirs(cls)["instructors"] / "nbgrader"
+                        if rename_gradebook_student(course, old, new):
+                            books.append(course)
+                    with closing(self._db()) as db, db:  # one transaction: every row renamed, or none
+                        for table, column in self._PERSON_COLUMNS:
+                            db.execute(f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (new, old))
+                        # the log of the classes checked above only: elsewhere the new name may be another person
+                        among = f"class IN ({', '.join('?' * len(named))})"
+                        db.execute(f"UPDATE log SET actor = ? WHERE actor = ? AND {among}", (new, old, *named))
+                        rows = db.execute(f"SELECT rowid, detail FROM log WHERE {among}", (*named,)).fetchall()
+                        db.executemany("UPDATE log SET detail = ? WHERE rowid = ?", [
+                            (text, rowid) for rowid, detail in rows
+                            if (text := renamed_in_log(detail, old, new)) != detail])
+                except BaseException:
+                    for course in books:
+                        rename_gradebook_student(course, new, old)
+                    for source, target in reversed(done):
+                        target.rename(source)
+                    raise
+                for cls, role in roles.items():
+                    exam = self._exam(cls)
+                    self._grant_class(cls, role, [new], frozen=exam is not None and exam[2])
+                    if self.accounts.enabled:
+                        folders.revoke(self._class_dirs(cls)["base"], self.accounts.name(old))
+        copied, not_copied = [], []
+        for cls, role in roles.items():
+            self._link_class(cls, [new])
+            if role == "instructor":  # formgrader serves it from their next server start, as a new instructor's
+                self._link_course(cls, [new])
+            elif self.home_template:
+                try:
+                    if self._copy_home_class(cls, old, new):
+                        copied.append(cls)
+                except HubError as exc:
+                    not_copied.append(exc.message)
+        for cls in sorted(named):
+            self.record(actor, cls, "rename", {"from": old, "to": new})
+        message = (f"{old!r} is {new!r} now in {sorted(named)}: roster, submissions, grades, extensions, returned "
+                   "feedback and log")
+        if copied:
+            message += (f"; their copies of the assignments of {copied}, with the feedback returned to them, are in "
+                        f"~{new}/<class>/ too (their files there kept; the old home is left as it was)")
+        if not_copied:
+            message += f"; not copied (an operator copies it): {'; '.join(not_copied)}"
+        return {"from": old, "to": new, "classes": sorted(named), "copied": copied, "message": message}
+
+    def _copy_home_class(self, cls: str, old: str, new: str) -> bool:
+        """Copy ``~<old>/<cls>/`` (a student's copies of the class's assignments and the feedback returned there)
+        into ``~<new>/<cls>/``, read as the old name's system user and written as the new one's, links not followed,
+        the new home's files kept; whether there was anything to copy. :class:`HubError` when it cannot be."""
+        source = self._home(old) / cls
+        if not os.path.isdir(source) or os.path.islink(source):
+            return False
+        reader = None
+        if self.accounts.enabled:
+            try:
+                reader = pwd.getpwnam(self.accounts.name(old)).pw_name
+            except KeyError:
+                reader = None  # no system user of the old name any more: read as the service
+        data = folders.pack_as(source, reader, base=self._home(old))
+        target = self._home(new) / cls
+        folders.unpack_as(data, target, self._system(new), keep=True, base=self._home(new))
+        return True
 
     def show(self, actor: Actor, cls: str, student: str | None = None) -> dict:
         """The class, its roster and assignments (admins, instructors); a student sees the class and assignments.
@@ -1147,7 +1323,7 @@ class Teaching:
 
     def submit(self, actor: Actor, cls: str, assignment: str) -> dict:
         """Copy the student's ``~/<class>/<assignment>/`` to a new timestamped submission folder (without the
-        folders named in :data:`SUBMIT_SKIPS`: Lab's checkpoints, returned feedback).
+        folders named in :data:`SUBMIT_SKIPS`: Lab's checkpoints, the returned ``feedback/``).
 
         After the student's due date (the assignment's, or their extension) the work is taken and marked late (the
         answer's ``note`` says by how much), or refused when the assignment refuses late work; an exam that names

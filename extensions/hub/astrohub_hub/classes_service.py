@@ -33,6 +33,8 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
 ``POST api/classes/<c>/assignments/<a>/extension``          a student's extension: ``{student, until}`` (ISO
                                                             8601; null: take it back) or ``{student, by}``
                                                             (``2d``, ``36h``; instructors)
+``POST api/people/<old>/rename`` ``{to}``                   an admin renamed hub user ``old`` to ``to``: the same
+                                                            in every class (roster, work, grades, feedback, log)
 ``GET  api/usage``                                          what I use: storage (home, groups, workspaces), Dask
 ``PUT  api/quotas/<group|workspace|home>/<name>``            an admin sets ``{bytes}`` (null: none), the
                                                             operator's quota, beside the folder
@@ -565,6 +567,13 @@ class RestoreHandler(ApiHandler):
 
     async def post(self, kept: str) -> None:
         await self.run(self.teaching.restore_class, kept, self.text(self.body, "as"))
+
+
+class RenameHandler(ApiHandler):
+    BODIES = {"POST": ("to",)}
+
+    async def post(self, old: str) -> None:
+        await self.run(self.teaching.rename_member, old, self.text(self.body, "to"))
 
 
 class RosterHandler(ApiHandler):
@@ -1245,6 +1254,7 @@ def api_routes(api: str) -> list[tuple[str, type[ApiHandler]]]:
         (rf"{api}/classes/{seg}/assignments/{seg}/(release|submit|collect|feedback)/?", AssignmentHandler),
         (rf"{api}/classes/{seg}/assignments/{seg}/due/?", DueHandler),
         (rf"{api}/classes/{seg}/assignments/{seg}/extension/?", ExtensionHandler),
+        (rf"{api}/people/{seg}/rename/?", RenameHandler),
         (rf"{api}/usage/?", UsageHandler),
         (rf"{api}/quotas/(group|workspace|home)/{seg}/?", QuotaHandler),
         (rf"{api}/workspaces/?", WorkspacesHandler),

@@ -330,7 +330,7 @@ def _as_user(system_user: str | None) -> dict:
 def pack_as(folder: Path, system_user: str | None, *, limit: int = 200 * 2**20, base: Path | None = None,
             skip: tuple[str, ...] = ()) -> bytes:
     """The regular files under ``folder`` as a tar, read with ``system_user``'s permissions (None: ours);
-    ``skip``: names of folders left out, at any depth.
+    ``skip``: names of folders left out, at any depth (``./name``: only the one directly in ``folder``).
 
     Links are not followed, so a link a user planted cannot make root read what that user cannot;
     ``base``: no folder on the way from ``base`` to ``folder`` may be a link either.

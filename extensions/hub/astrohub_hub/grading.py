@@ -88,10 +88,11 @@ import json
 import os
 import pwd
 import re
+import sqlite3
 import stat
 import subprocess
 import sys
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, closing, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -104,7 +105,8 @@ from astrohub_hub.errors import BackendError, HubError
 from astrohub_hub.grading_kernels import BROKER_ENV, KernelBroker
 
 __all__ = ["CourseFileReadOnly", "Deadline", "Grader", "GradebookReadOnly", "GradebookUnreadable", "LocalSteps",
-           "NoSteps", "Steps", "steps_from_environ", "total_points", "uses_nbgrader"]
+           "NoSteps", "Steps", "gradebook_has_student", "rename_gradebook_student", "steps_from_environ",
+           "total_points", "uses_nbgrader"]
 
 class GradebookUnreadable(BackendError):
     """nbgrader's ``gradebook.db`` cannot be read now: damaged, locked by a running autograde past SQLite's
@@ -132,6 +134,32 @@ class GradebookReadOnly(CourseFileReadOnly):
     database")."""
 
     code = "gradebook-read-only"
+
+
+def gradebook_has_student(course: Path, name: str) -> bool:
+    """Whether nbgrader's gradebook of ``course`` has a student ``name`` (a course without one: False)."""
+    db_path = course / "gradebook.db"
+    if not db_path.is_file():
+        return False
+    with closing(sqlite3.connect(db_path, timeout=30)) as db:
+        return db.execute("SELECT 1 FROM student WHERE id = ?", (name,)).fetchone() is not None
+
+
+def rename_gradebook_student(course: Path, old: str, new: str) -> bool:
+    """Rename student ``old`` to ``new`` in nbgrader's gradebook of ``course`` (its ``student`` row and the
+    ``submitted_assignment`` rows that name it), in one transaction (standard library SQL on nbgrader's schema, as
+    :data:`_SCORES` reads it), so the grades and comments given in formgrader stay with the student; whether the
+    gradebook had ``old`` (a course without a gradebook: False). The caller checks first that ``new`` is no student
+    there (:func:`gradebook_has_student`)."""
+    db_path = course / "gradebook.db"
+    if not db_path.is_file():
+        return False
+    with closing(sqlite3.connect(db_path, timeout=30)) as db, db:
+        if not db.execute("SELECT 1 FROM student WHERE id = ?", (old,)).fetchone():
+            return False
+        db.execute("UPDATE student SET id = ? WHERE id = ?", (new, old))
+        db.execute("UPDATE submitted_assignment SET student_id = ? WHERE student_id = ?", (new, old))
+    return True
 
 
 #: Seconds one nbgrader step may take (autograde runs every submitted notebook).
