@@ -101,6 +101,9 @@ def hips_name(table_name: str) -> str:
     """The HiPS folder name of a registry table, as the archive serves it: ``I/311/hip2`` -> ``I_311_hip2``."""
     import re
 
+    if not isinstance(table_name, str):  # re's "expected string or bytes-like object, got 'int'" before
+        raise TypeError(f"table_name must be a registry table's name as text, such as 'I/311/hip2', "
+                        f"not {type(table_name).__name__} {table_name!r:.60}")
     return re.sub(r"[^A-Za-z0-9._+-]+", "_", table_name).strip("_") or "catalogue"
 
 

@@ -45,6 +45,16 @@ def _under_a_file(tmp_path):
     return storage.write_bytes("home:a/b", b"y")
 
 
+def _get_job_in(tmp_path, job_id):
+    """``jobs.get_job(job_id)`` for a user whose job folder exists (where the file system checks the name)."""
+    from platform_lib import get_settings, jobs
+    from platform_lib.jobs._store import jobs_root
+
+    settings = get_settings(user="alice", home=tmp_path)
+    jobs_root(tmp_path).mkdir(parents=True)
+    return jobs.get_job(job_id, settings=settings)
+
+
 def _skymap(**layers):
     from platform_lib.skymap import SkyMap
 
@@ -179,6 +189,24 @@ def _cases():
                                      r"an address is a string"),
         "Storage.write_bytes(data=None)": (lambda tmp: _storage(tmp).write_bytes("home:a.bin", None), TypeError,
                                            r"^data must be bytes"),
+        # badinput24: crossmatch('') read the current folder as a HATS catalogue ("Failed to read HATS at
+        # location <cwd>"), a name over the file system's limits answered its OSError "File name too long", bytes
+        # pathlib's TypeError; get_job(5) "argument of type 'int' is not iterable", an id over 255 characters in
+        # an existing job folder "File name too long"; hips_name(5) re's "expected string or bytes-like object"
+        "crossmatch(left='')": (lambda tmp: crossmatch("", stars, 1 * u.arcsec), CrossmatchInputError,
+                                r"^left is an empty name: give a catalogue's registry name"),
+        "crossmatch(right=' ')": (lambda tmp: crossmatch(stars, " ", 1 * u.arcsec), CrossmatchInputError,
+                                  r"^right is an empty name"),
+        "crossmatch(right=long name)": (lambda tmp: crossmatch(stars, "x" * 300, 1 * u.arcsec),
+                                        CrossmatchInputError, r"\(300 characters\)' is not a name the file system "
+                                                              r"takes \(a folder name of at most 255 bytes"),
+        "crossmatch(left=bytes)": (lambda tmp: crossmatch(b"I/311", stars, 1 * u.arcsec), TypeError,
+                                   r"^left must be a table, .* not bytes \(b'I/311'\): decode it"),
+        "jobs.get_job(5)": (lambda tmp: jobs.get_job(5), TypeError, r"^job_id must be a job's id as text"),
+        "jobs.get_job(long id)": (lambda tmp: _get_job_in(tmp, "x" * 300), jobs.UnknownJobError,
+                                  r"^no job 'x+\.\.\.\(300 characters\)' in .*; list_jobs\(\) shows the jobs there"),
+        "viz.hips_name(5)": (lambda tmp: viz.hips_name(5), TypeError,
+                             r"^table_name must be a registry table's name as text, such as 'I/311/hip2', not int 5"),
     }
 
 
