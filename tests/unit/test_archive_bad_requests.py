@@ -1,5 +1,6 @@
 """Malformed requests to the archive that a sweep of every route found answered wrongly (badinput24): each is now a
-4xx in the route's own error form, naming the problem, and leaves the connection usable or says it closes it.
+4xx in the route's own error form, naming the problem, and leaves the connection usable or says it closes it (a
+connection closed unannounced sent the proxy's next request, anybody's, to the hub's 503 page).
 
 The archive app runs in-process (tests/support/tornado_thread.py), the archive's own server options.
 """
@@ -16,7 +17,7 @@ from astropy.io.votable import parse
 from tornado_thread import serving  # tests/support/, on the path by tests/conftest.py
 
 from astrohub_archive.app import ArchiveState, make_app
-from astrohub_archive.base import SERVER_OPTIONS
+from astrohub_archive.base import MAX_HEADER_BYTES, SERVER_OPTIONS
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +66,30 @@ def test_a_method_a_streamed_upload_route_does_not_take_leaves_no_dead_connectio
         if first.will_close:
             return
         connection.request("GET", "/hips/")  # the same connection, as a proxy keeping it alive would
+        second = connection.getresponse()
+        second.read()
+        assert second.status == 200
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("what", ["url", "headers"])
+def test_a_request_over_the_limits_leaves_no_dead_connection(base, what):
+    """badinput23 answered a URL or headers over the archive's limits (414, 431: TooLargeHandler) where tornado had
+    dropped them, but the answer, made before the request was read through, kept the connection looking alive and
+    tornado closed it: the next request down it got no answer (through the proxy, the hub's 503 page)."""
+    url = urlparse(base)
+    path, headers = ("/sia/query?POS=" + "x" * MAX_HEADER_BYTES, {}) if what == "url" else \
+        ("/sia/query", {"X-Big": "y" * MAX_HEADER_BYTES})
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        connection.request("GET", path, headers=headers)
+        first = connection.getresponse()
+        first.read()
+        assert first.status == (414 if what == "url" else 431)
+        if first.will_close:
+            return
+        connection.request("GET", "/hips/")
         second = connection.getresponse()
         second.read()
         assert second.status == 200

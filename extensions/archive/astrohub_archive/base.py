@@ -122,6 +122,11 @@ class TooLargeHandler(tornado.web.RequestHandler):
         self.clear()
         self.set_status(self.fault.status)
         self.set_header("Content-Type", CONTENT_TYPES["votable"])
+        # Refused in prepare (a URL or headers over the limit, a body past DRAIN_BODY), the request's body is not
+        # read and tornado ends the connection after the answer; said so, a proxy keeping connections to the
+        # service (configurable-http-proxy) does not send the next request, anybody's, down it (it got the hub's
+        # 503 page). After a drained body the connection could stay, but a refusal this size is rare: close it.
+        self.set_header("Connection", "close")
         self.finish(error_votable(self.fault.document_text()))
 
     get = head = post = put = delete = patch = options = _refuse
