@@ -21,6 +21,7 @@ from astropy.table import Column, Table
 from platform_lib.crossmatch._engine import _radius_rad, match_pairs
 from platform_lib.crossmatch._epoch import as_epoch, propagate
 from platform_lib.crossmatch._errors import CrossmatchInputError, warn_dropped
+from platform_lib.pathlimits import shown, too_long
 from platform_lib.skyangle import sky_angle
 
 __all__ = ["crossmatch", "check_columns", "MODES"]
@@ -604,10 +605,6 @@ def _lazy_frames(left, right, f1: str, f2: str) -> tuple[str | None, str | None]
     return out[0], out[1]
 
 
-#: The longest name a file system takes for one folder, and for a whole path (Linux's NAME_MAX and PATH_MAX).
-_NAME_MAX, _PATH_MAX = 255, 4096
-
-
 def _check_named_side(obj, side: str) -> None:
     """A side given by name (a registry name or a HATS folder's path) is text naming something: an empty name
     read the current folder as a HATS catalogue ("Failed to read HATS at location <cwd>"), bytes answered
@@ -618,16 +615,15 @@ def _check_named_side(obj, side: str) -> None:
     if not isinstance(obj, (str, os.PathLike)):
         return
     text = os.fspath(obj)
-    shown = text if len(text) <= 80 else f"{text[:60]}...({len(text)} characters)"
     if isinstance(text, bytes) or not text.strip():
         raise CrossmatchInputError(
             f"{side} is an empty name: give a catalogue's registry name (e.g. 'I/311'), a HATS folder's path, a "
             "table or a DataFrame", code="empty-name", value=text)
-    if len(text.encode()) > _PATH_MAX or any(len(part.encode()) > _NAME_MAX for part in Path(text).parts):
+    why = too_long(text)
+    if why:
         raise CrossmatchInputError(
-            f"{side} catalogue {shown!r} is not a name the file system takes (a folder name of at most "
-            f"{_NAME_MAX} bytes, a path of {_PATH_MAX}): give a catalogue's registry name (e.g. 'I/311') or a "
-            "HATS folder's path", code="not-found", value=shown)
+            f"{side} catalogue {shown(text)!r} {why}: give a catalogue's registry name (e.g. 'I/311') or a HATS "
+            "folder's path", code="not-found", value=shown(text))
 
 
 def _is_hats_side(obj) -> bool:

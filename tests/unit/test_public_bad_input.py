@@ -16,7 +16,12 @@ layers differ in length a wrong area; ``write_bytes('home:a\\nb')`` made a file 
 tell an operator)"; ``viz.Aladin(projection="AIT")`` opened in SIN, ``target=5`` and ``height='x'`` answered
 with ipyaladin's TraitError; ``viz.plot(table, radius=...)`` without a center ignored the radius, and with one a
 radius of metres or text answered from astropy; ``plot_skymap(levels=('x',))`` answered from numpy, ``levels=(2,)``
-drew."""
+drew.
+
+badinput24 tried 30 more public functions with None, '', NaN, numbers, bytes, 300-character names and lists:
+``crossmatch('')`` read the current folder as a HATS catalogue, a name or folder over the file system's 255 bytes
+answered its "File name too long" (crossmatch, index_folder, get_job), ``get_job(5)`` "argument of type 'int' is not
+iterable", ``hips_name(5)`` re's TypeError."""
 
 from __future__ import annotations
 
@@ -192,16 +197,19 @@ def _cases():
         # badinput24: crossmatch('') read the current folder as a HATS catalogue ("Failed to read HATS at
         # location <cwd>"), a name over the file system's limits answered its OSError "File name too long", bytes
         # pathlib's TypeError; get_job(5) "argument of type 'int' is not iterable", an id over 255 characters in
-        # an existing job folder "File name too long"; hips_name(5) re's "expected string or bytes-like object"
+        # an existing job folder "File name too long"; hips_name(5) re's "expected string or bytes-like object";
+        # index_folder(a name over 255 bytes) "File name too long"
         "crossmatch(left='')": (lambda tmp: crossmatch("", stars, 1 * u.arcsec), CrossmatchInputError,
                                 r"^left is an empty name: give a catalogue's registry name"),
         "crossmatch(right=' ')": (lambda tmp: crossmatch(stars, " ", 1 * u.arcsec), CrossmatchInputError,
                                   r"^right is an empty name"),
         "crossmatch(right=long name)": (lambda tmp: crossmatch(stars, "x" * 300, 1 * u.arcsec),
-                                        CrossmatchInputError, r"\(300 characters\)' is not a name the file system "
-                                                              r"takes \(a folder name of at most 255 bytes"),
+                                        CrossmatchInputError, r"^right catalogue 'x+\.\.\.\(300 characters\)' is longer "
+                                                              r"than the file system takes \(a name of at most 255 bytes"),
         "crossmatch(left=bytes)": (lambda tmp: crossmatch(b"I/311", stars, 1 * u.arcsec), TypeError,
                                    r"^left must be a table, .* not bytes \(b'I/311'\): decode it"),
+        "index_folder(long name)": (lambda tmp: index_folder(tmp / ("x" * 300)), ImageIndexInputError,
+                                    r"^folder '.*\.\.\.\(\d+ characters\)' is longer than the file system takes"),
         "jobs.get_job(5)": (lambda tmp: jobs.get_job(5), TypeError, r"^job_id must be a job's id as text"),
         "jobs.get_job(long id)": (lambda tmp: _get_job_in(tmp, "x" * 300), jobs.UnknownJobError,
                                   r"^no job 'x+\.\.\.\(300 characters\)' in .*; list_jobs\(\) shows the jobs there"),
