@@ -198,7 +198,7 @@ def _cases():
         # location <cwd>"), a name over the file system's limits answered its OSError "File name too long", bytes
         # pathlib's TypeError; get_job(5) "argument of type 'int' is not iterable", an id over 255 characters in
         # an existing job folder "File name too long"; hips_name(5) re's "expected string or bytes-like object";
-        # index_folder(a name over 255 bytes) "File name too long"
+        # index_folder(a name over 255 bytes) "File name too long"; ephemeris(times=b'\xff') Python's UnicodeDecodeError
         "crossmatch(left='')": (lambda tmp: crossmatch("", stars, 1 * u.arcsec), CrossmatchInputError,
                                 r"^left is an empty name: give a catalogue's registry name"),
         "crossmatch(right=' ')": (lambda tmp: crossmatch(stars, " ", 1 * u.arcsec), CrossmatchInputError,
@@ -210,6 +210,8 @@ def _cases():
                                    r"^left must be a table, .* not bytes \(b'I/311'\): decode it"),
         "index_folder(long name)": (lambda tmp: index_folder(tmp / ("x" * 300)), ImageIndexInputError,
                                     r"^folder '.*\.\.\.\(\d+ characters\)' is longer than the file system takes"),
+        "ephemeris(times=b'\\xff')": (lambda tmp: ephemeris("mars", b"\xff"), MovingObjectError,
+                                     r"^times=b'\\xff' is bytes that are not UTF-8 text: give the date as text"),
         "jobs.get_job(5)": (lambda tmp: jobs.get_job(5), TypeError, r"^job_id must be a job's id as text"),
         "jobs.get_job(long id)": (lambda tmp: _get_job_in(tmp, "x" * 300), jobs.UnknownJobError,
                                   r"^no job 'x+\.\.\.\(300 characters\)' in .*; list_jobs\(\) shows the jobs there"),
