@@ -198,7 +198,8 @@ def _cases():
         # location <cwd>"), a name over the file system's limits answered its OSError "File name too long", bytes
         # pathlib's TypeError; get_job(5) "argument of type 'int' is not iterable", an id over 255 characters in
         # an existing job folder "File name too long"; hips_name(5) re's "expected string or bytes-like object";
-        # index_folder(a name over 255 bytes) "File name too long"; ephemeris(times=b'\xff') Python's UnicodeDecodeError
+        # index_folder(a name over 255 bytes) "File name too long"; ephemeris(times=b'\xff') Python's UnicodeDecodeError;
+        # validate_hips(None) and upload_hips(5) pathlib's TypeError, read_hips_properties('') "Is a directory: '.'"
         "crossmatch(left='')": (lambda tmp: crossmatch("", stars, 1 * u.arcsec), CrossmatchInputError,
                                 r"^left is an empty name: give a catalogue's registry name"),
         "crossmatch(right=' ')": (lambda tmp: crossmatch(stars, " ", 1 * u.arcsec), CrossmatchInputError,
@@ -212,6 +213,14 @@ def _cases():
                                     r"^folder '.*\.\.\.\(\d+ characters\)' is longer than the file system takes"),
         "ephemeris(times=b'\\xff')": (lambda tmp: ephemeris("mars", b"\xff"), MovingObjectError,
                                      r"^times=b'\\xff' is bytes that are not UTF-8 text: give the date as text"),
+        "viz.validate_hips(None)": (lambda tmp: viz.validate_hips(None), viz.HipsError,
+                                    r"^path must be a HiPS folder's path \(a str or pathlib.Path, e.g. '~/hips/mine'\), "
+                                    r"got NoneType None"),
+        "viz.validate_hips(long name)": (lambda tmp: viz.validate_hips("y" * 300), viz.HipsError,
+                                         r"^path 'y+\.\.\.\(300 characters\)' is longer than the file system takes"),
+        "viz.upload_hips(5)": (lambda tmp: viz.upload_hips(5), viz.HipsError, r"^path must be a HiPS folder's path"),
+        "viz.read_hips_properties('')": (lambda tmp: viz.read_hips_properties(""), viz.HipsError,
+                                         r"^path is empty: give a HiPS properties file's path"),
         "jobs.get_job(5)": (lambda tmp: jobs.get_job(5), TypeError, r"^job_id must be a job's id as text"),
         "jobs.get_job(long id)": (lambda tmp: _get_job_in(tmp, "x" * 300), jobs.UnknownJobError,
                                   r"^no job 'x+\.\.\.\(300 characters\)' in .*; list_jobs\(\) shows the jobs there"),
