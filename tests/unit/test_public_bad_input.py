@@ -75,6 +75,7 @@ def _cases():
 
     from astropy.table import Table
 
+    from platform_lib.catalogs import UnsupportedSource, read_text_table
     from platform_lib.catalogs import cone_search as catalogue_cone
     from platform_lib.crossmatch import CrossmatchInputError, crossmatch
     from platform_lib.retrieval import cone_search
@@ -199,7 +200,8 @@ def _cases():
         # pathlib's TypeError; get_job(5) "argument of type 'int' is not iterable", an id over 255 characters in
         # an existing job folder "File name too long"; hips_name(5) re's "expected string or bytes-like object";
         # index_folder(a name over 255 bytes) "File name too long"; ephemeris(times=b'\xff') Python's UnicodeDecodeError;
-        # validate_hips(None) and upload_hips(5) pathlib's TypeError, read_hips_properties('') "Is a directory: '.'"
+        # validate_hips(None) and upload_hips(5) pathlib's TypeError, read_hips_properties('') "Is a directory: '.'";
+        # catalogs.read_text_table(None) pathlib's TypeError, a 300-character name "File name too long"
         "crossmatch(left='')": (lambda tmp: crossmatch("", stars, 1 * u.arcsec), CrossmatchInputError,
                                 r"^left is an empty name: give a catalogue's registry name"),
         "crossmatch(right=' ')": (lambda tmp: crossmatch(stars, " ", 1 * u.arcsec), CrossmatchInputError,
@@ -221,6 +223,10 @@ def _cases():
         "viz.upload_hips(5)": (lambda tmp: viz.upload_hips(5), viz.HipsError, r"^path must be a HiPS folder's path"),
         "viz.read_hips_properties('')": (lambda tmp: viz.read_hips_properties(""), viz.HipsError,
                                          r"^path is empty: give a HiPS properties file's path"),
+        "catalogs.read_text_table(None)": (lambda tmp: read_text_table(None), TypeError,
+                                           r"^path must be a text table file's path \(a str or pathlib.Path"),
+        "catalogs.read_text_table(long name)": (lambda tmp: read_text_table("z" * 300), UnsupportedSource,
+                                                r"^'z+\.\.\.\(300 characters\)' is longer than the file system "),
         "jobs.get_job(5)": (lambda tmp: jobs.get_job(5), TypeError, r"^job_id must be a job's id as text"),
         "jobs.get_job(long id)": (lambda tmp: _get_job_in(tmp, "x" * 300), jobs.UnknownJobError,
                                   r"^no job 'x+\.\.\.\(300 characters\)' in .*; list_jobs\(\) shows the jobs there"),
