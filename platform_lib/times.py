@@ -123,7 +123,11 @@ class DateReader:
         if isinstance(value, Time) or not _is_date_like(value):
             return value
         if isinstance(value, (str, bytes)):
-            text = value.decode() if isinstance(value, bytes) else value
+            try:
+                text = value.decode() if isinstance(value, bytes) else value
+            except UnicodeDecodeError:  # Python's "'utf-8' codec can't decode byte 0xff" from here before
+                raise self.error(f"{label}={value[:40]!r} is bytes that are not UTF-8 text: give the date as text, "
+                                 "ISO 8601 ('2025-01-01')", code="bad-time", value=repr(value[:40])) from None
             if _number(text) is not None:  # '60000': no date, and which number it is would be a guess
                 raise self.error(f"{label}={text!r} is a number as text, not a date: give ISO 8601 "
                                  f"('2025-01-01'), Time({text.strip()}, format='mjd') for an MJD (UTC), or the "

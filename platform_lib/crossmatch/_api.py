@@ -21,6 +21,7 @@ from astropy.table import Column, Table
 from platform_lib.crossmatch._engine import _radius_rad, match_pairs
 from platform_lib.crossmatch._epoch import as_epoch, propagate
 from platform_lib.crossmatch._errors import CrossmatchInputError, warn_dropped
+from platform_lib.pathlimits import shown, too_long
 from platform_lib.skyangle import sky_angle
 
 __all__ = ["crossmatch", "check_columns", "MODES"]
@@ -604,6 +605,27 @@ def _lazy_frames(left, right, f1: str, f2: str) -> tuple[str | None, str | None]
     return out[0], out[1]
 
 
+def _check_named_side(obj, side: str) -> None:
+    """A side given by name (a registry name or a HATS folder's path) is text naming something: an empty name
+    read the current folder as a HATS catalogue ("Failed to read HATS at location <cwd>"), bytes answered
+    pathlib's TypeError, a name longer than the file system takes its OSError "File name too long"."""
+    if isinstance(obj, bytes):
+        raise TypeError(f"{side} must be a table, a DataFrame, a catalogue's registry name or a HATS folder's path "
+                        f"as text, not bytes ({obj[:40]!r}): decode it, e.g. {side}.decode()")
+    if not isinstance(obj, (str, os.PathLike)):
+        return
+    text = os.fspath(obj)
+    if isinstance(text, bytes) or not text.strip():
+        raise CrossmatchInputError(
+            f"{side} is an empty name: give a catalogue's registry name (e.g. 'I/311'), a HATS folder's path, a "
+            "table or a DataFrame", code="empty-name", value=text)
+    why = too_long(text)
+    if why:
+        raise CrossmatchInputError(
+            f"{side} catalogue {shown(text)!r} {why}: give a catalogue's registry name (e.g. 'I/311') or a HATS "
+            "folder's path", code="not-found", value=shown(text))
+
+
 def _is_hats_side(obj) -> bool:
     """A side partitioned on disk or by LSDB (a path, a registry name, an LSDB catalogue), not a table."""
     return isinstance(obj, (str, bytes)) or hasattr(obj, "__fspath__") or type(obj).__name__ == "TableInfo" \
@@ -808,6 +830,8 @@ def crossmatch(
     """
     radius = sky_angle(radius, "radius")  # a Quantity, or text such as '2 arcsec'
     _radius_rad(radius)
+    _check_named_side(left, "left")
+    _check_named_side(right, "right")
     if mode not in MODES:
         raise CrossmatchInputError(f"mode must be one of {MODES}, got {mode!r}", code="bad-mode", value=mode)
     if mode == "k":

@@ -40,6 +40,7 @@ from platform_lib.imageindex.ingest import COLUMNS, Skipped, index_derivation, r
 from platform_lib.imageindex.rtree_pack import pack_rtree
 from platform_lib.imageindex.query import ImageQuery, Viewer, plan_sql, visibility_sql
 from platform_lib.imageindex.sphere import Polygon, cap_boxes, morton_key, polygon_caps, radec_to_xyz
+from platform_lib.pathlimits import shown, too_long
 
 __all__ = ["ImageIndex", "BuildReport", "build_index", "update_index", "bulk_load", "delete_records", "now_mjd",
            "writer_lock", "INDEXES", "create_schema", "fast_pragmas"]
@@ -251,7 +252,12 @@ def given_path(value, what: str, noun: str = "folder's path") -> Path:
     if not text.strip():
         raise ImageIndexInputError(f"{what} is empty: give a path, e.g. '~/myimages'", code="bad-path",
                                    value=repr(value))
-    return Path(os.path.expanduser(text)).absolute()
+    path = Path(os.path.expanduser(text)).absolute()
+    why = too_long(path)  # the file system's "File name too long" from inside pathlib before
+    if why:
+        raise ImageIndexInputError(f"{what} {shown(text)!r} {why}: give a {noun}, e.g. '~/myimages'",
+                                   code="bad-path", value=shown(text))
+    return path
 
 
 def _build(index_path, data_root, *, mapping_dirs, workers, progress, mode=None) -> BuildReport:

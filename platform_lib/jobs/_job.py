@@ -411,13 +411,22 @@ def get_job(job_id: str, *, settings: PlatformSettings | None = None):
     """The :class:`Job` with this id in the user's job folder, or the entry of a job source whose
     prefix starts the id (``"tap-..."``: the user's TAP job on the platform archive, a
     :class:`~platform_lib.retrieval.ArchiveTapJob`); :class:`UnknownJobError` if none."""
-    if isinstance(job_id, str):
-        for source in job_sources():
-            if job_id.startswith(source.prefix):
-                return source.get(job_id, settings=settings)
+    if not isinstance(job_id, str):  # a number or bytes answered "argument of type 'int' is not iterable"
+        raise TypeError(f"job_id must be a job's id as text (job.id; list_jobs() shows them), "
+                        f"not {type(job_id).__name__} {job_id!r:.60}")
+    for source in job_sources():
+        if job_id.startswith(source.prefix):
+            return source.get(job_id, settings=settings)
     root = jobs_root(_home(settings))
-    if not job_id or "/" in job_id or job_id.startswith(".") or not (root / job_id / "spec.json").is_file():
-        raise UnknownJobError(str(job_id), str(root))
+    if not job_id or "/" in job_id or "\0" in job_id or job_id.startswith("."):
+        raise UnknownJobError(job_id, str(root))
+    try:
+        found = (root / job_id / "spec.json").is_file()
+    except OSError:  # an id longer than a file name may be: "File name too long" from the file system before
+        found = False
+    if not found:
+        raise UnknownJobError(job_id if len(job_id) <= 80 else f"{job_id[:60]}...({len(job_id)} characters)",
+                              str(root))
     return Job(root / job_id)
 
 

@@ -31,6 +31,7 @@ from typing import Iterable
 import numpy as np
 
 from platform_lib.atomic import replace_folder
+from platform_lib.pathlimits import shown, too_long
 from platform_lib.viz._errors import HipsCancelled, HipsError
 
 __all__ = [
@@ -101,6 +102,9 @@ def hips_name(table_name: str) -> str:
     """The HiPS folder name of a registry table, as the archive serves it: ``I/311/hip2`` -> ``I_311_hip2``."""
     import re
 
+    if not isinstance(table_name, str):  # re's "expected string or bytes-like object, got 'int'" before
+        raise TypeError(f"table_name must be a registry table's name as text, such as 'I/311/hip2', "
+                        f"not {type(table_name).__name__} {table_name!r:.60}")
     return re.sub(r"[^A-Za-z0-9._+-]+", "_", table_name).strip("_") or "catalogue"
 
 
@@ -249,10 +253,34 @@ def _write_properties(path: Path, props: dict[str, object]) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def given_hips_path(path, what: str = "path", example: str = "~/hips/mine", noun: str = "a HiPS folder's path") -> Path:
+    """``path`` (a str or path-like, ``~`` expanded) as a Path, or the :class:`HipsError` naming the problem: not a
+    path (pathlib's "expected str, bytes or os.PathLike object"), empty (the current folder), or longer than the
+    file system takes (its "File name too long")."""
+    try:
+        text = os.fspath(path)
+    except TypeError:
+        text = None
+    if not isinstance(text, str):
+        raise HipsError(f"{what} must be {noun} (a str or pathlib.Path, e.g. {example!r}), got "
+                        f"{type(path).__name__} {path!r:.60}", value=repr(path)[:80])
+    if not text.strip():
+        raise HipsError(f"{what} is empty: give {noun}, e.g. {example!r}", value=text)
+    why = too_long(os.path.expanduser(text))
+    if why:
+        raise HipsError(f"{what} {shown(text)!r} {why}: give {noun}, e.g. {example!r}",
+                        value=shown(text))
+    return Path(text).expanduser()
+
+
 def read_properties(path: str | Path) -> dict[str, str]:
     """The ``key = value`` pairs of a HiPS ``properties`` file (``#`` lines are comments)."""
     out: dict[str, str] = {}
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
+    path = given_hips_path(path, "path", "~/hips/mine/properties", "a HiPS properties file's path")
+    if path.is_dir():  # read_properties('') read the current folder: "Is a directory: '.'"
+        raise HipsError(f"{str(path)!r} is a folder: give its properties file, {str(path / 'properties')!r}",
+                        value=str(path))
+    for line in path.read_text(encoding="utf-8").splitlines():
         line = line.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue
@@ -897,7 +925,7 @@ def validate_hips(path: str | Path) -> HipsReport:
     tile parses (TSV with the header's columns, or FITS), and for catalogues that the rows of all tiles add
     up to ``hips_cat_nrows``. Raises :class:`HipsError` naming the first problem; returns a :class:`HipsReport`.
     """
-    root = Path(path)
+    root = given_hips_path(path)
     if not (root / "properties").is_file():
         raise HipsError(f"{root} has no properties file: not a HiPS", value=str(root))
     props = read_properties(root / "properties")

@@ -28,6 +28,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from platform_lib.viz._errors import HipsError
+from platform_lib.viz._hips import given_hips_path
 
 __all__ = ["TableHips", "delete_hips", "job_hips", "my_hips", "share_hips", "start_table_hips", "table_hips", "unshare_hips",
            "upload_hips", "upload_rest"]
@@ -68,7 +69,7 @@ def upload_hips(path: str | Path, *, title: str = "", settings=None) -> dict:
     >>> viz.upload_hips(viz.build_catalog_hips(my_table, "~/hips/mine"))["url"]  # doctest: +SKIP
     '/services/archive/hips/~/mine-Q2xk.../'
     """
-    root = Path(path).expanduser()
+    root = given_hips_path(path)
     if not (root / "properties").is_file():
         raise HipsError(f"{root} is not a HiPS folder (no properties file)", value=str(root))
     base, session = _service(settings)

@@ -176,7 +176,8 @@ def test_services_answer_bad_requests_with_a_4xx_naming_the_problem(platform):
     (the old code): a body nested deeper than the JSON parser goes or with NaN (classes service: 500), a HiPS or
     file name longer than the file system's 255 characters (archive: 503 "File name too long"), a NUL in an Aladin
     Lite path (archive: tornado's 500 page), and a token the hub does not know (dask-gateway: 500 "Permission
-    failure")."""
+    failure"); a parameter that is not UTF-8 (archive: 503 "internal error") and a 405 on the HiPS rest route,
+    after which the proxy's next request down that connection got the hub's 503 page (badinput24)."""
     user = platform.unique("badreq")
     platform.create_user(user)
     token = {"Authorization": f"token {platform.user_token(user)}"}
@@ -215,6 +216,16 @@ def test_services_answer_bad_requests_with_a_4xx_naming_the_problem(platform):
                  f"hips/~/{long}/properties"):
         refused(session.get(archive + path, timeout=60), 404, "")
     refused(session.get(archive + "aladin-lite/a%00b.js", timeout=60), 404, "no such Aladin Lite file")
+    # badinput24: a parameter that is not UTF-8 was tornado's HTTPError inside the archive's guard (503 "internal
+    # error"); a method the HiPS rest route does not take closed the proxy's connection unannounced, and about one
+    # request in ten after it (anybody's) got the hub's 503 page: 40 rounds, each a 405 and a request after it (the
+    # old code passes all 40 about one time in 70; the unit test test_archive_bad_requests.py checks it every time)
+    refused(session.get(archive + "tap/tables?detail=%ff", timeout=60), 400, "parameter 'detail' is not valid UTF-8")
+    after = []
+    for method in ("GET", "PATCH") * 20:
+        refused(session.request(method, archive + "hips/~/x/rest", timeout=60), 405, "use POST or PUT")
+        after.append(session.get(archive + "hips/", timeout=60).status_code)
+    assert after == [200] * len(after), after
     gateway = f"{url}services/dask-gateway/"
     for path in ("usage", "api/v1/clusters/", "clusters/nobody-cluster/status"):
         answer = requests.get(gateway + path, headers={"Authorization": "token not-a-hub-token"}, timeout=60,

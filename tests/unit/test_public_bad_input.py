@@ -16,7 +16,12 @@ layers differ in length a wrong area; ``write_bytes('home:a\\nb')`` made a file 
 tell an operator)"; ``viz.Aladin(projection="AIT")`` opened in SIN, ``target=5`` and ``height='x'`` answered
 with ipyaladin's TraitError; ``viz.plot(table, radius=...)`` without a center ignored the radius, and with one a
 radius of metres or text answered from astropy; ``plot_skymap(levels=('x',))`` answered from numpy, ``levels=(2,)``
-drew."""
+drew.
+
+badinput24 tried 30 more public functions with None, '', NaN, numbers, bytes, 300-character names and lists:
+``crossmatch('')`` read the current folder as a HATS catalogue, a name or folder over the file system's 255 bytes
+answered its "File name too long" (crossmatch, index_folder, get_job), ``get_job(5)`` "argument of type 'int' is not
+iterable", ``hips_name(5)`` re's TypeError."""
 
 from __future__ import annotations
 
@@ -45,6 +50,16 @@ def _under_a_file(tmp_path):
     return storage.write_bytes("home:a/b", b"y")
 
 
+def _get_job_in(tmp_path, job_id):
+    """``jobs.get_job(job_id)`` for a user whose job folder exists (where the file system checks the name)."""
+    from platform_lib import get_settings, jobs
+    from platform_lib.jobs._store import jobs_root
+
+    settings = get_settings(user="alice", home=tmp_path)
+    jobs_root(tmp_path).mkdir(parents=True)
+    return jobs.get_job(job_id, settings=settings)
+
+
 def _skymap(**layers):
     from platform_lib.skymap import SkyMap
 
@@ -60,6 +75,7 @@ def _cases():
 
     from astropy.table import Table
 
+    from platform_lib.catalogs import UnsupportedSource, read_text_table
     from platform_lib.catalogs import cone_search as catalogue_cone
     from platform_lib.crossmatch import CrossmatchInputError, crossmatch
     from platform_lib.retrieval import cone_search
@@ -179,6 +195,43 @@ def _cases():
                                      r"an address is a string"),
         "Storage.write_bytes(data=None)": (lambda tmp: _storage(tmp).write_bytes("home:a.bin", None), TypeError,
                                            r"^data must be bytes"),
+        # badinput24: crossmatch('') read the current folder as a HATS catalogue ("Failed to read HATS at
+        # location <cwd>"), a name over the file system's limits answered its OSError "File name too long", bytes
+        # pathlib's TypeError; get_job(5) "argument of type 'int' is not iterable", an id over 255 characters in
+        # an existing job folder "File name too long"; hips_name(5) re's "expected string or bytes-like object";
+        # index_folder(a name over 255 bytes) "File name too long"; ephemeris(times=b'\xff') Python's UnicodeDecodeError;
+        # validate_hips(None) and upload_hips(5) pathlib's TypeError, read_hips_properties('') "Is a directory: '.'";
+        # catalogs.read_text_table(None) pathlib's TypeError, a 300-character name "File name too long"
+        "crossmatch(left='')": (lambda tmp: crossmatch("", stars, 1 * u.arcsec), CrossmatchInputError,
+                                r"^left is an empty name: give a catalogue's registry name"),
+        "crossmatch(right=' ')": (lambda tmp: crossmatch(stars, " ", 1 * u.arcsec), CrossmatchInputError,
+                                  r"^right is an empty name"),
+        "crossmatch(right=long name)": (lambda tmp: crossmatch(stars, "x" * 300, 1 * u.arcsec),
+                                        CrossmatchInputError, r"^right catalogue 'x+\.\.\.\(300 characters\)' is longer "
+                                                              r"than the file system takes \(a name of at most 255 bytes"),
+        "crossmatch(left=bytes)": (lambda tmp: crossmatch(b"I/311", stars, 1 * u.arcsec), TypeError,
+                                   r"^left must be a table, .* not bytes \(b'I/311'\): decode it"),
+        "index_folder(long name)": (lambda tmp: index_folder(tmp / ("x" * 300)), ImageIndexInputError,
+                                    r"^folder '.*\.\.\.\(\d+ characters\)' is longer than the file system takes"),
+        "ephemeris(times=b'\\xff')": (lambda tmp: ephemeris("mars", b"\xff"), MovingObjectError,
+                                     r"^times=b'\\xff' is bytes that are not UTF-8 text: give the date as text"),
+        "viz.validate_hips(None)": (lambda tmp: viz.validate_hips(None), viz.HipsError,
+                                    r"^path must be a HiPS folder's path \(a str or pathlib.Path, e.g. '~/hips/mine'\), "
+                                    r"got NoneType None"),
+        "viz.validate_hips(long name)": (lambda tmp: viz.validate_hips("y" * 300), viz.HipsError,
+                                         r"^path 'y+\.\.\.\(300 characters\)' is longer than the file system takes"),
+        "viz.upload_hips(5)": (lambda tmp: viz.upload_hips(5), viz.HipsError, r"^path must be a HiPS folder's path"),
+        "viz.read_hips_properties('')": (lambda tmp: viz.read_hips_properties(""), viz.HipsError,
+                                         r"^path is empty: give a HiPS properties file's path"),
+        "catalogs.read_text_table(None)": (lambda tmp: read_text_table(None), TypeError,
+                                           r"^path must be a text table file's path \(a str or pathlib.Path"),
+        "catalogs.read_text_table(long name)": (lambda tmp: read_text_table("z" * 300), UnsupportedSource,
+                                                r"^'z+\.\.\.\(300 characters\)' is longer than the file system "),
+        "jobs.get_job(5)": (lambda tmp: jobs.get_job(5), TypeError, r"^job_id must be a job's id as text"),
+        "jobs.get_job(long id)": (lambda tmp: _get_job_in(tmp, "x" * 300), jobs.UnknownJobError,
+                                  r"^no job 'x+\.\.\.\(300 characters\)' in .*; list_jobs\(\) shows the jobs there"),
+        "viz.hips_name(5)": (lambda tmp: viz.hips_name(5), TypeError,
+                             r"^table_name must be a registry table's name as text, such as 'I/311/hip2', not int 5"),
     }
 
 

@@ -274,6 +274,11 @@ def test_a_table_shows_its_columns_and_first_rows(fits_server):
     ({"path": "images/m13.fits", "hdu": "4"}, 400, "no HDU 4: the file has 1 (0 to 0)"),
     ({"path": "images/m13.fits", "hdu": "first"}, 400, "hdu='first' is not a whole number"),
     ({"path": "images/m13.fits", "stretch": "log"}, 400, "no stretch 'log': choose one of zscale, asinh"),
+    # badinput24: the file system's "File name too long" was a 500 "Unhandled error" (a name over 255 bytes, a
+    # path over 4096)
+    ({"path": "9" * 400}, 400, "(400 characters)' is longer than the file system takes (a name of at most 255"),
+    ({"path": "images/" + "x" * 256 + ".fits"}, 400, "is longer than the file system takes"),
+    ({"path": "a/" * 3000}, 400, "give the path of a FITS file in your folder"),
 ])
 def test_bad_requests_get_a_message_naming_the_problem(fits_server, params, status, message):
     answer = fits_server("astrohub/fits", **params)
@@ -281,6 +286,13 @@ def test_bad_requests_get_a_message_naming_the_problem(fits_server, params, stat
     assert answer.headers["Content-Type"].startswith("application/json")
     assert message in answer.json()["message"], answer.json()
     assert "Traceback" not in answer.text
+
+
+def test_the_cursor_route_refuses_a_path_too_long_naming_it(fits_server):
+    """``astrohub/fits/sky`` resolves its path as ``astrohub/fits`` does: a 400 naming the path, not a 500."""
+    answer = fits_server("astrohub/fits/sky", path="x" * 300, hdu="0", x="1", y="1")
+    assert answer.status_code == 400, answer.text
+    assert "is longer than the file system takes" in answer.json()["message"]
 
 
 def test_only_the_servers_own_user_may_look(fits_server):

@@ -122,6 +122,11 @@ class TooLargeHandler(tornado.web.RequestHandler):
         self.clear()
         self.set_status(self.fault.status)
         self.set_header("Content-Type", CONTENT_TYPES["votable"])
+        # Refused in prepare (a URL or headers over the limit, a body past DRAIN_BODY), the request's body is not
+        # read and tornado ends the connection after the answer; said so, a proxy keeping connections to the
+        # service (configurable-http-proxy) does not send the next request, anybody's, down it (it got the hub's
+        # 503 page). After a drained body the connection could stay, but a refusal this size is rare: close it.
+        self.set_header("Connection", "close")
         self.finish(error_votable(self.fault.document_text()))
 
     get = head = post = put = delete = patch = options = _refuse
@@ -195,6 +200,15 @@ class BaseHandler(HeadAsGet):
 
     def set_default_headers(self) -> None:
         self.set_header("Access-Control-Allow-Origin", "*")
+
+    def decode_argument(self, value: bytes, name: str | None = None) -> str:
+        """A parameter (or path part) as text; one that is not UTF-8 is a :class:`UsageFault` naming it
+        (tornado's own HTTPError 400, raised inside :meth:`guarded`, was answered 503 "internal error")."""
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            what = "the path" if name is None else f"parameter {name!r}"
+            raise UsageFault(f"{what} is not valid UTF-8; percent-encode its text as UTF-8") from None
 
     def args(self) -> dict[str, list[str]]:
         """The query and form parameters (not uploaded files), decoded, bounded in number and size."""

@@ -962,12 +962,13 @@ class UserHipsListHandler(HipsErrors):
         return f"{self.state.prefix}hips/~/{name}/"
 
     def write_error(self, status_code: int, **kwargs) -> None:
-        """A refused POST says ``Connection: close``: refused before its body was read (no token, too big),
-        the connection ends after the answer (tornado's only way not to read the rest), and a proxy that
-        keeps connections to the service (configurable-http-proxy) would otherwise send the next request
-        down it, whose user then got the hub's 503 page."""
-        if self.request.method == "POST":
-            self.set_header("Connection", "close")
+        """A refused request says ``Connection: close``, whatever its method: refused before its body was read
+        (no token, too big, or a method the route does not take: a GET or PATCH is refused before tornado
+        reads even an empty body), the connection ends after the answer (tornado's only way not to read the
+        rest), and a proxy that keeps connections to the service (configurable-http-proxy) would otherwise
+        send the next request down it, whose user then got the hub's 503 page (for a 405 the old code, which
+        said so for a POST only, gave about one request in ten after it that page)."""
+        self.set_header("Connection", "close")
         super().write_error(status_code, **kwargs)
 
     def _too_big(self, length: int | None) -> str:

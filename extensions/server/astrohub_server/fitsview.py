@@ -43,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import bz2
+import errno
 import gzip
 import io
 import lzma
@@ -108,6 +109,12 @@ async def resolve(manager: Any, path: str | None) -> str:
         raise FitsViewError(exc.status_code, exc.log_message or f"cannot open {path!r}") from exc
     except PermissionError as exc:
         raise FitsViewError(403, f"permission denied: you may not read {path!r} ({exc.strerror})") from exc
+    except OSError as exc:  # a name over 255 bytes or a path over 4096: the file system's error, a 500 before
+        shown = path if len(path) <= 80 else f"{path[:60]}...({len(path)} characters)"
+        if exc.errno == errno.ENAMETOOLONG:
+            raise FitsViewError(400, f"the path {shown!r} is longer than the file system takes (a name of at most "
+                                     "255 bytes, a path of 4096): give the path of a FITS file in your folder") from exc
+        raise FitsViewError(400, f"cannot open {shown!r}: {exc.strerror}") from exc
     if folder:
         raise FitsViewError(400, f"{path!r} is a folder, not a FITS file")
     if not found:
