@@ -185,9 +185,9 @@ class PackagesConfig(_Strict):
 
     index: str | None = Field(
         None,
-        description="A package index URL (http(s)://, a PyPI mirror such as devpi) or the absolute path of a "
-        "folder of wheels every user can read; \"https://pypi.org/simple\" on a machine with internet access. Unset "
-        "(the default): no index, so pip fails at once, saying that the platform has no internet, instead of "
+        description="A package index URL (http(s)://, a PyPI mirror such as devpi; an http:// one is also pip's "
+        "trusted host) or the absolute path of a folder of wheels every user can read; \"https://pypi.org/simple\" "
+        "on a machine with internet access. Unset (the default): no index, so pip fails at once, saying that the platform has no internet, instead of "
         "retrying PyPI.",
     )
 

@@ -186,6 +186,17 @@ def test_getting_started_runs_cell_by_cell_in_jupyterlab(platform, browser, sign
         assert count >= 10, count
         cells.first.click()
         page.keyboard.press("Escape")  # command mode on the first cell; Shift-Enter runs it and moves on
+        # hour13/polish24: the tutorial only opened, its kernel up, is not marked changed (Lab set the kernel's
+        # kernelspec and language_info in a copy without them: a dirty tab, "save changes?"), and saving it
+        # (Ctrl-S, as Lab's autosave does) writes the bytes it was copied with (our key order was not nbformat's)
+        assert page.locator("#jp-main-dock-panel .lm-TabBar-tab.jp-mod-dirty").count() == 0
+        copy = platform.data_dir / "home" / user / "tutorials" / "getting-started.ipynb"
+        copied = copy.read_bytes()
+        with page.expect_response(lambda r: r.request.method == "PUT" and urlparse(r.url).path.endswith(
+                "/api/contents/tutorials/getting-started.ipynb"), timeout=30_000) as saved:
+            page.keyboard.press("Control+s")
+        assert saved.value.ok, saved.value.status
+        assert copy.read_bytes() == copied
         outputs: dict[int, str] = {}
         sidebar_checked = False
         for i in range(count):

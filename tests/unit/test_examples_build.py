@@ -137,3 +137,17 @@ def test_every_code_cell_is_python(name):
                 compile(transform(cell.source), f"examples/{name}.ipynb cell {number}", "exec")
             except SyntaxError as exc:
                 pytest.fail(f"examples/{name}.ipynb cell {number} is not Python: {exc}")
+
+
+@pytest.mark.parametrize("name", sorted(path.stem for path in EXAMPLES.glob("*.ipynb")))
+def test_every_example_is_as_nbformat_writes_it(name):
+    """polish24: see-the-sky.ipynb, edited outside build.py, had its keys unsorted and each source as one string;
+    Lab's first save of an untouched copy (jupyter_server writes with nbformat) rewrote every line of it. An
+    example must be byte for byte what nbformat writes for it: build it with build.py, or normalize it with
+    ``nbformat.write(nbformat.read(path, as_version=4), path)``."""
+    text = (EXAMPLES / f"{name}.ipynb").read_text(encoding="utf-8")
+    nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
+    nbformat.validate(nb)
+    assert nbformat.writes(nb, version=nbformat.NO_CONVERT) + "\n" == text, (
+        f"examples/{name}.ipynb is not as nbformat writes it: run examples/_src/build.py, or normalize it with "
+        f"nbformat.write(nbformat.read(path, as_version=4), path)")

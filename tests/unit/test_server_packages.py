@@ -186,6 +186,8 @@ def test_the_platform_has_no_package_index_unless_its_operator_gives_one(tmp_pat
     assert env("/srv/wheels") == {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": "/srv/wheels"}
     assert env("https://devpi.example.org/root/pypi/+simple/") == {
         "PIP_INDEX_URL": "https://devpi.example.org/root/pypi/+simple/"}
+    assert env("http://devpi.astro.svc:3141/root/pypi/+simple/") == {  # polish24: pip ignored it, untrusted
+        "PIP_INDEX_URL": "http://devpi.astro.svc:3141/root/pypi/+simple/", "PIP_TRUSTED_HOST": "devpi.astro.svc:3141"}
     with pytest.raises(ValidationError, match=r"packages\.index[\s\S]*'wheels' is neither an http\(s\):// package"):
         HubSettings.model_validate({**_settings().model_dump(by_alias=True), "packages": {"index": "wheels"}})
     # astrohub.toml's [packages] index reaches the hub
@@ -304,3 +306,45 @@ def test_a_terminals_pip_says_why_as_the_kernels_does(tmp_path, monkeypatch):
                  PIP_FIND_LINKS=str(wheels))
     assert done.returncode == 0 and "Saved" in done.stdout and "astrohub:" not in done.stderr, done
     assert (tmp_path / "got" / "astrohub_wheel_probe-1.0-py3-none-any.whl").is_file()
+
+
+def test_pip_installs_from_a_plain_http_mirror_the_operator_names(tmp_path):
+    """polish24: ``packages.index = "http://devpi.astro.svc:3141/..."`` (a mirror inside the cluster, on plain
+    http) gave every user "not a trusted or secure host ... is being ignored" and "No matching distribution found"
+    for any package, the mirror never asked. Real pip, with the PIP_* variables the hub gives a server, resolves a
+    wheel from such a mirror now: the mirror is a local HTTP server reached through pip's proxy setting, so the
+    index's host is a name pip does not trust by itself (it trusts only localhost and loopback addresses)."""
+    import http.server
+    import os
+    import threading
+    from urllib.parse import urlsplit
+
+    (tmp_path / "simple" / "astrohub-wheel-probe").mkdir(parents=True)
+    _probe_wheel(tmp_path / "simple" / "astrohub-wheel-probe")
+    wheel = "astrohub_wheel_probe-1.0-py3-none-any.whl"
+    (tmp_path / "simple" / "astrohub-wheel-probe" / "index.html").write_text(f'<a href="{wheel}">{wheel}</a>')
+
+    class Mirror(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(tmp_path), **kwargs)
+
+        def translate_path(self, path):  # a proxy's request names the whole URL: serve its path
+            return super().translate_path(urlsplit(path).path)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Mirror)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings = HubSettings.model_validate({**_settings().model_dump(by_alias=True),
+                                               "packages": {"index": "http://devpi.astro.svc:3141/simple/"}})
+        env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PIP_CONFIG_FILE": os.devnull,
+               "PIP_PROXY": f"http://127.0.0.1:{server.server_address[1]}", "PIP_RETRIES": "0", **settings.packages.environment()}
+        done = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--no-deps",
+                               "--disable-pip-version-check", "astrohub-wheel-probe"],
+                              env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done.returncode == 0 and "Would install astrohub-wheel-probe-1.0" in done.stdout, done.stdout + done.stderr

@@ -201,3 +201,34 @@ def test_a_tutorial_is_copied_with_the_metadata_its_kernel_gives_so_opening_it_c
     assert copied["metadata"]["language_info"] == info["language_info"]
     assert copied["metadata"]["kernelspec"] == {"name": "python3", "display_name": spec.display_name,
                                                 "language": spec.language}
+
+
+def test_a_tutorial_is_copied_as_nbformat_writes_it_so_a_save_in_lab_changes_no_byte(tmp_path):
+    """polish24: a tutorial opened in Lab and saved untouched (Ctrl-S, or Lab's autosave) came back with other bytes:
+    the copy's metadata keys were in our order (``kernelspec``'s name first, ``language_info`` as ipykernel lists
+    it) and Lab's save, through jupyter_server, writes what nbformat writes (keys sorted). Every real example,
+    copied with the metadata of the server's default kernel, is now byte for byte what nbformat writes for it,
+    valid and at nbformat's current version."""
+    import types
+    from pathlib import Path
+
+    import nbformat
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    home = tmp_path / "home"
+    server = _Server(home, tmp_path / "spaces")
+    server.kernel_spec_manager = KernelSpecManager()
+    server.kernel_manager = types.SimpleNamespace(default_kernel_name="python3")
+    Tutorials(source=str(examples), guides="").start(server)
+    copied = sorted((home / "tutorials").glob("*.ipynb"))
+    assert [p.name for p in copied] == sorted(p.name for p in examples.glob("*.ipynb")) and len(copied) >= 9
+    for path in copied:
+        text = path.read_text(encoding="utf-8")
+        nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
+        nbformat.validate(nb)
+        assert (nb.nbformat, nb.nbformat_minor) == (nbformat.current_nbformat, nbformat.current_nbformat_minor)
+        assert "language_info" in nb.metadata, path.name  # (the metadata was written: the case this is about)
+        saved = tmp_path / "saved.ipynb"
+        nbformat.write(nb, saved, version=nbformat.NO_CONVERT)  # what jupyter_server's save writes
+        assert saved.read_text(encoding="utf-8") == text, path.name

@@ -25,6 +25,7 @@ import posixpath
 
 import re
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -401,11 +402,21 @@ class PackageSettings(Strict):
         {'PIP_NO_INDEX': '1', 'PIP_FIND_LINKS': '/datasets/wheels'}
         >>> PackageSettings(index="https://pypi.example.org/simple").environment()
         {'PIP_INDEX_URL': 'https://pypi.example.org/simple'}
+
+        A plain ``http://`` mirror (devpi inside the cluster) is also pip's trusted host: pip ignores an index
+        on http that it was not told to trust, so every ``pip install`` found nothing ("not a trusted or secure
+        host", then "No matching distribution found"); the operator who named it trusts it.
+
+        >>> PackageSettings(index="http://devpi.astro.svc:3141/root/pypi/+simple/").environment()
+        {'PIP_INDEX_URL': 'http://devpi.astro.svc:3141/root/pypi/+simple/', 'PIP_TRUSTED_HOST': 'devpi.astro.svc:3141'}
         """
         if self.index is None:
             return {"PIP_NO_INDEX": "1"}
         if posixpath.isabs(self.index):
             return {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": self.index}
+        if self.index.startswith("http://"):
+            host = urlsplit(self.index).netloc.rpartition("@")[2]  # host[:port], without a user:password@
+            return {"PIP_INDEX_URL": self.index, "PIP_TRUSTED_HOST": host}
         return {"PIP_INDEX_URL": self.index}
 
 

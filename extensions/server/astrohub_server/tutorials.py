@@ -12,7 +12,7 @@ away). What was copied is remembered, by content hash, in ``<folder>/.tutorials.
 temporary file renamed into place). A notebook is copied with the metadata Lab would write when it starts the
 server's default kernel (:func:`kernel_metadata`), so that a tutorial only opened is not marked changed. The first time it fills a home, it also has Lab open
 ``Tutorials.welcome`` (getting-started) on that first sign-in (:mod:`astrohub_server.workspace`).
-May import traitlets, jupyter_client, ipykernel, :mod:`astrohub_server.workspace` and
+May import traitlets, nbformat, jupyter_client, ipykernel, :mod:`astrohub_server.workspace` and
 :mod:`astrohub_server.atomic`.
 """
 
@@ -55,13 +55,23 @@ def _fingerprint(path: Path) -> str:
 
 
 def _atomic_copy(src: Path, dest: Path, metadata: dict | None = None) -> None:
-    """``src`` to ``dest``; a notebook with ``metadata`` set in its own (a file that is not JSON: as it is)."""
+    """``src`` to ``dest``; a notebook with ``metadata`` set in its own (a file that is not JSON: as it is).
+
+    The notebook is written as nbformat writes it (keys sorted, sources as lists of lines, one-space indent, a
+    last newline), as jupyter_server saves it, so that a tutorial Lab saves unchanged keeps the bytes it was
+    copied with (the keys were in our order, and the first save, autosave included, rewrote them in nbformat's)."""
     data = src.read_bytes()
     if metadata and src.suffix == ".ipynb":
         try:
             nb = json.loads(data)
             nb["metadata"] = {**nb.get("metadata", {}), **metadata}
-            data = (json.dumps(nb, indent=1, ensure_ascii=False) + "\n").encode()
+            if nb.get("nbformat") == 4:  # nbformat's own writer, without its validation (the copy is the source's)
+                import nbformat.v4
+
+                text = nbformat.v4.writes(nbformat.from_dict(nb))
+            else:
+                text = json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False)
+            data = (text + "\n").encode()
         except (ValueError, TypeError, AttributeError):
             pass
     write_atomic(dest, data, mode=0o644)
