@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import atexit
 import errno
+import random
 import socket
 import sys
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -67,10 +69,12 @@ def check_ports_free(ports: dict[str, int], ip: str = "127.0.0.1") -> None:
         raise PortInUseError(f"cannot listen on {ip}:{port} ({key}): {exc.strerror}", key=key, port=port) from exc
 
 
-def _bind_error(port: int, ip: str) -> OSError | None:
-    """Why ``port`` cannot be listened on at ``ip`` now, or None when it can."""
+def _bind_error(port: int, ip: str, *, strict: bool = False) -> OSError | None:
+    """Why ``port`` cannot be listened on at ``ip`` now, or None when it can. ``strict``: also when connections of
+    an earlier server on it linger (TIME_WAIT), which servers (SO_REUSEADDR) ignore but a plain ``bind`` does not."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if not strict:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((ip, port))
         except OSError as exc:
@@ -125,12 +129,15 @@ def free_ports(count: int, ip: str = "127.0.0.1") -> list[int]:
     """
     taken = _ephemeral_ports()
     ports: list[int] = []
-    for port in FREE_PORT_RANGE:
+    # From a place of this process's own in the range, so that runs one after the other do not take the same
+    # ports again while the last run's connections on them linger; and only ports nothing lingers on (strict).
+    start = random.randrange(len(FREE_PORT_RANGE))
+    for port in chain(FREE_PORT_RANGE[start:], FREE_PORT_RANGE[:start]):
         if len(ports) == count:
             break
         if port in taken or not _reserve(port):
             continue
-        if _bind_error(port, ip) is None:
+        if _bind_error(port, ip, strict=True) is None:
             ports.append(port)
     if len(ports) < count:
         raise RuntimeError(f"fewer than {count} free ports in {FREE_PORT_RANGE.start}-{FREE_PORT_RANGE.stop - 1} "

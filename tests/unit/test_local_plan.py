@@ -797,3 +797,25 @@ def test_status_shows_the_sample_datas_first_load(tmp_path):
         assert not [line for line in lines if "sample data" in line], lines
     finally:
         state.release_lock()
+
+
+def test_free_ports_skip_a_port_an_earlier_servers_connections_linger_on(monkeypatch):
+    """A port whose earlier server closed a connection first keeps it in TIME_WAIT for a minute: servers bind it
+    anyway (SO_REUSEADDR) but a plain ``bind``, as tests do to hold a port busy, fails with "address already in
+    use" (seen once: test_ports). free_ports checks strictly, so it gives no such port."""
+    from platform_lib.local import ports as ports_module
+
+    [port] = free_ports(1)
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", port))
+        server.listen()
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            accepted, _ = server.accept()
+            accepted.close()  # the server's side closes first: its end lingers in TIME_WAIT
+            client.recv(1)
+    assert ports_module._bind_error(port, "127.0.0.1") is None  # a server could listen on it, a plain bind not
+    ports_module._RESERVED.pop(port).close()  # let it go, and make it the only port free_ports may look at
+    monkeypatch.setattr(ports_module, "FREE_PORT_RANGE", range(port, port + 1))
+    with pytest.raises(RuntimeError, match="fewer than 1 free ports"):
+        free_ports(1)
