@@ -26,7 +26,7 @@ from platform_lib.viz._inputs import (color_values, field_of_view, find_coordina
                                       warn_left_out)
 
 __all__ = ["Aladin", "archive_path", "check_options", "local_esm", "platform_survey", "SHOW_OPTIONS", "TABLE_LIMIT",
-           "VIEW_OPTIONS"]
+           "VIEW_OPTIONS", "WIDEST"]
 
 #: The most rows a table sends to the browser; larger ones go through level of detail.
 TABLE_LIMIT = 5000
@@ -53,6 +53,11 @@ SHOW_OPTIONS = {
     "footprints": frozenset({"name", "column"}) | OVERLAY_STYLE,
     "crossmatch pairs": frozenset({"name"}),
 }
+#: The widest field of view Aladin Lite (3.9.2-beta) shows in a projection, in degrees (360 where not listed): a
+#: wider one is set to it. ``viz.show(..., fov=360)`` in the default SIN projection showed 180 deg while the kernel's
+#: ``w.fov`` said 360, and the view once failed to start ("The sky viewer failed: TypeError: undefined is not
+#: iterable", seen on the platform); the whole sky is ``projection="AIT"`` or ``"MOL"``.
+WIDEST = {"TAN": 150.0, "SIN": 180.0, "ZEA": 359.9}
 #: The code of the :class:`VizError` for an option ``show`` does not take: raised, not shown in the view.
 UNKNOWN_OPTION = "viz-unknown-option"
 #: The column that carries each row's number in the source table, for selections.
@@ -307,6 +312,10 @@ if _ipyaladin is not None:
                            "'mollweide')", value=str(projection))
         return name
 
+    def _widest(fov: float, projection: str) -> float:
+        """``fov`` (degrees), at most the widest field Aladin Lite shows in ``projection`` (:data:`WIDEST`)."""
+        return min(fov, WIDEST.get(projection, 360.0))
+
     class Aladin(_ipyaladin_widget.Aladin):  # noqa: F811
         """Aladin Lite in a notebook, served entirely by the platform.
 
@@ -348,6 +357,8 @@ if _ipyaladin is not None:
                 options["fov"] = field_of_view(options["fov"])
             if "projection" in options:  # ipyaladin reads only its private _projection at the start: it was ignored
                 options["_projection"] = _projection(options.pop("projection"))
+            if "fov" in options:
+                options["fov"] = _widest(options["fov"], options.get("_projection", "SIN"))
             height = options.get("height", 400)
             whole = isinstance(height, (int, np.integer)) and not isinstance(height, bool)
             if not whole or not (height > 0 or height == -1):
@@ -395,7 +406,7 @@ if _ipyaladin is not None:
 
         @fov.setter
         def fov(self, fov) -> None:
-            _ipyaladin_widget.Aladin.fov.fset(self, field_of_view(fov))
+            _ipyaladin_widget.Aladin.fov.fset(self, _widest(field_of_view(fov), self._projection))
 
         @traitlets.validate("survey", "overlay_survey")
         def _served_here(self, proposal):

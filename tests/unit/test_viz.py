@@ -1208,7 +1208,7 @@ def test_a_field_of_view_outside_0_to_360_degrees_is_refused(fov):
     with pytest.raises(viz.VizError, match=r"must be an angle more than 0 and at most 360 deg \(the width of the "
                                            r"view\), 360 being the whole sky"):
         viz.Aladin(fov=fov, archive_url="/services/archive/")
-    w = viz.Aladin(fov=360, archive_url="/services/archive/")
+    w = viz.Aladin(fov=360, projection="MOL", archive_url="/services/archive/")
     with pytest.raises(viz.VizError, match="at most 360 deg"):
         w.fov = fov
     assert w.fov.to_value(u.deg) == pytest.approx(360)
@@ -1256,3 +1256,19 @@ def test_a_limit_of_rows_that_is_not_a_whole_number_of_1_or_more_is_said_above_t
     assert widget.layers == []
     widget.show(t, limit=1, hips=False)
     assert widget.layers[-1]["rows"] == 1
+
+
+def test_a_field_wider_than_the_projection_shows_is_the_widest_it_shows():
+    """viz24's walk: ``viz.show(catalogue, fov=360)`` in the default SIN projection showed 180 deg while the kernel's
+    ``w.fov`` said 360 (and the view once failed to start, "The sky viewer failed: TypeError: undefined is not
+    iterable"). A field wider than Aladin Lite shows in the projection (SIN 180 deg, TAN 150, measured with the
+    archive's Aladin Lite) is now set to the widest it shows, at the start and later; AIT and MOL show all 360."""
+    for options, shown in (({"fov": 360}, 180), ({"fov": 200, "projection": "TAN"}, 150),
+                           ({"fov": 360, "projection": "MOL"}, 360), ({"fov": 360, "projection": "aitoff"}, 360),
+                           ({"fov": 120}, 120)):
+        w = viz.Aladin(archive_url="/services/archive/", **options)
+        assert w.fov.to_value(u.deg) == pytest.approx(shown), options
+        assert w._fov == pytest.approx(shown)  # the state the browser starts from
+    w = viz.Aladin(archive_url="/services/archive/")
+    w.fov = "300 deg"
+    assert w.fov.to_value(u.deg) == pytest.approx(180)
