@@ -76,8 +76,12 @@ def sky_position(value, what: str = "position"):
     text = value.strip()
     numbers = text.replace(",", " ").split()
     trouble = None
+    degrees = len(numbers) == 2 and all(_is_number(n) for n in numbers)
+    if degrees and not -360 <= float(numbers[0]) <= 360:  # '1e300 0' was RA 0 (the float's remainder), '400 10' RA 40
+        raise PositionError(f"{what}={value!r} cannot be read as a sky position: a right ascension in degrees is "
+                            f"between 0 and 360, not {numbers[0]}; write it as {POSITION_FORMS}", value=value)
     try:
-        if len(numbers) == 2 and all(_is_number(n) for n in numbers):
+        if degrees:
             return SkyCoord(float(numbers[0]), float(numbers[1]), unit="deg")
         if any(c in text for c in "hdm°'\""):
             return SkyCoord(text)

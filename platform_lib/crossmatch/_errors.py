@@ -30,7 +30,7 @@ class CrossmatchInputError(CrossmatchError, ValueError):
 
 
 class DroppedRowsWarning(UserWarning):
-    """Rows were left out of a crossmatch: their coordinates are NaN, missing (masked, a blank cell) or infinite,
+    """Rows were left out of a crossmatch (or of a sky figure or view, :mod:`platform_lib.viz`): their coordinates are NaN, missing (masked, a blank cell) or infinite,
     so they match nothing (as STILTS skips them; lsdb and astropy's ``match_to_catalog_sky`` refuse the table).
     The message says how many, of which side and columns, and which rows; so do the fields ``side``, ``columns``,
     ``count`` and ``rows`` (every such row's number from 0, in the side as given; ``None`` for a catalogue on disk,
@@ -46,15 +46,19 @@ class DroppedRowsWarning(UserWarning):
 SHOWN_ROWS = 10
 
 
-def warn_dropped(n: int, side: str, columns=(), rows=None, stacklevel: int = 5) -> None:
+def warn_dropped(n: int, side: str, columns=(), rows=None, stacklevel: int = 5, *,
+                 left_out_of: str = "the crossmatch (they match nothing)",
+                 trouble: str = "NaN, missing or infinite coordinates") -> None:
     """The warning that ``n`` rows of a side have no usable coordinates (in ``columns``) and are left out; ``rows``:
     their numbers from 0, when known. "3 left rows have NaN, missing or infinite coordinates (ra/dec) and were left
-    out of the crossmatch (they match nothing): rows 3, 7, 11 (from 0)"."""
+    out of the crossmatch (they match nothing): rows 3, 7, 11 (from 0)". The sky figures and the viewer of
+    :mod:`platform_lib.viz` say the same of the rows they cannot draw (``left_out_of``: "the figure", ``side``: "",
+    ``trouble``: what those rows lack)."""
     where = f" ({'/'.join(map(str, columns))})" if columns else ""
     which = ""
     if rows is not None:
         which = ": rows " + ", ".join(str(int(r)) for r in rows[:SHOWN_ROWS]) \
             + (", ..." if len(rows) > SHOWN_ROWS else "") + " (from 0)"
     warnings.warn(DroppedRowsWarning(
-        f"{n} {side} rows have NaN, missing or infinite coordinates{where} and were left out of the crossmatch "
-        f"(they match nothing){which}", side=side, columns=columns, count=n, rows=rows), stacklevel=stacklevel)
+        f"{n} {side + ' ' if side else ''}rows have {trouble}{where} and were left out of {left_out_of}{which}",
+        side=side, columns=columns, count=n, rows=rows), stacklevel=stacklevel)

@@ -128,11 +128,11 @@ def __getattr__(name: str):
 def show(obj, **options):
     """A new :class:`Aladin` widget showing ``obj`` (see the module docstring for what it accepts).
 
-    Widget options (``target``, ``fov``, ``height``, ``projection``...) are passed to the widget; bad
-    input appears as a message in the widget rather than a blank view.
+    Widget options (``target``, ``fov``, ``height``, ``projection``...) are passed to the widget, the others to
+    what is shown (a table's ``color``, ``size``...); an option neither takes is a :class:`VizError` naming the
+    ones there are. Bad input appears as a message in the widget rather than a blank view.
     """
-    from platform_lib.viz._widget import Aladin
+    from platform_lib.viz._widget import VIEW_OPTIONS, Aladin
 
-    widget_keys = {"target", "fov", "height", "projection", "survey", "archive_url", "coo_frame", "layout"}
-    widget = Aladin(**{k: options.pop(k) for k in list(options) if k in widget_keys})
+    widget = Aladin(**{k: options.pop(k) for k in list(options) if k in VIEW_OPTIONS})
     return widget.show(obj, **options)

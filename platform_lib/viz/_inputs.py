@@ -1,7 +1,8 @@
 """What the ``show_*``/``plot_*`` calls accept, turned into plain arrays: positions from tables, footprints
 from ``s_region``, HEALPix maps, MOCs; each bad input becomes a :class:`VizError` that says what to pass.
 
-Pure: may import numpy, astropy, this package's errors (and their root, ``platform_lib.errors``), for
+Pure: may import numpy, astropy, this package's errors (and their root, ``platform_lib.errors``), for rows left out
+crossmatch's warning of them (``platform_lib.crossmatch.warn_dropped``, on first use), for
 position columns ``platform_lib.catalogs``' readers of them (``position_degrees``, on first use), and for one
 position (a target, a centre) :mod:`platform_lib.skyposition`, which looks a name up in the archive, and for a
 field of view :mod:`platform_lib.skyangle`.
@@ -20,7 +21,7 @@ from platform_lib.skyposition import sky_position as _read_position
 from platform_lib.viz._errors import VizError
 
 __all__ = ["Positions", "color_values", "find_coordinates", "table_positions", "positions", "parse_s_region", "footprints", "healpix_map", "is_job",
-           "job_result", "numeric_column", "result_table", "scaled", "sky_position", "field_of_view"]
+           "job_result", "numeric_column", "result_table", "scaled", "sky_position", "field_of_view", "warn_left_out"]
 
 @dataclass(frozen=True)
 class Positions:
@@ -126,6 +127,21 @@ def positions(source, ra: str | None = None, dec: str | None = None) -> Position
     return Positions(ra_v[good] % 360.0, dec_v[good], rows, ra_name, dec_name)
 
 
+def warn_left_out(total: int, kept: np.ndarray, columns, shown_in: str,
+                  trouble: str = "no position (NaN, missing or infinite coordinates, or a declination beyond ±90°)"):
+    """Warn that the rows of a table of ``total`` rows not in ``kept`` (the row numbers drawn) were left out of
+    ``shown_in`` ("the figure"), naming how many, the ``columns`` they lack and which rows: crossmatch's
+    :class:`~platform_lib.crossmatch.DroppedRowsWarning`, in its words. They were left out in silence."""
+    if kept.size >= total:
+        return
+    from platform_lib.crossmatch import warn_dropped
+    from platform_lib.errors import stacklevel_outside
+
+    missing = np.setdiff1d(np.arange(total), kept)
+    warn_dropped(int(missing.size), "", tuple(columns), missing, stacklevel_outside(__file__) + 1,
+                 left_out_of=shown_in, trouble=trouble)
+
+
 def sky_position(center, what: str = "center"):
     """``center`` as a ``SkyCoord``, read as every search of platform_lib reads a position
     (:func:`platform_lib.skyposition.sky_position`: a SkyCoord, text such as ``"05h35m17s -05d23m28s"`` or
@@ -143,10 +159,15 @@ def sky_position(center, what: str = "center"):
         raise VizError(str(exc), value=str(center)) from None
 
 
+#: The widest a view (or a zoomed figure's half-width) may be, in degrees: the whole sky.
+MOST_DEGREES = 360.0
+
+
 def field_of_view(fov, what: str = "fov") -> float:
     """A view's width in degrees from ``fov``: degrees as a number (ipyaladin's own form), an angle Quantity
     (``2 * u.arcmin``) or text with its unit (``"2 deg"``: :func:`platform_lib.skyangle.sky_angle`); a
-    :class:`VizError` naming ``what`` for anything else, or for a width that is not more than 0.
+    :class:`VizError` naming ``what`` for anything else, or for a width outside (0, 360] degrees (``fov=1e300``
+    was taken, and the view drew nothing one could read).
 
     >>> field_of_view("30 arcmin")
     0.5
@@ -163,9 +184,10 @@ def field_of_view(fov, what: str = "fov") -> float:
                            value=str(fov)) from None
         except (TypeError, ValueError) as exc:  # sky_angle's own message: the text, and the forms that work
             raise VizError(str(exc), value=str(fov)) from None
-    if not np.isfinite(deg) or deg <= 0:
+    if not np.isfinite(deg) or not 0 < deg <= MOST_DEGREES:
         role = " (the width of the view)" if what == "fov" else ""
-        raise VizError(f"{what}={fov!r} must be an angle more than 0{role}", value=str(fov))
+        raise VizError(f"{what}={fov!r} must be an angle more than 0 and at most {MOST_DEGREES:g} deg{role}, "
+                       f"{MOST_DEGREES:g} being the whole sky: say 60 (degrees), '2 deg' or '30 arcmin'", value=str(fov))
     return deg
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from platform_lib.viz._errors import VizError
 from platform_lib.viz._inputs import footprints as _footprints
 from platform_lib.viz._inputs import (color_values, field_of_view, healpix_map, is_job, is_magnitude, job_result,
-                                      numeric_column, positions, result_table, scaled, text_column)
+                                      numeric_column, positions, result_table, scaled, text_column, warn_left_out)
 from platform_lib.viz._inputs import sky_position as _center
 
 __all__ = ["plot", "plot_table", "plot_footprints", "plot_moc", "plot_skymap", "plot_crossmatch", "plot_healpix", "credible_cells",
@@ -188,6 +188,7 @@ def plot_table(table, *, projection: str = "mollweide", center=None, radius=None
     if hasattr(table, "to_table") and not hasattr(table, "colnames") and not hasattr(table, "frame"):
         table = result_table(table)  # a pyvo result, once (a SkyCoord has a to_table of its own frame)
     pos = positions(table, ra, dec)
+    warn_left_out(_row_count(table), pos.rows, (pos.ra_column, pos.dec_column), "the figure")
     by_color = color_values(table, color)
     by_color = None if by_color is None else by_color[pos.rows]
     by_size = None if size is None else numeric_column(table, size, "size")[pos.rows]
@@ -324,6 +325,7 @@ def plot_footprints(result, *, projection: str = "mollweide", center=None, radiu
     from matplotlib.patches import Polygon
 
     polys, rows = _footprints(result, column)
+    warn_left_out(_row_count(result), np.unique(rows), (column,), "the figure", trouble="no footprint (a blank or null value)")
     fig = fig or _figure()
     allv = np.vstack(polys)
     if center is None and auto_zoom:
@@ -473,6 +475,7 @@ def plot_skymap(skymap, *, projection: str = "mollweide", levels=(0.5, 0.9), cen
     labels = [f"{int(round(100 * lv))} % credible region" for lv in sorted(levels)]
     if candidates is not None:
         pos = positions(candidates)
+        warn_left_out(_row_count(candidates), pos.rows, (pos.ra_column, pos.dec_column), "the figure's candidates")
         size = float(np.clip(3000 / pos.ra.size, 1, 14))
         if transform is not None:
             ax.scatter(pos.ra, pos.dec, s=size, c="red", marker="x", linewidths=0.8, transform=transform)

@@ -22,12 +22,44 @@ import traitlets
 from platform_lib.errors import stacklevel_outside
 from platform_lib.viz._errors import VizError
 from platform_lib.viz._inputs import (color_values, field_of_view, find_coordinates, footprints, is_job, is_magnitude,
-                                      job_result, numeric_column, positions, result_table, scaled, sky_position)
+                                      job_result, numeric_column, positions, result_table, scaled, sky_position,
+                                      warn_left_out)
 
-__all__ = ["Aladin", "archive_path", "local_esm", "TABLE_LIMIT"]
+__all__ = ["Aladin", "archive_path", "check_options", "local_esm", "platform_survey", "SHOW_OPTIONS", "TABLE_LIMIT",
+           "VIEW_OPTIONS", "WIDEST"]
 
 #: The most rows a table sends to the browser; larger ones go through level of detail.
 TABLE_LIMIT = 5000
+#: The view's own options, which :func:`platform_lib.viz.show` gives the widget (the rest go to what it shows).
+VIEW_OPTIONS = frozenset({"target", "fov", "height", "projection", "survey", "archive_url", "coo_frame", "layout"})
+#: Aladin Lite's options of a catalogue layer (what its ``A.catalog`` and ``A.catalogHiPS`` read), in ipyaladin's
+#: snake case; ``show`` passes them on to it.
+CATALOG_STYLE = frozenset({"color", "shape", "source_size", "hover_color", "selection_color", "selection_line_width",
+                           "display_label", "label_column", "label_color", "label_font", "on_click"})
+#: Aladin Lite's options of footprints (a graphic overlay, ``A.graphicOverlay``).
+OVERLAY_STYLE = frozenset({"color", "line_width", "line_dash", "fill_color", "opacity", "hover_color",
+                           "selection_color", "selection_line_width"})
+#: Aladin Lite's options of a MOC layer.
+MOC_STYLE = frozenset({"color", "opacity", "line_width", "fill", "edge", "perimeter"})
+#: What ``show`` takes for each kind of thing it shows (Aladin Lite's own options are passed on; any other is
+#: refused, naming these: a typo such as ``colour="red"`` did nothing).
+SHOW_OPTIONS = {
+    "a catalogue name": frozenset({"name"}) | CATALOG_STYLE,
+    "a job's HATS output": frozenset({"name", "client"}) | CATALOG_STYLE,
+    "a moving-object search": frozenset({"name", "zoom"}),
+    "a sky map": frozenset({"name", "levels"}),
+    "a MOC": frozenset({"name"}) | MOC_STYLE,
+    "a table": frozenset({"name", "ra", "dec", "limit", "magnitude", "color", "size", "cmap", "hips"}) | CATALOG_STYLE,
+    "footprints": frozenset({"name", "column"}) | OVERLAY_STYLE,
+    "crossmatch pairs": frozenset({"name"}),
+}
+#: The widest field of view Aladin Lite (3.9.2-beta) shows in a projection, in degrees (360 where not listed): a
+#: wider one is set to it. ``viz.show(..., fov=360)`` in the default SIN projection showed 180 deg while the kernel's
+#: ``w.fov`` said 360, and the view once failed to start ("The sky viewer failed: TypeError: undefined is not
+#: iterable", seen on the platform); the whole sky is ``projection="AIT"`` or ``"MOL"``.
+WIDEST = {"TAN": 150.0, "SIN": 180.0, "ZEA": 359.9}
+#: The code of the :class:`VizError` for an option ``show`` does not take: raised, not shown in the view.
+UNKNOWN_OPTION = "viz-unknown-option"
 #: The column that carries each row's number in the source table, for selections.
 ROW_COLUMN = "_row"
 _CDN_IMPORT = 'import C from"https://esm.sh/aladin-lite@3.9.2-beta";'
@@ -214,6 +246,30 @@ def archive_path(archive_url: str | None = None) -> str:
     return path if path.endswith("/") else path + "/"
 
 
+def platform_survey(survey, base: str, what: str = "survey") -> str:
+    """``survey`` as a HiPS the platform serves: a path or URL under the archive (``base``: its path), or
+    ``hips/<name>`` (the archive's ``hips/images``...) made a path under it; ``""`` (no overlay) as it is.
+    Anything else is a :class:`VizError` naming it: Aladin Lite fetches a HiPS ID (``"P/DSS2/color"``) through
+    CDS's servers and any other URL from its host, outside the platform (refused offline: the layer stayed
+    blank), and read a relative ``"hips/sky"`` as such an ID."""
+    if not isinstance(survey, str):
+        raise VizError(f"{what}={survey!r} must be a HiPS survey's URL (text), e.g. the archive's "
+                       f"'{base}hips/sky'", value=str(survey))
+    if survey == "" and what != "survey":
+        return survey
+    if survey.startswith("hips/"):
+        survey = base + survey
+    where = urlparse(survey)
+    if where.path.startswith(base) and (survey.startswith("/") or where.scheme in ("http", "https")):
+        return survey
+    raise VizError(f"{what}={survey!r} is not a HiPS the platform serves: Aladin Lite would fetch it from outside "
+                   "the platform (a HiPS ID through CDS's servers, a URL from its host), which has no internet. "
+                   f"Give one of the archive's: '{base}hips/sky' (the default, the star density of the platform's "
+                   "catalogues), "
+                   f"'{base}hips/images' (its images) or '{base}hips/<name>' (a catalogue's '<name>-density'; "
+                   f"the list is at {base}hips/)", value=survey)
+
+
 def _stcs(poly: np.ndarray) -> str:
     return "Polygon ICRS " + " ".join(f"{ra:.7f} {dec:.7f}" for ra, dec in poly)
 
@@ -256,6 +312,10 @@ if _ipyaladin is not None:
                            "'mollweide')", value=str(projection))
         return name
 
+    def _widest(fov: float, projection: str) -> float:
+        """``fov`` (degrees), at most the widest field Aladin Lite shows in ``projection`` (:data:`WIDEST`)."""
+        return min(fov, WIDEST.get(projection, 360.0))
+
     class Aladin(_ipyaladin_widget.Aladin):  # noqa: F811
         """Aladin Lite in a notebook, served entirely by the platform.
 
@@ -297,14 +357,16 @@ if _ipyaladin is not None:
                 options["fov"] = field_of_view(options["fov"])
             if "projection" in options:  # ipyaladin reads only its private _projection at the start: it was ignored
                 options["_projection"] = _projection(options.pop("projection"))
+            if "fov" in options:
+                options["fov"] = _widest(options["fov"], options.get("_projection", "SIN"))
             height = options.get("height", 400)
             whole = isinstance(height, (int, np.integer)) and not isinstance(height, bool)
             if not whole or not (height > 0 or height == -1):
                 raise VizError(f"height={height!r} must be the view's height in pixels, a whole number more than 0 "
                                "(or -1: all of its container's height)", value=str(height))
-            if not isinstance(options.get("survey", ""), str):
-                raise VizError(f"survey={options['survey']!r} must be a HiPS survey's URL (text), e.g. the "
-                               "archive's 'hips/sky'", value=str(options["survey"]))
+            for key in ("survey", "overlay_survey"):
+                if key in options:
+                    options[key] = platform_survey(options[key], base, key)
             options.setdefault("survey", base + "hips/sky")
             options.setdefault("log", False)  # Aladin Lite otherwise reports each start to CDS
             options.setdefault("show_simbad_pointer_control", False)  # asks CDS's SIMBAD
@@ -344,7 +406,13 @@ if _ipyaladin is not None:
 
         @fov.setter
         def fov(self, fov) -> None:
-            _ipyaladin_widget.Aladin.fov.fset(self, field_of_view(fov))
+            _ipyaladin_widget.Aladin.fov.fset(self, _widest(field_of_view(fov), self._projection))
+
+        @traitlets.validate("survey", "overlay_survey")
+        def _served_here(self, proposal):
+            """``w.survey = ...`` later is read as the constructor reads it (:func:`platform_survey`)."""
+            return platform_survey(proposal["value"], getattr(self, "_archive", None) or archive_path(),
+                                   proposal["trait"].name)
 
         @traitlets.default("_aladin_lite_url")
         def _default_aladin_lite_url(self) -> str:
@@ -390,7 +458,11 @@ if _ipyaladin is not None:
                 attrs = dict(getattr(table, "attrs", None) or {})  # a DataFrame's frame (equinox) as meta
                 table = Table.from_pandas(table) if hasattr(table, "iloc") else Table(table)
                 table.meta.update(attrs)
+            if not isinstance(limit, (int, np.integer)) or isinstance(limit, bool) or limit < 1:
+                raise VizError(f"limit={limit!r} must be the most rows sent to the viewer, a whole number of 1 or "
+                               f"more (the default: {TABLE_LIMIT})", value=str(limit))
             pos = positions(table, ra, dec)
+            warn_left_out(len(table), pos.rows, (pos.ra_column, pos.dec_column), f"the view's layer {name!r}")
             # columns to colour and size by, and the magnitude to rank by, are checked before anything is sent
             by_color = color_values(table, color, css=True)
             by_size = None if size is None else numeric_column(table, size, "size")
@@ -479,6 +551,8 @@ if _ipyaladin is not None:
         def show_footprints(self, result, *, name: str = "footprints", column: str = "s_region", **options) -> None:
             """The footprints (``s_region``) of an SIA v2 / ObsCore result, and their centres as a table."""
             polys, rows = footprints(result, column)
+            warn_left_out(len(result), np.unique(rows), (column,), f"the view's layer {name!r}",
+                          trouble="no footprint (a blank or null value)")
             options.setdefault("color", "#ff8800")
             options.setdefault("name", name)
             self.add_graphic_overlay_from_stcs([_stcs(p) for p in polys], **options)
@@ -591,6 +665,8 @@ if _ipyaladin is not None:
             try:
                 _dispatch(self, obj, **options)
             except VizError as exc:
+                if exc.code == UNKNOWN_OPTION:  # a wrong call, not bad data: refused as Python refuses a keyword
+                    raise
                 self.astrohub_message = str(exc)
                 warnings.warn(str(exc), stacklevel=stacklevel_outside(__file__))
             return self
@@ -669,15 +745,38 @@ def _registered_name(obj) -> str:
         raise VizError(f"cannot show {name!r}: {exc}", value=name) from exc
 
 
+def check_options(kind: str, options: dict) -> None:
+    """Refuse an option that ``show`` does not take for ``kind`` (a key of :data:`SHOW_OPTIONS`): a
+    :class:`VizError` (code :data:`UNKNOWN_OPTION`) naming it, what it may be a misspelling of and the options
+    there are. Before, ``viz.show(table, colour="red")`` was passed on to Aladin Lite, which ignored it."""
+    import difflib
+
+    allowed = SHOW_OPTIONS[kind]
+    unknown = sorted(set(options) - allowed)
+    if not unknown:
+        return
+    words = []
+    for key in unknown:
+        if key in VIEW_OPTIONS:  # w.show(obj, fov=2): the view's, not the layer's
+            words.append(f"{key!r} (the view's own: give it to viz.show or viz.Aladin, or set w.{key} = ...)")
+            continue
+        close = difflib.get_close_matches(key, sorted(allowed | VIEW_OPTIONS), n=2, cutoff=0.6)
+        words.append(repr(key) + (f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""))
+    raise VizError(f"show() of {kind} takes no option {', '.join(words)}: its options are "
+                   f"{', '.join(sorted(allowed))}; the view's (viz.show, viz.Aladin) {', '.join(sorted(VIEW_OPTIONS))}",
+                   code=UNKNOWN_OPTION, value=unknown[0])
+
+
 def _dispatch(widget, obj, **options) -> None:
     from astropy.coordinates import SkyCoord
 
     if isinstance(obj, (str, pathlib.Path)):
+        check_options("a catalogue name", options)
         name = _registered_name(obj)
         from platform_lib.viz._hips import hips_name
 
         url = f"{widget._archive}hips/{hips_name(name)}"
-        widget.add_catalog_hips(url, name=name, **options)
+        widget.add_catalog_hips(url, name=options.pop("name", name), **options)
         return
     if is_job(obj):
         info = obj.info() if callable(getattr(obj, "info", None)) else {}
@@ -686,29 +785,32 @@ def _dispatch(widget, obj, **options) -> None:
             from platform_lib.viz._errors import HipsError
             from platform_lib.viz._publish import job_hips
 
+            check_options("a job's HATS output", options)
             try:
                 url = job_hips(obj, client=options.pop("client", None))
             except HipsError as exc:
                 raise VizError(f"cannot show job {getattr(obj, 'id', '')}: {exc}", value=getattr(obj, "id", None)) from exc
             name = url.rstrip("/").rsplit("/", 1)[-1]
-            widget.add_catalog_hips(f"{widget._archive}hips/~/{name}", name=f"job {getattr(obj, 'id', '')}", **options)
+            widget.add_catalog_hips(f"{widget._archive}hips/~/{name}",
+                                    name=options.pop("name", f"job {getattr(obj, 'id', '')}"), **options)
             return
         obj = job_result(obj)
     if hasattr(obj, "sky_layers") and hasattr(obj, "track"):  # a moving-object search (find_images)
+        check_options("a moving-object search", options)
         widget.show_moving_search(obj, **options)
         return
-    if hasattr(obj, "uniq") and hasattr(obj, "probdensity"):
+    if hasattr(obj, "uniq") and hasattr(obj, "probdensity") or isinstance(obj, np.ndarray):
+        check_options("a sky map", options)
         widget.show_skymap(obj, **options)
         return
     if hasattr(obj, "to_string") and hasattr(obj, "sky_fraction"):
+        check_options("a MOC", options)
         widget.show_moc(obj, **options)
-        return
-    if isinstance(obj, np.ndarray):
-        widget.show_skymap(obj, **options)
         return
     if isinstance(obj, SkyCoord):
         from astropy.table import Table
 
+        check_options("a table", options)
         icrs = obj.icrs
         widget.show_table(Table({"ra": np.atleast_1d(icrs.ra.deg), "dec": np.atleast_1d(icrs.dec.deg)}), **options)
         return
@@ -719,14 +821,18 @@ def _dispatch(widget, obj, **options) -> None:
         raise VizError(f"cannot show a {type(obj).__name__}: give a table, an SIA result, a MOC, a sky map, "
                        "crossmatch pairs, a job or a catalogue name", value=type(obj).__name__)
     if "s_region" in names:
+        check_options("footprints", options)
         widget.show_footprints(obj, **options)
         try:
             find_coordinates(obj)
         except VizError:  # footprints without centre columns: the outlines are the picture
             return
-        widget.show_table(obj, name="images", **options)
+        # the centres in the footprints' colour (their other options are the outlines': name= twice was a TypeError)
+        widget.show_table(obj, name="images", **{k: v for k, v in options.items() if k == "color"})
         return
     if "separation_arcsec" in names:
+        check_options("crossmatch pairs", options)
         widget.show_crossmatch(obj, **options)
         return
+    check_options("a table", options)
     widget.show_table(obj, **options)

@@ -361,7 +361,8 @@ def test_a_figure_says_what_it_drew_binned_sources_the_fields_count_and_rows_lef
 
     holes = Table({"ra": np.ma.MaskedArray([10.0, 20.0, 30.0, np.nan], mask=[False, True, False, False]),
                    "dec": [1.0, 2.0, 3.0, 4.0]})
-    assert viz.plot_table(holes).axes[0].get_title() == "2 sources (ra, dec); 2 without a position left out"
+    with pytest.warns(UserWarning, match="2 rows have no position"):
+        assert viz.plot_table(holes).axes[0].get_title() == "2 sources (ra, dec); 2 without a position left out"
 
 
 @pytest.mark.parametrize("center", [None, "peak"])
@@ -616,7 +617,8 @@ def test_vizier_sexagesimal_positions_and_other_column_names_are_read():
     np.testing.assert_allclose(got.dec, [-5.3911111, 24.1166667, 22.0145], atol=1e-6)
     bytes_table = Table({"_RAJ2000": np.array([b"05 35 17.3"]), "_DEJ2000": np.array([b"-05 23 28"])})
     np.testing.assert_allclose(positions(bytes_table).dec, [-5.3911111], atol=1e-6)
-    _assert_picture(viz.plot(t, center=SkyCoord("05h35m -05d23m"), radius=30 * u.deg))
+    with pytest.warns(UserWarning, match=r"1 rows have no position .*\(RAJ2000/DEJ2000\).* rows 2 \(from 0\)"):
+        _assert_picture(viz.plot(t, center=SkyCoord("05h35m -05d23m"), radius=30 * u.deg))
     with pytest.raises(viz.VizError, match="column 'DEJ2000', row 1: cannot read 'north' as a sexagesimal"):
         positions(Table({"RAJ2000": ["05 35 17.3"], "DEJ2000": ["north"]}))
     assert positions(Table({"ra": [83.82], "decl": [-5.39]})).dec_column == "decl"
@@ -875,6 +877,7 @@ def test_a_hips_goes_to_the_archive_as_a_plain_tar_of_its_files(tmp_path, monkey
         assert {m.name: tar.extractfile(m).read() for m in tar.getmembers()} == files
 
 
+@pytest.mark.filterwarnings("ignore:1 rows have no position")  # row 7, checked at the first show
 def test_a_large_table_becomes_a_hips_on_the_archive_so_zooming_in_shows_every_source(widget, monkeypatch):
     """A table above the limit sent its 5,000 most representative rows: zoomed in on a field, most of its
     sources were missing. Now it is built into a HiPS catalogue and sent to the archive (here a stand-in
@@ -896,7 +899,8 @@ def test_a_large_table_becomes_a_hips_on_the_archive_so_zooming_in_shows_every_s
     monkeypatch.setattr(_publish, "my_hips", lambda settings=None: list(kept))
     t = Table.from_pandas(_catalogue(20_000))
     t["ra"][7] = np.nan  # left out, and the rows keep their numbers
-    widget.show_table(t, name="big", limit=1000, color="gmag")
+    with pytest.warns(UserWarning, match="1 rows have no position .* left out of the view's layer 'big': rows 7"):
+        widget.show_table(t, name="big", limit=1000, color="gmag")
     [(rows, header, props)] = uploads
     assert rows == 19_999 and {"_row", "_color", "gmag", "name"} <= set(header)
     assert props["astrohub_magnitude"] == "gmag"
@@ -1137,3 +1141,134 @@ def test_point_labels_never_overlap_other_text(zoom):
     with pytest.raises(viz.VizError, match=r"label='title' is not a column of the table: label by one of "
                                            r"\['ra', 'dec', 'name'\]"):
         viz.plot_table(Table({"ra": ra, "dec": dec, "name": names}), label="title")
+
+
+def test_rows_left_out_of_a_figure_or_a_view_are_warned_of_naming_how_many_which_and_their_columns(widget):
+    """viz24: ``viz.plot`` (and ``viz.show``) left rows with a NaN, masked or infinite position, or a declination
+    beyond 90 deg, out of the picture in silence (a figure's title counted them, the viewer said nothing), and
+    footprints without an ``s_region``. Each now warns as crossmatch does of the rows it leaves out
+    (:class:`~platform_lib.crossmatch.DroppedRowsWarning`: how many, which columns, which rows), at the user's line."""
+    from platform_lib.crossmatch import DroppedRowsWarning
+
+    t = Table({"ra": np.ma.MaskedArray([10.0, 20.0, np.nan, 40.0, 50.0], mask=[False, True, False, False, False]),
+               "dec": [1.0, 2.0, 3.0, 95.0, np.inf], "g": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    t.add_row((60.0, 6.0, 6.0))
+    images = Table({"s_region": ["Polygon ICRS 82 -7 85 -7 85 -4 82 -4", "", "Circle ICRS 86 -3 1.5"]})
+    cases = [(lambda: viz.plot(t), "the figure", ("ra", "dec"), [1, 2, 3, 4]),
+             (lambda: viz.plot(t, center="30 3", radius=40), "the figure", ("ra", "dec"), [1, 2, 3, 4]),
+             (lambda: widget.show(t, name="mine"), "the view's layer 'mine'", ("ra", "dec"), [1, 2, 3, 4]),
+             (lambda: viz.plot(images), "the figure", ("s_region",), [1]),
+             (lambda: widget.show(images), "the view's layer 'footprints'", ("s_region",), [1])]
+    for call, where, columns, rows in cases:
+        with pytest.warns(DroppedRowsWarning) as caught:
+            call()
+        assert len(caught) == 1 and caught[0].filename == __file__, [str(c.message) for c in caught]
+        warning = caught[0].message
+        assert (warning.count, warning.columns, warning.rows) == (len(rows), columns, rows)
+        assert str(warning).startswith(f"{len(rows)} rows have ") and f"({'/'.join(columns)}) and were left out of " \
+            f"{where}: rows {', '.join(map(str, rows))} (from 0)" in str(warning), str(warning)
+    assert [layer["rows"] for layer in widget.layers if layer["kind"] in ("table", "footprints")] == [2, 2]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a table whose every row has a position: no warning
+        viz.plot(t[[0, 5]])
+        widget.show(t[[0, 5]])
+
+
+def test_show_refuses_an_option_it_does_not_take_naming_the_ones_it_does(widget):
+    """viz24: ``viz.show(table, colour="red")`` passed the typo on to Aladin Lite, which ignored it (no error, no
+    colour); options that did not fit what was shown were a TypeError from deep inside (crossmatch pairs with a
+    colour; an SIA result with its own ``name=``, given twice). Now an option that ``show`` does not take for what
+    it shows is a VizError (raised: a wrong call, not bad data) naming it, what it may be a misspelling of and the
+    options there are; nothing is drawn."""
+    t = Table({"ra": [10.0, 20.0], "dec": [1.0, 2.0], "g": [1.0, 2.0]})
+    pairs = Table({"ra_1": [10.0], "dec_1": [0.0], "ra_2": [10.0001], "dec_2": [0.0], "separation_arcsec": [0.36]})
+    images = Table({"s_region": ["Polygon ICRS 82 -7 85 -7 85 -4 82 -4"], "s_ra": [83.5], "s_dec": [-5.5]})
+    for call, said in ((lambda: widget.show(t, colour="red"), r"a table takes no option 'colour' \(did you mean 'color'\?\)"),
+                       (lambda: widget.show(t, sise="g"), r"'sise' \(did you mean 'size'\?\)"),
+                       (lambda: widget.show(t, fov=3), r"'fov' \(the view's own: give it to viz.show or viz.Aladin"),
+                       (lambda: widget.show(pairs, color="red"), r"crossmatch pairs takes no option 'color': its options are name;"),
+                       (lambda: widget.show(images, column="s_region", shape="circle"), r"footprints takes no option 'shape'"),
+                       (lambda: widget.show(SkyCoord(1, 2, unit="deg"), colr="red"), "'colr' \\(did you mean 'color'"),
+                       (lambda: viz.show(t, fvo=3, archive_url="/services/archive/"), r"'fvo' \(did you mean 'fov'\?\)")):
+        with pytest.raises(viz.VizError, match=said) as caught:
+            call()
+        assert "its options are " in str(caught.value) and "the view's (viz.show, viz.Aladin) archive_url, " \
+            "coo_frame, fov, height" in str(caught.value)
+    assert widget.layers == [] and widget.astrohub_message == ""
+    widget.show(t, name="mine", color="g", shape="circle", source_size=6)  # Aladin Lite's own options pass on
+    widget.show(images, name="my images", color="red", line_width=3)  # name= twice was a TypeError
+    widget.show(pairs, name="pairs")
+    assert [layer["name"] for layer in widget.layers] == ["mine", "my images", "images", "pairs left", "pairs right"]
+
+
+@pytest.mark.parametrize("fov", [1e300, 360.5, 0, -2, float("inf"), float("nan"), "400 deg", -1 * u.arcmin])
+def test_a_field_of_view_outside_0_to_360_degrees_is_refused(fov):
+    """viz24: ``fov=1e300`` (and 400 deg, inf) was taken and the view drew nothing one could read; now a field of
+    view outside (0, 360] degrees is a VizError naming it, in the constructor and when set later."""
+    with pytest.raises(viz.VizError, match=r"must be an angle more than 0 and at most 360 deg \(the width of the "
+                                           r"view\), 360 being the whole sky"):
+        viz.Aladin(fov=fov, archive_url="/services/archive/")
+    w = viz.Aladin(fov=360, projection="MOL", archive_url="/services/archive/")
+    with pytest.raises(viz.VizError, match="at most 360 deg"):
+        w.fov = fov
+    assert w.fov.to_value(u.deg) == pytest.approx(360)
+
+
+def test_a_survey_or_target_the_platform_cannot_serve_is_refused():
+    """viz24: ``survey="P/DSS2/color"`` (a HiPS ID Aladin Lite looks up at CDS), a URL of another host, or the
+    relative ``"hips/sky"`` (read by Aladin Lite as such an ID) went to the browser, which asked outside the
+    platform (no internet: the layer stayed blank); a target ``"1e300 0"`` was RA 0 (the float's remainder by 360).
+    Now a survey is a HiPS under the archive (``hips/<name>`` is made one) or a VizError naming the archive's, and a
+    right ascension in degrees beyond 360 is refused naming it."""
+    base = "/services/archive/"
+    for bad in ("P/DSS2/color", "CDS/P/2MASS/color", "https://alasky.cds.unistra.fr/DSS/DSSColor", "sky",
+                "http://hub.example/elsewhere/hips/sky"):
+        with pytest.raises(viz.VizError, match=f"survey={re.escape(repr(bad))} is not a HiPS the platform serves: "
+                                               f".*'{base}hips/sky' \\(the default"):
+            viz.Aladin(survey=bad, archive_url=base)
+        with pytest.raises(viz.VizError, match="overlay_survey=.* is not a HiPS the platform serves"):
+            viz.Aladin(overlay_survey=bad, archive_url=base)
+    w = viz.Aladin(survey="hips/images", archive_url=base)
+    assert w.survey == w._init_options["survey"] == "/services/archive/hips/images"
+    with pytest.raises(viz.VizError, match="survey='P/DSS2/color' is not a HiPS the platform serves"):
+        w.survey = "P/DSS2/color"
+    w.survey = "http://hub.example:8000/services/archive/hips/sky"  # the absolute URL the browser makes of the path
+    assert w.survey == "http://hub.example:8000/services/archive/hips/sky"
+    from platform_lib.viz._inputs import sky_position
+
+    for bad in ("1e300 0", "400 10", "nan 5"):
+        with pytest.raises(viz.VizError, match=f"center='{bad}' cannot be read as a sky position: a right "
+                                               "ascension in degrees is between 0 and 360, not"):
+            sky_position(bad, "center")
+        with pytest.warns(UserWarning, match=f"target='{bad}' cannot be read as a sky position: a right ascension"):
+            w = viz.Aladin(target=bad, archive_url=base)
+        assert w.astrohub_message.startswith(f"target='{bad}' cannot be read")
+    assert sky_position("-10 5").ra.deg == pytest.approx(350)
+
+
+def test_a_limit_of_rows_that_is_not_a_whole_number_of_1_or_more_is_said_above_the_view(widget):
+    """viz24: ``limit=0`` sent an empty layer, ``limit=-5`` or ``limit="x"`` failed deep inside (a TypeError
+    comparing text with a number); now each is the view's message naming it."""
+    t = Table({"ra": [10.0, 20.0], "dec": [1.0, 2.0]})
+    for bad in (0, -5, "x", 2.5, True):
+        with pytest.warns(UserWarning, match=f"limit={re.escape(repr(bad))} must be the most rows sent to the viewer"):
+            widget.show(t, limit=bad)
+    assert widget.layers == []
+    widget.show(t, limit=1, hips=False)
+    assert widget.layers[-1]["rows"] == 1
+
+
+def test_a_field_wider_than_the_projection_shows_is_the_widest_it_shows():
+    """viz24's walk: ``viz.show(catalogue, fov=360)`` in the default SIN projection showed 180 deg while the kernel's
+    ``w.fov`` said 360 (and the view once failed to start, "The sky viewer failed: TypeError: undefined is not
+    iterable"). A field wider than Aladin Lite shows in the projection (SIN 180 deg, TAN 150, measured with the
+    archive's Aladin Lite) is now set to the widest it shows, at the start and later; AIT and MOL show all 360."""
+    for options, shown in (({"fov": 360}, 180), ({"fov": 200, "projection": "TAN"}, 150),
+                           ({"fov": 360, "projection": "MOL"}, 360), ({"fov": 360, "projection": "aitoff"}, 360),
+                           ({"fov": 120}, 120)):
+        w = viz.Aladin(archive_url="/services/archive/", **options)
+        assert w.fov.to_value(u.deg) == pytest.approx(shown), options
+        assert w._fov == pytest.approx(shown)  # the state the browser starts from
+    w = viz.Aladin(archive_url="/services/archive/")
+    w.fov = "300 deg"
+    assert w.fov.to_value(u.deg) == pytest.approx(180)
