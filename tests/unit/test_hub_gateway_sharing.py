@@ -74,7 +74,7 @@ class HeaderSignIn(Authenticator):
         groups = [g for g in request.headers.get("X-Groups", "").split(",") if g]
         return SharingUser(name, groups=groups, admin=name == "root", sharing=self.cluster_sharing)
 
-    async def groups_of(self, name):
+    async def groups_of(self, name, fresh=False):
         """An owner's groups as the hub answers now: ``PEOPLE``, unless a scenario changed them (None: hub down)."""
         groups = self.hub.get(name, PEOPLE.get(name, ""))
         return None if groups is None else frozenset(g for g in groups.split(",") if g)
@@ -371,7 +371,7 @@ def test_a_members_session_loses_a_shared_dashboard_soon_after_leaving_the_group
 
     monkeypatch.setattr(JupyterHubAuthenticator, "authenticate", from_hub)
 
-    async def groups_of(self, name):  # the owner's groups, as the hub answers them
+    async def groups_of(self, name, fresh=False):  # the owner's groups, as the hub answers them
         return next((frozenset(groups) for who, groups in hub.values() if who == name), frozenset())
 
     monkeypatch.setattr(HubTokenAuthenticator, "groups_of", groups_of)
@@ -518,6 +518,8 @@ def test_the_gateway_asks_the_hub_for_an_owners_groups_with_its_own_token_and_ke
             out["ann"] = await gateway.groups_of("ann")
             groups["ann"] = []  # left both: the kept answer stands for sharing_recheck_seconds
             out["kept"] = await gateway.groups_of("ann")
+            out["fresh"] = await gateway.groups_of("ann", fresh=True)
+            groups["ann"] = ["survey"]  # joined again
             gateway.sharing_recheck_seconds = 0
             out["asked again"] = await gateway.groups_of("ann")
             out["gone"] = await gateway.groups_of("bob")
@@ -531,6 +533,6 @@ def test_the_gateway_asks_the_hub_for_an_owners_groups_with_its_own_token_and_ke
 
     out = asyncio.run(scenario())
     assert out["ann"] == out["kept"] == frozenset({"survey", "ws-m31"})
-    assert out["asked again"] == out["gone"] == frozenset()
+    assert out["fresh"] == out["gone"] == frozenset() and out["asked again"] == frozenset({"survey"})
     assert out["refused"] is None and out["stopped"] is None
-    assert asked[0] == ("ann", "token gateway-token") and len([a for a in asked if a[0] == "ann"]) == 3
+    assert asked[0] == ("ann", "token gateway-token") and len([a for a in asked if a[0] == "ann"]) == 4

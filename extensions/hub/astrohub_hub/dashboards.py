@@ -122,14 +122,14 @@ class HubTokenAuthenticator(JupyterHubAuthenticator):
     def _default_cache(self) -> UserCache:
         return FreshUserCache(max_age=self.cache_max_age)
 
-    async def groups_of(self, name: str) -> frozenset[str] | None:
+    async def groups_of(self, name: str, fresh: bool = False) -> frozenset[str] | None:
         """The hub groups of user ``name`` now (a cluster's owner: is she still in the group she shared it with?),
         asked with the gateway's own token (its role: ``read:users:name`` and ``read:users:groups``,
-        ``astrohub_hub.configure.GATEWAY_SCOPES``) and kept ``sharing_recheck_seconds``; an empty set for a user the
-        hub no longer has; None when the hub cannot answer (unreachable, or the token lacks the scopes), which
-        refuses members (:func:`~astrohub_hub.gateway_sharing.owner_in_group`)."""
+        ``astrohub_hub.configure.GATEWAY_SCOPES``) and kept ``sharing_recheck_seconds`` (``fresh``: asked again
+        anyway); an empty set for a user the hub no longer has; None when the hub cannot answer (unreachable, or the
+        token lacks the scopes), which refuses members (:func:`~astrohub_hub.gateway_sharing.owner_in_group`)."""
         known = self._owner_groups.get(name)
-        if known is not None and time.monotonic() - known[0] <= self.sharing_recheck_seconds:
+        if not fresh and known is not None and time.monotonic() - known[0] <= self.sharing_recheck_seconds:
             return known[1]
         url = f"{self.jupyterhub_api_url.rstrip('/')}/users/{quote(name, safe='')}"
         try:

@@ -115,11 +115,15 @@ def may_use(user: Any, cluster: Any, owner_in: bool = False) -> bool:
 async def owner_in_group(authenticator: Any, cluster: Any) -> bool:
     """Whether ``cluster``'s owner is now in the hub group it is shared with, as ``authenticator.groups_of`` (the
     hub, :meth:`~astrohub_hub.dashboards.HubTokenAuthenticator.groups_of`) answers; False when it is not shared or
-    the hub cannot say (a lost hub connection refuses members, it never lets them in)."""
+    the hub cannot say (a lost hub connection refuses members, it never lets them in). A kept answer admits, a
+    refusal is asked of the hub again (an owner who has just joined a group and shared with it is not refused)."""
     group = shared_with(cluster)
     if not group:
         return False
     groups = await authenticator.groups_of(cluster.username)
+    if groups is not None and group in groups:
+        return True
+    groups = await authenticator.groups_of(cluster.username, fresh=True)
     return groups is not None and group in groups
 
 
