@@ -74,6 +74,9 @@ class HeaderSignIn(Authenticator):
         groups = [g for g in request.headers.get("X-Groups", "").split(",") if g]
         return SharingUser(name, groups=groups, admin=name == "root", sharing=self.cluster_sharing)
 
+    def get_token(self, request):
+        return request.headers.get("X-User")
+
     async def groups_of(self, name, fresh=False):
         """An owner's groups as the hub answers now: ``PEOPLE``, unless a scenario changed them (None: hub down)."""
         groups = self.hub.get(name, PEOPLE.get(name, ""))

@@ -207,7 +207,9 @@ async def _sharing_middleware(request: web.Request, handler: Any) -> web.StreamR
         request = request.clone(headers=headers)
     authenticator, name = request.app["authenticator"], request.match_info.get("cluster_name", "")
     owner_in = False
-    if action is None:  # whether the owner is still in the group is the hub's answer now, before credentials go
+    # Whether the owner is still in the group is the hub's answer now, before credentials go (not asked for a
+    # request without a token, which is refused with 401 anyway).
+    if action is None and authenticator.get_token(request):
         cluster = await request.app["backend"].get_cluster(name)
         owner_in = cluster is not None and await owner_in_group(authenticator, cluster)
     token, owner_token = _MANAGING.set(action is not None), _OWNER_IN_GROUP.set(owner_in)
