@@ -121,7 +121,8 @@ class GatewayConfig(_Strict):
     sharing_recheck: float | None = Field(
         None, ge=0,
         description="Seconds after which the gateway asks the hub again whether a member may still reach a shared "
-        "cluster (how soon one who left the group loses its dashboard, an open one too); 0: at every request; "
+        "cluster (how soon one who left the group, or whose cluster's owner left it, loses the cluster and its "
+        "dashboard, an open one too); 0: at every request; "
         "unset: the hub settings' daskGateway.server.sharingRecheckSeconds.",
     )
 

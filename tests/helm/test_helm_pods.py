@@ -275,6 +275,10 @@ def test_services_and_roles_registered_by_z2jh_survive_configure(chart, overlay:
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}
     assert roles["archive-service"]["scopes"] == ["read:users:groups"]
     assert roles["archive-service"]["services"] == ["archive"]
+    # the gateway reads a shared cluster's owner's groups (is she still in the group?), and nothing else
+    gateway = merged["dask-gateway"]["gateway"]["auth"]["jupyterhub"]["jupyterhubServiceName"]
+    assert roles[f"service-{gateway}"]["services"] == [gateway]
+    assert roles[f"service-{gateway}"]["scopes"] == ["read:users:name", "read:users:groups"]
 
 
 # Idle culling per overlay: (cull.timeout, cull.every, cull.maxAge) as the overlays set them.

@@ -177,6 +177,40 @@ def test_a_cluster_shared_with_a_group_serves_its_members_only_while_shared(plat
         assert mine.get_cluster(name).status.name == "RUNNING"  # nobody but its owner stopped it
 
 
+def test_a_shared_cluster_is_closed_to_the_group_once_its_owner_leaves_it(platform, dashboard):
+    """The owner shares her cluster with a group (a workspace's ``ws-<name>``, or any), then is removed from it: the
+    members who stay may no longer connect to her cluster (and run code as her), open its dashboard or list it.
+    On the old gateway only the member's own membership was checked, so they still could."""
+    from platform_lib.gateway import share_cluster, shared_clusters, unshare_cluster
+
+    owner, _, name, url = dashboard
+    member, team = platform.unique("dashleft"), platform.unique("dashgone")
+    platform.create_user(member)
+    platform.create_group(team, [owner, member])
+    with platform.gateway(owner) as mine:
+        share_cluster(name, team, gateway=mine)
+        try:
+            with platform.gateway(member) as gateway:
+                gateway.connect(name).close()  # connects while both are in the group
+            platform.api("DELETE", f"/groups/{team}/users", json={"users": [owner]}).raise_for_status()
+            deadline = time.monotonic() + 30  # the gateway keeps the hub's answer sharing_recheck_seconds (5 s)
+            while True:
+                with platform.gateway(member) as gateway:
+                    try:
+                        gateway.connect(name).close()
+                    except ValueError as exc:
+                        assert f"no Dask cluster '{name}' of yours or shared with your hub groups" in str(exc)
+                        break
+                if time.monotonic() > deadline:
+                    pytest.fail("a member still connected to the cluster 30 s after its owner left the group")
+            assert _get(url + "individual-plots.json", platform.user_token(member)).status_code == 404
+            with platform.gateway(member) as gateway:
+                assert shared_clusters(gateway=gateway) == []
+            assert mine.get_cluster(name).status.name == "RUNNING"  # the owner's own use goes on
+        finally:
+            unshare_cluster(name, gateway=mine)
+
+
 def test_a_members_open_dashboard_ends_within_seconds_of_leaving_the_group(platform, dashboard):
     """A member with the shared dashboard open in a browser (the gateway's session cookie, Bokeh's websocket) is
     removed from the group: the open websocket is closed (1008) and the same session is refused within seconds,

@@ -126,6 +126,21 @@ def test_user_and_server_roles_reach_services():
                                         "scopes": ["read:users:name"], "services": ["archive"]}
 
 
+def test_the_gateway_may_read_users_groups_only_while_cluster_sharing_is_on():
+    """The gateway asks the hub whether a shared cluster's owner is still in its group, with its own token: a
+    role with users' names and groups only (least scope); none while sharing is off."""
+    from astrohub_hub.configure import GATEWAY_SCOPES
+
+    roles = {r["name"]: r for r in build_roles(validate_settings(base_settings()))}
+    assert roles["service-dask-gateway"] == {
+        "name": "service-dask-gateway", "services": ["dask-gateway"], "scopes": ["read:users:name", "read:users:groups"],
+        "description": "Reads users' groups: a shared Dask cluster's owner must still be in its group"}
+    assert GATEWAY_SCOPES == ["read:users:name", "read:users:groups"]
+    off = base_settings()
+    off["daskGateway"] = {**off["daskGateway"], "server": {"clusterSharing": False}}
+    assert "service-dask-gateway" not in {r["name"] for r in build_roles(validate_settings(off))}
+
+
 def test_services_registered_with_tokens():
     c = Config()
     configure(c, base_settings())

@@ -21,7 +21,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from dask_gateway_server.auth import Authenticator, unauthorized
 from dask_gateway_server.backends.db_base import DataManager, JobStatus
 from dask_gateway_server.routes import default_routes
-from traitlets import Bool, Unicode, default
+from traitlets import Bool, Dict, Unicode, default
 
 from astrohub_hub.dashboards import FreshUserCache
 from astrohub_hub.gateway_sharing import SHARED_WITH, ClusterSharing, SharingUser, add_sharing_routes
@@ -74,6 +74,16 @@ class HeaderSignIn(Authenticator):
         groups = [g for g in request.headers.get("X-Groups", "").split(",") if g]
         return SharingUser(name, groups=groups, admin=name == "root", sharing=self.cluster_sharing)
 
+    def get_token(self, request):
+        return request.headers.get("X-User")
+
+    async def groups_of(self, name, fresh=False):
+        """An owner's groups as the hub answers now: ``PEOPLE``, unless a scenario changed them (None: hub down)."""
+        groups = self.hub.get(name, PEOPLE.get(name, ""))
+        return None if groups is None else frozenset(g for g in groups.split(",") if g)
+
+    hub = Dict()
+
 
 PEOPLE = {"ann": "survey", "ben": "survey", "eve": "other", "root": ""}
 
@@ -96,6 +106,7 @@ async def _run(scenario, sharing: bool = True, setting: str = ""):
             call.session = resp.cookies.get("gateway-session")
             return resp.status, body
 
+        call.hub = signin.hub  # owner -> her groups as the hub answers ("a,b"; None: the hub cannot answer)
         return await scenario(backend, call)
 
 
@@ -344,7 +355,8 @@ def test_a_members_session_loses_a_shared_dashboard_soon_after_leaving_the_group
     """dask-gateway's session cookie kept a member's groups for ``cache_max_age`` (300 s), and an open dashboard's
     websocket stayed open for good: a member removed from the group, or whose owner unshared, kept it. Now a
     member's session is asked of the hub again when older than ``sharing_recheck_seconds`` (0 here: each time),
-    and a member's open websocket is closed (1008) once they may no longer use the cluster."""
+    and a member's open websocket is closed (1008) once they may no longer use the cluster (also once the
+    cluster's owner left the group)."""
     import aiohttp
     from dask_gateway_server.auth import JupyterHubAuthenticator
     from dask_gateway_server.models import User
@@ -361,6 +373,11 @@ def test_a_members_session_loses_a_shared_dashboard_soon_after_leaving_the_group
         return User(name, groups=groups, admin=False)
 
     monkeypatch.setattr(JupyterHubAuthenticator, "authenticate", from_hub)
+
+    async def groups_of(self, name, fresh=False):  # the owner's groups, as the hub answers them
+        return next((frozenset(groups) for who, groups in hub.values() if who == name), frozenset())
+
+    monkeypatch.setattr(HubTokenAuthenticator, "groups_of", groups_of)
 
     async def scenario():
         async def page(request):
@@ -416,6 +433,9 @@ def test_a_members_session_loses_a_shared_dashboard_soon_after_leaving_the_group
             out["unshared"] = await closed_after(lambda: cluster.options.update({SHARED_WITH: ""}))
             out["after unsharing"] = await page_status()
             cluster.options[SHARED_WITH] = "survey"
+            out["owner left"] = await closed_after(lambda: hub.update({"ann-token": ("ann", [])}))
+            out["after the owner left"] = await page_status()
+            hub["ann-token"] = ("ann", ["survey"])
             owner = await client.ws_connect("/clusters/ns.c1/ws", headers={"Authorization": "token ann-token"})
             hub.pop("ben-token")  # revoked
             out["revoked"] = await page_status()
@@ -429,5 +449,93 @@ def test_a_members_session_loses_a_shared_dashboard_soon_after_leaving_the_group
     assert out["signed in"] == out["session"] == out["back"] == 200
     assert out["left"] == ("hello", aiohttp.WSMsgType.CLOSE, aiohttp.WSCloseCode.POLICY_VIOLATION)
     assert out["unshared"] == ("hello", aiohttp.WSMsgType.CLOSE, aiohttp.WSCloseCode.POLICY_VIOLATION)
-    assert out["after leaving"] == out["after unsharing"] == out["revoked"] == 404
+    assert out["owner left"] == ("hello", aiohttp.WSMsgType.CLOSE, aiohttp.WSCloseCode.POLICY_VIOLATION)
+    assert out["after leaving"] == out["after unsharing"] == out["after the owner left"] == out["revoked"] == 404
     assert out["owner"] == "still"  # the owner's own access is not asked again
+
+
+def test_a_share_ends_when_the_owner_leaves_the_group_and_a_silent_hub_refuses_members():
+    """The caller's group was checked, not the owner's: ann, removed from the group she shared her cluster with,
+    stayed exposed through it (ben connected and ran code as her). Now a member is let in only while the hub says
+    the owner is in the group too; when the hub cannot answer, members are refused (ann herself is not)."""
+
+    async def scenario(backend, call):
+        name = backend.running("ann", {SHARED_WITH: "survey"})
+        url = f"/api/v1/clusters/{name}"
+        out = {"both in": await call("GET", url, "ben")}
+        call.hub["ann"] = "other"  # ann left survey
+        for state in ("owner left", "hub down"):
+            out[state] = {"connect": await call("GET", url, "ben"),
+                          "report": await call("GET", f"{url}/sharing", "ben"),
+                          "listed": await call("GET", "/api/v1/shared-clusters/", "ben"),
+                          "scale": await call("POST", f"{url}/scale", "ben", json={"count": 2}),
+                          "owner": (await call("GET", url, "ann"))[0]}
+            call.hub["ann"] = None  # the hub cannot answer
+        call.hub["ann"] = "survey"  # back in the group
+        out["back"] = await call("GET", url, "ben")
+        out["name"] = name
+        return out
+
+    out = asyncio.run(_run(scenario))
+    assert out["both in"][0] == out["back"][0] == 200
+    for state in ("owner left", "hub down"):
+        got = out[state]
+        for what in ("connect", "report", "scale"):  # the answer for a cluster one may not use: not confirmed
+            status, body = got[what]
+            assert status == 404, (state, what)
+            assert body["error"].startswith(f"no Dask cluster {out['name']!r} of yours"), (state, what)
+        assert got["listed"] == (200, {}) and got["owner"] == 200, state
+
+
+def test_the_gateway_asks_the_hub_for_an_owners_groups_with_its_own_token_and_keeps_them_briefly():
+    """``HubTokenAuthenticator.groups_of`` against a stand-in for the hub's ``GET /hub/api/users/<name>``: the
+    gateway's token, the groups, a user the hub no longer has (no groups), and None (members refused) when the hub
+    refuses or cannot be reached; an answer is kept ``sharing_recheck_seconds``."""
+    from astrohub_hub.dashboards import HubTokenAuthenticator
+
+    asked: list[tuple[str, str]] = []
+    groups = {"ann": ["survey", "ws-m31"]}
+
+    async def user(request):
+        asked.append((request.match_info["name"], request.headers.get("Authorization", "")))
+        if request.headers.get("Authorization") != "token gateway-token":
+            return web.json_response({"message": "Forbidden"}, status=403)
+        name = request.match_info["name"]
+        if name not in groups:
+            return web.json_response({"message": "Not found"}, status=404)
+        return web.json_response({"kind": "user", "name": name, "groups": groups[name]})
+
+    async def scenario():
+        hub = web.Application()
+        hub.router.add_get("/hub/api/users/{name}", user)
+        server = TestServer(hub, host="127.0.0.1")
+        await server.start_server()
+        api = f"http://127.0.0.1:{server.port}/hub/api"
+        out = {}
+        gateway = HubTokenAuthenticator(jupyterhub_api_token="gateway-token", jupyterhub_api_url=api,
+                                        sharing_recheck_seconds=3600)
+        wrong = HubTokenAuthenticator(jupyterhub_api_token="other", jupyterhub_api_url=api)
+        for authenticator in (gateway, wrong):
+            await authenticator.setup(None)
+        try:
+            out["ann"] = await gateway.groups_of("ann")
+            groups["ann"] = []  # left both: the kept answer stands for sharing_recheck_seconds
+            out["kept"] = await gateway.groups_of("ann")
+            out["fresh"] = await gateway.groups_of("ann", fresh=True)
+            groups["ann"] = ["survey"]  # joined again
+            gateway.sharing_recheck_seconds = 0
+            out["asked again"] = await gateway.groups_of("ann")
+            out["gone"] = await gateway.groups_of("bob")
+            out["refused"] = await wrong.groups_of("ann")
+            await server.close()
+            out["stopped"] = await gateway.groups_of("ann")
+        finally:
+            for authenticator in (gateway, wrong):
+                await authenticator.cleanup()
+        return out
+
+    out = asyncio.run(scenario())
+    assert out["ann"] == out["kept"] == frozenset({"survey", "ws-m31"})
+    assert out["fresh"] == out["gone"] == frozenset() and out["asked again"] == frozenset({"survey"})
+    assert out["refused"] is None and out["stopped"] is None
+    assert asked[0] == ("ann", "token gateway-token") and len([a for a in asked if a[0] == "ann"]) == 4

@@ -52,6 +52,9 @@ __all__ = [
     "validate_settings",
 ]
 
+#: What dask-gateway's own token needs while cluster sharing is on: the owner of a shared cluster's groups, so that
+#: a member is let in only while its owner is in the group too (``astrohub_hub.gateway_sharing.owner_in_group``).
+GATEWAY_SCOPES = ["read:users:name", "read:users:groups"]
 #: The hub service name of jupyterhub-idle-culler (local mode, ``cull.enabled``).
 CULLER_SERVICE = "astrohub-culler"
 #: What the culler needs (jupyterhub-idle-culler's documented scopes, no user deletion).
@@ -245,6 +248,12 @@ def build_roles(settings: HubSettings, registered: Iterable[str] = ()) -> list[d
         roles.append({"name": _role_name("service", SERVICE_NAME),
                       "description": "Checks users and keeps the classes' hub groups",
                       "scopes": [*SERVICE_SCOPES, *reach], "services": [SERVICE_NAME]})
+    gateway = settings.dask_gateway
+    if gateway.enabled and gateway.server.cluster_sharing and (
+            _gateway_service(settings) is not None or gateway.service_name in registered):
+        roles.append({"name": _role_name("service", gateway.service_name),
+                      "description": "Reads users' groups: a shared Dask cluster's owner must still be in its group",
+                      "scopes": list(GATEWAY_SCOPES), "services": [gateway.service_name]})
     if settings.mode == "local" and settings.cull.enabled:
         roles.append({"name": _role_name("service", CULLER_SERVICE),
                       "description": "Stops user servers idle for longer than cull.timeoutSeconds",

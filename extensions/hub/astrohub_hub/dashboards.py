@@ -15,7 +15,7 @@ dashboard over that socket (plain HTTP and Bokeh's websockets) to the cluster's 
 admin, or a member of the hub group the owner shared it with (:mod:`astrohub_hub.gateway_sharing`): a member's
 session older than ``HubTokenAuthenticator.sharing_recheck_seconds`` is asked of the hub again with its own token
 (:meth:`HubTokenAuthenticator.refreshed`), and a member's open websocket is closed (1008) once they may no longer
-use the cluster (unshared, left the group, token revoked).
+use the cluster (unshared, they or the cluster's owner left the group, token revoked).
 On Kubernetes (``AstroKubeBackend``) the same route serves the scheduler Service's dashboard port
 over HTTP: the chart sends ``/services/dask-gateway/clusters/`` to the API server ahead of dask-gateway's own per-cluster Traefik routes, and a NetworkPolicy admits only the API
 server to that port (docs/deploy-kubernetes.md). Anyone else gets 404 (the same answer as for a cluster that does not exist, so names are
@@ -34,17 +34,18 @@ import asyncio
 import os
 import secrets
 import time
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
 from astrohub_hub.dasknode import SCHEDULER_SOCKET
-from astrohub_hub.gateway_sharing import SHARING_SETTING, SharingUser, may_manage, may_use, shared_with
+from astrohub_hub.gateway_sharing import (SHARING_SETTING, SharingUser, may_manage, may_use, may_use_now,
+                                          shared_with)
 
 from dask_gateway_server.auth import JupyterHubAuthenticator, UserCache, unauthorized
-from traitlets import Bool, Float, List, Unicode, default
+from traitlets import Bool, Dict, Float, List, Unicode, default
 
 __all__ = ["HubTokenAuthenticator", "add_dashboard_routes", "dashboard_socket", "dashboard_target"]
 
@@ -104,6 +105,8 @@ class HubTokenAuthenticator(JupyterHubAuthenticator):
         "with lets its user in (its dashboard, also an open one): an older one is asked of the hub again with the "
         "session's own token, so a member who left the group, or whose token was revoked, loses a shared dashboard "
         "within this time rather than dask-gateway's cache_max_age (300 s). Owners and admins are not asked again. "
+        "Also how long the hub's answer about a shared cluster's owner's groups is kept (groups_of): members lose "
+        "the cluster within this time of its owner leaving the group. "
         "daskGateway.server.sharingRecheckSeconds.",
     ).tag(config=True)
 
@@ -112,9 +115,40 @@ class HubTokenAuthenticator(JupyterHubAuthenticator):
         "Dask usage at ``/usage?user=<name>`` (astrohub_hub.gateway_usage); read-only.",
     ).tag(config=True)
 
+    #: Owners' groups as the hub last answered (:meth:`groups_of`), with when (``time.monotonic()``); memory only.
+    _owner_groups = Dict()
+
     @default("cache")
     def _default_cache(self) -> UserCache:
         return FreshUserCache(max_age=self.cache_max_age)
+
+    async def groups_of(self, name: str, fresh: bool = False) -> frozenset[str] | None:
+        """The hub groups of user ``name`` now (a cluster's owner: is she still in the group she shared it with?),
+        asked with the gateway's own token (its role: ``read:users:name`` and ``read:users:groups``,
+        ``astrohub_hub.configure.GATEWAY_SCOPES``) and kept ``sharing_recheck_seconds`` (``fresh``: asked again
+        anyway); an empty set for a user the hub no longer has; None when the hub cannot answer (unreachable, or the
+        token lacks the scopes), which refuses members (:func:`~astrohub_hub.gateway_sharing.owner_in_group`)."""
+        known = self._owner_groups.get(name)
+        if not fresh and known is not None and time.monotonic() - known[0] <= self.sharing_recheck_seconds:
+            return known[1]
+        url = f"{self.jupyterhub_api_url.rstrip('/')}/users/{quote(name, safe='')}"
+        try:
+            async with self.session.get(url, headers={"Authorization": f"token {self.jupyterhub_api_token}"},
+                                        ssl=self.ssl_context, timeout=aiohttp.ClientTimeout(total=10)) as resp:
+                if resp.status == 404:
+                    groups: frozenset[str] = frozenset()
+                elif resp.status >= 400:
+                    self.log.warning("The hub refused the owner %s's groups (HTTP %d): members of groups her "
+                                     "clusters are shared with are refused until it answers", name, resp.status)
+                    return None
+                else:
+                    groups = frozenset((await resp.json()).get("groups") or ())
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError, ValueError) as exc:
+            self.log.warning("Could not ask the hub about the owner %s's groups (%s): members of groups her "
+                             "clusters are shared with are refused until it answers", name, exc)
+            return None
+        self._owner_groups[name] = (time.monotonic(), groups)
+        return groups
 
     async def authenticate(self, request: web.Request):
         """dask-gateway's check, except that a token the hub does not know (a typo, an expired or revoked one),
@@ -245,9 +279,10 @@ async def _proxy_to(request: web.Request, path: str, connector: aiohttp.BaseConn
             return web.Response(status=upstream.status, headers=headers, body=payload)
 
 
-async def dashboard_target(backend: Any, name: str, user: Any) -> tuple[str, str] | None:
+async def dashboard_target(backend: Any, name: str, user: Any, owner_in: bool = False) -> tuple[str, str] | None:
     """Where the dashboard of cluster ``name`` is, if ``user`` may use it (its owner, an admin, or a member of the
-    group it is shared with: :func:`~astrohub_hub.gateway_sharing.may_use`); else None.
+    group it is shared with while its owner is in it, ``owner_in``: :func:`~astrohub_hub.gateway_sharing.may_use`);
+    else None.
 
     ``("unix", socket path)`` on the local backends (a DB backend: the socket in the cluster's
     private folder), ``("http", base URL)`` on Kubernetes (the scheduler Service's dashboard port,
@@ -256,13 +291,13 @@ async def dashboard_target(backend: Any, name: str, user: Any) -> tuple[str, str
     db = getattr(backend, "db", None)
     if db is not None:
         cluster = db.get_cluster(name)
-        if cluster is None or not may_use(user, cluster):
+        if cluster is None or not may_use(user, cluster, owner_in):
             return None
         workdir = (cluster.state or {}).get("workdir")
         socket_path = dashboard_socket(workdir) if workdir else ""
         return ("unix", socket_path) if socket_path and os.path.exists(socket_path) else None
     cluster = await backend.get_cluster(name)
-    if cluster is None or not may_use(user, cluster):
+    if cluster is None or not may_use(user, cluster, owner_in):
         return None
     address = getattr(cluster, "dashboard_address", "") or ""
     return ("http", address) if address.startswith(("http://", "https://")) else None
@@ -272,22 +307,24 @@ async def _user_now(request: web.Request, name: str, user: Any) -> tuple[Any, bo
     """(``user`` if they may use cluster ``name`` now, else None; whether only its group could let them in).
 
     Its owner and admins as they are; anyone else as the hub answers now, when the cluster is shared and their
-    session's sign-in is older than ``sharing_recheck_seconds`` (:meth:`HubTokenAuthenticator.refreshed`).
+    session's sign-in is older than ``sharing_recheck_seconds`` (:meth:`HubTokenAuthenticator.refreshed`), and only
+    while the cluster's owner is in the group too (:func:`~astrohub_hub.gateway_sharing.may_use_now`).
     """
     cluster = await request.app["backend"].get_cluster(name)
     if user is None or cluster is None:
         return None, False
     if may_manage(user, cluster):
         return user, False
+    authenticator = request.app["authenticator"]
     if shared_with(cluster):
-        user = await request.app["authenticator"].refreshed(user)
-    return (user if user is not None and may_use(user, cluster) else None), True
+        user = await authenticator.refreshed(user)
+    return (user if user is not None and await may_use_now(authenticator, user, cluster) else None), True
 
 
 async def _serve(request: web.Request) -> web.StreamResponse:
     name = request.match_info["cluster_name"]
     user, member = await _user_now(request, name, request["user"])
-    target = None if user is None else await dashboard_target(request.app["backend"], name, user)
+    target = None if user is None else await dashboard_target(request.app["backend"], name, user, owner_in=member)
     if target is None:
         return _not_found(name)
     allowed = None

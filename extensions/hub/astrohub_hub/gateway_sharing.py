@@ -9,7 +9,12 @@ before they answer: :class:`SharingUser` (the user :class:`~astrohub_hub.dashboa
 returns) answers it for
 
 * using a cluster (its report and TLS credentials, i.e. ``Gateway.connect``, and its dashboard, through the
-  same route as the owner's): the owner, a hub admin, or a member of the group the cluster is shared with;
+  same route as the owner's): the owner, a hub admin, or a member of the group the cluster is shared with while
+  the owner is in that group too (:func:`owner_in_group`: the hub's answer, asked with the gateway's own token,
+  whose role may read users' names and groups only, and kept ``HubTokenAuthenticator.sharing_recheck_seconds``;
+  when the hub cannot answer, members are refused). So the share ends when either side leaves the group (a
+  workspace member removed, a hub group membership dropped): the members can no longer run code as someone who
+  left them;
 * managing it (``DELETE`` = stop, ``scale``, ``adapt``, and sharing): the owner or a hub admin only.
   dask-gateway asks the same ``has_permissions`` for both, so :func:`add_sharing_routes` installs a middleware
   that says which one a request asks (:data:`_MANAGING`) and words the refusal: 404 for a cluster the caller
@@ -33,7 +38,7 @@ whether the caller may manage it (``may_manage``): ``platform_lib.gateway`` asks
 stops the cluster, so that a member's ``shutdown()`` is refused with a clear error and a member's ``close()`` only
 disconnects (dask-gateway's client logs a refused stop and carries on).
 ``GET <gateway>/api/v1/shared-clusters/`` lists the running and pending clusters shared with the caller's groups
-(other users' clusters; one's own are in ``/api/v1/clusters/``).
+(other users' clusters, whose owners are still in the group; one's own are in ``/api/v1/clusters/``).
 May import aiohttp (and its multidict), dask-gateway-server and ``gateway_usage``.
 """
 
@@ -51,7 +56,7 @@ from dask_gateway_server.models import User
 from astrohub_hub.gateway_usage import hub_authenticated
 
 __all__ = ["SHARED_WITH", "SHARING_SETTING", "ClusterSharing", "SharingUser", "add_sharing_routes", "may_manage",
-           "may_use", "shared_with", "sharing_is_off"]
+           "may_use", "may_use_now", "owner_in_group", "shared_with", "sharing_is_off"]
 
 #: The cluster option (and key of the cluster's options) naming the hub group it is shared with ("" = none).
 SHARED_WITH = "shared_with"
@@ -65,6 +70,9 @@ SHARING_SETTING = {
 }
 #: True while the request being handled asks to manage a cluster (stop, scale, adapt) rather than use it.
 _MANAGING: contextvars.ContextVar[bool] = contextvars.ContextVar("astrohub_gateway_managing", default=False)
+#: Whether the owner of the cluster the request names is, as the hub answered, in the group it is shared with.
+_OWNER_IN_GROUP: contextvars.ContextVar[bool] = contextvars.ContextVar("astrohub_gateway_owner_in_group",
+                                                                       default=False)
 #: dask-gateway's routes that ask ``has_permissions``: (method, route) -> what a refused caller wanted to do.
 _GUARDED = {
     ("GET", "/api/v1/clusters/{cluster_name}"): None,
@@ -94,13 +102,36 @@ def may_manage(user: Any, cluster: Any) -> bool:
     return bool(user.admin) or user.name == cluster.username
 
 
-def may_use(user: Any, cluster: Any) -> bool:
+def may_use(user: Any, cluster: Any, owner_in: bool = False) -> bool:
     """Whether ``user`` may connect to ``cluster`` and open its dashboard: who may manage it, or a member of the
-    hub group it is shared with (while sharing is on, ``HubTokenAuthenticator.cluster_sharing``)."""
+    hub group it is shared with (while sharing is on, ``HubTokenAuthenticator.cluster_sharing``) while its owner is
+    in that group too (``owner_in``: :func:`owner_in_group`; by default not, so a member is refused)."""
     if may_manage(user, cluster):
         return True
     group = shared_with(cluster)
-    return bool(group) and getattr(user, "sharing", False) and group in user.groups
+    return bool(group) and owner_in and getattr(user, "sharing", False) and group in user.groups
+
+
+async def owner_in_group(authenticator: Any, cluster: Any) -> bool:
+    """Whether ``cluster``'s owner is now in the hub group it is shared with, as ``authenticator.groups_of`` (the
+    hub, :meth:`~astrohub_hub.dashboards.HubTokenAuthenticator.groups_of`) answers; False when it is not shared or
+    the hub cannot say (a lost hub connection refuses members, it never lets them in). A kept answer admits, a
+    refusal is asked of the hub again (an owner who has just joined a group and shared with it is not refused)."""
+    group = shared_with(cluster)
+    if not group:
+        return False
+    groups = await authenticator.groups_of(cluster.username)
+    if groups is not None and group in groups:
+        return True
+    groups = await authenticator.groups_of(cluster.username, fresh=True)
+    return groups is not None and group in groups
+
+
+async def may_use_now(authenticator: Any, user: Any, cluster: Any) -> bool:
+    """:func:`may_use`, asking the hub about the owner's groups only when the caller's own group would let them in."""
+    if may_manage(user, cluster):
+        return True
+    return may_use(user, cluster, True) and await owner_in_group(authenticator, cluster)
 
 
 class SharingUser(User):
@@ -122,7 +153,7 @@ class SharingUser(User):
         return f"SharingUser({self.name!r}, groups={sorted(self.groups)!r}, admin={self.admin!r})"
 
     def has_permissions(self, cluster: Any) -> bool:
-        return may_manage(self, cluster) if _MANAGING.get() else may_use(self, cluster)
+        return may_manage(self, cluster) if _MANAGING.get() else may_use(self, cluster, _OWNER_IN_GROUP.get())
 
 
 class ClusterSharing:
@@ -174,19 +205,26 @@ async def _sharing_middleware(request: web.Request, handler: Any) -> web.StreamR
         # sends its token when asked), not from the session cookie's cached groups, so leaving the group counts.
         headers = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() != "cookie")
         request = request.clone(headers=headers)
-    token = _MANAGING.set(action is not None)
+    authenticator, name = request.app["authenticator"], request.match_info.get("cluster_name", "")
+    owner_in = False
+    # Whether the owner is still in the group is the hub's answer now, before credentials go (not asked for a
+    # request without a token, which is refused with 401 anyway).
+    if action is None and authenticator.get_token(request):
+        cluster = await request.app["backend"].get_cluster(name)
+        owner_in = cluster is not None and await owner_in_group(authenticator, cluster)
+    token, owner_token = _MANAGING.set(action is not None), _OWNER_IN_GROUP.set(owner_in)
     try:
         response = await handler(request)
     finally:
         _MANAGING.reset(token)
+        _OWNER_IN_GROUP.reset(owner_token)
     user = request.get("user")
     if action is None and user is not None:  # the hub's newest answer also for the session (refused or not)
-        request.app["authenticator"].cache.put(user)
+        authenticator.cache.put(user)
     if response.status not in (403, 404) or user is None:
         return response
-    name = request.match_info.get("cluster_name", "")
     cluster = await request.app["backend"].get_cluster(name)
-    if cluster is not None and action is not None and may_use(user, cluster):
+    if cluster is not None and action is not None and await may_use_now(authenticator, user, cluster):
         return _not_the_owner(cluster, action)
     return _not_yours(name, user)
 
@@ -210,7 +248,7 @@ async def _sharing(request: web.Request) -> web.Response:
     user, backend = request["user"], request.app["backend"]
     name = request.match_info["cluster_name"]
     cluster = await backend.get_cluster(name)
-    if cluster is None or not may_use(user, cluster):
+    if cluster is None or not await may_use_now(request.app["authenticator"], user, cluster):
         return _not_yours(name, user)
     return web.json_response({**_report(cluster), "may_manage": may_manage(user, cluster)})
 
@@ -221,7 +259,8 @@ async def _share(request: web.Request) -> web.Response:
     if not _sharing_on(request):
         return web.json_response({"error": sharing_is_off(_sharing_setting(request))}, status=422)
     cluster = await backend.get_cluster(name)
-    if cluster is None or cluster.status.name not in ("PENDING", "RUNNING") or not may_use(user, cluster):
+    if cluster is None or cluster.status.name not in ("PENDING", "RUNNING") or \
+            not await may_use_now(request.app["authenticator"], user, cluster):
         return _not_yours(name, user)
     if not may_manage(user, cluster):
         return _not_the_owner(cluster, "share or unshare")
@@ -246,10 +285,11 @@ async def _share(request: web.Request) -> web.Response:
 
 
 async def _shared(request: web.Request) -> web.Response:
-    user, backend = request["user"], request.app["backend"]
+    user, backend, authenticator = request["user"], request.app["backend"], request.app["authenticator"]
     found = [] if not _sharing_on(request) else [
         _report(cluster) for cluster in await backend.list_clusters()
         if cluster.username != user.name and shared_with(cluster) in user.groups
+        and await owner_in_group(authenticator, cluster)
     ]
     return web.json_response({c["name"]: c for c in sorted(found, key=lambda c: c["name"])})
 

@@ -235,8 +235,9 @@ class GatewayServerSettings(Strict):
     connect to it and open its dashboard while they are in the group; only the owner and hub admins stop or
     scale it (``astrohub_hub.gateway_sharing``; false: every cluster is its owner's alone).
     ``sharing_recheck_seconds``: how soon a member who left the group (or whose hub token was revoked) loses a
-    shared cluster's dashboard, an open one too: the gateway asks the hub again about a member's browser session
-    older than this (``HubTokenAuthenticator.sharing_recheck_seconds``; a hub API call per member's dashboard
+    shared cluster's dashboard, an open one too, and how long the gateway keeps the hub's answer about the owner's
+    groups (a cluster is closed to its group once its owner leaves it): the gateway asks the hub again about a
+    member's browser session older than this (``HubTokenAuthenticator.sharing_recheck_seconds``; a hub API call per member's dashboard
     request at most this often; 0: at every request).
     """
 
