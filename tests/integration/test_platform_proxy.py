@@ -64,12 +64,10 @@ def test_a_long_get_reaches_the_archive_through_the_proxy(platform):
     what the archive reads: a 19 KiB query is answered, a 70 KiB one gets the archive's 414 saying to POST."""
     def query(n_names: int):
         names = ", ".join(f"'ivoa.obscore_{i:05d}'" for i in range(n_names))
-        return pyvo.dal.DALQuery(f"{platform.url}/services/archive/tap/sync", LANG="ADQL",
+        return pyvo.dal.DALQuery(f"{platform.url}services/archive/tap/sync", LANG="ADQL",
                                  QUERY=f"SELECT table_name FROM tap_schema.tables WHERE table_name IN ({names})")
 
-    answered = query(700)
-    assert answered.execute_votable().get_first_table().to_table() is not None  # a GET of 19 KiB: the archive's answer
-    with pytest.raises(pyvo.dal.DALServiceError) as refused:
-        query(3500).execute_votable()
-    assert refused.value.code == 414, refused.value
-    assert "send the parameters in the body of a POST" in str(refused.value), refused.value
+    assert query(700).execute().to_table() is not None  # a GET of 19 KiB: the archive's answer (an empty table)
+    with pytest.raises(pyvo.dal.DALQueryError, match="this service reads URLs of up to 65,536 bytes: send the "
+                                                     "parameters in the body of a POST"):
+        query(3500).execute()  # 70 KiB: the archive's 414 (was node's 431 with no body)
