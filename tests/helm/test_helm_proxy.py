@@ -115,7 +115,7 @@ def test_the_proxy_started_as_the_chart_sets_it_answers_bad_escapes_400(chart, t
 def test_the_chart_proxy_passes_long_urls_on_for_the_archive_to_answer(chart, tmp_path: Path) -> None:
     """tap24: node's default limit on a request's line and headers (16 KiB) answered a longer GET (pyvo's SIA or
     cone searches send their parameters in the URL) 431 with no body before the archive saw it. The chart's proxy
-    now reads up to the archive's own limit: a 19 KiB URL is the archive's to answer, and a 70 KiB one gets the
+    now reads up to the archive's own limit: a 19 KiB URL is the archive's to answer, and a 98 KiB one gets the
     archive's 414 naming its limit and saying to POST. The real archive, in-process, behind the real proxy."""
     from astrohub_archive.app import ArchiveState, make_app
     from astrohub_archive.base import MAX_HEADER_BYTES, READ_HEADER_BYTES, SERVER_OPTIONS
