@@ -229,3 +229,37 @@ def test_region_of_an_stcs_string_is_its_circle_or_polygon(footprints):
     with pytest.raises(UsageFault, match=r"REGION: .*expected STC-S"):
         translate("SELECT id FROM TAP_UPLOAD.pts WHERE 1 = CONTAINS(POINT(ra, dec), REGION('Cercle 1 2 1'))",
                   TABLES, stars[0])
+
+
+def test_a_polygon_of_column_vertices_is_each_rows_polygon():
+    """tap24: ``CONTAINS(POINT(h.ra, h.dec), POLYGON(n.ra - 1, n.dec - 1, ...))`` was refused ("a POLYGON with column
+    vertices is answered in the select list only"); DaCHS answers it (bench/adql_vs_dachs.py's
+    ``polygon_col_contains``). It is each row's polygon, tested as a region column is: here a triangle about each
+    of two centres, and stars inside each (its vertices' plane polygon in the gnomonic projection: shapely)."""
+    centres = Table({"cid": [1, 2], "ra": [130.1, 10.0], "dec": [19.67, -30.0]})
+    rng = np.random.default_rng(3)
+    ra = np.concatenate([130.1 + rng.uniform(-1.5, 1.5, 300), 10.0 + rng.uniform(-1.5, 1.5, 300)])
+    dec = np.concatenate([19.67 + rng.uniform(-1.5, 1.5, 300), -30.0 + rng.uniform(-1.5, 1.5, 300)])
+    stars = Table({"sid": np.arange(600), "ra": ra, "dec": dec})
+    uploads = _upload(c=centres, s=stars)
+    got = _run("SELECT c.cid, s.sid FROM TAP_UPLOAD.c AS c JOIN TAP_UPLOAD.s AS s ON 1 = CONTAINS(POINT('ICRS', "
+               "s.ra, s.dec), POLYGON('ICRS', c.ra - 1, c.dec - 1, c.ra + 1, c.dec - 1, c.ra, c.dec + 1))", uploads)
+    from shapely.geometry import Point
+
+    want = set()
+    for cid, cra, cdec in zip(centres["cid"], centres["ra"], centres["dec"]):
+        tri = np.array([[cra - 1, cdec - 1], [cra + 1, cdec - 1], [cra, cdec + 1]])
+        c = _centre(tri)
+        plane = _plane(tri, c)
+        for sid, sra, sdec in zip(stars["sid"], stars["ra"], stars["dec"]):
+            if float(_unit(sra, sdec) @ c) > 0.9 and plane.contains(Point(*_gnomonic(sra, sdec, c))):
+                want.add((int(cid), int(sid)))
+    assert set(zip(got["cid"].tolist(), got["sid"].tolist())) == want and len(want) > 50
+
+
+def _gnomonic(ra, dec, centre):
+    east = np.cross([0.0, 0.0, 1.0], centre)
+    east /= np.linalg.norm(east)
+    north = np.cross(centre, east)
+    p = _unit(ra, dec)
+    return float(p @ east / (p @ centre)), float(p @ north / (p @ centre))

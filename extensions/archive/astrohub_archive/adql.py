@@ -1114,11 +1114,39 @@ def _predicate(node) -> exp.Expression:
     name = _fname(node)
     if len(node.expressions) != 2:
         raise UsageFault(f"{name} takes two regions")
-    first, second = node.expressions
-    if isinstance(first, exp.Column) or isinstance(second, exp.Column):
+    first, second = (_polygon_text(x) or x for x in node.expressions)
+    if _region_valued(first) or _region_valued(second):
         return _region_column_test(name, first, second)
     a, b = _shape(first), _shape(second)
     return _contains(a, b) if name == "CONTAINS" else _intersects(a, b)
+
+
+def _polygon_text(node) -> exp.Expression | None:
+    """A POLYGON with column vertices (``POLYGON(n.ra - 1, n.dec - 1, ...)``) as each row's STC-S text, built in the
+    query (NULL where a vertex is), to be tested as a region column is; None for anything else. Its vertices are
+    ICRS (another system is refused: a column position is not converted here)."""
+    if _fname(node) != "POLYGON":
+        return None
+    flat = [y for x in _args(node) for y in (_args(x) if _fname(x) == "POINT" else [x])]
+    if all(_const(x) is not None for x in flat):
+        return None
+    if _frame(node) is not None:
+        raise UsageFault("a POLYGON with column vertices is taken in ICRS only; give its vertices in ICRS")
+    if len(flat) < 6 or len(flat) % 2:
+        raise UsageFault(f"POLYGON takes at least 3 (ra, dec) pairs, got {len(flat)} values")
+    if len(flat) > 2 * MAX_VERTICES:
+        raise LimitFault(f"POLYGON has {len(flat) // 2} vertices; this service takes at most {MAX_VERTICES}")
+    out = exp.Literal.string("Polygon ICRS")
+    for x in flat:
+        out = exp.DPipe(this=exp.DPipe(this=out, expression=exp.Literal.string(" ")),
+                        expression=exp.cast(exp.Paren(this=x.copy()), to=exp.DataType.build("VARCHAR")))
+    out.meta["adql_region"] = True
+    return out
+
+
+def _region_valued(node) -> bool:
+    """Whether ``node`` is each row's region as STC-S text: a column (``s_region``) or :func:`_polygon_text`'s."""
+    return isinstance(node, exp.Column) or bool(node.meta.get("adql_region"))
 
 
 def _region_column_test(name: str, first, second) -> exp.Expression:
@@ -1128,11 +1156,11 @@ def _region_column_test(name: str, first, second) -> exp.Expression:
     ``CONTAINS`` of a region column in a CIRCLE, a POLYGON or another region column and of a CIRCLE or POLYGON in a
     region column by ``adql_region_relation`` (a shape as STC-S, :func:`_stcs`). Row by row, exactly on the sphere;
     NULL (so no match) for a row whose text is no region, as ``AREA`` of it answers."""
-    column, other = (first, second) if isinstance(first, exp.Column) else (second, first)
+    column, other = (first, second) if _region_valued(first) else (second, first)
     supported = ("tested in CONTAINS(POINT(...), column), in INTERSECTS of the column and a POINT, a CIRCLE, a POLYGON "
                  "or another region column, and in CONTAINS of the column and a CIRCLE, a POLYGON or another region "
                  "column (either way round)")
-    if isinstance(other, exp.Column):
+    if _region_valued(other):
         return _region_relation(first, second, "meets" if name == "INTERSECTS" else "within")
     shape = _shape(other)
     if shape.kind == "box":
@@ -1149,16 +1177,16 @@ def _region_column_test(name: str, first, second) -> exp.Expression:
         args = [none, none.copy(), none.copy(), _polygon_spec(shape.args)]
     else:
         args = [x.copy() for x in shape.args] + ([none] if shape.kind == "point" else []) + [exp.Literal.string("")]
-    return _f("adql_region_meets", _text(column), exp.Literal.string(shape.kind), *args)
+    return _f("adql_region_meets", _as_text(column), exp.Literal.string(shape.kind), *args)
 
 
-def _text(column) -> exp.Expression:
+def _as_text(column) -> exp.Expression:
     return exp.cast(column.copy(), to=exp.DataType.build("VARCHAR"))
 
 
 def _region_relation(first, second, relation: str) -> exp.Expression:
     """The engine's ``adql_region_relation`` of two regions as STC-S text (columns, or :func:`_stcs` of a shape)."""
-    first, second = (_text(x) if isinstance(x, exp.Column) else x for x in (first, second))
+    first, second = (_as_text(x) if _region_valued(x) else x for x in (first, second))
     return _f("adql_region_relation", first, second, exp.Literal.string(relation))
 
 
@@ -1274,6 +1302,8 @@ def _push_down(tree, sources: dict[str, Source]) -> None:
                 if not (_col_is(p.args[0], alias, t.ra_column if t.kind != "obscore" else "s_ra")
                         and _col_is(p.args[1], alias, t.dec_column if t.kind != "obscore" else "s_dec")):
                     continue
+                if _polygon_text(second) is not None:
+                    continue  # a polygon of column vertices: tested row by row (_region_column_test)
                 c = _shape(second)
                 if c.kind == "polygon" and t.kind == "catalog" and src.uses == 1:
                     src.polygons = (src.polygons or []) + [tuple(c.args)]  # AND: every one bounds the rows
