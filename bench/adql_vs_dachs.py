@@ -881,7 +881,7 @@ def run_json(url: str, adql: str, uploads: dict | None = None) -> dict:
             from astropy.io.votable import from_table
 
             buf = io.BytesIO()
-            if hasattr(table, "read"):
+            if isinstance(table, io.IOBase):  # (an astropy Table has a read too: its class's reader)
                 buf.write(table.read())
             else:
                 from_table(table).to_xml(buf)

@@ -25,6 +25,7 @@ __all__ = [
     "polygon_caps",
     "angular_separation",
     "polygon_is_simple",
+    "outline_inside",
     "morton_key",
 ]
 
@@ -159,6 +160,80 @@ def _arcs_intersect(a1: Vec, a2: Vec, b1: Vec, b2: Vec) -> bool:
         ):
             return True
     return False
+
+
+def outline_inside(inner: "Circle | Polygon", outer: "Circle | Polygon") -> bool:
+    """Whether ``inner`` lies wholly inside ``outer`` (each a :class:`Circle` or a :class:`Polygon` with great-circle
+    edges), exactly on the sphere, its boundary included (to 1e-12 rad). A polygon is inside a circle when no point
+    of its edges is farther from the centre than the radius (each edge's nearest approach to the centre's antipode)
+    and the antipode is not inside it; a circle inside a polygon when its centre is inside and no edge comes nearer
+    the centre than the radius; a polygon inside a polygon when its vertices are, and so is the middle of each stretch
+    of its edges between their crossings of the other's boundary (a point within 1e-9 rad of that boundary counts as
+    inside: a polygon sharing a side with the other, or the same polygon, is inside it).
+
+    Examples
+    --------
+    >>> outline_inside(Polygon([10, 11, 11], [0, 0, 1]), Circle(10.5, 0.5, 1.0))
+    True
+    >>> outline_inside(Circle(10.5, 0.5, 1.0), Polygon([10, 11, 11], [0, 0, 1]))
+    False
+    """
+    if isinstance(outer, Circle):
+        c, r = outer._center, math.radians(outer.radius)
+        if isinstance(inner, Circle):
+            return _sep(inner._center, c) + math.radians(inner.radius) <= r + _EPS
+        anti = (-c[0], -c[1], -c[2])
+        v = inner.points
+        n = len(v)
+        return (all(_arc_point_distance(v[i], v[(i + 1) % n], anti) >= math.pi - r - _EPS for i in range(n))
+                and not inner.contains_point(np.array(anti)))
+    v = outer.points
+    n = len(v)
+    if isinstance(inner, Circle):
+        c, r = inner._center, math.radians(inner.radius)
+        return outer.contains_point(np.array(c)) and all(
+            _arc_point_distance(v[i], v[(i + 1) % n], c) >= r - _EPS for i in range(n))
+    w = inner.points
+    m = len(w)
+
+    def holds(p: Vec) -> bool:  # inside ``outer`` or on its boundary
+        return outer.contains_point(np.array(p)) or any(
+            _arc_point_distance(v[j], v[(j + 1) % n], p) <= 1e-9 for j in range(n))
+
+    if not all(holds(p) for p in w):
+        return False
+    for i in range(m):  # each edge: the middle of each stretch between its meetings with outer's boundary
+        a, b = w[i], w[(i + 1) % m]
+        cuts = sorted({0.0, 1.0, *(t for j in range(n) for t in _arc_cuts(a, b, v[j], v[(j + 1) % n]))})
+        for t0, t1 in zip(cuts, cuts[1:]):
+            if t1 - t0 > 1e-12 and not holds(_along(a, b, (t0 + t1) / 2)):
+                return False
+    return True
+
+
+def _along(a: Vec, b: Vec, t: float) -> Vec:
+    """The point a fraction ``t`` of the way along the minor arc a-b (by angle)."""
+    ang = _sep(a, b)
+    if ang < _EPS:
+        return a
+    s0, s1 = math.sin((1 - t) * ang) / math.sin(ang), math.sin(t * ang) / math.sin(ang)
+    return (s0 * a[0] + s1 * b[0], s0 * a[1] + s1 * b[1], s0 * a[2] + s1 * b[2])
+
+
+def _arc_cuts(a: Vec, b: Vec, c: Vec, d: Vec) -> list[float]:
+    """The fractions (by angle) of the minor arc a-b where it crosses the minor arc c-d (none on one great circle)."""
+    t = _cross(_cross(a, b), _cross(c, d))
+    tn = _norm(t)
+    if tn < _EPS:
+        return []
+    out = []
+    ang = _sep(a, b)
+    for sign in (1.0, -1.0):
+        x = (sign * t[0] / tn, sign * t[1] / tn, sign * t[2] / tn)
+        if (abs(_sep(a, x) + _sep(x, b) - ang) < 1e-9 and abs(_sep(c, x) + _sep(x, d) - _sep(c, d)) < 1e-9
+                and ang > _EPS):
+            out.append(_sep(a, x) / ang)
+    return out
 
 
 def polygon_is_simple(vertices: np.ndarray) -> bool:

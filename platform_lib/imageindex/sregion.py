@@ -1,6 +1,7 @@
 """The one reader of ObsCore ``s_region`` text: :func:`read_s_region`, and the two answers the platform asks of it,
 :func:`s_region_vertices` (an outline to draw or cover), :func:`region_area` (the TAP service's ``AREA()``) and
-:func:`region_meets` (the TAP service's ``CONTAINS``/``INTERSECTS`` of a region column, an uploaded table's say).
+:func:`region_meets` (the TAP service's ``CONTAINS``/``INTERSECTS`` of a region column, an uploaded table's say,
+and a point, circle or polygon) and :func:`region_relation` (of two regions, each a column's or a shape's text).
 
 ``s_region`` comes as STC-S (``Polygon ICRS ra1 dec1 ...``, ``Circle ICRS ra dec r``, ``Box ICRS ra dec w h``, a
 ``Union ICRS ( Polygon ... Polygon ... )`` of them, as ALMA answers for a mosaic; a shape may be followed by holes,
@@ -36,9 +37,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from platform_lib.imageindex.errors import ImageIndexInputError
-from platform_lib.imageindex.sphere import Circle, Polygon, angular_separation, radec_to_xyz
+from platform_lib.imageindex.sphere import Circle, Polygon, angular_separation, outline_inside, radec_to_xyz
 
-__all__ = ["SRegion", "Shape", "read_s_region", "region_area", "region_meets", "s_region_vertices"]
+__all__ = ["SRegion", "Shape", "read_s_region", "region_area", "region_meets", "region_relation", "s_region_vertices"]
 
 #: STC-S frames, as written (upper case), to (the frame read, its equinox); None: taken as ICRS.
 _FRAMES = {
@@ -394,3 +395,29 @@ def region_meets(text, kind: str, values: tuple[float, ...]) -> bool | None:
         return any(_holds(s, xyz) for s in shapes) and not any(_holds(h, xyz) for h in holes)
     other = Circle(*values) if kind == "circle" else Polygon(values[0::2], values[1::2])
     return any(_meet(s, other) for s in shapes)
+
+
+def region_relation(first, second, relation: str) -> bool | None:
+    """Whether the region ``first`` meets (``relation="meets"``: ADQL's ``INTERSECTS``) or lies inside (``"within"``:
+    ADQL's ``CONTAINS(first, second)``) the region ``second``, each STC-S text (:func:`read_s_region`: a column's
+    ``s_region``, or a circle or polygon of the query written as STC-S), exactly on the sphere (great-circle edges,
+    :func:`~platform_lib.imageindex.sphere.outline_inside`). A union meets what any of its shapes meets and lies inside
+    ``second`` when each of its shapes lies inside one of ``second``'s shapes and meets none of its holes (``first``'s
+    own holes are not taken out). None for text that is no region (SQL's NULL, as :func:`region_area` answers).
+
+    Examples
+    --------
+    >>> region_relation("Polygon ICRS 10 0 11 0 11 1", "Circle ICRS 10.5 0.5 1", "within")
+    True
+    >>> region_relation("Circle ICRS 10.5 0.5 1", "Polygon ICRS 10 0 11 0 11 1", "meets")
+    True
+    """
+    a = _outlines(str(first)) if first is not None else None
+    b = _outlines(str(second)) if second is not None else None
+    if a is None or b is None:
+        return None
+    if relation == "meets":
+        return any(_meet(s, t) for s in a[0] for t in b[0])
+    if relation != "within":
+        raise ValueError(f"relation must be 'meets' or 'within', got {relation!r}")
+    return all(any(outline_inside(s, t) for t in b[0]) and not any(_meet(s, h) for h in b[1]) for s in a[0])

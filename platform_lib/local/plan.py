@@ -31,6 +31,7 @@ __all__ = [
     "CLI_SCOPES",
     "SKIPPED_HUB_IMPORTS",
     "PROXY_GUARD",
+    "PROXY_MAX_HEADER_BYTES",
     "entry_point_command",
     "archive_paths",
     "sample_data_command",
@@ -63,6 +64,13 @@ SKIPPED_HUB_IMPORTS = ("rfc3987_syntax",)
 #: configurable-http-proxy runs under this wrapper (``node PROXY_GUARD <chp> <options>``), which answers a
 #: malformed percent-escape in a request's path 400 instead of the proxy's own 500 (see the file).
 PROXY_GUARD = Path(__file__).with_name("proxy_guard.js")
+
+#: The most bytes of a request's line and headers configurable-http-proxy reads (node's
+#: ``--max-http-header-size``; node's default, 16 KiB, answered a longer URL 431 with no body, or reset the
+#: connection, before the archive saw it): the archive's own read limit (``astrohub_archive.base.READ_HEADER_BYTES``),
+#: so that the archive answers every URL up to it, a longer one than it takes (64 KiB) with its own 414 naming the
+#: limit and saying to POST. The Helm chart's proxy sets the same (``jupyterhub.proxy.chp.extraEnv.NODE_OPTIONS``).
+PROXY_MAX_HEADER_BYTES = 2**20
 
 
 def entry_point_command(python: str, entry: str, argv0: str, skipped: tuple[str, ...] = ()) -> list[str]:
@@ -359,7 +367,7 @@ def plan_components(
         ComponentSpec(
             name="proxy",
             argv=[
-                "node", str(PROXY_GUARD), proxy_command,
+                "node", f"--max-http-header-size={PROXY_MAX_HEADER_BYTES}", str(PROXY_GUARD), proxy_command,
                 "--ip", ip,
                 "--port", str(hub.port),
                 "--api-ip", ip,

@@ -12,18 +12,20 @@ the real configurable-http-proxy is then started with exactly that environment.
 from __future__ import annotations
 
 import base64
+import contextlib
 import importlib.util
 import os
 import re
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
+import requests
 from raw_http import raw_get  # tests/support/, on the path by tests/conftest.py
 
-from platform_lib.local.plan import PROXY_GUARD
+from platform_lib.local.plan import PROXY_GUARD, PROXY_MAX_HEADER_BYTES
 from platform_lib.local.ports import free_ports
 from platform_lib.local.supervisor import find_proxy
 
@@ -67,15 +69,16 @@ def test_the_proxy_pod_preloads_the_guard_from_that_configmap(chart) -> None:
     objects = hs.manifests(hs.render(chart, {}))
     env = proxy_environment(chart, {}, objects)
     assert env["NODE_OPTIONS"] == "--import=data:text/javascript;base64," + base64.b64encode(
-        PROXY_GUARD.read_bytes()).decode()
+        PROXY_GUARD.read_bytes()).decode() + f" --max-http-header-size={PROXY_MAX_HEADER_BYTES}"
 
 
-def test_the_proxy_started_as_the_chart_sets_it_answers_bad_escapes_400(chart, tmp_path: Path) -> None:
-    objects = hs.manifests(hs.render(chart, {}))
-    env = proxy_environment(chart, {}, objects)
+@contextlib.contextmanager
+def chart_proxy(env: dict[str, str], tmp_path: Path, *options: str) -> Iterator[int]:
+    """The real configurable-http-proxy started with z2jh's command (plus ``options``) and ``env``: its port."""
     port, api_port = free_ports(2)
     # z2jh's command, unchanged: the guard comes in through NODE_OPTIONS only
-    command = [find_proxy(), "--ip=127.0.0.1", "--api-ip=127.0.0.1", f"--api-port={api_port}", f"--port={port}"]
+    command = [find_proxy(), "--ip=127.0.0.1", "--api-ip=127.0.0.1", f"--api-port={api_port}", f"--port={port}",
+               *options]
     log = tmp_path / "chp.log"
     with log.open("wb") as out:
         proxy = subprocess.Popen(command, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
@@ -89,17 +92,54 @@ def test_the_proxy_started_as_the_chart_sets_it_answers_bad_escapes_400(chart, t
             except OSError:
                 assert time.monotonic() < deadline, log.read_text()
                 time.sleep(0.1)
-        assert status_of(port, "/user/alice/%E0%A4%A") == 400, log.read_text()
+        yield port
+    finally:
+        proxy.terminate()
+        proxy.wait(timeout=10)
+    assert "URIError" not in log.read_text()
+
+
+def test_the_proxy_started_as_the_chart_sets_it_answers_bad_escapes_400(chart, tmp_path: Path) -> None:
+    objects = hs.manifests(hs.render(chart, {}))
+    env = proxy_environment(chart, {}, objects)
+    with chart_proxy(env, tmp_path) as port:
+        assert status_of(port, "/user/alice/%E0%A4%A") == 400
         assert status_of(port, "/hub/%zz") == 400
         assert status_of(port, "/user/alice/api/kernels/%zz/channels", {
             "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
             "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
         }) == 400
         assert status_of(port, "/hub/no%20such") == 404  # well-formed: routed as before (no target here)
-    finally:
-        proxy.terminate()
-        proxy.wait(timeout=10)
-    assert "URIError" not in log.read_text()
+
+
+def test_the_chart_proxy_passes_long_urls_on_for_the_archive_to_answer(chart, tmp_path: Path) -> None:
+    """tap24: node's default limit on a request's line and headers (16 KiB) answered a longer GET (pyvo's SIA or
+    cone searches send their parameters in the URL) 431 with no body before the archive saw it. The chart's proxy
+    now reads up to the archive's own limit: a 19 KiB URL is the archive's to answer, and a 98 KiB one gets the
+    archive's 414 naming its limit and saying to POST. The real archive, in-process, behind the real proxy."""
+    from astrohub_archive.app import ArchiveState, make_app
+    from astrohub_archive.base import MAX_HEADER_BYTES, READ_HEADER_BYTES, SERVER_OPTIONS
+    from tornado_thread import serving  # tests/support/
+
+    env = proxy_environment(chart, {}, hs.manifests(hs.render(chart, {})))
+    assert env["NODE_OPTIONS"].endswith(f" --max-http-header-size={READ_HEADER_BYTES}")  # = the local proxy's
+    root = tmp_path / "archive"
+    root.mkdir()
+    with serving(lambda: make_app(ArchiveState(index_path=root / "index.sqlite", data_root=root)),
+                 **SERVER_OPTIONS) as archive, chart_proxy(env, tmp_path, f"--default-target={archive}") as port:
+        def tap_get(n_names: int) -> requests.Response:  # a sync query sent as a GET, as pyvo's DAL searches are
+            names = ", ".join(f"'ivoa.obscore_{i:05d}'" for i in range(n_names))
+            query = f"SELECT table_name FROM tap_schema.tables WHERE table_name IN ({names})"
+            return requests.get(f"http://127.0.0.1:{port}/tap/sync", params={"LANG": "ADQL", "QUERY": query},
+                                timeout=60)
+
+        answered = tap_get(700)
+        assert 16 * 2**10 < len(answered.request.url) < MAX_HEADER_BYTES
+        assert answered.status_code == 200, (answered.status_code, answered.text[:300])
+        assert 'name="QUERY_STATUS" value="OK"' in answered.text
+        over = tap_get(3500)
+        assert over.status_code == 414, (over.status_code, over.text[:300])
+        assert "this service reads URLs of up to 65,536 bytes: send the parameters in the body of a POST" in over.text
 
 
 def test_node_options_without_the_guard_is_refused_naming_the_key(chart) -> None:

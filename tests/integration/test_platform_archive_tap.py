@@ -303,3 +303,22 @@ def test_a_users_journey_through_the_declared_functions_seeded_rand_and_area_of_
     assert svc.run_sync(q).to_table()["r"][0] == svc.run_sync(q).to_table()["r"][0]
     areas = svc.run_sync("SELECT TOP 5 s_region, AREA(s_region) AS a FROM ivoa.obscore").to_table()
     assert len(areas) > 0 and all(a > 0 for a in areas["a"]), areas
+    # tap24: footprints wholly inside a circle, and overlapping an uploaded footprint (both were refused): one
+    # image's outline against a circle about its centre just wider and just narrower than its farthest corner
+    # (astropy's separations), and its own s_region uploaded, as a user holding another archive's answer would
+    from astropy.coordinates import SkyCoord
+    from astropy.table import Table
+
+    row = svc.run_sync("SELECT TOP 1 obs_id, s_ra, s_dec, s_region FROM ivoa.obscore WHERE s_region LIKE 'Polygon%' "
+                       "ORDER BY obs_id").to_table()[0]
+    numbers = [float(x) for x in str(row["s_region"]).split()[2:]]
+    far = SkyCoord(row["s_ra"], row["s_dec"], unit="deg").separation(
+        SkyCoord(numbers[0::2], numbers[1::2], unit="deg")).deg.max()
+    for scale, inside in ((1.01, True), (0.99, False)):
+        found = svc.run_sync(f"SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(s_region, CIRCLE({row['s_ra']}, "
+                             f"{row['s_dec']}, {far * scale}))").to_table()
+        assert (row["obs_id"] in list(found["obs_id"])) == inside, (scale, list(found["obs_id"]))
+    mine = Table({"id": [1], "s_region": [str(row["s_region"])]})
+    met = svc.run_sync("SELECT o.obs_id FROM ivoa.obscore AS o JOIN TAP_UPLOAD.mine AS m "
+                       "ON 1 = INTERSECTS(o.s_region, m.s_region)", uploads={"mine": mine}).to_table()
+    assert row["obs_id"] in list(met["obs_id"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
+import pyvo
 from raw_http import raw_get  # tests/support/, on the path by tests/conftest.py
 
 BAD_PATHS = [
@@ -54,3 +55,19 @@ def test_well_formed_escapes_still_reach_their_route(platform):
     assert status == 404, (status, body[:300])
     status, body = raw_request(platform, "/hub/login?next=%2Fhub%2F")
     assert status == 200 and "<form" in body, (status, body[:300])
+
+
+def test_a_long_get_reaches_the_archive_through_the_proxy(platform):
+    """tap24: node's default limit on a request's line and headers (16 KiB) made the proxy answer a longer GET 431
+    with no body before the archive saw it: pyvo's searches (``DALQuery.execute``) send their parameters in the URL,
+    and a pyvo user got ``DALServiceError: 431 Client Error`` for a query the archive answers. The proxy now reads
+    what the archive reads: a 19 KiB query is answered, a 98 KiB one gets the archive's 414 saying to POST."""
+    def query(n_names: int):
+        names = ", ".join(f"'ivoa.obscore_{i:05d}'" for i in range(n_names))
+        return pyvo.dal.DALQuery(f"{platform.url}services/archive/tap/sync", LANG="ADQL",
+                                 QUERY=f"SELECT table_name FROM tap_schema.tables WHERE table_name IN ({names})")
+
+    assert query(700).execute().to_table() is not None  # a GET of 19 KiB: the archive's answer (an empty table)
+    with pytest.raises(pyvo.dal.DALQueryError, match="this service reads URLs of up to 65,536 bytes: send the "
+                                                     "parameters in the body of a POST"):
+        query(3500).execute()  # 98 KiB: the archive's 414 (was node's 431 with no body)

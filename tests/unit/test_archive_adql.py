@@ -77,13 +77,12 @@ def test_a_footprint_holding_a_point_is_the_obscore_specs_query():
         assert src.obscore_regions == [Circle(10.0, 20.0, 0.0)] and not src.obscore_centres, test
     with pytest.raises(UsageFault, match=r"\[-90, 90\]"):
         translate("SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(POINT(10, 95), s_region)", TABLES)
-    with pytest.raises(UsageFault, match="constant POINT, CIRCLE or POLYGON"):
-        translate("SELECT obs_id FROM ivoa.obscore AS o WHERE 1 = CONTAINS(POINT(o.s_ra, 1), o.s_region)", TABLES)
-    # footprints wholly inside a circle were answered as those meeting it (the index's test), a wider answer
-    for region in ("CIRCLE(0.05, 10, 0.1)", "POLYGON(1, 1, 2, 1, 2, 2)"):
-        with pytest.raises(UsageFault, match=r"footprints wholly inside a region, is not answered here; "
-                                             r"INTERSECTS\(s_region, \.\.\.\) = 1 gives those meeting it"):
-            translate(f"SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(s_region, {region})", TABLES)
+    # a point of columns: tested row by row (tap24; it was refused, "constant POINT, CIRCLE or POLYGON")
+    plan = translate("SELECT obs_id FROM ivoa.obscore AS o WHERE 1 = CONTAINS(POINT(o.s_ra, 1), o.s_region)", TABLES)
+    (src,) = plan.sources.values()
+    assert not src.obscore_regions and "ADQL_REGION_MEETS" in plan.sql.upper()
+    # footprints wholly inside a region: those meeting it from the index, then the exact test of each (tap24; they
+    # were refused, and before that answered as those meeting it): tests/unit/test_archive_region_columns.py
 
 
 def _regions_upload():
@@ -129,18 +128,17 @@ def test_an_uploaded_s_region_is_tested_in_contains_and_intersects(test, ids):
 
 def test_an_uploaded_s_region_joins_positions_and_the_rest_is_refused_naming_what_is_taken():
     """A join of positions with footprints, ``CONTAINS(POINT(p.ra, p.dec), m.s_region)``: each position with the
-    footprints holding it; the tests not answered for a region column are refused, naming the ones that are."""
+    footprints holding it; the tests not answered for a region column are refused, naming the ones that are (two region
+    columns, and a region column inside a circle, are answered since tap24: test_archive_region_columns.py)."""
     uploads = _regions_upload()
     t, _ = _run("SELECT p.pid, m.id FROM TAP_UPLOAD.pts AS p JOIN TAP_UPLOAD.mine AS m "
                 "ON 1 = CONTAINS(POINT(p.ra, p.dec), m.s_region) ORDER BY p.pid", uploads)
     assert [(p, i) for p, i in zip(t["pid"], t["id"])] == [(1, 1), (2, 2), (3, 4), (5, 5)]
     for adql, words in (
-            ("SELECT id FROM TAP_UPLOAD.mine WHERE 1 = CONTAINS(s_region, CIRCLE(11, 0, 3))",
-             "whether a region lies inside a circle"),
+            ("SELECT id FROM TAP_UPLOAD.mine WHERE 1 = CONTAINS(s_region, POINT(11, 0))",
+             "asks whether a region column lies inside a point"),
             ("SELECT id FROM TAP_UPLOAD.mine WHERE 1 = INTERSECTS(s_region, BOX(11, 0, 3, 3))",
-             "a region column and a BOX is not supported"),
-            ("SELECT m.id FROM TAP_UPLOAD.mine AS m, TAP_UPLOAD.mine AS n WHERE 1 = INTERSECTS(m.s_region, n.s_region)",
-             "two region columns cannot be compared")):
+             "a region column and a BOX is not supported")):
         with pytest.raises(UsageFault, match=words):
             translate(adql, TABLES, uploads[0])
 
@@ -526,8 +524,7 @@ def test_masked_values_and_maxrec_overflow():
         ("SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(POINT(s_ra, s_dec), CIRCLE(1, 95, 1))", "[-90, 90]"),
         ("SELECT obs_id FROM ivoa.obscore WHERE INTERSECTS(s_region, POLYGON(0, 0, 1, 1, 1, 0, 0, 1)) = 1",
          "self-intersecting"),
-        ("SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(POINT(s_ra, s_dec), POLYGON(s_ra, s_dec, 1, 2, 3, 4))",
-         "column vertices is answered in the select list only"),  # it said "columns are not supported in POLYGON"
+        # a POLYGON of column vertices in CONTAINS is each row's polygon since tap24 (test_archive_region_columns.py)
         ("SELECT CIRCLE(1, 2, 200) FROM ivoa.obscore", "must be in [0, 180]"),
         ("SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(POINT(s_ra, s_dec), POLYGON(" + ", ".join(
             f"{i * 0.001}, {(i % 2) * 0.001}" for i in range(600)) + "))", "at most 500"),
@@ -1342,14 +1339,14 @@ def test_a_small_polygon_sends_only_the_rows_near_it_to_the_inside_test():
 
 @pytest.mark.parametrize("query", [
     "SELECT CENTROID(CIRCLE('ICRS', 1, 2, 3)) AS c FROM ivoa.obscore",
-    "SELECT REGION('CIRCLE ICRS 1 2 3') AS r FROM ivoa.obscore",
     "SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(CENTROID(CIRCLE('ICRS', 1, 2, 3)), CIRCLE('ICRS', 1, 2, 1))",
 ])
 def test_centroid_and_region_are_refused_as_not_supported_wherever_they_are(query):
     """``CENTROID``/``REGION`` in the select list were refused with "use them inside CONTAINS, INTERSECTS,
     DISTANCE, AREA or COORD1/COORD2", where they were then refused as not supported; everywhere the refusal now
-    says they are not supported (as docs/archive.md and /capabilities, which does not declare them, say)."""
-    with pytest.raises(UsageFault, match=r"^(CENTROID|REGION) is not supported by this service$"):
+    says they are not supported (as docs/archive.md and /capabilities, which does not declare them, say). REGION of an
+    STC-S string is answered since tap24 (test_archive_region_columns.py)."""
+    with pytest.raises(UsageFault, match=r"^CENTROID is not supported by this service$"):
         translate(query, TABLES)
 
 
@@ -1363,7 +1360,7 @@ def test_s_region_where_no_region_column_is_taken_is_refused_saying_where_it_is(
     takes it (CONTAINS/INTERSECTS and AREA), and what to give instead."""
     with pytest.raises(UsageFault, match=r"^the column s_(region|ra) is not a region this service can take here: "
                                          r"a region column \(ivoa.obscore's s_region, an uploaded table's STC-S "
-                                         r"s_region\) is tested only in CONTAINS\(POINT"):
+                                         r"s_region\) is tested only in CONTAINS and INTERSECTS"):
         translate(query, TABLES)
 
 

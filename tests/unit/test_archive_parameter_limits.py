@@ -71,3 +71,26 @@ def test_a_url_or_a_body_over_the_limit_is_refused_naming_it_and_saying_to_post(
     assert big.status_code == 413, big.status_code
     assert _status(big).startswith(f"UsageFault: the request's body is {len(body):,} bytes long; this service "
                                    "reads bodies of up to 64 MiB"), _status(big)
+
+
+def test_a_chunked_body_over_the_limit_is_refused_413_naming_it(base):
+    """tap24: a body sent in chunks (``Transfer-Encoding: chunked``: no Content-Length to refuse it by) over 64 MiB
+    got tornado's empty 400 (its connection's limit); it is now read, thrown away and refused 413 with the error
+    document naming the limit, as a declared one is. A chunked body under the limit is the route's to answer, as
+    before, and the connection serves the next request."""
+    piece = b"x" * 2**20
+
+    def chunks(n):
+        yield b"QUERY="
+        for _ in range(n):
+            yield piece
+
+    with requests.Session() as session:
+        big = session.post(f"{base}/tap/sync", data=chunks(MAX_BODY // len(piece) + 1), timeout=120,
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert big.status_code == 413, (big.status_code, big.content[:200])
+        assert _status(big).startswith(f"UsageFault: the request's body is {MAX_BODY + len(piece) + 6:,} bytes long "
+                                       "(sent in chunks); this service reads bodies of up to 64 MiB"), _status(big)
+        small = session.post(f"{base}/tap/sync", data=iter([b"LANG=ADQL&QUERY=", b"SELECT 1"]), timeout=60,
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert small.status_code == 400 and "UsageFault" in _status(small), small.status_code

@@ -18,6 +18,7 @@ from platform_lib.local.layout import DataLayout
 from platform_lib.local.plan import (
     CLI_SERVICE,
     PROXY_GUARD,
+    PROXY_MAX_HEADER_BYTES,
     hub_settings,
     plan_components,
     render_gateway_config,
@@ -220,7 +221,8 @@ def test_plan_components_wires_ports_and_tokens(tmp_path):
     config, layout = make(tmp_path, hub={"port": 9000, "hub_port": 9001, "proxy_api_port": 9002}, gateway={"port": 9003})
     specs = {s.name: s for s in plan_components(config, layout, TOKENS, proxy_command="/x/chp", bin_dir=Path("/b"))}
     proxy, hub, gateway = specs["proxy"], specs["hub"], specs["dask-gateway"]
-    assert proxy.argv[:3] == ["node", str(PROXY_GUARD), "/x/chp"] and PROXY_GUARD.is_file()
+    assert proxy.argv[:4] == ["node", f"--max-http-header-size={PROXY_MAX_HEADER_BYTES}", str(PROXY_GUARD), "/x/chp"]
+    assert PROXY_GUARD.is_file()
     assert "9000" in proxy.argv and "9002" in proxy.argv
     assert "--default-target" in proxy.argv and "http://127.0.0.1:9001" in proxy.argv
     assert proxy.env["CONFIGPROXY_AUTH_TOKEN"] == hub.env["CONFIGPROXY_AUTH_TOKEN"] == TOKENS["proxy"]
@@ -232,6 +234,15 @@ def test_plan_components_wires_ports_and_tokens(tmp_path):
     assert gateway.health_url == "http://127.0.0.1:9000/services/dask-gateway/api/health"
     # polled through the proxy only once their own ports accept connections
     assert hub.listens_on == ("127.0.0.1", 9001) and gateway.listens_on == ("127.0.0.1", 9003)
+
+
+def test_the_proxy_reads_request_lines_as_long_as_the_archive_does():
+    """tap24: node's default limit (16 KiB) on a request's line and headers refused a longer URL (a pyvo SIA search
+    of many IDs, a long ADQL GET) 431 with no body before the archive saw it; the proxy now reads what the archive
+    reads, so the archive answers it (past its 64 KiB, with its own 414 naming the limit)."""
+    from astrohub_archive.base import MAX_HEADER_BYTES, READ_HEADER_BYTES
+
+    assert PROXY_MAX_HEADER_BYTES == READ_HEADER_BYTES > MAX_HEADER_BYTES
 
 
 def test_layout_prepare_modes(tmp_path):

@@ -753,6 +753,8 @@ def _shape(node) -> _Shape:
     (``CIRCLE('GALACTIC', l, b, r)``, ``CIRCLE(POINT('GALACTIC', l, b), r)``) are converted to ICRS, which
     is exact for points, circles and polygons (a rotation keeps great circles); DaCHS converts them too,
     where reading them as ICRS answered for another part of the sky."""
+    if _fname(node) == "REGION":
+        return _region_literal(node)
     shape = _shape_as_written(node)
     frames = {_frame(node)} | {_frame(x) for x in node.expressions if _fname(x) == "POINT"}
     frames.discard(None)
@@ -814,23 +816,50 @@ def _shape_as_written(node) -> _Shape:
                              "polygon); in CONTAINS, INTERSECTS and AREA its vertices must be numbers (for a region "
                              "per row use CIRCLE with a column centre and radius, or a region column such as an "
                              "upload's s_region)")
-        if len(vals) < 6 or len(vals) % 2:
-            raise UsageFault(f"POLYGON takes at least 3 (ra, dec) pairs, got {len(vals)} numbers")
-        if len(vals) > 2 * MAX_VERTICES:
-            raise LimitFault(f"POLYGON has {len(vals) // 2} vertices; this service takes at most {MAX_VERTICES}")
-        if not all(math.isfinite(v) for v in vals) or not all(-90 <= d <= 90 for d in vals[1::2]):
-            raise UsageFault("POLYGON vertices must be finite with declinations in [-90, 90]")
-        _sky_polygon(tuple(vals))  # the hemisphere limit, as a UsageFault
-        return _Shape("polygon", vals)
-    if name in ("CENTROID", "REGION"):
+        return _polygon_shape(vals)
+    if name == "CENTROID":
         raise UsageFault(f"{name} is not supported by this service")
     if isinstance(node, exp.Column):  # DISTANCE(s_region, ...) said: expected a geometry, found '"obscore"."s_region"'
         raise UsageFault(f"the column {node.name} is not a region this service can take here: a region column "
                          "(ivoa.obscore's s_region, an uploaded table's STC-S s_region) is tested only in "
-                         "CONTAINS(POINT(...), column) and in INTERSECTS of it and a POINT, a CIRCLE or a constant "
-                         "POLYGON, and in AREA (DISTANCE of it is not supported); elsewhere give a POINT, CIRCLE, BOX "
-                         "or POLYGON")
+                         "CONTAINS and INTERSECTS (with a POINT, a CIRCLE, a POLYGON or another region column) and in "
+                         "AREA (DISTANCE of it is not supported); elsewhere give a POINT, CIRCLE, BOX or POLYGON")
     raise UsageFault(f"expected a geometry (POINT, CIRCLE, BOX or POLYGON), found {node.sql(dialect='duckdb')[:60]!r}")
+
+
+def _polygon_shape(vals: list[float]) -> _Shape:
+    """A constant POLYGON of the vertices ``vals`` (ra1, dec1, ...), checked: at least 3, at most
+    :data:`MAX_VERTICES`, finite, declinations in [-90, 90], within a hemisphere (:func:`_sky_polygon`)."""
+    if len(vals) < 6 or len(vals) % 2:
+        raise UsageFault(f"POLYGON takes at least 3 (ra, dec) pairs, got {len(vals)} numbers")
+    if len(vals) > 2 * MAX_VERTICES:
+        raise LimitFault(f"POLYGON has {len(vals) // 2} vertices; this service takes at most {MAX_VERTICES}")
+    if not all(math.isfinite(v) for v in vals) or not all(-90 <= d <= 90 for d in vals[1::2]):
+        raise UsageFault("POLYGON vertices must be finite with declinations in [-90, 90]")
+    _sky_polygon(tuple(vals))  # the hemisphere limit, as a UsageFault
+    return _Shape("polygon", vals)
+
+
+def _region_literal(node) -> _Shape:
+    """``REGION('<STC-S>')`` (ADQL 2.0's, which DaCHS answers; not in ADQL 2.1): one ``Circle``, ``Polygon`` or
+    ``Box`` (STC-S's: the polygon of its corners, as an ``s_region`` is read), in ICRS (another frame converted, as
+    :func:`platform_lib.imageindex.sregion.read_s_region` reads it)."""
+    from platform_lib.imageindex.sregion import read_s_region
+
+    args = node.expressions
+    if len(args) != 1 or not (isinstance(args[0], exp.Literal) and args[0].is_string):
+        raise UsageFault("REGION takes one STC-S string, e.g. REGION('Circle ICRS 10 20 1')")
+    try:
+        region = read_s_region(args[0].this)
+    except ValueError as exc:
+        raise UsageFault(f"REGION: {exc}") from None
+    if len(region.shapes) != 1 or region.holes:
+        raise UsageFault(f"REGION({args[0].this[:60]!r}): a union or a region with holes is not supported here; give "
+                         "one Circle, Polygon or Box (or test each shape, joined with OR)")
+    shape = region.shapes[0]
+    if shape.kind == "circle":
+        return _Shape("circle", [_num(v) for v in shape.values])
+    return _polygon_shape([float(v) for v in shape.vertices().ravel()])
 
 
 @lru_cache(maxsize=256)
@@ -1085,39 +1114,92 @@ def _predicate(node) -> exp.Expression:
     name = _fname(node)
     if len(node.expressions) != 2:
         raise UsageFault(f"{name} takes two regions")
-    first, second = node.expressions
-    if isinstance(first, exp.Column) or isinstance(second, exp.Column):
+    first, second = (_polygon_text(x) or x for x in node.expressions)
+    if _region_valued(first) or _region_valued(second):
         return _region_column_test(name, first, second)
     a, b = _shape(first), _shape(second)
     return _contains(a, b) if name == "CONTAINS" else _intersects(a, b)
 
 
+def _polygon_text(node) -> exp.Expression | None:
+    """A POLYGON with column vertices (``POLYGON(n.ra - 1, n.dec - 1, ...)``) as each row's STC-S text, built in the
+    query (NULL where a vertex is), to be tested as a region column is; None for anything else. Its vertices are
+    ICRS (another system is refused: a column position is not converted here)."""
+    if _fname(node) != "POLYGON":
+        return None
+    flat = [y for x in _args(node) for y in (_args(x) if _fname(x) == "POINT" else [x])]
+    if all(_const(x) is not None for x in flat):
+        return None
+    if _frame(node) is not None:
+        raise UsageFault("a POLYGON with column vertices is taken in ICRS only; give its vertices in ICRS")
+    if len(flat) < 6 or len(flat) % 2:
+        raise UsageFault(f"POLYGON takes at least 3 (ra, dec) pairs, got {len(flat)} values")
+    if len(flat) > 2 * MAX_VERTICES:
+        raise LimitFault(f"POLYGON has {len(flat) // 2} vertices; this service takes at most {MAX_VERTICES}")
+    out = exp.Literal.string("Polygon ICRS")
+    for x in flat:
+        out = exp.DPipe(this=exp.DPipe(this=out, expression=exp.Literal.string(" ")),
+                        expression=exp.cast(exp.Paren(this=x.copy()), to=exp.DataType.build("VARCHAR")))
+    out.meta["adql_region"] = True
+    return out
+
+
+def _region_valued(node) -> bool:
+    """Whether ``node`` is each row's region as STC-S text: a column (``s_region``) or :func:`_polygon_text`'s."""
+    return isinstance(node, exp.Column) or bool(node.meta.get("adql_region"))
+
+
 def _region_column_test(name: str, first, second) -> exp.Expression:
-    """``CONTAINS(POINT, column)`` or ``INTERSECTS`` of a column and a POINT, CIRCLE or POLYGON (either order), where
-    the column holds each row's region as STC-S (an uploaded table's ``s_region``; ivoa.obscore's where its test is
-    not pushed down to the image index): the engine's ``adql_region_meets``, row by row, NULL (so no match) for a
-    row whose text is no region, as ``AREA`` of it answers."""
-    column, other = (first, second) if isinstance(first, exp.Column) else (second, first)
-    supported = ("tested in CONTAINS(POINT(...), column) and in INTERSECTS of the column and a POINT, a CIRCLE or a "
-                 "constant POLYGON")
-    if isinstance(other, exp.Column):
-        raise UsageFault(f"{name}({first.sql()}, {second.sql()}): two region columns cannot be compared; a region "
-                         f"column is {supported}")
+    """A test of a region column (each row's region as STC-S: ivoa.obscore's ``s_region`` where its test is not pushed
+    down to the image index, an uploaded table's): ``CONTAINS(POINT, column)`` and ``INTERSECTS`` of it and a POINT,
+    CIRCLE or POLYGON (either order) by the engine's ``adql_region_meets``; ``INTERSECTS`` of two region columns,
+    ``CONTAINS`` of a region column in a CIRCLE, a POLYGON or another region column and of a CIRCLE or POLYGON in a
+    region column by ``adql_region_relation`` (a shape as STC-S, :func:`_stcs`). Row by row, exactly on the sphere;
+    NULL (so no match) for a row whose text is no region, as ``AREA`` of it answers."""
+    column, other = (first, second) if _region_valued(first) else (second, first)
+    supported = ("tested in CONTAINS(POINT(...), column), in INTERSECTS of the column and a POINT, a CIRCLE, a POLYGON "
+                 "or another region column, and in CONTAINS of the column and a CIRCLE, a POLYGON or another region "
+                 "column (either way round)")
+    if _region_valued(other):
+        return _region_relation(first, second, "meets" if name == "INTERSECTS" else "within")
     shape = _shape(other)
-    if name == "CONTAINS" and not (shape.kind == "point" and column is second):
-        raise UsageFault(f"CONTAINS({first.sql()}, {second.sql()}): a region column (each row's s_region) is "
-                         f"{supported}; whether a region lies inside a {shape.kind}, or a {shape.kind} inside a "
-                         "region, is not answered for region columns")
     if shape.kind == "box":
         raise UsageFault(f"{name} of a region column and a BOX is not supported; give the region as a CIRCLE or a "
                          "POLYGON (a POLYGON of the box's corners has great-circle sides, not the BOX's RA/Dec range)")
+    if name == "CONTAINS" and shape.kind == "point" and column is first:
+        raise UsageFault(f"CONTAINS({first.sql()}, {second.sql()}) asks whether a region column lies inside a point; "
+                         f"a region column is {supported}")
+    if name == "CONTAINS" and shape.kind != "point":
+        return _region_relation(first if first is column else _stcs(shape), second if second is column else
+                                _stcs(shape), "within")
     none = exp.cast(exp.Null(), to=exp.DataType.build("DOUBLE"))
     if shape.kind == "polygon":
         args = [none, none.copy(), none.copy(), _polygon_spec(shape.args)]
     else:
         args = [x.copy() for x in shape.args] + ([none] if shape.kind == "point" else []) + [exp.Literal.string("")]
-    return _f("adql_region_meets", exp.cast(column.copy(), to=exp.DataType.build("VARCHAR")),
-              exp.Literal.string(shape.kind), *args)
+    return _f("adql_region_meets", _as_text(column), exp.Literal.string(shape.kind), *args)
+
+
+def _as_text(column) -> exp.Expression:
+    return exp.cast(column.copy(), to=exp.DataType.build("VARCHAR"))
+
+
+def _region_relation(first, second, relation: str) -> exp.Expression:
+    """The engine's ``adql_region_relation`` of two regions as STC-S text (columns, or :func:`_stcs` of a shape)."""
+    first, second = (_as_text(x) if _region_valued(x) else x for x in (first, second))
+    return _f("adql_region_relation", first, second, exp.Literal.string(relation))
+
+
+def _stcs(shape: _Shape) -> exp.Expression:
+    """A CIRCLE or POLYGON (in ICRS) as STC-S text: a constant polygon's as a literal, a circle's built row by row
+    from its (column) centre and radius, NULL where one of them is."""
+    if shape.kind == "polygon":
+        return exp.Literal.string("Polygon ICRS " + " ".join(repr(v) for v in shape.args))
+    out = exp.Literal.string("Circle ICRS")
+    for x in shape.args:
+        out = exp.DPipe(this=exp.DPipe(this=out, expression=exp.Literal.string(" ")),
+                        expression=exp.cast(x.copy(), to=exp.DataType.build("VARCHAR")))
+    return out
 
 
 def _flag(node) -> tuple[exp.Expression, bool] | None:
@@ -1178,20 +1260,27 @@ def _push_down(tree, sources: dict[str, Source]) -> None:
             if name == "INTERSECTS" and _fname(first) in ("CIRCLE", "POLYGON", "BOX", "POINT") and isinstance(
                     second, exp.Column):
                 first, second = second, first
-            if name == "CONTAINS" and _fname(first) == "POINT" and isinstance(second, exp.Column):
+            # a footprint inside a region, or holding one, meets it: the index gives those meeting it, and the
+            # term stays, for the engine's exact test of each (adql_region_relation)
+            exact = name == "CONTAINS" and (_fname(first) in ("CIRCLE", "POLYGON") or _fname(second) in (
+                "CIRCLE", "POLYGON"))
+            swapped = name == "CONTAINS" and _fname(first) in ("POINT", "CIRCLE", "POLYGON") and isinstance(
+                second, exp.Column)
+            if swapped:
                 first, second = second, first  # CONTAINS(POINT(...), s_region): the ObsCore spec's "images here"
             for alias, src in direct.items():
                 t = src.table
                 if t.kind == "obscore" and _col_is(first, alias, "s_region"):
-                    if name == "CONTAINS" and _fname(second) != "POINT":
-                        # footprints wholly inside the region: the index answers those meeting it, which it gave
-                        raise UsageFault(f"CONTAINS(s_region, {_fname(second) or 'region'}(...)), footprints wholly "
-                                         "inside a region, is not answered here; INTERSECTS(s_region, ...) = 1 gives "
-                                         "those meeting it, CONTAINS(POINT(...), s_region) = 1 those holding a point")
+                    if isinstance(second, exp.Column) or (name == "CONTAINS" and (
+                            _fname(second) not in ("POINT", "CIRCLE", "POLYGON") or (_fname(second) == "POINT"
+                                                                                     and not swapped))):
+                        break  # another region column: tested row by row (_region_column_test), as it refuses
+                    shape = _shape(second)
+                    if shape.kind != "polygon" and any(_const(x) is None for x in shape.args):
+                        break  # a point or circle of columns: tested row by row
                     if src.uses != 1 or src.obscore_regions:
                         raise UsageFault("this service answers one INTERSECTS/CONTAINS test on s_region per query, "
                                          "as an AND term of a query reading ivoa.obscore once")
-                    shape = _shape(second)
                     if shape.kind == "circle" and all(_const(x) is not None for x in shape.args):
                         ra, dec, r = (_const(x) for x in shape.args)
                         _check_pos(ra, dec, r)
@@ -1204,7 +1293,8 @@ def _push_down(tree, sources: dict[str, Source]) -> None:
                         src.obscore_regions.append(Circle(ra % 360, dec, 0.0))
                     else:
                         raise UsageFault("s_region can be tested against a constant POINT, CIRCLE or POLYGON only")
-                    term.replace(exp.true())
+                    if not exact:
+                        term.replace(exp.true())
                     break
                 if _fname(first) != "POINT":
                     continue
@@ -1212,6 +1302,8 @@ def _push_down(tree, sources: dict[str, Source]) -> None:
                 if not (_col_is(p.args[0], alias, t.ra_column if t.kind != "obscore" else "s_ra")
                         and _col_is(p.args[1], alias, t.dec_column if t.kind != "obscore" else "s_dec")):
                     continue
+                if _polygon_text(second) is not None:
+                    continue  # a polygon of column vertices: tested row by row (_region_column_test)
                 c = _shape(second)
                 if c.kind == "polygon" and t.kind == "catalog" and src.uses == 1:
                     src.polygons = (src.polygons or []) + [tuple(c.args)]  # AND: every one bounds the rows

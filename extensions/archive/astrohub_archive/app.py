@@ -66,6 +66,7 @@ from astrohub_archive.base import (
     NoRouteHandler,
     TooLargeHandler,
     bound_request_parsing,
+    chunked_body_limit,
     too_large,
 )
 from astrohub_archive.engine import Limits
@@ -183,13 +184,14 @@ def make_app(state: ArchiveState) -> tornado.web.Application:
 
 class _Archive(tornado.web.Application):
     """The archive's application: a request over the service's limits on its URL, headers or body goes to
-    :class:`~astrohub_archive.base.TooLargeHandler` (an answer naming the limit), whichever route it asked for."""
+    :class:`~astrohub_archive.base.TooLargeHandler` (an answer naming the limit), whichever route it asked for; a
+    chunked body is counted as it comes (:func:`~astrohub_archive.base.chunked_body_limit`)."""
 
     def find_handler(self, request, **kwargs):
         found = super().find_handler(request, **kwargs)
         refused = too_large(request, getattr(found, "handler_class", None))
         if refused is None:
-            return found
+            return chunked_body_limit(self, request, found)
         status, message = refused
         return self.get_handler_delegate(request, TooLargeHandler, {"status": status, "message": message})
 

@@ -23,15 +23,15 @@ import asyncio
 import logging
 
 import tornado.web
-from tornado.httputil import ParseBodyConfig, ParseMultipartConfig, ParseUrlEncodedConfig, set_parse_body_config
+from tornado.httputil import HTTPMessageDelegate, ParseBodyConfig, ParseMultipartConfig, ParseUrlEncodedConfig, set_parse_body_config
 
 from astrohub_archive.faults import ArchiveFault, LimitFault, NotFoundFault, UsageFault
 from astrohub_archive.uploads import MAX_UPLOADS
 from astrohub_archive.writers import CONTENT_TYPES, RESPONSE_FORMATS, error_json, error_votable
 
-__all__ = ["BaseHandler", "HeadAsGet", "MAX_BODY", "MAX_HEADER_BYTES", "MAX_PARAMETERS", "MAX_VALUE_LENGTH",
+__all__ = ["BaseHandler", "ChunkedBodyLimit", "HeadAsGet", "MAX_BODY", "MAX_HEADER_BYTES", "MAX_PARAMETERS", "MAX_VALUE_LENGTH",
            "NoRouteHandler", "READ_HEADER_BYTES", "SERVER_OPTIONS", "TooLargeHandler", "too_large",
-           "allowed_methods", "bound_request_parsing", "not_allowed"]
+           "allowed_methods", "bound_request_parsing", "chunked_body_limit", "not_allowed"]
 
 log = logging.getLogger("astrohub_archive")
 MAX_PARAMETERS = 500  # values of all parameters of one request
@@ -83,10 +83,72 @@ def too_large(request, handler_class) -> tuple[int, str] | None:
                      f"{MAX_HEADER_BYTES:,} bytes of them")
     declared = request.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > MAX_BODY and not getattr(handler_class, "_stream_request_body", False):
-        return 413, (f"the request's body is {int(declared):,} bytes long; this service reads bodies of up to "
-                     f"{MAX_BODY // 2**20} MiB: send a large table as an upload to an asynchronous job, or in "
-                     "parts, or put it in a catalogue of the archive")
+        return 413, _body_refusal(f"{int(declared):,} bytes long")
     return None
+
+
+def _body_refusal(size: str) -> str:
+    """The 413's words for a body of ``size`` (``"70,000,000 bytes long"``)."""
+    return (f"the request's body is {size}; this service reads bodies of up to {MAX_BODY // 2**20} MiB: send a "
+            "large table as an upload to an asynchronous job, or in parts, or put it in a catalogue of the archive")
+
+
+def chunked_body_limit(application, request, found):
+    """``found`` (the route's delegate) behind :class:`ChunkedBodyLimit` when ``request``'s body comes in chunks
+    (no Content-Length to refuse it by, :func:`too_large`) to a route that reads its body into memory; else
+    ``found`` itself."""
+    handler_class = getattr(found, "handler_class", None)
+    if (handler_class is None or getattr(handler_class, "_stream_request_body", False)
+            or "chunked" not in request.headers.get("Transfer-Encoding", "").lower()):
+        return found
+    return ChunkedBodyLimit(application, request, found)
+
+
+class ChunkedBodyLimit(HTTPMessageDelegate):
+    """A chunked request body (``Transfer-Encoding: chunked``, no Content-Length) bounded by :data:`MAX_BODY` as a
+    declared one is: past it, the body read so far is dropped, the rest is read and thrown away and the request is
+    answered by :class:`TooLargeHandler` (413, naming the limit) once it ends, or at once past :data:`DRAIN_BODY`
+    (then the connection closes: a client still sending may see it reset). Tornado's own limit (the server's
+    ``max_body_size``) refused such a body with an empty 400; this request's connection takes up to
+    :data:`DRAIN_BODY` plus :data:`MAX_BODY`, so that the limits here come first (one chunk declared larger than
+    that still gets tornado's empty 400)."""
+
+    def __init__(self, application, request, found) -> None:
+        self.application, self.request, self.found = application, request, found
+        self.size = 0
+        self.refusal = None
+
+    def headers_received(self, start_line, headers):
+        self.request.connection.set_max_body_size(DRAIN_BODY + MAX_BODY)
+        return self.found.headers_received(start_line, headers)
+
+    def data_received(self, chunk: bytes):
+        self.size += len(chunk)
+        if self.size <= MAX_BODY:
+            return self.found.data_received(chunk)
+        self.found = None  # what was read of the body goes with the route's delegate
+        if self.size > DRAIN_BODY:
+            self._refuse()
+        return None
+
+    def _refuse(self) -> None:
+        if self.refusal is None:
+            self.refusal = self.application.get_handler_delegate(
+                self.request, TooLargeHandler,
+                {"status": 413, "message": _body_refusal(f"{'over ' if self.size > DRAIN_BODY else ''}"
+                                                         f"{self.size:,} bytes long (sent in chunks)")})
+            self.refusal.headers_received(None, self.request.headers)  # TooLargeHandler answers in its prepare
+
+    def finish(self) -> None:
+        if self.found is not None:
+            self.found.finish()
+            return
+        self._refuse()
+        self.refusal.finish()
+
+    def on_connection_close(self) -> None:
+        if self.found is not None:
+            self.found.on_connection_close()
 
 
 @tornado.web.stream_request_body

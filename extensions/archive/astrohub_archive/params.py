@@ -16,9 +16,17 @@ from platform_lib.imageindex import Circle, ImageQuery, Polygon, Range
 from platform_lib.imageindex.sphere import polygon_is_simple
 
 __all__ = ["UsageFault", "SiaRequest", "parse_sia", "parse_scs", "ScsRequest", "RESPONSE_FORMATS",
-           "DEFAULT_MAXREC", "MAX_MAXREC", "whole_number", "parse_maxrec", "response_format", "FORMAT_ALIASES"]
+           "DEFAULT_MAXREC", "MAX_MAXREC", "TAP_DEFAULT_MAXREC", "whole_number", "parse_maxrec", "response_format",
+           "FORMAT_ALIASES"]
 
-DEFAULT_MAXREC = 1000
+DEFAULT_MAXREC = 1000  # SIA and SCS
+#: TAP's default MAXREC, sync and async alike (one ``outputLimit/default`` in /capabilities, as TAPRegExt has): DaCHS's
+#: (``[async]defaultMAXREC``, 20000). Was 1000, so that an async job without MAXREC over a whole catalogue came back
+#: with 1000 rows (and OVERFLOW).
+TAP_DEFAULT_MAXREC = 20_000
+#: The hard limit (``outputLimit/hard``): a larger MAXREC is lowered to it and the answer says so (an ``INFO
+#: name="MAXREC"``), with OVERFLOW when more rows matched. DaCHS's is 20 000 000; ours is lower because an answer is
+#: held in memory (and bounded in cells too, :class:`astrohub_archive.engine.Limits`).
 MAX_MAXREC = 100_000
 MAX_VALUES = 100  # repeated values of one SIA parameter (each becomes an OR term)
 MAX_VERTICES = 500  # of one POS=POLYGON
@@ -169,12 +177,12 @@ def whole_number(name: str, text: str, hint: str = "") -> int:
     return n
 
 
-def parse_maxrec(values: list[str]) -> tuple[int, bool]:
-    """The MAXREC of a request (its last value; :data:`DEFAULT_MAXREC` without one) and whether it was capped
+def parse_maxrec(values: list[str], default: int = DEFAULT_MAXREC) -> tuple[int, bool]:
+    """The MAXREC of a request (its last value; ``default`` without one) and whether it was capped
     at :data:`MAX_MAXREC`; :class:`UsageFault` when it is not a whole number, 0 or more (DALI: 0 asks for
     metadata only). Shared by SIA, SCS and TAP (:mod:`astrohub_archive.tap`)."""
     if not values:
-        return DEFAULT_MAXREC, False
+        return default, False
     n = whole_number("MAXREC", values[-1], "; use 0 for metadata only or a positive limit")
     if n > MAX_MAXREC:
         return MAX_MAXREC, True

@@ -25,7 +25,7 @@ from astrohub_archive.adql import translate
 from astrohub_archive.base import BaseHandler
 from astrohub_archive.engine import run_plan
 from astrohub_archive.faults import ArchiveFault, LimitFault, NotFoundFault, ServiceFault, UsageFault
-from astrohub_archive.params import DEFAULT_MAXREC, MAX_MAXREC, parse_maxrec, response_format, whole_number
+from astrohub_archive.params import MAX_MAXREC, TAP_DEFAULT_MAXREC, parse_maxrec, response_format, whole_number
 from astrohub_archive.replicas import FORWARDED_HEADER, forward, peer_job_lists
 from astrohub_archive.tapschema import table_set
 from astrohub_archive.uploads import MAX_UPLOAD_BYTES, fetch_url, is_url, parse_upload_param, read_uploads
@@ -55,7 +55,8 @@ class TapRequest:
         self.query = params.get("QUERY", "")
         if not self.query.strip():
             raise UsageFault("QUERY is required: an ADQL SELECT statement")
-        self.maxrec, _ = parse_maxrec([params["MAXREC"]] if "MAXREC" in params else [])
+        #: ``capped``: the MAXREC asked for was over the service's limit, and lowered to it (the answer says so)
+        self.maxrec, self.capped = parse_maxrec([params["MAXREC"]] if "MAXREC" in params else [], TAP_DEFAULT_MAXREC)
         fmt_text = params.get("RESPONSEFORMAT") or params.get("FORMAT")
         self.fmt = response_format([fmt_text] if fmt_text else [], offered=TAP_FORMATS)
         self.uploads = parse_upload_param(params["UPLOAD"]) if params.get("UPLOAD") else []
@@ -78,7 +79,9 @@ def run_query(state, req: TapRequest, blobs: dict[str, bytes], viewer, access_ba
                                maxrec=req.maxrec, uploads=data, kernel=state.kernel.ready, limits=limits,
                                deadline=deadline)
     try:
-        body = render_table(table, req.fmt, overflow=overflow or req.maxrec == 0, deadline=deadline)
+        infos = [("MAXREC", str(req.maxrec), f"MAXREC above this service's limit was lowered to {req.maxrec}")] \
+            if req.capped else []
+        body = render_table(table, req.fmt, overflow=overflow or req.maxrec == 0, infos=infos, deadline=deadline)
     except TimeoutError:
         raise LimitFault(limits.overrun()) from None
     return body, CONTENT_TYPES[req.fmt]
@@ -137,7 +140,7 @@ class TapCapabilitiesHandler(TapBase):
     def get(self) -> None:
         from astrohub_archive.uploads import MAX_UPLOAD_BYTES as up
 
-        self.xml(vosi.capabilities(self.tap_base(), max_rows=MAX_MAXREC, default_rows=DEFAULT_MAXREC,
+        self.xml(vosi.capabilities(self.tap_base(), max_rows=MAX_MAXREC, default_rows=TAP_DEFAULT_MAXREC,
                                    retention_s=uws.RETENTION_S, execution_s=uws.EXECUTION_S, upload_bytes=up))
 
 
