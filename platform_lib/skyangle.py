@@ -23,7 +23,8 @@ __all__ = ["AngleError", "sky_angle"]
 _DEGREES_MINUTES = re.compile(r"[+-]?\d+(\.\d*)?d\d")
 #: A plural of an angle's unit that astropy does not read (``30 arcminutes``, ``2 arcmins``, ``5 arcsecs``): read as
 #: the singular, as astropy's Angle reads ``0.5 degrees``.
-_PLURAL_UNIT = re.compile(r"(?<![A-Za-z])(arcmin|arcminute|arcsec|arcsecond|milliarcsecond|deg|degree|radian)s(?![A-Za-z])")
+_PLURAL_UNIT = re.compile(r"(?<![A-Za-z])(arcmin|arcminute|arcsec|arcsecond|milliarcsecond|deg|degree|radian)s"
+                          r"(?![A-Za-z])")
 #: How an angle is written, for messages about one that is not.
 ANGLE_FORMS = "an angle Quantity, 2 * u.arcmin, or text with its unit such as '2 arcmin', '1.5 deg' or '30 arcsec'"
 
