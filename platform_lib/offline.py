@@ -34,7 +34,8 @@ notebook that only imports pyvo or ipyaladin gets them too:
   ``SN 1987A``; ``Taurus A`` is looked up as ``M1``) are answered from the platform library itself: "Sgr A*" and
   "3C 273" went to Sesame and failed. Any other name goes to Sesame as before,
   and when that fails too its error's first line says that the platform has no internet (or that Sesame does not
-  know the name), the names it may be a misspelling of (``Betelguese``: did you mean 'Betelgeuse'?, from the
+  know the name), the names it may be a misspelling or the first words of (``Betelguese``: did you mean
+  'Betelgeuse'?; ``Proxima``: 'Proxima Centauri'?, from the
   archive's proper names, designations and common names, read once, and :mod:`platform_lib.famous`'s:
   :func:`close_names`, :func:`did_you_mean`, which :func:`platform_lib.skyposition.sky_position` says too) and
   what the platform answers, in one line (:func:`unresolved_message`; Sesame's own message only when Sesame
@@ -353,12 +354,26 @@ def _close(name: str, index, known) -> list[tuple[str, str]]:
     wanted = designation(name)
     if wanted is not None:
         return [(wanted, "")] if _key(wanted) != _key(name) and known(wanted) else []
-    return [index[key] for key in difflib.get_close_matches(_key(name), index, n=3, cutoff=0.8)]
+    typed = _key(name)
+    keys = difflib.get_close_matches(typed, index, n=3, cutoff=0.8)
+    keys += [key for key in _beginning_with(typed, index) if key not in keys]
+    return [index[key] for key in keys[:3]]
+
+
+def _beginning_with(typed: str, index) -> list[str]:
+    """The keys of ``index`` whose first words are all of ``typed``'s (``proxima`` -> ``proxima centauri``, which
+    difflib finds too unlike it), shortest first; none for fewer than 4 letters typed (``m`` begins too many).
+    One pass of ``str.startswith`` over the index, cheaper than difflib's pass before it."""
+    if len(typed) < 4:
+        return []
+    start = typed + " "
+    return sorted((key for key in index if key.startswith(start)), key=lambda key: (len(key), key))
 
 
 def close_names(name: str, known=None) -> list[str]:
-    """The names the platform resolves offline that ``name`` may be a misspelling of (difflib, case-insensitive;
-    a Messier, NGC or IC number with letters for digits, ``NGC 22O``, is read as that number and looked up).
+    """The names the platform resolves offline that ``name`` may be a misspelling or the first words of (difflib,
+    case-insensitive, then the names beginning with its words: ``Proxima``, ``Proxima Centauri``; at most 3); a
+    Messier, NGC or IC number with letters for digits, ``NGC 22O``, is read as that number and looked up).
 
     ``known``: the names to choose from; by default the stars' proper names and the deep-sky objects' common names
     in the archive's catalogues (read once a process), and :mod:`platform_lib.famous`'s.
@@ -367,6 +382,8 @@ def close_names(name: str, known=None) -> list[str]:
     ['Betelgeuse']
     >>> close_names("NGC 22O", ["NGC 220", "NGC 221", "NGC 229"])
     ['NGC 220']
+    >>> close_names("proxima", ["Proxima Centauri", "Procyon"])
+    ['Proxima Centauri']
     """
     if known is None:
         index, exists = _offline_names(), lambda wanted: platform_position(wanted) is not None

@@ -21,12 +21,16 @@ __all__ = ["AngleError", "sky_angle"]
 
 #: Degrees then minutes written together (``1d30m``, ``0d02m``), which astropy's Quantity reads as a unit ``d30``.
 _DEGREES_MINUTES = re.compile(r"[+-]?\d+(\.\d*)?d\d")
+#: A plural of an angle's unit that astropy does not read (``30 arcminutes``, ``2 arcmins``, ``5 arcsecs``): read as
+#: the singular, as astropy's Angle reads ``0.5 degrees``.
+_PLURAL_UNIT = re.compile(r"(?<![A-Za-z])(arcmin|arcminute|arcsec|arcsecond|milliarcsecond|deg|degree|radian)s"
+                          r"(?![A-Za-z])")
 #: How an angle is written, for messages about one that is not.
 ANGLE_FORMS = "an angle Quantity, 2 * u.arcmin, or text with its unit such as '2 arcmin', '1.5 deg' or '30 arcsec'"
 
 
 class AngleError(PlatformError, ValueError):
-    """A text that is not an angle with an angular unit (``"2"``, ``"2 arcmins"``, ``"2 km"``); the message
+    """A text that is not an angle with an angular unit (``"2"``, ``"2 arcmni"``, ``"2 km"``); the message
     says why and how to write one. ``value`` is the text."""
 
     code = "bad-angle"
@@ -35,7 +39,8 @@ class AngleError(PlatformError, ValueError):
 def sky_angle(value, what: str = "radius"):
     """``value`` as an angle ``Quantity``: one already (returned as it is, whatever its unit: the caller checks
     it), or text with an angular unit, read by astropy (``"2 arcmin"``, ``"1deg"``, ``"30 arcsec"``; ``"2'"``,
-    ``'30"'`` and ``"1d30m"`` as ``Angle`` reads them).
+    ``'30"'`` and ``"1d30m"`` as ``Angle`` reads them; a unit's plural as its singular: ``"30 arcminutes"``,
+    ``"2 arcmins"``, ``"5 arcsecs"``, ``"0.5 degrees"``).
 
     Raises :class:`AngleError` (a ``ValueError``) for text that is not such an angle, and ``TypeError`` for
     anything else (a number with no unit, a tuple), each naming the argument (``what``) and the forms that work.
@@ -74,7 +79,7 @@ def _read(text: str, what: str):
     import astropy.units as u
     from astropy.coordinates import Angle
 
-    bare, why = text.strip(), "astropy reads no angle in it"
+    bare, why = _PLURAL_UNIT.sub(r"\1", text.strip()), "astropy reads no angle in it"
     try:
         angle = u.Quantity(bare)
     except (TypeError, ValueError) as exc:

@@ -185,6 +185,11 @@ def test_a_misspelt_name_suggests_the_names_the_platform_knows(monkeypatch):
     assert offline.close_names("Betelguese", known) == ["Betelgeuse"]
     assert offline.close_names("andromeda  galaxi", known) == ["Andromeda Galaxy"]
     assert offline.close_names("Sgr A*", known) == []
+    # leftovers24: the first words of a name suggest it (difflib finds 'Proxima' too unlike 'Proxima Centauri')
+    known += ["Proxima Centauri", "Procyon", "Orion Nebula", "Orion Nebula Cluster", "Cas A"]
+    assert offline.close_names("proxima", known) == ["Proxima Centauri"]
+    assert offline.close_names("Orion", known) == ["Orion Nebula", "Orion Nebula Cluster"]
+    assert offline.close_names("Prox", known) == [] and offline.close_names("Cas", known) == []  # not whole words
     monkeypatch.setattr(offline, "_offline_names", lambda: {n.casefold(): (n, "") for n in known})
     offline.use_offline_copies()
     with name_resolve.sesame_url.set(["http://127.0.0.1:9/nph-sesame/"]):
@@ -193,6 +198,10 @@ def test_a_misspelt_name_suggests_the_names_the_platform_knows(monkeypatch):
     assert str(info.value).startswith("'Betelguese' is not a name the platform resolves offline (did you mean "
                                       "'Betelgeuse'?), and the internet resolver (CDS's Sesame) could not be "
                                       "reached."), str(info.value)
+    with name_resolve.sesame_url.set(["http://127.0.0.1:9/nph-sesame/"]):
+        with pytest.raises(name_resolve.NameResolveError, match=r"^'Proxima' is not a name the platform resolves "
+                                                                 r"offline \(did you mean 'Proxima Centauri'\?\)"):
+            SkyCoord.from_name("Proxima")
 
 
 def _archive_names(query, **_):

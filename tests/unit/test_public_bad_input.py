@@ -75,7 +75,7 @@ def _cases():
 
     from astropy.table import Table
 
-    from platform_lib.catalogs import UnsupportedSource, read_text_table
+    from platform_lib.catalogs import UnsupportedSource, guess_position_columns, read_text_table
     from platform_lib.catalogs import cone_search as catalogue_cone
     from platform_lib.crossmatch import CrossmatchInputError, crossmatch
     from platform_lib.retrieval import cone_search
@@ -232,6 +232,20 @@ def _cases():
                                   r"^no job 'x+\.\.\.\(300 characters\)' in .*; list_jobs\(\) shows the jobs there"),
         "viz.hips_name(5)": (lambda tmp: viz.hips_name(5), TypeError,
                              r"^table_name must be a registry table's name as text, such as 'I/311/hip2', not int 5"),
+        # leftovers24: both read their text (bytes) argument an item at a time and answered AttributeError
+        "catalogs.guess_position_columns(text)": (
+            lambda tmp: guess_position_columns("x" * 300), TypeError,
+            r"^columns must be a ColumnInfo, in a list such as \[ColumnInfo\('ra', unit='deg'\), .* not str 'x+\.\.\.\(300 characters\)'$"),
+        "catalogs.guess_position_columns([names])": (
+            lambda tmp: guess_position_columns(["ra", "dec"]), TypeError,
+            r"^each of columns must be a ColumnInfo, .*\[ColumnInfo\(n\) for n in table.colnames\]\), not str 'ra'$"),
+        "viz.pick_magnitude(b'\\xff')": (lambda tmp: viz.pick_magnitude(b"\xff"), TypeError,
+                                        r"^columns must be a column's name as text, in a list such as table.colnames, "
+                                        r"not bytes b'\\xff'$"),
+        "viz.pick_magnitude([5])": (lambda tmp: viz.pick_magnitude([5]), TypeError,
+                                    r"^each of columns must be a column's name as text, .* not int 5$"),
+        "viz.pick_magnitude(ucds=[...])": (lambda tmp: viz.pick_magnitude(["gmag"], ["phot.mag"]), TypeError,
+                                           r"^ucds must be a dict of column name to UCD"),
     }
 
 

@@ -28,6 +28,15 @@ def test_text_with_an_angular_unit_reads_as_astropy_reads_it(text, degrees):
     assert sky_angle(text).to_value(u.deg) == pytest.approx(degrees)
 
 
+@pytest.mark.parametrize(("text", "degrees"), [("30 arcminutes", 0.5), ("30 arcmins", 0.5), ("30arcmins", 0.5),
+                                               ("36 arcseconds", 0.01), ("36 arcsecs", 0.01), ("0.5 degrees", 0.5),
+                                               ("0.5 degs", 0.5), ("3600 milliarcseconds", 0.001)])
+def test_a_units_plural_reads_as_its_singular(text, degrees):
+    """firsthour24: ``'0.5 degrees'`` read (astropy's Angle knows that plural) but ``'30 arcminutes'`` and
+    ``'30 arcmins'`` were refused ("Did you mean arcminute?"): every angular unit's plural now reads alike."""
+    assert sky_angle(text).to_value(u.deg) == pytest.approx(degrees)
+
+
 def test_a_quantity_is_returned_as_it_is():
     q = 3 * u.arcsec
     assert sky_angle(q) is q
@@ -40,7 +49,9 @@ def test_a_quantity_is_returned_as_it_is():
     (2, TypeError, r"^fov=2 has no unit: give an angle Quantity, 2 \* u.arcmin \(or u.deg, u.arcsec\), or text "
                    r"with its unit, '2 arcmin'$"),
     (np.float64(0.5), TypeError, r"^fov=0.5 has no unit"),
-    ("2 arcmins", AngleError, r"^fov='2 arcmins' is not an angle \(.*Did you mean arcmin\?\): write an angle "
+    # A unit typo keeps astropy's guess. This was '2 arcmins' until leftovers24: a plural is no typo, and now reads
+    # as '0.5 degrees' did (test_a_units_plural_reads_as_its_singular); a real typo shows the guess.
+    ("2 arcmni", AngleError, r"^fov='2 arcmni' is not an angle \(.*Did you mean arcmin\?\): write an angle "
                               r"Quantity, 2 \* u.arcmin, "
                               r"or text with its unit such as '2 arcmin', '1.5 deg' or '30 arcsec'$"),
     ("2 km", AngleError, r"^fov='2 km' is in km, not an angle: write"),
@@ -77,8 +88,8 @@ def test_a_view_takes_its_field_as_text_a_quantity_or_degrees():
     assert w.fov.to_value(u.deg) == pytest.approx(3)
     w.fov = 4  # ipyaladin's own form: degrees
     assert w.fov.to_value(u.deg) == pytest.approx(4)
-    with pytest.raises(viz.VizError, match=r"^fov='2 arcmins' is not an angle \(.*Did you mean arcmin\?\)"):
-        viz.Aladin(fov="2 arcmins", archive_url="/services/archive/")
+    with pytest.raises(viz.VizError, match=r"^fov='2 arcmni' is not an angle \(.*Did you mean arcmin\?\)"):
+        viz.Aladin(fov="2 arcmni", archive_url="/services/archive/")
     for bad, said in (("2 km", r"^fov='2 km' is in km, not an angle"), (-1, r"^fov=-1 must be an angle more than 0"),
                       (5 * u.m, r"^fov=<Quantity 5. m> is not an angle")):
         with pytest.raises(viz.VizError, match=said):
