@@ -104,6 +104,29 @@ def test_an_admin_pins_a_profile_on_a_class_already_made(platform, term):
     assert pinned() == ["", ""] and json.loads(platform.astrohub("classes", "show", name, "--json").stdout)["profile"] == ""
 
 
+def test_a_class_that_ends_stops_pinning_the_servers_of_a_student_whose_other_class_goes_on(platform):
+    """term24: the end of one class's term (`astrohub classes archive`) left its pinned profile on its hub groups, so
+    a student of it and of a class that goes on kept starting her servers with the ended class's profile (the first
+    pinned class by name decides). Archiving takes the pin off the ended class's groups; the other class's stays."""
+    from astrohub_hub.pins import class_pins
+
+    prof, ann = platform.unique("pinprof"), platform.unique("pinann")
+    ended = platform.create_class(platform.unique("pina"), [prof], [ann])  # first by name
+    going = platform.create_class(platform.unique("pinb"), [prof], [ann])
+    for cls, slug in ((ended, "lab"), (going, "")):
+        assert platform.astrohub("classes", "profile", cls, slug).returncode == 0
+
+    def anns_pin():  # what her spawner reads at her next start: her groups' properties, as the hub holds them
+        names = platform.api("GET", f"/users/{ann}").json()["groups"]
+        groups = [platform.api("GET", f"/groups/{g}").json() for g in names]
+        return class_pins([(g["name"], g.get("properties") or {}) for g in groups], 0)[0]
+
+    assert anns_pin() == "lab"
+    archived = platform.astrohub("classes", "archive", ended)
+    assert archived.returncode == 0, archived.stdout + archived.stderr
+    assert anns_pin() is None  # her own choice again, as in the class that goes on
+
+
 def test_an_admin_deletes_the_class_at_the_end_and_its_data_is_kept_aside(platform, term, poll):
     """grade15: a class could not be deleted: its hub groups, folders and grading system users stayed for good. Its
     instructor and a student are refused, an unknown class is named, and the admin's `astrohub classes delete` takes

@@ -2120,3 +2120,42 @@ def test_a_renamed_student_keeps_her_nbgrader_grades_and_a_failed_rename_leaves_
     with pytest.raises(ClassError, match="has a student 'carl' already") as info:
         t.rename_member(ADMIN, "bob", "carl")
     assert info.value.code == "name-taken" and t.roster("c1")["students"] == ["anna", "bob"]
+
+
+def test_an_ended_class_no_longer_pins_the_servers_of_a_student_whose_other_class_goes_on(teaching, tmp_path):
+    """term24: a class's pinned profile and exam window are its hub groups' properties, which her server reads at
+    each start, the first pinned class by name deciding (``pins.class_pins``). Archiving left them on the groups:
+    a student of an ended class and of one that goes on kept getting the ended class's profile over the continuing
+    class's own. Archiving now clears them, the hub first (a refusal leaves the class live), and a class restored
+    archived pins nothing either; the registry keeps the profile for the record."""
+    from astrohub_hub.pins import class_pins
+
+    groups: dict[str, dict] = {}  # the hub's groups' properties, merged as the classes service merges them
+
+    def hub(cls, properties):
+        for role in ("students", "instructors"):
+            groups[f"{cls}-{role}"] = {**groups.get(f"{cls}-{role}", {}), **properties}
+
+    teaching.on_class_properties = hub
+    teaching.create_class(ADMIN, "astro101", instructors=["prof"], students=["ann"], profile="small")
+    teaching.create_class(ADMIN, "astro201", instructors=["prof"], students=["ann"], profile="big")
+    teaching.exam(ADMIN, "astro101", teaching.now[0] + 3600, teaching.now[0] + 7200)
+    anns = lambda: [(g, p) for g, p in groups.items() if g.endswith("-students")]  # noqa: E731
+    assert class_pins(anns(), teaching.now[0] + 4000) == ("small", True)  # astro101 first by name
+
+    def refusing(cls, properties):
+        raise ClassError("the hub refused", status=502, code="hub-refused", value=cls)
+
+    teaching.on_class_properties = refusing
+    with pytest.raises(ClassError, match="the hub refused"):
+        teaching.archive(ADMIN, "astro101")
+    assert teaching.show(ADMIN, "astro101")["archived"] is False  # nothing kept here the hub does not have
+    teaching.on_class_properties = hub
+    assert teaching.archive(ADMIN, "astro101")["profile"] == "small"  # the record stays
+    assert class_pins(anns(), teaching.now[0] + 4000) == ("big", False)  # the class that goes on decides
+    # deleted, then restored: still ended, still pinning nothing
+    kept = teaching.delete_class(ADMIN, "astro101")["kept"]
+    groups.pop("astro101-students"), groups.pop("astro101-instructors")  # the hub deleted them
+    teaching.restore_class(ADMIN, os.path.basename(kept))
+    assert teaching.show(ADMIN, "astro101")["archived"] is True
+    assert class_pins(anns(), teaching.now[0] + 4000) == ("big", False)

@@ -725,11 +725,20 @@ class Teaching:
                                   "m.class = c.name WHERE m.user = ? ORDER BY c.name", (actor.name,)).fetchall()
         return [{"name": n, "role": r, "archived": bool(a)} for n, r, a in rows]
 
+    #: What :meth:`archive` sets on an ended class's hub groups: no pinned profile, no exam window.
+    ENDED_PROPERTIES = {"astrohub-profile": "", "astrohub-exam": None}
+
     def archive(self, actor: Actor, cls: str) -> dict:
-        """Freeze a class (admins): no more changes or submissions; the folders and data stay."""
+        """Freeze a class (admins): no more changes or submissions; the folders and data stay.
+
+        The class stops deciding its members' servers. The hub goes first: its groups lose the pinned profile and
+        the exam window (:attr:`ENDED_PROPERTIES`), so a member of a class that goes on gets that class's pin or
+        her own choice (``pins.class_pins``). The registry keeps the class's ``profile`` for the record. When the
+        hub refuses (ClassError 502), the class is not archived: run it again."""
         if not actor.admin:
             raise ClassError("only admins archive classes", status=403, code="forbidden", value=actor.name)
         self._class(cls)
+        self.on_class_properties(cls, dict(self.ENDED_PROPERTIES))
         with closing(self._db()) as db, db:
             db.execute("UPDATE classes SET archived = 1 WHERE name = ?", (cls,))
         self.record(actor, cls, "archive")
@@ -940,6 +949,8 @@ class Teaching:
             properties["astrohub-profile"] = rows["classes"][0]["profile"]
         for exam in rows.get("exams", []):
             properties["astrohub-exam"] = {"start": float(exam["start"]), "end": float(exam["end"])}
+        if rows["classes"][0].get("archived"):  # an ended class pins nothing on its members' servers (archive)
+            properties = {}
         if properties:
             self.on_class_properties(cls, properties)
         self.on_roster_change(cls, "instructors", instructors)
