@@ -57,6 +57,16 @@ def test_a_quantity_is_returned_as_it_is():
     ("2 km", AngleError, r"^fov='2 km' is in km, not an angle: write"),
     ("2 m", AngleError, r"^fov='2 m' is in m, not an angle"),  # metres, not Angle's minutes of arc
     ("wide", AngleError, r"^fov='wide' is not an angle"),
+    # hours24: '2 hours' read as 30 deg (astropy's Angle takes hours as an hour angle), '2 hourangle' and
+    # 2 * u.hourangle too; '2h30m' was refused as 'in h30 m'. A radius in time units is almost surely a mistake.
+    ("2 hours", AngleError, r"^fov='2 hours' is in hours, which astropy reads as an hour angle \(30 deg\): a fov in "
+                            r"time units is almost surely a mistake; write it in degrees, arcminutes or arcseconds: "
+                            r"an angle Quantity, 2 \* u.arcmin, or text with its unit such as '2 arcmin', '1.5 deg' "
+                            r"or '30 arcsec'$"),
+    ("0h30m", AngleError, r"^fov='0h30m' is in hours, which astropy reads as an hour angle \(7.5 deg\)"),
+    ("2 hourangle", AngleError, r"^fov='2 hourangle' is in hours"),
+    (2 * u.hourangle, AngleError, r"^fov=2.0 hourangle is in hours, which astropy reads as an hour angle \(30 deg\)"),
+    ("2 hour", AngleError, r"^fov='2 hour' is in h, not an angle: write"),  # a time: refused before hours24 too
     ((1, 2), TypeError, r"^fov must be an angle: an angle Quantity, 2 \* u.arcmin, or text .*; not tuple \(1, 2\)$"),
     (None, TypeError, r"^fov must be an angle"),
 ])
@@ -75,6 +85,8 @@ def test_a_crossmatch_takes_its_radius_as_text():
     assert len(crossmatch(a, b, "30 arcsec")) == 1 and len(crossmatch(a, b, "10 arcsec")) == 0
     with pytest.raises(TypeError, match=r"^radius=60 has no unit: give an angle Quantity, 60 \* u.arcmin"):
         crossmatch(a, b, 60)
+    with pytest.raises(ValueError, match=r"^radius='2 hours' is in hours, which astropy reads as an hour angle"):
+        crossmatch(a, b, "2 hours")  # hours24: matched within 30 deg
 
 
 def test_a_view_takes_its_field_as_text_a_quantity_or_degrees():
