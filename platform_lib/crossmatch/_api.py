@@ -21,6 +21,7 @@ from astropy.table import Column, Table
 from platform_lib.crossmatch._engine import _radius_rad, match_pairs
 from platform_lib.crossmatch._epoch import as_epoch, propagate
 from platform_lib.crossmatch._errors import CrossmatchInputError, warn_dropped
+from platform_lib.crossmatch._hours import warn_if_hours
 from platform_lib.pathlimits import shown, too_long
 from platform_lib.skyangle import sky_angle
 
@@ -457,6 +458,11 @@ def _lazy_result_table(frame, left, right, suffixes) -> Table:
         if src.ucd:
             col.meta["ucd"] = src.ucd
     return out
+
+
+def _ra_name(coords) -> str:
+    """The RA column of a side's ``coords`` (a pair of names, or one SkyCoord column), for messages."""
+    return coords if isinstance(coords, str) else str(coords[0])
 
 
 def _finite(lon, lat, side, coords):
@@ -915,6 +921,8 @@ def crossmatch(
     args = (lon1[ok1] if drop1 else lon1, lat1[ok1] if drop1 else lat1,
             lon2[ok2] if drop2 else lon2, lat2[ok2] if drop2 else lat2)
     i1, i2, sep = mode_pairs(*args, radius, mode, k)
+    if f1 == f2:  # few matches, and one side's RA all in [0, 24] that would match times 15: hours, not degrees
+        warn_if_hours(*args, i1, i2, radius, (_ra_name(left_coords), _ra_name(right_coords)), (f1, f2))
     prob = None
     if probability:
         from platform_lib.crossmatch._bayes import match_probability

@@ -7,7 +7,8 @@ import warnings
 
 from platform_lib.errors import PlatformError
 
-__all__ = ["CrossmatchError", "CrossmatchInputError", "DroppedRowsWarning", "warn_dropped", "SHOWN_ROWS"]
+__all__ = ["CrossmatchError", "CrossmatchInputError", "DroppedRowsWarning", "RaInHoursWarning", "warn_dropped",
+           "SHOWN_ROWS"]
 
 
 class CrossmatchError(PlatformError):
@@ -40,6 +41,19 @@ class DroppedRowsWarning(UserWarning):
         super().__init__(message)
         self.side, self.columns, self.count = side, tuple(columns), count
         self.rows = None if rows is None else [int(r) for r in rows]
+
+
+class RaInHoursWarning(UserWarning):
+    """A crossmatch matched few or none of a side's rows, and that side's RA looks like hours, not degrees: all of
+    it lies in [0, 24] and, multiplied by 15, at least half of the side's rows would match (a table with ``ra`` in
+    hours and no unit, or ``deg``, matched against a catalogue in degrees). The message says how to say so
+    (unit ``hourangle``, or multiply by 15); the fields ``side``, ``column``, ``matched`` (rows of that side
+    matched as given) and ``matched_as_hours`` (rows that would match with RA times 15) say the same."""
+
+    def __init__(self, message: str, *, side: str = "", column: str = "", matched: int = 0,
+                 matched_as_hours: int = 0) -> None:
+        super().__init__(message)
+        self.side, self.column, self.matched, self.matched_as_hours = side, column, matched, matched_as_hours
 
 
 #: How many row numbers a :class:`DroppedRowsWarning`'s message lists (its ``rows`` holds them all).
