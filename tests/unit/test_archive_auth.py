@@ -35,8 +35,13 @@ def _auth(model):
     async def user_for_token(token, sync=False, **kw):
         return model
 
+    async def ask_groups(name):  # the hub's users/<name> (the groups are asked of it, not taken from the model)
+        return list(model.get("groups") or [])
+
     hub.user_for_token = user_for_token
-    return Authenticator(hub_auth=hub)
+    auth = Authenticator(hub_auth=hub)
+    auth._ask_groups = ask_groups
+    return auth
 
 
 @pytest.mark.parametrize("scopes", [["access:services!service=archive", "read:users:name!user=alice"],
@@ -114,3 +119,89 @@ def test_a_hub_that_hangs_is_a_503_after_the_bound_not_a_hang():
                 assert chunk, request  # closed before its headers: the hub was not asked
                 request += chunk
     assert request.startswith(b"GET /hub/api/user "), request  # HubAuth's check of the token, never answered
+
+
+class _Clock:
+    """``time.monotonic`` of :mod:`astrohub_archive.auth`, moved by hand (no sleeping)."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def monotonic(self):
+        return self.now
+
+
+def _member(monkeypatch, model_groups, hub_url="http://127.0.0.1:1/hub/api"):
+    """An Authenticator whose HubAuth keeps answering the token's first model (as it does for a minute), and
+    whose hub's ``users/<name>`` answers ``hub["groups"]`` (a list the test changes) or, once it is None, fails
+    as a stopped hub does (the real request, to ``hub_url``)."""
+    import astrohub_archive.auth as auth_module
+
+    clock = _Clock()
+    monkeypatch.setattr(auth_module, "time", clock, raising=False)
+    model = {"kind": "user", "name": "bea", "admin": False, "scopes": ["access:services!service=archive"]}
+    if model_groups is not None:
+        model["groups"] = model_groups
+    auth = _auth(model)
+    auth.hub_auth.api_url = hub_url
+    hub = {"groups": ["ws-survey"], "asked": 0}
+    real_ask = Authenticator._ask_groups.__get__(auth)
+
+    async def ask_groups(name):
+        hub["asked"] += 1
+        if hub["groups"] is None:
+            return await real_ask(name)
+        return list(hub["groups"])
+
+    auth._ask_groups = ask_groups
+    return auth, hub, clock
+
+
+@pytest.mark.parametrize("model_groups", [["ws-survey"], None], ids=["token-model-has-groups", "asked-of-hub"])
+def test_a_removed_member_loses_the_groups_within_the_recheck_not_a_minute(monkeypatch, model_groups):
+    """teams24: a member removed from a workspace kept reading the HiPS shared with it (and a group's proprietary
+    images) for up to a minute: the groups came from HubAuth's answer about the token (kept 60 s) or from the
+    archive's own copy (kept as long). Now the hub's answer about the groups is kept group_recheck_seconds (5 s)."""
+    auth, hub, clock = _member(monkeypatch, model_groups)
+    assert asyncio.run(auth.viewer(_Handler("t"))).groups == ("ws-survey",)
+    hub["groups"] = []  # removed from the workspace
+    clock.now += 2  # a kept member answer admits for a few seconds (no hub call per request)...
+    assert asyncio.run(auth.viewer(_Handler("t"))).groups == ("ws-survey",) and hub["asked"] == 1
+    clock.now += 4  # ...but not after group_recheck_seconds (the old code: still a member here, and until 60 s)
+    assert asyncio.run(auth.viewer(_Handler("t"))).groups == ()
+    assert hub["asked"] == 2 and auth.group_recheck_seconds == 5.0
+
+
+def test_a_grant_is_seen_at_once_when_asked_fresh(monkeypatch):
+    """A refusal on a kept answer asks again (viewer(fresh_groups=True), as the HiPS file handler does when the
+    kept groups refuse): one just added to a workspace is let in without waiting for the kept answer to age."""
+    auth, hub, clock = _member(monkeypatch, None)
+    hub["groups"] = []
+    assert asyncio.run(auth.viewer(_Handler("t"))).groups == ()
+    hub["groups"] = ["ws-survey"]  # added
+    clock.now += 1
+    assert asyncio.run(auth.viewer(_Handler("t"))).groups == ()  # the kept answer
+    assert asyncio.run(auth.viewer(_Handler("t"), fresh_groups=True)).groups == ("ws-survey",)
+
+
+def test_a_lost_hub_denies_once_the_kept_groups_are_due(monkeypatch):
+    """The hub stopped: HubAuth still knows the token (its minute), but the groups are not taken from that old
+    answer: once group_recheck_seconds have passed the request is a 503 to retry, never the old groups."""
+    from astrohub_archive.faults import HubUnavailableFault
+    from platform_lib.local.ports import free_ports
+
+    (port,) = free_ports(1)  # nothing listens there
+    auth, hub, clock = _member(monkeypatch, ["ws-survey"], f"http://127.0.0.1:{port}/hub/api")
+    assert asyncio.run(auth.viewer(_Handler("t"))).groups == ("ws-survey",)
+    hub["groups"] = None  # the hub is gone
+    clock.now += 6
+    with pytest.raises(HubUnavailableFault, match="groups of 'bea' cannot be read now") as caught:
+        asyncio.run(auth.viewer(_Handler("t")))
+    assert caught.value.status == 503
+
+
+@pytest.mark.parametrize("seconds", [-1.0, float("nan")])
+def test_a_bad_group_recheck_is_refused_naming_the_flag(seconds):
+    with pytest.raises(ValueError, match="--group-recheck-seconds .*0 or more"):
+        Authenticator.create(None, None, False, seconds)
+    assert Authenticator.create(None, None, False, 0).group_recheck_seconds == 0.0

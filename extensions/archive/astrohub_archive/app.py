@@ -276,6 +276,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prefix", default=_env("prefix"), help="URL prefix (default: JUPYTERHUB_SERVICE_PREFIX or /)")
     p.add_argument("--token", default=_env("token"), help="a static admin token (sees proprietary records)")
     p.add_argument("--tokens", type=Path, default=_env("tokens"), help="JSON file of standalone user tokens")
+    p.add_argument("--group-recheck-seconds", type=float, default=_env("group-recheck-seconds"),
+                   help="how long a user's hub groups are kept: how soon a member removed from a group or "
+                        "workspace loses its proprietary images and shared HiPS (default 5, "
+                        "astrohub_archive.auth.Authenticator.group_recheck_seconds; 0: asked at every request)")
     p.add_argument("--update-every", type=float, default=_env("update-every", DEFAULT_UPDATE_EVERY),
                    help="seconds between incremental index updates in a background thread (default: daily; "
                         "0 disables; a missing index is always built at start)")
@@ -399,7 +403,11 @@ def main(argv: list[str] | None = None) -> int:
     ip = args.ip or service_url.hostname or "127.0.0.1"
     prefix = args.prefix or os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/")
     use_hub = bool(os.environ.get("JUPYTERHUB_API_TOKEN") and os.environ.get("JUPYTERHUB_API_URL"))
-    auth = Authenticator.create(args.token, args.tokens, use_hub)
+    try:
+        auth = Authenticator.create(args.token, args.tokens, use_hub, args.group_recheck_seconds)
+    except ValueError as exc:
+        print(f"astrohub-archive: error: {exc}", file=sys.stderr)
+        return 2
     jobs = JobStore(jobs_path(args), id_prefix=replicas.id_prefix)
     state = ArchiveState(args.index, args.data_root, args.registry, auth, prefix, jobs=jobs,
                          limits=Limits(seconds=args.query_seconds, memory=args.query_memory),

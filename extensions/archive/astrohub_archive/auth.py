@@ -8,10 +8,16 @@ itself through :class:`jupyterhub.services.auth.HubAuth`, which must show the to
 ``Authorization: token ...`` / ``Bearer ...`` or a ``token`` query parameter. No token means the
 anonymous viewer (public records only); a token nobody recognises is refused.
 
-Token checks need the hub; :class:`HubAuth` keeps each answer for a minute. While the hub is down (or
-restarting under the supervisor), a token not checked in that minute is answered 503 with
-``Retry-After`` (:class:`~astrohub_archive.faults.HubUnavailableFault`; also when the hub takes more
-than ``hub_timeout`` seconds), never a hang, a 500 or a silent downgrade to anonymous; requests without a token are answered as usual.
+Token checks need the hub; :class:`HubAuth` keeps each answer (who the token is) for a minute. A hub user's
+groups, which unlock a group's proprietary images and the HiPS shared with a group or workspace, are not taken
+from that answer: they are asked of the hub (``GET users/<name>``, the service's ``read:users:groups``) and kept
+``Authenticator.group_recheck_seconds`` (5 s, ``--group-recheck-seconds``), so a member removed from a group or
+workspace loses its data within that time, not a minute; a HiPS refused on a kept answer is asked again
+(``viewer(..., fresh_groups=True)``), so a grant works at once. While the hub is down (or restarting under the
+supervisor), a token not checked in that minute, or a user whose groups are due to be asked again, is answered
+503 with ``Retry-After`` (:class:`~astrohub_archive.faults.HubUnavailableFault`; also when the hub takes more
+than ``hub_timeout`` seconds): a lost hub denies, never a hang, a 500, a stale group or a silent downgrade to
+anonymous; requests without a token are answered as usual.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,17 +44,27 @@ class Authenticator:
     hub_auth: object | None = None  # jupyterhub.services.auth.HubAuth
     #: Seconds a token check may wait for the hub before the caller gets a 503 (HubAuth's own is 300).
     hub_timeout: float = 10.0
+    #: Seconds the hub's answer about a user's groups is kept: how soon a member removed from a group or workspace
+    #: loses its proprietary images and shared HiPS (0: asked at every request). The one owner of this setting.
+    group_recheck_seconds: float = 5.0
     _group_cache: dict[str, tuple[float, list[str]]] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def create(cls, static_token: str | None, tokens_file: Path | None, use_hub: bool) -> "Authenticator":
+    def create(cls, static_token: str | None, tokens_file: Path | None, use_hub: bool,
+               group_recheck_seconds: float | None = None) -> "Authenticator":
         tokens = json.loads(Path(tokens_file).read_text()) if tokens_file else {}
         hub_auth = None
         if use_hub:
             from jupyterhub.services.auth import HubAuth
 
             hub_auth = HubAuth(cache_max_age=60)
-        return cls(static_token or None, tokens, hub_auth)
+        auth = cls(static_token or None, tokens, hub_auth)
+        if group_recheck_seconds is not None:
+            if not group_recheck_seconds >= 0:
+                raise ValueError(f"--group-recheck-seconds {group_recheck_seconds!r}: give seconds, 0 or more "
+                                 "(how long a user's hub groups are kept; 5 by default)")
+            auth.group_recheck_seconds = float(group_recheck_seconds)
+        return auth
 
     @staticmethod
     def token_of(handler) -> str | None:
@@ -57,7 +74,9 @@ class Authenticator:
             return value.strip()
         return handler.get_query_argument("token", None) or None
 
-    async def viewer(self, handler) -> Viewer:
+    async def viewer(self, handler, fresh_groups: bool = False) -> Viewer:
+        """Who ``handler``'s request is; ``fresh_groups``: a hub user's groups asked of the hub now, not kept
+        (a refusal on a kept answer asks again, so one just added to a group is let in at once)."""
         token = self.token_of(handler)
         if not token:
             return Viewer()
@@ -91,9 +110,8 @@ class Authenticator:
                                 f"({' or '.join(sorted(self.hub_auth.access_scopes))}); use a token of your "
                                 "user or server (JUPYTERHUB_API_TOKEN), or request one with that scope")
             if model and model.get("kind", "user") == "user" and model.get("name"):
-                groups = model.get("groups")
-                if groups is None:
-                    groups = await self._groups(model["name"])
+                # Not the model's groups: HubAuth keeps the model a minute, and a removed member would keep them.
+                groups = await self._groups(model["name"], fresh=fresh_groups)
                 return Viewer(user=model["name"], groups=tuple(groups), admin=bool(model.get("admin")))
             if model and model.get("kind") == "service":
                 # A hub service's token (the operator's `astrohub` commands' astrohub-cli, the gateway's): the archive
@@ -104,13 +122,12 @@ class Authenticator:
                                 "JUPYTERHUB_API_TOKEN in a server, or a token from the hub's Token page (/hub/token)")
         raise AuthFault("the token is not valid for this service")
 
-    async def _groups(self, name: str) -> list[str]:
-        """The user's groups, asked of the hub with the service's own token (needs read:users:groups);
-        kept as long as HubAuth keeps a token's answer."""
-        import time
-
+    async def _groups(self, name: str, fresh: bool = False) -> list[str]:
+        """The user's groups, asked of the hub with the service's own token (needs read:users:groups); kept
+        ``group_recheck_seconds`` (``fresh``: asked again anyway). A hub that cannot answer raises
+        :class:`HubUnavailableFault` (503): an answer older than that is never used."""
         cached = self._group_cache.get(name)
-        if cached and time.monotonic() - cached[0] < self.hub_auth.cache_max_age:
+        if not fresh and cached and time.monotonic() - cached[0] < self.group_recheck_seconds:
             return cached[1]
         groups = await self._ask_groups(name)
         self._group_cache[name] = (time.monotonic(), groups)

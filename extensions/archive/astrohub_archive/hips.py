@@ -562,11 +562,19 @@ class UserHipsFileHandler(HipsFileHandler):
     routed = False
 
     async def get(self, name: str, rel: str, head: bool = False) -> None:
-        if Authenticator.token_of(self) and not self.library.readable(name, await signed_in_viewer(self, self.state)):
+        if Authenticator.token_of(self) and not await self._may_read(name):
             raise tornado.web.HTTPError(404, f"no HiPS called {name!r} that you may read (yours, or shared with "
                                              "a group of yours: GET hips/~/ lists them)")
         await self._wait_for_order(name, rel)
         await super().get(name, rel, head=head)
+
+    async def _may_read(self, name: str) -> bool:
+        """Whether this request's token may read the HiPS ``name``: a refusal on the user's kept groups is asked
+        of the hub again (one just added to the group it is shared with is let in at once; a removal takes
+        ``Authenticator.group_recheck_seconds``)."""
+        if self.library.readable(name, await signed_in_viewer(self, self.state)):
+            return True
+        return self.library.readable(name, await signed_in_viewer(self, self.state, fresh_groups=True))
 
     async def _wait_for_order(self, name: str, rel: str) -> None:
         """A tile of an order still to come (the HiPS's first part is kept, its owner's notebook sends the rest:

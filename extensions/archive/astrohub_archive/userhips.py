@@ -896,11 +896,12 @@ async def signed_in_user(handler: tornado.web.RequestHandler, state) -> str:
     return (await signed_in_viewer(handler, state)).user
 
 
-async def signed_in_viewer(handler: tornado.web.RequestHandler, state):
+async def signed_in_viewer(handler: tornado.web.RequestHandler, state, fresh_groups: bool = False):
     """The :class:`~platform_lib.imageindex.Viewer` (name and hub groups) whose token ``handler``'s request
-    carries; HTTP 401 without one, 403 for a token nobody knows, 503 while the hub cannot check it."""
+    carries; HTTP 401 without one, 403 for a token nobody knows, 503 while the hub cannot check it.
+    ``fresh_groups``: the groups asked of the hub now (:meth:`~astrohub_archive.auth.Authenticator.viewer`)."""
     try:
-        viewer = await state.auth.viewer(handler)
+        viewer = await state.auth.viewer(handler, fresh_groups=fresh_groups)
     except AuthFault as exc:
         raise tornado.web.HTTPError(403, str(exc)) from None
     except HubUnavailableFault as exc:
