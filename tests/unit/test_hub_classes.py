@@ -2086,6 +2086,20 @@ def test_a_renamed_person_keeps_her_workspaces_owner_member_reader_share_and_col
     assert collaborators == {"team": ["ann"]} and t.workspaces.of(ANN) == [
         {"name": "lab", "access": "ro"}, {"name": "team", "access": "rw"}]
     assert t.workspaces.show(ANN, "team")["owner"] == "ann"
+    # the new name added to one of her workspaces after the checks: refused in the transaction, nothing changed
+    on_hub = t.workspaces.rename_on_hub
+
+    def meanwhile(old, new, names):
+        t.workspaces.change(BOB, "lab", add=["anna"])
+        return on_hub(old, new, names)
+
+    monkeypatch.setattr(t.workspaces, "rename_on_hub", meanwhile)
+    with pytest.raises(ClassError, match=r"'anna' was added to workspace\(s\) \['lab'\] meanwhile") as info:
+        t.rename_member(ADMIN, "ann", "anna")
+    monkeypatch.undo()
+    assert info.value.code == "name-taken" and collaborators == {"team": ["ann"]}
+    assert t.roster("c1")["students"] == ["ann"] and t.workspaces.show(ANN, "team")["owner"] == "ann"
+    t.workspaces.change(BOB, "lab", remove=["anna"])
 
     answer = t.rename_member(ADMIN, "ann", "anna")
     assert answer["workspaces"] == ["lab", "team"] and answer["classes"] == ["c1"], answer
@@ -2105,7 +2119,9 @@ def test_a_renamed_person_keeps_her_workspaces_owner_member_reader_share_and_col
 
     # someone in workspaces only, no class, is renamed too
     hub -= {"eve"}
-    assert t.rename_member(ADMIN, "eve", "ed")["workspaces"] == ["solo", "team"]
+    answer = t.rename_member(ADMIN, "eve", "ed")
+    assert answer["workspaces"] == ["solo", "team"] and answer["classes"] == [], answer
+    assert answer["message"].startswith("'eve' is 'ed' now in workspace(s) ['solo', 'team']"), answer
     assert t.workspaces.show(Actor("ed"), "solo")["owner"] == "ed"
 
 

@@ -621,11 +621,12 @@ class Teaching:
                     not_copied.append(exc.message)
         for cls in sorted(named):
             self.record(actor, cls, "rename", {"from": old, "to": new})
-        message = (f"{old!r} is {new!r} now in {sorted(named)}: roster, submissions, grades, extensions, returned "
-                   "feedback and log")
+        parts = [f"in {sorted(named)}: roster, submissions, grades, extensions, returned feedback and log"] if named \
+            else []
         if spaces:
-            message += (f"; in workspace(s) {spaces}: owner, member or reader, shared server and collaboration, with "
-                        f"the folder's access and ~{new}/workspaces/<name>")
+            parts.append(f"in workspace(s) {spaces}: owner, member or reader, shared server and collaboration, with "
+                         f"the folder's access and ~{new}/workspaces/<name>")
+        message = f"{old!r} is {new!r} now " + "; ".join(parts)
         if not_granted:
             message += "; renamed in the registry, but the folder's access not given (an operator gives it): " + \
                        "; ".join(not_granted)

@@ -312,7 +312,14 @@ class Workspaces:
     def rename_rows(db: sqlite3.Connection, old: str, new: str) -> None:
         """The registry's side, inside the caller's transaction (one with the classes' rows): every row that
         names ``old`` as a workspace's owner, member or reader, sharer or collaborator names ``new``. The deleted
-        workspaces' history (who deleted which) is kept as it was."""
+        workspaces' history (who deleted which) is kept as it was. ``new`` added meanwhile to a workspace of
+        ``old``'s (after :meth:`rename_plan`) is refused here (409 ``name-taken``), so the transaction is rolled back."""
+        taken = [n for (n,) in db.execute("SELECT a.workspace FROM ws_members a JOIN ws_members b ON a.workspace = "
+                                          "b.workspace WHERE a.user = ? AND b.user = ? ORDER BY 1", (old, new))]
+        if taken:
+            raise ClassError(f"{new!r} was added to workspace(s) {taken} meanwhile, where {old!r} is: renaming "
+                             f"{old!r} to it would make two people one; remove {new!r} from them first. Nothing was "
+                             "changed", status=409, code="name-taken", value=new)
         db.execute("UPDATE workspaces SET owner = ? WHERE owner = ?", (new, old))
         for table, column in (("ws_members", "user"), ("ws_shares", "sharer"), ("ws_collaborative", "sharer")):
             db.execute(f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (new, old))
