@@ -285,7 +285,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     restore.set_defaults(func=_restore)
     rename = sub.add_parser("rename-member", help="after renaming hub user OLD to NEW on the hub (its admin page, "
                                                   "Edit User), the same in every class: roster, submissions, grades, "
-                                                  "extensions, returned feedback and scores, log")
+                                                  "extensions, returned feedback and scores, log; and in every team "
+                                                  "workspace: owner, member or reader, shared server, folder access")
     rename.add_argument("old")
     rename.add_argument("new")
     rename.set_defaults(func=_rename)

@@ -654,9 +654,13 @@ def test_a_student_renamed_by_an_admin_keeps_her_returned_feedback_and_score(pla
     """classes24: the admin renames a student on the hub (its API, as the admin page's Edit User does), then
     ``astrohub classes rename-member``: under her new name she sees the feedback returned to her and her work,
     her copies of the class's work are in her new home, and her new system user reaches her submissions (the class's
-    log named her by the old name: she lost them)."""
+    log named her by the old name: she lost them). rename24: she opens her team workspace under the new name, as its
+    owner, and her new system user reaches its folder through ~/workspaces/ (she stayed its owner under the old name)."""
     prof, old, new = (platform.unique(n) for n in ("rnprof", "rnold", "rnnew"))
     name = platform.create_class(platform.unique("rename"), [prof], [old])
+    ws = platform.unique("rnws")
+    made = platform.classes_api(old, "POST", "workspaces", {"name": ws, "members": [prof]})
+    assert made.status_code == 200, made.text
     root = platform.data_dir / "classes" / name
     (root / "instructors" / "hw1").mkdir()
     (root / "instructors" / "hw1" / "task.txt").write_text("measure the parallax")
@@ -684,6 +688,13 @@ def test_a_student_renamed_by_an_admin_keeps_her_returned_feedback_and_score(pla
         listing = subprocess.run(["runuser", "-u", platform.system_user(new), "--", "ls",
                                   str(root / "submissions" / new / "hw1")], capture_output=True, text=True)
         assert listing.returncode == 0 and listing.stdout.strip(), listing.stderr
+    team = platform.classes_api(new, "GET", f"workspaces/{ws}")
+    assert team.status_code == 200 and team.json()["owner"] == new, team.text
+    if platform.isolated:
+        wrote = subprocess.run(["runuser", "-u", platform.system_user(new), "--", "touch",
+                                str(platform.data_dir / "home" / new / "workspaces" / ws / "notes.txt")],
+                               capture_output=True, text=True)
+        assert wrote.returncode == 0, wrote.stderr
 
 
 def test_exam_mode_freezes_materials_and_refuses_late_submissions(platform, course):

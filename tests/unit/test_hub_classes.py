@@ -2042,6 +2042,89 @@ def test_an_admins_autograde_reads_as_the_platform_and_makes_no_account_for_the_
     assert "prof" in accounts, accounts
 
 
+def test_a_renamed_person_keeps_her_workspaces_owner_member_reader_share_and_collaboration(tmp_path, monkeypatch):
+    """rename24: ``rename_member`` renamed a person in her classes but not in her team workspaces, so under the new
+    name she owned and reached none of them (the registry, the hub group's collaborators and her link still named
+    the old one). Now every workspace that names her follows, in the classes' transaction: a failure there leaves
+    the workspaces and the hub's collaborators as they were; someone in workspaces only is renamed too."""
+    import astrohub_hub.classes as classes
+
+    hub = {"prof", "ann", "bob", "eve"}
+    collaborators, groups = {}, {}
+    t = Teaching(tmp_path / "classes", tmp_path / "workspaces", tmp_path / "state" / "classes.sqlite",
+                 accounts=SystemAccounts("astro-", run_as_system_users=False),
+                 home_template=str(tmp_path / "home" / "{username}"), user_exists=hub.__contains__,
+                 on_workspace_change=lambda name, added, removed: groups.__setitem__(
+                     name, (groups.get(name, set()) | set(added)) - set(removed)),
+                 links_folder="classes")
+    t.workspaces.on_collaborators = collaborators.__setitem__
+    t.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
+    t.workspaces.create(ANN, "team", members=["bob"])  # hers
+    t.workspaces.create(BOB, "lab", readers=["ann"])  # she reads it
+    t.workspaces.create(EVE, "solo")  # not hers
+    t.workspaces.share(ANN, "team")
+    t.workspaces.collaborate(ANN, "team")
+    assert collaborators == {"team": ["ann"]}
+    hub -= {"ann"}
+    hub |= {"anna", "ed"}
+
+    # the new name already in one of her workspaces: refused, nothing changed
+    t.workspaces.change(BOB, "lab", add=["anna"])
+    with pytest.raises(ClassError, match=r"'anna' is in workspace\(s\) \['lab'\] already") as info:
+        t.rename_member(ADMIN, "ann", "anna")
+    assert info.value.code == "name-taken" and t.roster("c1")["students"] == ["ann"]
+    t.workspaces.change(BOB, "lab", remove=["anna"])
+
+    # a failure in the transaction: her workspaces and the hub's collaborators stay as they were
+    def broken(detail, old, new):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(classes, "renamed_in_log", broken)
+    with pytest.raises(OSError, match="disk full"):
+        t.rename_member(ADMIN, "ann", "anna")
+    monkeypatch.undo()
+    assert collaborators == {"team": ["ann"]} and t.workspaces.of(ANN) == [
+        {"name": "lab", "access": "ro"}, {"name": "team", "access": "rw"}]
+    assert t.workspaces.show(ANN, "team")["owner"] == "ann"
+    # the new name added to one of her workspaces after the checks: refused in the transaction, nothing changed
+    on_hub = t.workspaces.rename_on_hub
+
+    def meanwhile(old, new, names):
+        t.workspaces.change(BOB, "lab", add=["anna"])
+        return on_hub(old, new, names)
+
+    monkeypatch.setattr(t.workspaces, "rename_on_hub", meanwhile)
+    with pytest.raises(ClassError, match=r"'anna' was added to workspace\(s\) \['lab'\] meanwhile") as info:
+        t.rename_member(ADMIN, "ann", "anna")
+    monkeypatch.undo()
+    assert info.value.code == "name-taken" and collaborators == {"team": ["ann"]}
+    assert t.roster("c1")["students"] == ["ann"] and t.workspaces.show(ANN, "team")["owner"] == "ann"
+    t.workspaces.change(BOB, "lab", remove=["anna"])
+
+    answer = t.rename_member(ADMIN, "ann", "anna")
+    assert answer["workspaces"] == ["lab", "team"] and answer["classes"] == ["c1"], answer
+    anna = Actor("anna")
+    assert t.workspaces.of(anna) == [{"name": "lab", "access": "ro"}, {"name": "team", "access": "rw"}]
+    assert t.workspaces.of(ANN) == []
+    team = t.workspaces.show(anna, "team")  # she opens it under the new name, as its owner
+    assert team["owner"] == "anna" and team["members"] == ["anna", "bob"] and team["shared_servers"] == ["anna"]
+    assert team["collaborative"] == ["anna"] and collaborators == {"team": ["anna"]}
+    assert t.workspaces.show(anna, "lab")["readers"] == ["anna"]
+    assert "anna" in groups["team"] and "anna" not in groups.get("lab", set())  # readers are not in ws-<name>
+    t.workspaces.change(anna, "team", add=["eve"])  # the owner's rights are hers
+    with pytest.raises(ClassError, match="not in workspace 'solo'"):
+        t.workspaces.show(anna, "solo")
+    link = tmp_path / "home" / "anna" / folders.WORKSPACE_LINKS / "team"
+    assert os.path.realpath(link) == str(tmp_path / "workspaces" / "team")
+
+    # someone in workspaces only, no class, is renamed too
+    hub -= {"eve"}
+    answer = t.rename_member(ADMIN, "eve", "ed")
+    assert answer["workspaces"] == ["solo", "team"] and answer["classes"] == [], answer
+    assert answer["message"].startswith("'eve' is 'ed' now in workspace(s) ['solo', 'team']"), answer
+    assert t.workspaces.show(Actor("ed"), "solo")["owner"] == "ed"
+
+
 def test_a_renamed_instructor_teaches_under_the_new_name_with_the_class_and_course_links(tmp_path):
     """classes24: an instructor the admin renamed teaches the class under the new name, with ``~/classes/<class>``
     and ``~/grading/<class>`` (formgrader's course) in the new name's home; a student of two classes is renamed in

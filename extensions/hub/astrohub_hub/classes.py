@@ -519,7 +519,13 @@ class Teaching:
         nbgrader's course folder follows too: its ``submitted/``, ``autograded/`` and ``feedback/`` folders of the
         student, and its gradebook's student id (:func:`astrohub_hub.grading.rename_gradebook_student`, renamed back
         when the registry's transaction fails), so hand grades given in formgrader stay theirs. Not moved: the rest
-        of the old home."""
+        of the old home.
+
+        Their team workspaces follow in the same way (:mod:`astrohub_hub.workspaces`, ``rename_*``): ``new`` already
+        in one of them is refused first (409 ``name-taken``); the hub's group ``ws-<name>`` and its collaborators
+        before the transaction (put back when it fails); the owner, members, readers, shares and collaborators in
+        it; the folder's access and ``~/workspaces/<name>`` link after it (what fails there is named in the
+        answer). Someone in workspaces only (no class) is renamed too."""
         if not actor.admin:
             raise ClassError("only admins rename people", status=403, code="forbidden", value=actor.name)
         old = self._check_name("user", str(old).strip().lower())
@@ -538,9 +544,10 @@ class Teaching:
                     if db.execute(f"SELECT 1 FROM {table} WHERE class = ? AND {column} = ?", (cls, new)).fetchone():
                         named[cls].add(table)
             roles = dict(db.execute("SELECT class, role FROM members WHERE user = ?", (old,)).fetchall())
-        if not named:
-            raise ClassError(f"{old!r} is in no class (nor has work handed in to one): nothing to rename", status=404,
-                             code="not-a-member", value=old)
+        spaces = self.workspaces.rename_plan(old, new)  # 409 name-taken before anything changes
+        if not named and not spaces:
+            raise ClassError(f"{old!r} is in no class (nor has work handed in to one) and no workspace: nothing to "
+                             "rename", status=404, code="not-a-member", value=old)
         taken = {cls: sorted(tables) for cls, tables in named.items() if tables}
         if taken:
             raise ClassError(f"{new!r} is named already in {taken} (class: registry tables): renaming {old!r} to it "
@@ -566,6 +573,7 @@ class Teaching:
                                              "two people's work; move it away first. Nothing was changed",
                                              status=409, code="name-taken", value=new)
                         moves.append((place / old, place / new))
+            undo_hub = self.workspaces.rename_on_hub(old, new, spaces)  # the hub first: a refusal changes nothing
             with self._exam_lock, self._lock:
                 done, books = [], []
                 try:
@@ -586,7 +594,9 @@ class Teaching:
                         db.executemany("UPDATE log SET detail = ? WHERE rowid = ?", [
                             (text, rowid) for rowid, detail in rows
                             if (text := renamed_in_log(detail, old, new)) != detail])
+                        self.workspaces.rename_rows(db, old, new)
                 except BaseException:
+                    undo_hub()
                     for course in books:
                         rename_gradebook_student(course, new, old)
                     for source, target in reversed(done):
@@ -597,6 +607,7 @@ class Teaching:
                     self._grant_class(cls, role, [new], frozen=exam is not None and exam[2])
                     if self.accounts.enabled:
                         folders.revoke(self._class_dirs(cls)["base"], self.accounts.name(old))
+        not_granted = self.workspaces.rename_access(old, new, spaces)
         copied, not_copied = [], []
         for cls, role in roles.items():
             self._link_class(cls, [new])
@@ -610,14 +621,22 @@ class Teaching:
                     not_copied.append(exc.message)
         for cls in sorted(named):
             self.record(actor, cls, "rename", {"from": old, "to": new})
-        message = (f"{old!r} is {new!r} now in {sorted(named)}: roster, submissions, grades, extensions, returned "
-                   "feedback and log")
+        parts = [f"in {sorted(named)}: roster, submissions, grades, extensions, returned feedback and log"] if named \
+            else []
+        if spaces:
+            parts.append(f"in workspace(s) {spaces}: owner, member or reader, shared server and collaboration, with "
+                         f"the folder's access and ~{new}/workspaces/<name>")
+        message = f"{old!r} is {new!r} now " + "; ".join(parts)
+        if not_granted:
+            message += "; renamed in the registry, but the folder's access not given (an operator gives it): " + \
+                       "; ".join(not_granted)
         if copied:
             message += (f"; their copies of the assignments of {copied}, with the feedback returned to them, are in "
                         f"~{new}/<class>/ too (their files there kept; the old home is left as it was)")
         if not_copied:
             message += f"; not copied (an operator copies it): {'; '.join(not_copied)}"
-        return {"from": old, "to": new, "classes": sorted(named), "copied": copied, "message": message}
+        return {"from": old, "to": new, "classes": sorted(named), "workspaces": spaces, "copied": copied,
+                "message": message}
 
     def _copy_home_class(self, cls: str, old: str, new: str) -> bool:
         """Copy ``~<old>/<cls>/`` (a student's copies of the class's assignments and the feedback returned there)

@@ -35,6 +35,7 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
                                                             (``2d``, ``36h``; instructors)
 ``POST api/people/<old>/rename`` ``{to}``                   an admin renamed hub user ``old`` to ``to``: the same
                                                             in every class (roster, work, grades, feedback, log)
+                                                            and workspace (owner, members, readers, access)
 ``GET  api/usage``                                          what I use: storage (home, groups, workspaces), Dask
 ``PUT  api/quotas/<group|workspace|home>/<name>``            an admin sets ``{bytes}`` (null: none), the
                                                             operator's quota, beside the folder

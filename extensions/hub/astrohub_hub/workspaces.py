@@ -30,6 +30,11 @@ by default): the sharers who did are the property ``astrohub-collaborative`` of 
 (:mod:`astrohub_hub.collaboration`), which the spawner reads at the server's next start. It ends with the
 share (unsharing, or leaving the workspace).
 
+A person an admin renamed on the hub is renamed here too, as part of
+:meth:`astrohub_hub.classes.Teaching.rename_member` (``astrohub classes rename-member``): :meth:`Workspaces.rename_plan`
+checks, :meth:`Workspaces.rename_on_hub`, :meth:`Workspaces.rename_rows` (in the classes' transaction: one SQLite
+file) and :meth:`Workspaces.rename_access` (the folder's ACLs and link, last).
+
 The hub's answers count (its refusals are ClassError 502 ``hub-refused``, from the ``on_*`` callables): the hub
 is asked before the registry and the folders change, so a refusal changes nothing here and the same request can
 be run again; only the shares that follow a membership change come after it (the 502 then says the members were
@@ -255,6 +260,88 @@ class Workspaces:
                                  "the same change again to finish", status=502, code="hub-refused",
                                  value=exc.value) from None
         return self._get(name)
+
+    # -- a person renamed --------------------------------------------------------------------------------
+
+    def rename_plan(self, old: str, new: str) -> list[str]:
+        """The workspaces that name ``old`` (owner, member, reader, sharer, collaborator), checked for a rename of
+        ``old`` to ``new`` (part of :meth:`astrohub_hub.classes.Teaching.rename_member`); writes nothing. Refused
+        (409 ``name-taken``): ``new`` is already in one of them (two people would be one)."""
+        with closing(self._db()) as db:
+            names = sorted({n for (n,) in db.execute(
+                "SELECT name FROM workspaces WHERE owner = ? UNION SELECT workspace FROM ws_members WHERE user = ? "
+                "UNION SELECT workspace FROM ws_shares WHERE sharer = ? "
+                "UNION SELECT workspace FROM ws_collaborative WHERE sharer = ?", (old,) * 4)})
+            taken = sorted({n for (n,) in db.execute(
+                "SELECT workspace FROM ws_members WHERE user = ?", (new,))} & set(names))
+        if taken:
+            raise ClassError(f"{new!r} is in workspace(s) {taken} already, as is {old!r}: renaming {old!r} to it "
+                             f"would make two people one; remove {new!r} from them first. Nothing was changed",
+                             status=409, code="name-taken", value=new)
+        return names
+
+    def rename_on_hub(self, old: str, new: str, names: list[str]) -> Callable[[], None]:
+        """The hub's side of the rename, before the registry's (a refusal, ClassError 502, changes nothing here):
+        ``new`` in the group ``ws-<name>`` of each workspace they write to (the hub's rename kept the membership;
+        adding is harmless), and the group's collaborators (``astrohub-collaborative``, read by the spawner)
+        naming ``new``. Returns the undo (best effort) for a registry transaction that then fails."""
+        undo: list[tuple[str, list[str]]] = []
+
+        def back() -> None:
+            for name, sharers in reversed(undo):
+                try:
+                    self.on_collaborators(name, sharers)
+                except ClassError:
+                    pass  # the registry still names the old collaborators; the rename's rerun sets them again
+
+        try:
+            for name in names:
+                info = self._get(name)
+                if old in (info["owner"], *info["members"]):
+                    self.on_members_change(name, [new], [])  # the old name is no hub user now: nothing to remove
+                current = self._collaborators(name)
+                if old in current:
+                    self.on_collaborators(name, sorted({*current, new} - {old}))
+                    undo.append((name, current))
+        except BaseException:
+            back()
+            raise
+        return back
+
+    @staticmethod
+    def rename_rows(db: sqlite3.Connection, old: str, new: str) -> None:
+        """The registry's side, inside the caller's transaction (one with the classes' rows): every row that
+        names ``old`` as a workspace's owner, member or reader, sharer or collaborator names ``new``. The deleted
+        workspaces' history (who deleted which) is kept as it was. ``new`` added meanwhile to a workspace of
+        ``old``'s (after :meth:`rename_plan`) is refused here (409 ``name-taken``), so the transaction is rolled back."""
+        taken = [n for (n,) in db.execute("SELECT a.workspace FROM ws_members a JOIN ws_members b ON a.workspace = "
+                                          "b.workspace WHERE a.user = ? AND b.user = ? ORDER BY 1", (old, new))]
+        if taken:
+            raise ClassError(f"{new!r} was added to workspace(s) {taken} meanwhile, where {old!r} is: renaming "
+                             f"{old!r} to it would make two people one; remove {new!r} from them first. Nothing was "
+                             "changed", status=409, code="name-taken", value=new)
+        db.execute("UPDATE workspaces SET owner = ? WHERE owner = ?", (new, old))
+        for table, column in (("ws_members", "user"), ("ws_shares", "sharer"), ("ws_collaborative", "sharer")):
+            db.execute(f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (new, old))
+
+    def rename_access(self, old: str, new: str, names: list[str]) -> list[str]:
+        """After the registry's transaction (what cannot be rolled back comes last): ``new``'s system user gets
+        ``old``'s access to each workspace's folder (rwx or r-x, on what is there and what comes) and its link
+        ``~/workspaces/<name>``, and ``old``'s access ends (:func:`folders.revoke`). Returns what failed, per
+        workspace, for the answer to name (the registry is renamed already; an operator finishes it)."""
+        failed = []
+        for name in names:
+            try:
+                info = self._get(name)
+                if self.accounts.enabled:
+                    folder = self.root / name
+                    access = "r-x" if new in info["readers"] else "rwx"
+                    folders.grant(folder, self.people.system(new), access, recursive=True)
+                    folders.revoke(folder, self.accounts.name(old))
+                self._link(name, [new])
+            except Exception as exc:  # noqa: BLE001 - the rename is done; each failure is named in the answer
+                failed.append(f"workspace {name!r}: {exc}")
+        return failed
 
     # -- shared servers --------------------------------------------------------------------------------
 
