@@ -596,18 +596,18 @@ def test_a_collaborative_server_that_cannot_exit_is_killed_after_its_clean_stop_
         hung.wait()
 
 
-def test_a_collaborative_server_stops_cleanly_at_the_hubs_sigint():
+def test_a_collaborative_server_stops_cleanly_at_the_hubs_sigint(tmp_path):
     """Loaded on a collaborative server, the extension makes the hub's SIGINT stop it as SIGTERM does (jupyter_server's
     ``_signal_stop``: kernels shut down, rooms closed); without a terminal SIGINT interrupted the event loop where it
     stood (the stop JupyterHub means, its ``_handle_sigint``, is installed only with a terminal)."""
     import logging
     import signal
-    import tempfile
 
     from astrohub_server import collaboration
     from jupyter_server_ydoc.stores import TempFileYStore
 
-    folder = tempfile.mkdtemp(prefix="astrohub-collaboration-")
+    folder = tmp_path / "astrohub-collaboration-ab12"  # pytest's, removed with the run's (a mkdtemp stayed in /tmp)
+    folder.mkdir()
     app = SimpleNamespace(config={"YDocExtension": {"session_store_path": f"{folder}/sessions.json"}},
                           log=logging.getLogger("test"), _signal_stop=lambda sig, frame: None)
     before, base_dir = signal.getsignal(signal.SIGINT), TempFileYStore.base_dir
