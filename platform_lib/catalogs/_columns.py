@@ -8,10 +8,9 @@ datatype in one vocabulary (:data:`DATATYPES`, see :func:`normalize_datatype`), 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from platform_lib.pathlimits import shown
+from platform_lib.arglists import list_of
 
 __all__ = ["ColumnInfo", "DATATYPES", "normalize_datatype", "guess_position_columns", "position_ucd", "infer_ucd",
            "infer_ucds", "looks_like_identifier"]
@@ -163,20 +162,6 @@ def _tagged_pairs(names: list[str]) -> list[tuple[str, str]]:
     return pairs
 
 
-def _column_infos(columns) -> list[ColumnInfo]:
-    """``columns`` as a list of :class:`ColumnInfo`, or a TypeError naming the argument and what to give (a text
-    was read a character at a time and answered ``AttributeError: 'str' object has no attribute 'unit'``)."""
-    listed = None if isinstance(columns, (str, bytes)) or not isinstance(columns, Iterable) else list(columns)
-    wrong = columns if listed is None else next((c for c in listed if not isinstance(c, ColumnInfo)), None)
-    if listed is None or wrong is not None:
-        where = "columns" if listed is None else "each of columns"
-        value = repr(shown(wrong)) if isinstance(wrong, str) else f"{wrong!r:.60}"
-        raise TypeError(f"{where} must be a ColumnInfo, in a list such as [ColumnInfo('ra', unit='deg'), "
-                        f"ColumnInfo('dec', unit='deg')] (for a table's names: [ColumnInfo(n) for n in "
-                        f"table.colnames]), not {type(wrong).__name__} {value}")
-    return listed
-
-
 def guess_position_columns(columns: list[ColumnInfo]) -> tuple[str, str] | None:
     """The (RA, Dec) column names in degrees: by the UCDs the source gave first, then by usual names.
 
@@ -193,7 +178,9 @@ def guess_position_columns(columns: list[ColumnInfo]) -> tuple[str, str] | None:
     >>> guess_position_columns([ColumnInfo(n) for n in ("e_RAdeg", "RAdeg_HI", "Decdeg_HI", "RAdeg_OC", "DECdeg_OC")])
     ('RAdeg_HI', 'Decdeg_HI')
     """
-    columns = _column_infos(columns)
+    # A text was read a character at a time and answered "AttributeError: 'str' object has no attribute 'unit'".
+    columns = list_of(columns, ColumnInfo, "columns", "a ColumnInfo, in a list such as [ColumnInfo('ra', unit='deg'), "
+                      "ColumnInfo('dec', unit='deg')] (for a table's names: [ColumnInfo(n) for n in table.colnames])")
     usable = [c for c in columns if c.unit in ("", "deg", "degree", "degrees") and _numeric(c)]
     ucds = {c.name: position_ucd(c.ucd) for c in usable}
 

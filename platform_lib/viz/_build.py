@@ -10,12 +10,12 @@ carries, and the client never holds the catalogue. An in-memory table is planned
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
-from platform_lib.pathlimits import shown
+from platform_lib.arglists import list_of
 from platform_lib.viz._errors import HipsError
 from platform_lib.viz._cluster import cluster_catalog_hips, cluster_density_counts, current_client
 from platform_lib.viz._hips import (
@@ -44,14 +44,7 @@ def pick_magnitude(columns: list[str], ucds: dict[str, str] | None = None) -> st
     'Hpmag'
     """
     # A text or bytes was read a character (or byte: an int) at a time: AttributeError on ``int.lower`` before.
-    listed = None if isinstance(columns, (str, bytes)) or not isinstance(columns, Iterable) else list(columns)
-    wrong = columns if listed is None else next((c for c in listed if not isinstance(c, str)), None)
-    if listed is None or wrong is not None:
-        where = "columns" if listed is None else "each of columns"
-        value = repr(shown(wrong)) if isinstance(wrong, str) else f"{wrong!r:.60}"
-        raise TypeError(f"{where} must be a column's name as text, in a list such as table.colnames, "
-                        f"not {type(wrong).__name__} {value}")
-    columns = listed
+    columns = list_of(columns, str, "columns", "a column's name as text, in a list such as table.colnames")
     if ucds is not None and not isinstance(ucds, Mapping):
         raise TypeError(f"ucds must be a dict of column name to UCD, such as {{'Hpmag': 'phot.mag;em.opt.V'}}, "
                         f"not {type(ucds).__name__} {ucds!r:.60}")
