@@ -1,13 +1,15 @@
 """The file system's limits on a name and a path (Linux's ``NAME_MAX`` and ``PATH_MAX``), and the one check of a path
-a user gives against them, so that a function taking a path names the problem instead of answering the file
-system's ``OSError: [Errno 36] File name too long`` from deep inside pathlib. Pure; imports the standard library only.
+a user gives (its type, a blank one, its length against those limits), so that a function taking a path names the
+problem in its own error instead of answering pathlib's ``TypeError`` or the file system's ``OSError: [Errno 36]
+File name too long`` from deep inside. Pure; imports the standard library only.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
-__all__ = ["NAME_MAX", "PATH_MAX", "too_long", "shown"]
+__all__ = ["NAME_MAX", "PATH_MAX", "too_long", "shown", "path_problem", "NOT_A_PATH", "BLANK"]
 
 #: The most bytes one name (a file's or a folder's) may have.
 NAME_MAX = 255
@@ -32,3 +34,32 @@ def too_long(path: str | os.PathLike) -> str | None:
     if len(text) > PATH_MAX or any(len(part) > NAME_MAX for part in text.split(b"/")):
         return f"is longer than the file system takes (a name of at most {NAME_MAX} bytes, a path of {PATH_MAX})"
     return None
+
+
+#: What :func:`path_problem` says of a value that is not a path as text, and of an empty or blank one.
+NOT_A_PATH, BLANK = "not a path", "blank"
+
+
+def path_problem(path, as_used: Callable[[str], str | os.PathLike] = str,
+                 blank_ok: bool = False) -> tuple[str | bytes | None, str | None]:
+    """``(text, problem)`` for a path a user gave, the problem for the caller to raise in its own error class and words.
+
+    ``text`` is ``os.fspath(path)`` (None when ``path`` is not path-like); ``problem`` is None when the path will do,
+    else, the first that applies: :data:`NOT_A_PATH` (not a str or a path-like of a str: pathlib's "expected str,
+    bytes or os.PathLike object"), :data:`BLANK` (empty or white space: the current folder; not when ``blank_ok``),
+    or :func:`too_long`'s clause for ``as_used(text)``, the path as the caller will use it (``os.path.expanduser``).
+
+    >>> path_problem("images/m13.fits"), path_problem(b"m13.fits"), path_problem(" ")
+    (('images/m13.fits', None), (b'm13.fits', 'not a path'), (' ', 'blank'))
+    >>> path_problem("x" * 300)[1]
+    'is longer than the file system takes (a name of at most 255 bytes, a path of 4096)'
+    """
+    try:
+        text = os.fspath(path)
+    except TypeError:
+        return None, NOT_A_PATH
+    if not isinstance(text, str):
+        return text, NOT_A_PATH
+    if not blank_ok and not text.strip():
+        return text, BLANK
+    return text, too_long(as_used(text))

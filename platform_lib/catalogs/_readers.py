@@ -14,7 +14,6 @@ compressed, ``.fz``). Imports astropy, ``platform_lib.fitsfiles`` and the packag
 
 from __future__ import annotations
 
-import os
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from platform_lib.catalogs._columns import position_ucd
 from platform_lib.catalogs._errors import BadReadme, UnknownTable, UnsupportedSource
 from platform_lib.catalogs._texttables import TEXT_SUFFIXES, read_text
 from platform_lib.fitsfiles import FITS_SUFFIXES
-from platform_lib.pathlimits import shown, too_long
+from platform_lib.pathlimits import NOT_A_PATH, path_problem, shown
 
 __all__ = ["SourceTable", "Source", "read_source", "read_text_table", "read_mrt", "parse_readme", "position_frame",
            "votable_tables", "result_table", "normalize_epoch"]
@@ -165,12 +164,12 @@ def read_text_table(path: str | Path, *, table: str | None = None):
     >>> read_text_table("vizier.tsv")        # doctest: +SKIP
     <Table length=...>
     """
-    if not isinstance(path, (str, os.PathLike)):  # pathlib's "expected str, bytes or os.PathLike object" before
+    text, problem = path_problem(path, blank_ok=True)  # a blank one is "'.' is not a file" below
+    if problem is NOT_A_PATH:  # pathlib's "expected str, bytes or os.PathLike object" before
         raise TypeError(f"path must be a text table file's path (a str or pathlib.Path, e.g. 'vizier.tsv'), got "
                         f"{type(path).__name__} {path!r:.60}")
-    why = too_long(path)  # the file system's "File name too long" before
-    if why:
-        raise UnsupportedSource(f"{shown(str(path))!r} {why}: give a text table file's path", value=shown(str(path)))
+    if problem:  # the file system's "File name too long" before
+        raise UnsupportedSource(f"{shown(text)!r} {problem}: give a text table file's path", value=shown(text))
     path = Path(path)
     if not path.is_file():
         raise UnsupportedSource(f"{str(path)!r} is not a file", value=str(path))

@@ -22,7 +22,7 @@ from platform_lib.crossmatch._engine import _radius_rad, match_pairs
 from platform_lib.crossmatch._epoch import as_epoch, propagate
 from platform_lib.crossmatch._errors import CrossmatchInputError, warn_dropped
 from platform_lib.crossmatch._hours import warn_if_hours
-from platform_lib.pathlimits import shown, too_long
+from platform_lib.pathlimits import BLANK, NOT_A_PATH, path_problem, shown
 from platform_lib.skyangle import sky_angle
 
 __all__ = ["crossmatch", "check_columns", "MODES"]
@@ -620,15 +620,14 @@ def _check_named_side(obj, side: str) -> None:
                         f"as text, not bytes ({obj[:40]!r}): decode it, e.g. {side}.decode()")
     if not isinstance(obj, (str, os.PathLike)):
         return
-    text = os.fspath(obj)
-    if isinstance(text, bytes) or not text.strip():
+    text, problem = path_problem(obj)
+    if problem in (NOT_A_PATH, BLANK):
         raise CrossmatchInputError(
             f"{side} is an empty name: give a catalogue's registry name (e.g. 'I/311'), a HATS folder's path, a "
             "table or a DataFrame", code="empty-name", value=text)
-    why = too_long(text)
-    if why:
+    if problem:
         raise CrossmatchInputError(
-            f"{side} catalogue {shown(text)!r} {why}: give a catalogue's registry name (e.g. 'I/311') or a HATS "
+            f"{side} catalogue {shown(text)!r} {problem}: give a catalogue's registry name (e.g. 'I/311') or a HATS "
             "folder's path", code="not-found", value=shown(text))
 
 

@@ -40,7 +40,7 @@ from platform_lib.imageindex.ingest import COLUMNS, Skipped, index_derivation, r
 from platform_lib.imageindex.rtree_pack import pack_rtree
 from platform_lib.imageindex.query import ImageQuery, Viewer, plan_sql, visibility_sql
 from platform_lib.imageindex.sphere import Polygon, cap_boxes, morton_key, polygon_caps, radec_to_xyz
-from platform_lib.pathlimits import shown, too_long
+from platform_lib.pathlimits import BLANK, NOT_A_PATH, path_problem, shown
 
 __all__ = ["ImageIndex", "BuildReport", "build_index", "update_index", "bulk_load", "delete_records", "now_mjd",
            "writer_lock", "INDEXES", "create_schema", "fast_pragmas"]
@@ -242,22 +242,17 @@ def build_index(
 def given_path(value, what: str, noun: str = "folder's path") -> Path:
     """``value`` (a str or path-like, ``~`` expanded) as an absolute path, or the input error naming ``what`` (an
     empty one too: it was the current folder)."""
-    try:
-        text = os.fspath(value)
-    except TypeError:
-        text = None
-    if not isinstance(text, str):
+    text, problem = path_problem(value, as_used=lambda text: Path(os.path.expanduser(text)).absolute())
+    if problem is NOT_A_PATH:
         raise ImageIndexInputError(f"{what} must be a {noun} (a str or pathlib.Path, e.g. '~/myimages'), got "
                                    f"{value!r}", code="bad-path", value=repr(value))
-    if not text.strip():
+    if problem is BLANK:
         raise ImageIndexInputError(f"{what} is empty: give a path, e.g. '~/myimages'", code="bad-path",
                                    value=repr(value))
-    path = Path(os.path.expanduser(text)).absolute()
-    why = too_long(path)  # the file system's "File name too long" from inside pathlib before
-    if why:
-        raise ImageIndexInputError(f"{what} {shown(text)!r} {why}: give a {noun}, e.g. '~/myimages'",
+    if problem:  # the file system's "File name too long" from inside pathlib before
+        raise ImageIndexInputError(f"{what} {shown(text)!r} {problem}: give a {noun}, e.g. '~/myimages'",
                                    code="bad-path", value=shown(text))
-    return path
+    return Path(os.path.expanduser(text)).absolute()
 
 
 def _build(index_path, data_root, *, mapping_dirs, workers, progress, mode=None) -> BuildReport:

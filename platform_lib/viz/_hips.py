@@ -31,7 +31,7 @@ from typing import Iterable
 import numpy as np
 
 from platform_lib.atomic import replace_folder
-from platform_lib.pathlimits import shown, too_long
+from platform_lib.pathlimits import BLANK, NOT_A_PATH, path_problem, shown
 from platform_lib.viz._errors import HipsCancelled, HipsError
 
 __all__ = [
@@ -257,19 +257,14 @@ def given_hips_path(path, what: str = "path", example: str = "~/hips/mine", noun
     """``path`` (a str or path-like, ``~`` expanded) as a Path, or the :class:`HipsError` naming the problem: not a
     path (pathlib's "expected str, bytes or os.PathLike object"), empty (the current folder), or longer than the
     file system takes (its "File name too long")."""
-    try:
-        text = os.fspath(path)
-    except TypeError:
-        text = None
-    if not isinstance(text, str):
+    text, problem = path_problem(path, as_used=os.path.expanduser)
+    if problem is NOT_A_PATH:
         raise HipsError(f"{what} must be {noun} (a str or pathlib.Path, e.g. {example!r}), got "
                         f"{type(path).__name__} {path!r:.60}", value=repr(path)[:80])
-    if not text.strip():
+    if problem is BLANK:
         raise HipsError(f"{what} is empty: give {noun}, e.g. {example!r}", value=text)
-    why = too_long(os.path.expanduser(text))
-    if why:
-        raise HipsError(f"{what} {shown(text)!r} {why}: give {noun}, e.g. {example!r}",
-                        value=shown(text))
+    if problem:
+        raise HipsError(f"{what} {shown(text)!r} {problem}: give {noun}, e.g. {example!r}", value=shown(text))
     return Path(text).expanduser()
 
 
