@@ -73,21 +73,14 @@ def _create(args):
                                                     "students": students, "profile": args.profile or ""}))
 
 
-def _add(role: str):
+def _roster_change(role: str, verb: str):
+    """The command that adds (``verb`` "add": POST) or removes ("remove": DELETE) users of ``role`` of a class."""
     def run(args):
         admin = _admin(args)
         users = _names(args.users) + _csv_users(args.csv, admin)
-        _named_someone(users, f"name the {role} to add")
-        return _print(args, admin.service("POST", _path("classes", args.name, role), {"users": users}))
-    return run
-
-
-def _remove(role: str):
-    def run(args):
-        admin = _admin(args)
-        users = _names(args.users) + _csv_users(args.csv, admin)
-        _named_someone(users, f"name the {role} to remove")
-        return _print(args, admin.service("DELETE", _path("classes", args.name, role), {"users": users}))
+        _named_someone(users, f"name the {role} to {verb}")
+        method = "POST" if verb == "add" else "DELETE"
+        return _print(args, admin.service(method, _path("classes", args.name, role), {"users": users}))
     return run
 
 
@@ -244,17 +237,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument("--profile", help="the resource profile of the class")
     create.set_defaults(func=_create)
     for role in ("students", "instructors"):
-        add = sub.add_parser(f"add-{role}", help=f"add {role} to a class")
-        add.add_argument("name")
-        add.add_argument("--users", help="comma-separated user names")
-        add.add_argument("--csv", help="a roster CSV (username column)")
-        add.set_defaults(func=_add(role))
-        remove = sub.add_parser(f"remove-{role}", help=f"take {role} off a class: they lose its folders at once"
-                                   + (" (their submissions and grades stay)" if role == "students" else ""))
-        remove.add_argument("name")
-        remove.add_argument("--users", help="comma-separated user names")
-        remove.add_argument("--csv", help="a roster CSV (username column)")
-        remove.set_defaults(func=_remove(role))
+        for verb, what in (("add", f"add {role} to a class"), ("remove", f"take {role} off a class: they lose its "
+                           "folders at once" + (" (their submissions and grades stay)" if role == "students" else ""))):
+            change = sub.add_parser(f"{verb}-{role}", help=what)
+            change.add_argument("name")
+            change.add_argument("--users", help="comma-separated user names")
+            change.add_argument("--csv", help="a roster CSV (username column)")
+            change.set_defaults(func=_roster_change(role, verb))
     show = sub.add_parser("show", help="a class's roster, assignments and submissions (no name: every class)")
     show.add_argument("name", nargs="?")
     show.add_argument("--student", help="the class as this student sees it: their submissions and own due dates")

@@ -140,6 +140,16 @@ def test_restore_as_sends_the_new_name_for_the_service_to_check(sent, tmp_path):
                     ("POST", f"classes/{kept}/restore", None)]
 
 
+@pytest.mark.parametrize(("verb", "method", "role"), [("add-students", "POST", "students"),
+                                                     ("remove-students", "DELETE", "students"),
+                                                     ("add-instructors", "POST", "instructors"),
+                                                     ("remove-instructors", "DELETE", "instructors")])
+def test_a_roster_change_sends_its_users_to_the_roles_route_by_its_method(sent, tmp_path, verb, method, role):
+    """dedup25: the four roster verbs are one command factory (they were an add and a remove written twice)."""
+    assert main(["classes", verb, "c1", "--users", "ann, bob", "--data-dir", str(tmp_path)]) == 0
+    assert sent == [(method, f"classes/c1/{role}", {"users": ["ann", "bob"]})]
+
+
 @pytest.mark.parametrize(("args", "words"), [
     (["classes", "add-students", "c1"], "name the students to add: --users a,b or --csv FILE"),
     (["classes", "remove-instructors", "c1", "--users", " , "], "name the instructors to remove: --users"),
