@@ -59,19 +59,9 @@ def _finite(v):
     return v is not None and not (isinstance(v, float) and math.isinf(v))
 
 
-def _within(column: str, iv: Interval, params: list) -> str:
-    lo, hi = iv
-    parts = [f"{column} IS NOT NULL"]
-    if _finite(lo):
-        parts.append(f"{column} >= ?")
-        params.append(float(lo))
-    if _finite(hi):
-        parts.append(f"{column} <= ?")
-        params.append(float(hi))
-    return "(" + " AND ".join(parts) + ")"
-
-
 def _overlaps(col_min: str, col_max: str, iv: Interval, params: list) -> str:
+    """SQL true where ``[col_min, col_max]`` overlaps ``iv`` (a value within it: ``col_min`` and ``col_max`` one
+    column, the interval ``[v, v]``); open ends (None, infinite) are not tested."""
     lo, hi = iv
     parts = [f"{col_min} IS NOT NULL"]
     if _finite(hi):
@@ -142,11 +132,11 @@ def plan_sql(q: ImageQuery, viewer: Viewer, now_mjd: float, columns: str = "o.*"
 
     any_of(q.band, lambda iv: _overlaps("o.em_min", "o.em_max", iv, params))
     any_of(q.time, lambda iv: _overlaps("o.t_min", "o.t_max", iv, params))
-    any_of(q.fov, lambda iv: _within("o.s_fov", iv, params))
-    any_of(q.spatres, lambda iv: _within("o.s_resolution", iv, params))
-    any_of(q.exptime, lambda iv: _within("o.t_exptime", iv, params))
-    any_of(q.timeres, lambda iv: _within("o.t_resolution", iv, params))
-    any_of(q.specrp, lambda iv: _within("o.em_res_power", iv, params))
+    any_of(q.fov, lambda iv: _overlaps("o.s_fov", "o.s_fov", iv, params))
+    any_of(q.spatres, lambda iv: _overlaps("o.s_resolution", "o.s_resolution", iv, params))
+    any_of(q.exptime, lambda iv: _overlaps("o.t_exptime", "o.t_exptime", iv, params))
+    any_of(q.timeres, lambda iv: _overlaps("o.t_resolution", "o.t_resolution", iv, params))
+    any_of(q.specrp, lambda iv: _overlaps("o.em_res_power", "o.em_res_power", iv, params))
 
     def eq(column):
         def build(value):
