@@ -25,6 +25,7 @@ def test_a_list_of_the_kind_comes_back_as_a_list_whatever_iterable_held_it():
     (None, "columns must be {}, not NoneType None"),
     ("x" * 300, "columns must be {}, not str '" + "x" * 60 + "...(300 characters)'"),
     (["ra", 5, b"x"], "each of columns must be {}, not int 5"),
+    (["ra", None], "each of columns must be {}, not NoneType None"),  # passed as a list of names before
     (["ra", "y" * 90], None),
     ([range(10 ** 70)], "each of columns must be {}, not range " + repr(range(10 ** 70))[:60]),
 ])
@@ -65,3 +66,14 @@ def test_the_callers_messages_are_the_ones_they_wrote_before_the_helper(call, co
     with pytest.raises(TypeError) as raised:
         call(columns)
     assert str(raised.value) == said
+
+
+@pytest.mark.parametrize("call, first, wanted", [(_guess, "ColumnInfo", COLUMN_INFOS), (_pick, "str", NAMES)])
+def test_a_none_in_the_list_is_named_too(call, first, wanted):
+    """A None item was taken for "no wrong item" and the list passed: AttributeError ``'NoneType' object has no
+    attribute 'unit'`` (``'lower'``) from inside the function."""
+    from platform_lib.catalogs import ColumnInfo
+
+    with pytest.raises(TypeError) as raised:
+        call([ColumnInfo("ra") if first == "ColumnInfo" else "ra", None])
+    assert str(raised.value) == f"each of columns must be {wanted}, not NoneType None"
