@@ -1,7 +1,6 @@
-"""An argument that is a list of one kind of thing (column names, :class:`~platform_lib.catalogs.ColumnInfo`), and
-the one TypeError naming the argument and what to give when it is not (a text given for the list was read a character
-at a time, and answered an ``AttributeError`` from deep inside). Imports :mod:`platform_lib.pathlimits` only.
-"""
+"""An argument that is a list of one kind of thing (column names, ``ColumnInfo``), and the one TypeError naming it and
+what to give when it is not (a text given for the list was read a character at a time, and answered AttributeError
+from deep inside). Imports :mod:`platform_lib.pathlimits` only."""
 
 from __future__ import annotations
 

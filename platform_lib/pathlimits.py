@@ -1,7 +1,6 @@
 """The file system's limits on a name and a path (Linux's ``NAME_MAX`` and ``PATH_MAX``), and the one check of a path
-a user gives (its type, a blank one, its length against those limits), so that a function taking a path names the
-problem in its own error instead of answering pathlib's ``TypeError`` or the file system's ``OSError: [Errno 36]
-File name too long`` from deep inside. Pure; imports the standard library only.
+a user gives (its type, a blank one, its length), so that a function taking a path names the problem in its own error,
+not pathlib's ``TypeError`` or ``OSError: [Errno 36] File name too long`` from deep inside. Pure; standard library only.
 """
 
 from __future__ import annotations
@@ -42,17 +41,13 @@ NOT_A_PATH, BLANK = "not a path", "blank"
 
 def path_problem(path, as_used: Callable[[str], str | os.PathLike] = str,
                  blank_ok: bool = False) -> tuple[str | bytes | None, str | None]:
-    """``(text, problem)`` for a path a user gave, the problem for the caller to raise in its own error class and words.
-
-    ``text`` is ``os.fspath(path)`` (None when ``path`` is not path-like); ``problem`` is None when the path will do,
-    else, the first that applies: :data:`NOT_A_PATH` (not a str or a path-like of a str: pathlib's "expected str,
-    bytes or os.PathLike object"), :data:`BLANK` (empty or white space: the current folder; not when ``blank_ok``),
-    or :func:`too_long`'s clause for ``as_used(text)``, the path as the caller will use it (``os.path.expanduser``).
+    """``(text, problem)`` of a path a user gave, for the caller to raise in its own error class and words: ``text``
+    is ``os.fspath(path)`` (None when not path-like), ``problem`` None or the first of :data:`NOT_A_PATH` (not a str
+    or a path-like of one), :data:`BLANK` (empty or white space: the current folder; unless ``blank_ok``) and
+    :func:`too_long`'s clause for ``as_used(text)``, the path as the caller uses it (say ``os.path.expanduser``).
 
     >>> path_problem("images/m13.fits"), path_problem(b"m13.fits"), path_problem(" ")
     (('images/m13.fits', None), (b'm13.fits', 'not a path'), (' ', 'blank'))
-    >>> path_problem("x" * 300)[1]
-    'is longer than the file system takes (a name of at most 255 bytes, a path of 4096)'
     """
     try:
         text = os.fspath(path)

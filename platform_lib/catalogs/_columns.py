@@ -178,7 +178,6 @@ def guess_position_columns(columns: list[ColumnInfo]) -> tuple[str, str] | None:
     >>> guess_position_columns([ColumnInfo(n) for n in ("e_RAdeg", "RAdeg_HI", "Decdeg_HI", "RAdeg_OC", "DECdeg_OC")])
     ('RAdeg_HI', 'Decdeg_HI')
     """
-    # A text was read a character at a time and answered "AttributeError: 'str' object has no attribute 'unit'".
     columns = list_of(columns, ColumnInfo, "columns", "a ColumnInfo, in a list such as [ColumnInfo('ra', unit='deg'), "
                       "ColumnInfo('dec', unit='deg')] (for a table's names: [ColumnInfo(n) for n in table.colnames])")
     usable = [c for c in columns if c.unit in ("", "deg", "degree", "degrees") and _numeric(c)]

@@ -254,9 +254,8 @@ def _write_properties(path: Path, props: dict[str, object]) -> None:
 
 
 def given_hips_path(path, what: str = "path", example: str = "~/hips/mine", noun: str = "a HiPS folder's path") -> Path:
-    """``path`` (a str or path-like, ``~`` expanded) as a Path, or the :class:`HipsError` naming the problem: not a
-    path (pathlib's "expected str, bytes or os.PathLike object"), empty (the current folder), or longer than the
-    file system takes (its "File name too long")."""
+    """``path`` (a str or path-like, ``~`` expanded) as a Path, or the :class:`HipsError` naming the problem
+    :func:`~platform_lib.pathlimits.path_problem` finds (not a path, empty: the current folder, or too long)."""
     text, problem = path_problem(path, as_used=os.path.expanduser)
     if problem is NOT_A_PATH:
         raise HipsError(f"{what} must be {noun} (a str or pathlib.Path, e.g. {example!r}), got "
