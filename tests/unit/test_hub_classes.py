@@ -2125,6 +2125,73 @@ def test_a_renamed_person_keeps_her_workspaces_owner_member_reader_share_and_col
     assert t.workspaces.show(Actor("ed"), "solo")["owner"] == "ed"
 
 
+def test_a_rename_that_would_own_more_workspaces_than_the_limit_is_refused_before_any_change(tmp_path, monkeypatch):
+    """teach25: ``rename_member`` did not recheck ``classes.maxWorkspacesPerUser`` for the new name: a person renamed
+    to a name that already owned workspaces owned them all, beyond the limit. Now it is refused (409
+    ``too-many-workspaces``, naming both counts, the limit and the setting) before anything changes, also when the new
+    name makes one between the checks and the transaction; a new name that owns none is renamed even when the old
+    name's count is past the limit (an admin made them: the rename adds nothing)."""
+    hub = {"prof", "ann", "bob", "eve"}
+    groups = {}
+    t = Teaching(tmp_path / "classes", tmp_path / "workspaces", tmp_path / "state" / "classes.sqlite",
+                 accounts=SystemAccounts("astro-", run_as_system_users=False),
+                 home_template=str(tmp_path / "home" / "{username}"), user_exists=hub.__contains__,
+                 on_workspace_change=lambda name, added, removed: groups.__setitem__(
+                     name, (groups.get(name, set()) | set(added)) - set(removed)))
+    t.workspaces.max_per_user = 2
+    t.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
+    t.workspaces.create(ANN, "team-a", members=["bob"])
+    t.workspaces.create(ANN, "team-b")
+    hub -= {"ann"}
+    hub |= {"anna"}
+    anna = Actor("anna")
+    t.workspaces.create(anna, "annas")  # the new name is a hub user who owns one already: 2 + 1 > 2
+
+    with pytest.raises(ClassError) as refused:
+        t.rename_member(ADMIN, "ann", "anna")
+    assert (refused.value.status, refused.value.code, refused.value.value) == (409, "too-many-workspaces", 2)
+    assert refused.value.message == (
+        "'anna' owns 1 workspace(s) already (annas) and 'ann' owns 2 (team-a, team-b): renamed, 'anna' would own 3, "
+        "more than one person may own on this platform (2, the operator's setting classes.maxWorkspacesPerUser). "
+        "Delete some of them or give them to another owner first, or raise the setting. Nothing was changed")
+    # nothing changed: roster, owners, the hub's groups
+    assert t.roster("c1")["students"] == ["ann"]
+    assert [t.workspaces.show(ADMIN, n)["owner"] for n in ("team-a", "team-b", "annas")] == ["ann", "ann", "anna"]
+    assert "anna" not in groups["team-a"] and t.workspaces.of(anna) == [{"name": "annas", "access": "rw"}]
+
+    # within the limit once one is gone: renamed
+    t.workspaces.delete(ANN, "team-b")
+    on_hub = t.workspaces.rename_on_hub
+
+    def meanwhile(old, new, names):  # the new name makes one more after the checks: refused in the transaction
+        t.workspaces.create(anna, "annas-2")
+        return on_hub(old, new, names)
+
+    monkeypatch.setattr(t.workspaces, "rename_on_hub", meanwhile)
+    with pytest.raises(ClassError, match=r"'anna' would own 3,") as refused:
+        t.rename_member(ADMIN, "ann", "anna")
+    monkeypatch.undo()
+    assert refused.value.code == "too-many-workspaces" and t.roster("c1")["students"] == ["ann"]
+    assert t.workspaces.show(ADMIN, "team-a")["owner"] == "ann"
+    t.workspaces.delete(anna, "annas-2")
+    answer = t.rename_member(ADMIN, "ann", "anna")
+    assert answer["workspaces"] == ["team-a"] and t.roster("c1")["students"] == ["anna"]
+    assert sorted(w["name"] for w in t.workspaces.of(anna)) == ["annas", "team-a"]
+
+    # a new name that owns nothing takes the old name's workspaces even past the limit (an admin made them)
+    t.workspaces.create(ADMIN, "lab-1", owner="bob")
+    t.workspaces.create(ADMIN, "lab-2", owner="bob")
+    t.workspaces.create(ADMIN, "lab-3", owner="bob")
+    hub -= {"bob"}
+    hub |= {"bo"}
+    assert t.rename_member(ADMIN, "bob", "bo")["workspaces"] == ["lab-1", "lab-2", "lab-3", "team-a"]
+    t.workspaces.max_per_user = 0  # no limit: nothing refused
+    hub -= {"anna"}
+    hub |= {"bea"}
+    t.workspaces.create(Actor("bea"), "beas")
+    assert t.rename_member(ADMIN, "anna", "bea")["workspaces"] == ["annas", "team-a"]
+
+
 def test_a_renamed_instructor_teaches_under_the_new_name_with_the_class_and_course_links(tmp_path):
     """classes24: an instructor the admin renamed teaches the class under the new name, with ``~/classes/<class>``
     and ``~/grading/<class>`` (formgrader's course) in the new name's home; a student of two classes is renamed in

@@ -522,7 +522,8 @@ class Teaching:
         of the old home.
 
         Their team workspaces follow in the same way (:mod:`astrohub_hub.workspaces`, ``rename_*``): ``new`` already
-        in one of them is refused first (409 ``name-taken``); the hub's group ``ws-<name>`` and its collaborators
+        in one of them is refused first (409 ``name-taken``), and so is ``new`` owning workspaces already and more
+        than ``max_per_user`` with ``old``'s (409 ``too-many-workspaces``); the hub's group ``ws-<name>`` and its collaborators
         before the transaction (put back when it fails); the owner, members, readers, shares and collaborators in
         it; the folder's access and ``~/workspaces/<name>`` link after it (what fails there is named in the
         answer). Someone in workspaces only (no class) is renamed too."""
