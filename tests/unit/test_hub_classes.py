@@ -1988,6 +1988,61 @@ def test_a_workspace_or_class_without_a_name_is_refused_saying_the_name_is_missi
         People.check_name("class", "Astro 101")
 
 
+def test_a_name_with_spaces_or_accents_is_refused_with_the_rule_and_a_name_to_use(teaching, tmp_path):
+    """teach25: an instructor on day one typed the class 'Astro 101' and got the rule but no name to use, and a
+    roster with 'Zoë Smith' was refused with only "invalid user name(s) ['zoë smith']": no rule, no way on. Now a
+    class, assignment or workspace name is refused with the rule and a valid name made from it, and a person's
+    name with the rule for user names and, when the hub has a user of that shape, the name they probably meant;
+    nothing is changed."""
+    with pytest.raises(ClassError) as refused:
+        teaching.create_class(ADMIN, "Astro 101", instructors=["prof"])
+    assert refused.value.message == ("class name 'Astro 101' must be 1-40 lower-case letters, digits, '-', '_', "
+                                     "starting with a letter or digit (say 'astro-101')")
+    with pytest.raises(ClassError, match=r"^class name 'Étoiles proches' .* \(say 'etoiles-proches'\)$"):
+        teaching.create_class(ADMIN, "Étoiles proches")
+    with pytest.raises(ClassError, match=r"letter or digit$"):  # nothing to suggest
+        teaching.create_class(ADMIN, "★")
+    with pytest.raises(ClassError) as refused:
+        teaching.create_class(ADMIN, "astro101", instructors=["prof"], students=["ann", "Zoë Smith"])
+    assert refused.value.message == (
+        "class 'astro101' students: invalid user name(s) ['zoë smith']: a user name is lower-case letters, digits, "
+        "'_' and '-', starting with a letter or digit, at most 26 characters; give the name each person signs in "
+        "with (their hub user name: the hub's admin page lists them). Nothing was changed")
+    assert refused.value.status == 400 and teaching.classes_of(ADMIN) == []
+    KNOWN.add("zoe-smith")
+    try:
+        with pytest.raises(ClassError, match=r"invalid user name\(s\) \['zoë smith', 'bo li'\]: .*at most 26 "
+                                             r"characters; did you mean 'zoe-smith'\? Nothing was changed$"):
+            teaching.create_class(ADMIN, "astro101", instructors=["prof"], students=["Zoë Smith", "Bo Li"])
+    finally:
+        KNOWN.discard("zoe-smith")
+    assert not (tmp_path / "classes" / "astro101").exists()
+
+
+def test_someone_in_no_class_is_told_on_the_class_page_how_to_get_into_one(teaching, monkeypatch):
+    """teach25: a student who signed in before her instructor added her read "You are in no class." on the class
+    page, and nothing about what to do. The page now says she is added by her instructors under her user name
+    (named, to give them), and to reload the page then; once added, the class is there instead."""
+    import types
+
+    import astrohub_hub.classes_service as service
+
+    monkeypatch.setattr(service, "usage", lambda *args: {"home": None, "groups": {}, "workspaces": {},
+                                                          "dask": {"clusters": [], "problem": None}})
+    page = types.SimpleNamespace(hub_auth=types.SimpleNamespace(hub_prefix="/hub/"), prefix="/services/c/",
+                                 form_xsrf="x", teaching=teaching, settings={}, groups=[])
+    page.workspaces_section = lambda actor: ""
+    page.student_assignments = lambda actor, cls, info: service.PageHandler.student_assignments(page, actor, cls, info)
+    before = service.PageHandler.render_page(page, ANN)
+    assert ("You are in no class yet. Students do not join a class themselves: its instructors add you by your user "
+            "name, <code>ann</code> (give them exactly that), or an admin does. Once they have, reload this page"
+            in before), before
+    teaching.create_class(ADMIN, "astro101", instructors=["prof"])
+    teaching.add_members(PROF, "astro101", "student", ["ann"])
+    after = service.PageHandler.render_page(page, ANN)
+    assert "no class yet" not in after and "<h2 class='class'>astro101 <small>(student)</small></h2>" in after
+
+
 def test_an_instructor_added_mid_term_gets_the_course_link_at_once(teaching, tmp_path):
     """walk17c: an instructor added mid-term got ``~/grading/<class>`` only at their next server start, and the
     answer did not say when formgrader would serve it. The course link is made as they are added, and the answer

@@ -841,7 +841,12 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
             parts.append(f"<p class='{'error' if error else 'message'}' role='status'>{e(message)}</p>")
         classes = self.teaching.classes_of(actor)
         if not classes:
-            parts.append("<p>You are in no class.</p>")
+            # someone who signs in before being added: what to do, not a dead end
+            parts.append(f"<p class='no-class'>You are in no class yet. Students do not join a class themselves: "
+                         f"its instructors add you by your user name, <code>{e(actor.name)}</code> (give them "
+                         "exactly that), or an admin does. Once they have, reload this page: the class, its "
+                         "assignments and its materials are here, and <code>~/classes/&lt;class&gt;</code> in "
+                         "your JupyterLab's file browser (refresh it).</p>")
         for entry in classes:
             info = self.teaching.show(actor, entry["name"])
             closed = ", archived: read-only" if info.get("archived") else ""  # the term ended: nothing changes
