@@ -318,6 +318,65 @@ def test_a_tick_while_an_exam_changes_waits_for_the_change_and_each_thaw_is_logg
     assert actions[-2:] == ["exam", "materials thawed"] and actions.count("materials thawed") == 1, actions
 
 
+def test_the_gradebook_csv_reads_in_pandas_as_a_registrar_needs_it(teaching, tmp_path, monkeypatch):
+    """teach25: the export opened in pandas gave ``last_submission`` as a folder name (``2023-11-14T22-13-20-2``),
+    which no spreadsheet reads as a time, no class column (several classes' exports put together lose which
+    class a row is), and no ``max_score`` for a student who handed nothing in, so a term's total per student
+    needed a ``groupby(...).transform("max")`` to count the missing work as 0 of its points. Now every row has
+    the assignment's worth, the latest submission's time in ISO 8601 UTC and the class."""
+    import io
+    import json
+    import types
+
+    import pandas as pd
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    import astrohub_hub.classes as classes
+    from astrohub_hub.classes_service import send_csv
+
+    class Grader:  # nbgrader itself runs in tests/integration/test_platform_classes.py
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def grade(self, assignment, work, source, system, feedback, deadline=None):
+            return {s: {"score": 3.0, "max_score": 4.0} for s in work}
+
+    monkeypatch.setattr(classes, "Grader", Grader)
+    monkeypatch.setattr(classes, "uses_nbgrader", lambda source: False)  # released as is (nbgrader's own: integration)
+    teaching.create_class(ADMIN, "astro101", instructors=["prof"], students=["ann", "bob"])
+    for hw, points in (("hw1", 4), ("hw2", 6)):
+        cell = new_code_cell("assert True")
+        cell.metadata["nbgrader"] = {"schema_version": 3, "grade_id": "t", "grade": True, "solution": False,
+                                     "locked": True, "task": False, "points": points}
+        folder = tmp_path / "classes" / "astro101" / "instructors" / hw
+        folder.mkdir()
+        (folder / "work.ipynb").write_text(json.dumps(new_notebook(cells=[cell])))
+        teaching.release(PROF, "astro101", hw)
+    monkeypatch.setattr(classes, "uses_nbgrader", lambda source: True)
+    teaching.submit(ANN, "astro101", "hw1")
+    teaching.submit(ANN, "astro101", "hw1")  # twice in the same second: folder ...-2
+    teaching.collect(PROF, "astro101", "hw1", grade=True)
+
+    sent = {}
+    handler = types.SimpleNamespace(set_header=lambda k, v: None, finish=lambda text: sent.update(text=text))
+    send_csv(handler, "astro101", teaching.gradebook(PROF, "astro101"))  # no gradebook.db: the scores recorded
+    book = pd.read_csv(io.StringIO(sent["text"]))
+    assert {"class", "student", "assignment", "score", "max_score", "last_submitted"} <= set(book.columns)
+    assert set(book["class"]) == {"astro101"}
+    rows = book.set_index(["student", "assignment"])
+    assert rows.loc[("ann", "hw1"), "last_submission"].endswith("-2")  # the folder's name, as before
+    assert pd.to_datetime(rows.loc[("ann", "hw1"), "last_submitted"], utc=True) == \
+        pd.Timestamp(teaching.now[0], unit="s", tz="UTC")
+    assert pd.isna(rows.loc[("bob", "hw1"), "last_submitted"])
+    # the assignment's worth on every row: graded (4 of hw1), handed nothing in (4), nobody graded yet (hw2: 6)
+    assert list(rows["max_score"]) == [4.0, 6.0, 4.0, 6.0], rows
+    assert pd.isna(rows.loc[("bob", "hw1"), "score"])  # nothing graded: still no score
+    # the term's total per student, work never handed in counting 0, with no transform
+    totals = book.fillna({"score": 0}).groupby("student")[["score", "max_score"]].sum()
+    assert totals.to_dict("index") == {"ann": {"score": 3.0, "max_score": 10.0},
+                                       "bob": {"score": 0.0, "max_score": 10.0}}
+
+
 def test_the_gradebook_lists_who_submitted_and_the_scores_to_instructors_only(teaching, tmp_path, monkeypatch):
     import astrohub_hub.classes as classes
 
