@@ -2081,7 +2081,9 @@ def test_a_name_with_spaces_or_accents_is_refused_with_the_rule_and_a_name_to_us
 def test_someone_in_no_class_is_told_on_the_class_page_how_to_get_into_one(teaching, monkeypatch):
     """teach25: a student who signed in before her instructor added her read "You are in no class." on the class
     page, and nothing about what to do. The page now says she is added by her instructors under her user name
-    (named, to give them), and to reload the page then; once added, the class is there instead."""
+    (named, to give them), and to reload the page then; once added, the class is there instead. A student who
+    dropped read the same, as if never in it: now she reads who removed her from which class and when, where her
+    copies are, and how to come back."""
     import types
 
     import astrohub_hub.classes_service as service
@@ -2100,6 +2102,18 @@ def test_someone_in_no_class_is_told_on_the_class_page_how_to_get_into_one(teach
     teaching.add_members(PROF, "astro101", "student", ["ann"])
     after = service.PageHandler.render_page(page, ANN)
     assert "no class yet" not in after and "<h2 class='class'>astro101 <small>(student)</small></h2>" in after
+    # she drops: told who removed her and when, not that she was never in a class; another student is not told
+    teaching.add_members(PROF, "astro101", "student", ["bob"])
+    teaching.now[0] += 60
+    teaching.remove_members(PROF, "astro101", "student", ["ann"])
+    dropped = service.PageHandler.render_page(page, ANN)
+    assert ("<p class='left-class'>prof removed you from class astro101 on 2023-11-14 22:14:20 UTC. Your copies of "
+            "its assignments stay yours, in <code>~/astro101/</code>; your submissions and grades stay with the "
+            "class. A mistake? Ask its instructors to add you again (your user name: <code>ann</code>).</p>"
+            "<p class='no-class'>You are in no class. Students do not join") in dropped, dropped
+    assert "removed you" not in service.PageHandler.render_page(page, BOB)
+    teaching.add_members(PROF, "astro101", "student", ["ann"])  # back again: nothing about it
+    assert "removed you" not in service.PageHandler.render_page(page, ANN)
 
 
 def test_an_instructor_added_mid_term_gets_the_course_link_at_once(teaching, tmp_path):

@@ -745,6 +745,23 @@ class Teaching:
                                   "m.class = c.name WHERE m.user = ? ORDER BY c.name", (actor.name,)).fetchall()
         return [{"name": n, "role": r, "archived": bool(a)} for n, r, a in rows]
 
+    def left_classes(self, actor: Actor) -> list[dict]:
+        """The classes ``actor`` was removed from as a student and is no member of now (not deleted ones), each
+        with who removed them and when (the last removal): what their class page tells them, rather than that
+        they were never in one."""
+        if actor.admin:
+            return []
+        with closing(self._db()) as db:
+            rows = db.execute(
+                "SELECT l.class, l.actor, l.at, l.detail FROM log l JOIN classes c ON c.name = l.class "
+                "WHERE l.action = 'remove students' AND NOT EXISTS (SELECT 1 FROM members m WHERE m.class = l.class "
+                "AND m.user = ?) ORDER BY l.rowid", (actor.name,)).fetchall()
+        left = {}
+        for cls, by, at, detail in rows:
+            if actor.name in json.loads(detail).get("users", []):
+                left[cls] = {"name": cls, "by": by, "at": _iso(at)}
+        return [left[c] for c in sorted(left)]
+
     #: What :meth:`archive` sets on an ended class's hub groups: no pinned profile, no exam window.
     ENDED_PROPERTIES = {"astrohub-profile": "", "astrohub-exam": None}
 
