@@ -1237,7 +1237,7 @@ def test_an_extension_gives_one_student_their_own_due_date_and_bad_ones_change_n
     with pytest.raises(ClassError, match="'eve' is not a student of class 'c1'"):
         teaching.show(PROF, "c1", student="eve")
     book = teaching.gradebook(PROF, "c1")
-    assert book["columns"][-3:] == ["extended_until", "needs_manual_grade", "on_roster"]
+    assert book["columns"][-5:] == ["extended_until", "needs_manual_grade", "on_roster", "last_submitted", "class"]
     assert [(r["student"], r["late_seconds"], r["extended_until"]) for r in book["rows"]] == [
         ("ann", 30, _iso(due + 7200)), ("bob", None, None)]
     # An exam that names the assignment decides alone: once it ended, the extension does not reopen it.
@@ -2281,7 +2281,7 @@ def test_a_rename_that_would_own_more_workspaces_than_the_limit_is_refused_befor
     assert refused.value.message == (
         "'anna' owns 1 workspace(s) already (annas) and 'ann' owns 2 (team-a, team-b): renamed, 'anna' would own 3, "
         "more than one person may own on this platform (2, the operator's setting classes.maxWorkspacesPerUser). "
-        "Delete some of them or give them to another owner first, or raise the setting. Nothing was changed")
+        "Delete some of them first (astrohub workspaces delete <name>), or raise the setting. Nothing was changed")
     # nothing changed: roster, owners, the hub's groups
     assert t.roster("c1")["students"] == ["ann"]
     assert [t.workspaces.show(ADMIN, n)["owner"] for n in ("team-a", "team-b", "annas")] == ["ann", "ann", "anna"]

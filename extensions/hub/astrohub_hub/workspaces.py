@@ -296,8 +296,8 @@ class Workspaces:
                 f"{new!r} owns {len(owned[new])} workspace(s) already ({', '.join(owned[new][:10])}) and {old!r} "
                 f"owns {len(owned[old])} ({', '.join(owned[old][:10])}): renamed, {new!r} would own "
                 f"{len(owned[old]) + len(owned[new])}, more than one person may own on this platform "
-                f"({self.max_per_user}, the operator's setting classes.maxWorkspacesPerUser). Delete some of them or "
-                f"give them to another owner first, or raise the setting. Nothing was changed", status=409,
+                f"({self.max_per_user}, the operator's setting classes.maxWorkspacesPerUser). Delete some of them first "
+                f"(astrohub workspaces delete <name>), or raise the setting. Nothing was changed", status=409,
                 code="too-many-workspaces", value=self.max_per_user)
 
     def rename_on_hub(self, old: str, new: str, names: list[str]) -> Callable[[], None]:
