@@ -79,7 +79,11 @@ def test_work_after_the_due_date_is_marked_late_and_refused_once_the_deadline_is
     assert (rows[early]["due"], rows[early]["late"], rows[early]["late_seconds"]) == (_iso(due), "False", "0")
     assert rows[tardy]["late"] == "True" and int(rows[tardy]["late_seconds"]) >= 1, rows
     header = platform.classes_api(prof, "GET", f"classes/{name}/grades?format=csv").text.splitlines()[0]
-    assert header.endswith(",due,late,late_seconds,late_penalty,extended_until,needs_manual_grade,on_roster"), header
+    assert header.endswith(",due,late,late_seconds,late_penalty,extended_until,needs_manual_grade,on_roster,"
+                           "last_submitted,class"), header
+    # teach25: for a registrar, the submission's time as a time (ISO 8601 UTC, as due) and the class on each row
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", rows[tardy]["last_submitted"]), rows
+    assert {r["class"] for r in rows.values()} == {name}, rows
 
     # A hard deadline (the CLI): the next late submission is refused with the due date; students cannot set it.
     hard = platform.astrohub("classes", "due", name, "hw1", "--refuse-late", "--json")

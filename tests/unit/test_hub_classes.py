@@ -318,6 +318,65 @@ def test_a_tick_while_an_exam_changes_waits_for_the_change_and_each_thaw_is_logg
     assert actions[-2:] == ["exam", "materials thawed"] and actions.count("materials thawed") == 1, actions
 
 
+def test_the_gradebook_csv_reads_in_pandas_as_a_registrar_needs_it(teaching, tmp_path, monkeypatch):
+    """teach25: the export opened in pandas gave ``last_submission`` as a folder name (``2023-11-14T22-13-20-2``),
+    which no spreadsheet reads as a time, no class column (several classes' exports put together lose which
+    class a row is), and no ``max_score`` for a student who handed nothing in, so a term's total per student
+    needed a ``groupby(...).transform("max")`` to count the missing work as 0 of its points. Now every row has
+    the assignment's worth, the latest submission's time in ISO 8601 UTC and the class."""
+    import io
+    import json
+    import types
+
+    import pandas as pd
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    import astrohub_hub.classes as classes
+    from astrohub_hub.classes_service import send_csv
+
+    class Grader:  # nbgrader itself runs in tests/integration/test_platform_classes.py
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def grade(self, assignment, work, source, system, feedback, deadline=None):
+            return {s: {"score": 3.0, "max_score": 4.0} for s in work}
+
+    monkeypatch.setattr(classes, "Grader", Grader)
+    monkeypatch.setattr(classes, "uses_nbgrader", lambda source: False)  # released as is (nbgrader's own: integration)
+    teaching.create_class(ADMIN, "astro101", instructors=["prof"], students=["ann", "bob"])
+    for hw, points in (("hw1", 4), ("hw2", 6)):
+        cell = new_code_cell("assert True")
+        cell.metadata["nbgrader"] = {"schema_version": 3, "grade_id": "t", "grade": True, "solution": False,
+                                     "locked": True, "task": False, "points": points}
+        folder = tmp_path / "classes" / "astro101" / "instructors" / hw
+        folder.mkdir()
+        (folder / "work.ipynb").write_text(json.dumps(new_notebook(cells=[cell])))
+        teaching.release(PROF, "astro101", hw)
+    monkeypatch.setattr(classes, "uses_nbgrader", lambda source: True)
+    teaching.submit(ANN, "astro101", "hw1")
+    teaching.submit(ANN, "astro101", "hw1")  # twice in the same second: folder ...-2
+    teaching.collect(PROF, "astro101", "hw1", grade=True)
+
+    sent = {}
+    handler = types.SimpleNamespace(set_header=lambda k, v: None, finish=lambda text: sent.update(text=text))
+    send_csv(handler, "astro101", teaching.gradebook(PROF, "astro101"))  # no gradebook.db: the scores recorded
+    book = pd.read_csv(io.StringIO(sent["text"]))
+    assert {"class", "student", "assignment", "score", "max_score", "last_submitted"} <= set(book.columns)
+    assert set(book["class"]) == {"astro101"}
+    rows = book.set_index(["student", "assignment"])
+    assert rows.loc[("ann", "hw1"), "last_submission"].endswith("-2")  # the folder's name, as before
+    assert pd.to_datetime(rows.loc[("ann", "hw1"), "last_submitted"], utc=True) == \
+        pd.Timestamp(teaching.now[0], unit="s", tz="UTC")
+    assert pd.isna(rows.loc[("bob", "hw1"), "last_submitted"])
+    # the assignment's worth on every row: graded (4 of hw1), handed nothing in (4), nobody graded yet (hw2: 6)
+    assert list(rows["max_score"]) == [4.0, 6.0, 4.0, 6.0], rows
+    assert pd.isna(rows.loc[("bob", "hw1"), "score"])  # nothing graded: still no score
+    # the term's total per student, work never handed in counting 0, with no transform
+    totals = book.fillna({"score": 0}).groupby("student")[["score", "max_score"]].sum()
+    assert totals.to_dict("index") == {"ann": {"score": 3.0, "max_score": 10.0},
+                                       "bob": {"score": 0.0, "max_score": 10.0}}
+
+
 def test_the_gradebook_lists_who_submitted_and_the_scores_to_instructors_only(teaching, tmp_path, monkeypatch):
     import astrohub_hub.classes as classes
 
@@ -1178,7 +1237,7 @@ def test_an_extension_gives_one_student_their_own_due_date_and_bad_ones_change_n
     with pytest.raises(ClassError, match="'eve' is not a student of class 'c1'"):
         teaching.show(PROF, "c1", student="eve")
     book = teaching.gradebook(PROF, "c1")
-    assert book["columns"][-3:] == ["extended_until", "needs_manual_grade", "on_roster"]
+    assert book["columns"][-5:] == ["extended_until", "needs_manual_grade", "on_roster", "last_submitted", "class"]
     assert [(r["student"], r["late_seconds"], r["extended_until"]) for r in book["rows"]] == [
         ("ann", 30, _iso(due + 7200)), ("bob", None, None)]
     # An exam that names the assignment decides alone: once it ended, the extension does not reopen it.
@@ -1988,6 +2047,75 @@ def test_a_workspace_or_class_without_a_name_is_refused_saying_the_name_is_missi
         People.check_name("class", "Astro 101")
 
 
+def test_a_name_with_spaces_or_accents_is_refused_with_the_rule_and_a_name_to_use(teaching, tmp_path):
+    """teach25: an instructor on day one typed the class 'Astro 101' and got the rule but no name to use, and a
+    roster with 'Zoë Smith' was refused with only "invalid user name(s) ['zoë smith']": no rule, no way on. Now a
+    class, assignment or workspace name is refused with the rule and a valid name made from it, and a person's
+    name with the rule for user names and, when the hub has a user of that shape, the name they probably meant;
+    nothing is changed."""
+    with pytest.raises(ClassError) as refused:
+        teaching.create_class(ADMIN, "Astro 101", instructors=["prof"])
+    assert refused.value.message == ("class name 'Astro 101' must be 1-40 lower-case letters, digits, '-', '_', "
+                                     "starting with a letter or digit (say 'astro-101')")
+    with pytest.raises(ClassError, match=r"^class name 'Étoiles proches' .* \(say 'etoiles-proches'\)$"):
+        teaching.create_class(ADMIN, "Étoiles proches")
+    with pytest.raises(ClassError, match=r"letter or digit$"):  # nothing to suggest
+        teaching.create_class(ADMIN, "★")
+    with pytest.raises(ClassError) as refused:
+        teaching.create_class(ADMIN, "astro101", instructors=["prof"], students=["ann", "Zoë Smith"])
+    assert refused.value.message == (
+        "class 'astro101' students: invalid user name(s) ['zoë smith']: a user name is lower-case letters, digits, "
+        "'_' and '-', starting with a letter or digit, at most 26 characters; give the name each person signs in "
+        "with (their hub user name: the hub's admin page lists them). Nothing was changed")
+    assert refused.value.status == 400 and teaching.classes_of(ADMIN) == []
+    KNOWN.add("zoe-smith")
+    try:
+        with pytest.raises(ClassError, match=r"invalid user name\(s\) \['zoë smith', 'bo li'\]: .*at most 26 "
+                                             r"characters; did you mean 'zoe-smith'\? Nothing was changed$"):
+            teaching.create_class(ADMIN, "astro101", instructors=["prof"], students=["Zoë Smith", "Bo Li"])
+    finally:
+        KNOWN.discard("zoe-smith")
+    assert not (tmp_path / "classes" / "astro101").exists()
+
+
+def test_someone_in_no_class_is_told_on_the_class_page_how_to_get_into_one(teaching, monkeypatch):
+    """teach25: a student who signed in before her instructor added her read "You are in no class." on the class
+    page, and nothing about what to do. The page now says she is added by her instructors under her user name
+    (named, to give them), and to reload the page then; once added, the class is there instead. A student who
+    dropped read the same, as if never in it: now she reads who removed her from which class and when, where her
+    copies are, and how to come back."""
+    import types
+
+    import astrohub_hub.classes_service as service
+
+    monkeypatch.setattr(service, "usage", lambda *args: {"home": None, "groups": {}, "workspaces": {},
+                                                          "dask": {"clusters": [], "problem": None}})
+    page = types.SimpleNamespace(hub_auth=types.SimpleNamespace(hub_prefix="/hub/"), prefix="/services/c/",
+                                 form_xsrf="x", teaching=teaching, settings={}, groups=[])
+    page.workspaces_section = lambda actor: ""
+    page.student_assignments = lambda actor, cls, info: service.PageHandler.student_assignments(page, actor, cls, info)
+    before = service.PageHandler.render_page(page, ANN)
+    assert ("You are in no class yet. Students do not join a class themselves: its instructors add you by your user "
+            "name, <code>ann</code> (give them exactly that), or an admin does. Once they have, reload this page"
+            in before), before
+    teaching.create_class(ADMIN, "astro101", instructors=["prof"])
+    teaching.add_members(PROF, "astro101", "student", ["ann"])
+    after = service.PageHandler.render_page(page, ANN)
+    assert "no class yet" not in after and "<h2 class='class'>astro101 <small>(student)</small></h2>" in after
+    # she drops: told who removed her and when, not that she was never in a class; another student is not told
+    teaching.add_members(PROF, "astro101", "student", ["bob"])
+    teaching.now[0] += 60
+    teaching.remove_members(PROF, "astro101", "student", ["ann"])
+    dropped = service.PageHandler.render_page(page, ANN)
+    assert ("<p class='left-class'>prof removed you from class astro101 on 2023-11-14 22:14:20 UTC. Your copies of "
+            "its assignments stay yours, in <code>~/astro101/</code>; your submissions and grades stay with the "
+            "class. A mistake? Ask its instructors to add you again (your user name: <code>ann</code>).</p>"
+            "<p class='no-class'>You are in no class. Students do not join") in dropped, dropped
+    assert "removed you" not in service.PageHandler.render_page(page, BOB)
+    teaching.add_members(PROF, "astro101", "student", ["ann"])  # back again: nothing about it
+    assert "removed you" not in service.PageHandler.render_page(page, ANN)
+
+
 def test_an_instructor_added_mid_term_gets_the_course_link_at_once(teaching, tmp_path):
     """walk17c: an instructor added mid-term got ``~/grading/<class>`` only at their next server start, and the
     answer did not say when formgrader would serve it. The course link is made as they are added, and the answer
@@ -2123,6 +2251,73 @@ def test_a_renamed_person_keeps_her_workspaces_owner_member_reader_share_and_col
     assert answer["workspaces"] == ["solo", "team"] and answer["classes"] == [], answer
     assert answer["message"].startswith("'eve' is 'ed' now in workspace(s) ['solo', 'team']"), answer
     assert t.workspaces.show(Actor("ed"), "solo")["owner"] == "ed"
+
+
+def test_a_rename_that_would_own_more_workspaces_than_the_limit_is_refused_before_any_change(tmp_path, monkeypatch):
+    """teach25: ``rename_member`` did not recheck ``classes.maxWorkspacesPerUser`` for the new name: a person renamed
+    to a name that already owned workspaces owned them all, beyond the limit. Now it is refused (409
+    ``too-many-workspaces``, naming both counts, the limit and the setting) before anything changes, also when the new
+    name makes one between the checks and the transaction; a new name that owns none is renamed even when the old
+    name's count is past the limit (an admin made them: the rename adds nothing)."""
+    hub = {"prof", "ann", "bob", "eve"}
+    groups = {}
+    t = Teaching(tmp_path / "classes", tmp_path / "workspaces", tmp_path / "state" / "classes.sqlite",
+                 accounts=SystemAccounts("astro-", run_as_system_users=False),
+                 home_template=str(tmp_path / "home" / "{username}"), user_exists=hub.__contains__,
+                 on_workspace_change=lambda name, added, removed: groups.__setitem__(
+                     name, (groups.get(name, set()) | set(added)) - set(removed)))
+    t.workspaces.max_per_user = 2
+    t.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
+    t.workspaces.create(ANN, "team-a", members=["bob"])
+    t.workspaces.create(ANN, "team-b")
+    hub -= {"ann"}
+    hub |= {"anna"}
+    anna = Actor("anna")
+    t.workspaces.create(anna, "annas")  # the new name is a hub user who owns one already: 2 + 1 > 2
+
+    with pytest.raises(ClassError) as refused:
+        t.rename_member(ADMIN, "ann", "anna")
+    assert (refused.value.status, refused.value.code, refused.value.value) == (409, "too-many-workspaces", 2)
+    assert refused.value.message == (
+        "'anna' owns 1 workspace(s) already (annas) and 'ann' owns 2 (team-a, team-b): renamed, 'anna' would own 3, "
+        "more than one person may own on this platform (2, the operator's setting classes.maxWorkspacesPerUser). "
+        "Delete some of them first (astrohub workspaces delete <name>), or raise the setting. Nothing was changed")
+    # nothing changed: roster, owners, the hub's groups
+    assert t.roster("c1")["students"] == ["ann"]
+    assert [t.workspaces.show(ADMIN, n)["owner"] for n in ("team-a", "team-b", "annas")] == ["ann", "ann", "anna"]
+    assert "anna" not in groups["team-a"] and t.workspaces.of(anna) == [{"name": "annas", "access": "rw"}]
+
+    # within the limit once one is gone: renamed
+    t.workspaces.delete(ANN, "team-b")
+    on_hub = t.workspaces.rename_on_hub
+
+    def meanwhile(old, new, names):  # the new name makes one more after the checks: refused in the transaction
+        t.workspaces.create(anna, "annas-2")
+        return on_hub(old, new, names)
+
+    monkeypatch.setattr(t.workspaces, "rename_on_hub", meanwhile)
+    with pytest.raises(ClassError, match=r"'anna' would own 3,") as refused:
+        t.rename_member(ADMIN, "ann", "anna")
+    monkeypatch.undo()
+    assert refused.value.code == "too-many-workspaces" and t.roster("c1")["students"] == ["ann"]
+    assert t.workspaces.show(ADMIN, "team-a")["owner"] == "ann"
+    t.workspaces.delete(anna, "annas-2")
+    answer = t.rename_member(ADMIN, "ann", "anna")
+    assert answer["workspaces"] == ["team-a"] and t.roster("c1")["students"] == ["anna"]
+    assert sorted(w["name"] for w in t.workspaces.of(anna)) == ["annas", "team-a"]
+
+    # a new name that owns nothing takes the old name's workspaces even past the limit (an admin made them)
+    t.workspaces.create(ADMIN, "lab-1", owner="bob")
+    t.workspaces.create(ADMIN, "lab-2", owner="bob")
+    t.workspaces.create(ADMIN, "lab-3", owner="bob")
+    hub -= {"bob"}
+    hub |= {"bo"}
+    assert t.rename_member(ADMIN, "bob", "bo")["workspaces"] == ["lab-1", "lab-2", "lab-3", "team-a"]
+    t.workspaces.max_per_user = 0  # no limit: nothing refused
+    hub -= {"anna"}
+    hub |= {"bea"}
+    t.workspaces.create(Actor("bea"), "beas")
+    assert t.rename_member(ADMIN, "anna", "bea")["workspaces"] == ["annas", "team-a"]
 
 
 def test_a_renamed_instructor_teaches_under_the_new_name_with_the_class_and_course_links(tmp_path):

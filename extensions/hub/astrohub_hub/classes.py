@@ -522,7 +522,8 @@ class Teaching:
         of the old home.
 
         Their team workspaces follow in the same way (:mod:`astrohub_hub.workspaces`, ``rename_*``): ``new`` already
-        in one of them is refused first (409 ``name-taken``); the hub's group ``ws-<name>`` and its collaborators
+        in one of them is refused first (409 ``name-taken``), and so is ``new`` owning workspaces already and more
+        than ``max_per_user`` with ``old``'s (409 ``too-many-workspaces``); the hub's group ``ws-<name>`` and its collaborators
         before the transaction (put back when it fails); the owner, members, readers, shares and collaborators in
         it; the folder's access and ``~/workspaces/<name>`` link after it (what fails there is named in the
         answer). Someone in workspaces only (no class) is renamed too."""
@@ -743,6 +744,23 @@ class Teaching:
                 rows = db.execute("SELECT c.name, m.role, c.archived FROM classes c JOIN members m ON "
                                   "m.class = c.name WHERE m.user = ? ORDER BY c.name", (actor.name,)).fetchall()
         return [{"name": n, "role": r, "archived": bool(a)} for n, r, a in rows]
+
+    def left_classes(self, actor: Actor) -> list[dict]:
+        """The classes ``actor`` was removed from as a student and is no member of now (not deleted ones), each
+        with who removed them and when (the last removal): what their class page tells them, rather than that
+        they were never in one."""
+        if actor.admin:
+            return []
+        with closing(self._db()) as db:
+            rows = db.execute(
+                "SELECT l.class, l.actor, l.at, l.detail FROM log l JOIN classes c ON c.name = l.class "
+                "WHERE l.action = 'remove students' AND NOT EXISTS (SELECT 1 FROM members m WHERE m.class = l.class "
+                "AND m.user = ?) ORDER BY l.rowid", (actor.name,)).fetchall()
+        left = {}
+        for cls, by, at, detail in rows:
+            if actor.name in json.loads(detail).get("users", []):
+                left[cls] = {"name": cls, "by": by, "at": _iso(at)}
+        return [left[c] for c in sorted(left)]
 
     #: What :meth:`archive` sets on an ended class's hub groups: no pinned profile, no exam window.
     ENDED_PROPERTIES = {"astrohub-profile": "", "astrohub-exam": None}
@@ -1619,7 +1637,7 @@ class Teaching:
     #: The columns of :meth:`gradebook`'s rows, in order (the CSV export's header).
     GRADEBOOK_COLUMNS = ("student", "assignment", "submissions", "last_submission", "score", "max_score",
                          "graded_submission", "due", "late", "late_seconds", "late_penalty", "extended_until",
-                         "needs_manual_grade", "on_roster")
+                         "needs_manual_grade", "on_roster", "last_submitted", "class")
 
     def gradebook(self, actor: Actor, cls: str, *, strict: bool = False) -> dict:
         """Who submitted what, and the scores (admins and the class's instructors).
@@ -1637,7 +1655,12 @@ class Teaching:
         from that score and the assignment's penalty as they are now (the score is after it, never below zero;
         ``None``: not graded); ``extended_until``: the student's extension (ISO 8601, ``None``: none), which
         ``late`` is measured against when it is later than ``due``; ``needs_manual_grade``: a cell of the graded
-        submission still waits for a grade in formgrader (``None``: not graded).
+        submission still waits for a grade in formgrader (``None``: not graded). ``max_score`` is the assignment's
+        worth on every row, graded or not (the most a graded submission of it could get, else what its
+        nbgrader-marked notebooks are worth now; ``None``: it has none), so a student who handed nothing in reads
+        as nothing of that; ``last_submitted`` is the latest submission's time in ISO 8601 UTC (``last_submission``
+        names its folder, ``<UTC time>[-n]``, which a spreadsheet does not read as a time) and ``class`` the class,
+        for a registrar who puts several classes' exports together.
 
         ``warning`` is ``None``, or says why nbgrader's gradebook could not be read (damaged, locked by a running
         autograde, missing) and that the scores are then those the last autograding recorded (hand grades given
@@ -1670,6 +1693,11 @@ class Teaching:
                        "in formgrader are not in them); restore the file, or autograde again")
             if strict:
                 raise GradebookUnreadable(warning, value=str(self._class_dirs(cls)["instructors"] / "nbgrader"))
+        worth = {a: max((top for (b, _), (_, top, _, _) in scores.items() if b == a and top is not None),
+                        default=None) for a, _ in assignments}
+        for a, top in worth.items():
+            if top is None:  # nobody graded yet: what its nbgrader-marked notebooks are worth
+                worth[a] = total_points(self._class_dirs(cls)["instructors"] / a)
         rows = []
         roster = self.roster(cls)["students"]
         former = sorted({s for _, s in counts} - set(roster))  # left the class with work handed in
@@ -1687,9 +1715,10 @@ class Teaching:
                                                    held["needs_manual_grade"])
                 late = None if last is None else late_seconds(own_due(due, extended), _submitted(last, when))
                 rows.append(dict(zip(self.GRADEBOOK_COLUMNS, (
-                    student, assignment, n, last, score, top, sub, None if due is None else iso(due),
-                    None if late is None else bool(late), late, penalty,
-                    None if extended is None else iso(extended), manual, student in roster))))
+                    student, assignment, n, last, score, worth[assignment] if top is None else top, sub,
+                    None if due is None else iso(due), None if late is None else bool(late), late, penalty,
+                    None if extended is None else iso(extended), manual, student in roster,
+                    None if last is None else iso(_submitted(last, when)), cls))))
         return {"class": cls, "columns": list(self.GRADEBOOK_COLUMNS), "rows": rows, "warning": warning}
 
     def return_feedback(self, actor: Actor, cls: str, assignment: str) -> dict:

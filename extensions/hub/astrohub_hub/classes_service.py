@@ -840,8 +840,18 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
         if message:  # what the last button did (the submit form's answer, or why it was refused)
             parts.append(f"<p class='{'error' if error else 'message'}' role='status'>{e(message)}</p>")
         classes = self.teaching.classes_of(actor)
+        for gone in self.teaching.left_classes(actor):  # a student who dropped: not "in no class yet"
+            parts.append(f"<p class='left-class'>{e(gone['by'])} removed you from class {e(gone['name'])} on "
+                         f"{e(gone['at'])}. Your copies of its assignments stay yours, in <code>~/{e(gone['name'])}/"
+                         "</code>; your submissions and grades stay with the class. A mistake? Ask its instructors "
+                         f"to add you again (your user name: <code>{e(actor.name)}</code>).</p>")
         if not classes:
-            parts.append("<p>You are in no class.</p>")
+            # someone who signs in before being added: what to do, not a dead end
+            parts.append(f"<p class='no-class'>You are in no class{'' if 'left-class' in parts[-1] else ' yet'}. Students do not join a class themselves: "
+                         f"its instructors add you by your user name, <code>{e(actor.name)}</code> (give them "
+                         "exactly that), or an admin does. Once they have, reload this page: the class, its "
+                         "assignments and its materials are here, and <code>~/classes/&lt;class&gt;</code> in "
+                         "your JupyterLab's file browser (refresh it).</p>")
         for entry in classes:
             info = self.teaching.show(actor, entry["name"])
             closed = ", archived: read-only" if info.get("archived") else ""  # the term ended: nothing changes

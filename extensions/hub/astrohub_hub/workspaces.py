@@ -266,7 +266,9 @@ class Workspaces:
     def rename_plan(self, old: str, new: str) -> list[str]:
         """The workspaces that name ``old`` (owner, member, reader, sharer, collaborator), checked for a rename of
         ``old`` to ``new`` (part of :meth:`astrohub_hub.classes.Teaching.rename_member`); writes nothing. Refused
-        (409 ``name-taken``): ``new`` is already in one of them (two people would be one)."""
+        (409 ``name-taken``): ``new`` is already in one of them (two people would be one). Refused (409
+        ``too-many-workspaces``, :meth:`_check_owned_after_rename`): ``new`` owns workspaces already and with
+        ``old``'s would own more than :attr:`max_per_user`."""
         with closing(self._db()) as db:
             names = sorted({n for (n,) in db.execute(
                 "SELECT name FROM workspaces WHERE owner = ? UNION SELECT workspace FROM ws_members WHERE user = ? "
@@ -274,11 +276,29 @@ class Workspaces:
                 "UNION SELECT workspace FROM ws_collaborative WHERE sharer = ?", (old,) * 4)})
             taken = sorted({n for (n,) in db.execute(
                 "SELECT workspace FROM ws_members WHERE user = ?", (new,))} & set(names))
-        if taken:
-            raise ClassError(f"{new!r} is in workspace(s) {taken} already, as is {old!r}: renaming {old!r} to it "
-                             f"would make two people one; remove {new!r} from them first. Nothing was changed",
-                             status=409, code="name-taken", value=new)
+            if taken:
+                raise ClassError(f"{new!r} is in workspace(s) {taken} already, as is {old!r}: renaming {old!r} to it "
+                                 f"would make two people one; remove {new!r} from them first. Nothing was changed",
+                                 status=409, code="name-taken", value=new)
+            self._check_owned_after_rename(db, old, new)
         return names
+
+    def _check_owned_after_rename(self, db: sqlite3.Connection, old: str, new: str) -> None:
+        """Refuses (409 ``too-many-workspaces``) a rename of ``old`` to ``new`` after which ``new`` would own more
+        workspaces than :attr:`max_per_user` because ``new`` owns some already. ``old``'s own count alone is not
+        refused: the rename adds nothing to it (an admin may have made more for them)."""
+        if not self.max_per_user:
+            return
+        owned = {who: [n for (n,) in db.execute("SELECT name FROM workspaces WHERE owner = ? ORDER BY name",
+                                                 (who,))] for who in (old, new)}
+        if owned[new] and len(owned[old]) + len(owned[new]) > self.max_per_user:
+            raise ClassError(
+                f"{new!r} owns {len(owned[new])} workspace(s) already ({', '.join(owned[new][:10])}) and {old!r} "
+                f"owns {len(owned[old])} ({', '.join(owned[old][:10])}): renamed, {new!r} would own "
+                f"{len(owned[old]) + len(owned[new])}, more than one person may own on this platform "
+                f"({self.max_per_user}, the operator's setting classes.maxWorkspacesPerUser). Delete some of them first "
+                f"(astrohub workspaces delete <name>), or raise the setting. Nothing was changed", status=409,
+                code="too-many-workspaces", value=self.max_per_user)
 
     def rename_on_hub(self, old: str, new: str, names: list[str]) -> Callable[[], None]:
         """The hub's side of the rename, before the registry's (a refusal, ClassError 502, changes nothing here):
@@ -308,18 +328,20 @@ class Workspaces:
             raise
         return back
 
-    @staticmethod
-    def rename_rows(db: sqlite3.Connection, old: str, new: str) -> None:
+    def rename_rows(self, db: sqlite3.Connection, old: str, new: str) -> None:
         """The registry's side, inside the caller's transaction (one with the classes' rows): every row that
         names ``old`` as a workspace's owner, member or reader, sharer or collaborator names ``new``. The deleted
         workspaces' history (who deleted which) is kept as it was. ``new`` added meanwhile to a workspace of
-        ``old``'s (after :meth:`rename_plan`) is refused here (409 ``name-taken``), so the transaction is rolled back."""
+        ``old``'s (after :meth:`rename_plan`) is refused here (409 ``name-taken``), and so is a workspace ``new`` made
+        meanwhile that takes them past :attr:`max_per_user` (409 ``too-many-workspaces``): the transaction is rolled
+        back."""
         taken = [n for (n,) in db.execute("SELECT a.workspace FROM ws_members a JOIN ws_members b ON a.workspace = "
                                           "b.workspace WHERE a.user = ? AND b.user = ? ORDER BY 1", (old, new))]
         if taken:
             raise ClassError(f"{new!r} was added to workspace(s) {taken} meanwhile, where {old!r} is: renaming "
                              f"{old!r} to it would make two people one; remove {new!r} from them first. Nothing was "
                              "changed", status=409, code="name-taken", value=new)
+        self._check_owned_after_rename(db, old, new)  # a workspace made by ``new`` meanwhile
         db.execute("UPDATE workspaces SET owner = ? WHERE owner = ?", (new, old))
         for table, column in (("ws_members", "user"), ("ws_shares", "sharer"), ("ws_collaborative", "sharer")):
             db.execute(f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (new, old))
