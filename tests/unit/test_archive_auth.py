@@ -293,7 +293,7 @@ def test_a_revoked_token_stops_working_within_the_recheck_not_a_minute(hub):
     assert asyncio.run(auth.viewer(_Handler("bea-token"))).user == "bea"
     del stand_in.tokens["bea-token"]  # revoked
     clock.now += 2  # within the recheck: the kept answer (no hub call per request)
-    assert asyncio.run(auth.identity(_Handler("bea-token"))).user == "bea" and stand_in.asked["token"] == 1
+    assert asyncio.run(auth.viewer(_Handler("bea-token"))).user == "bea" and stand_in.asked["token"] == 1
     clock.now += 4  # past it: asked again, refused (the old code: still bea here, and until 60 s)
     with pytest.raises(AuthFault, match="not valid"):
         asyncio.run(auth.viewer(_Handler("bea-token")))
@@ -368,7 +368,8 @@ def test_her_own_data_is_served_by_her_token_alone_while_the_hub_cannot_say_grou
     a group decides asks: her own HiPS, her own and public images (download, DataLink), a TAP query of TAP_SCHEMA
     and her async jobs are served; cy's HiPS shared with her group, the listing of her HiPS (which lists those
     shared with her groups: cy's is), the group's image and a search over images among which a group's may be
-    are 503 with Retry-After until the hub answers (never served without her groups)."""
+    are 503 with Retry-After until the hub answers (never served without her groups). The old code fails at the
+    first count: it asked her groups at every request, so the hub's loss denied her own data once they were due."""
     import json
 
     import requests
