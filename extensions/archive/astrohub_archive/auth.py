@@ -147,9 +147,8 @@ class Authenticator:
         if not fresh and cached and self._recent(cached[0]):
             groups = cached[1]
         else:
-            asked = time.monotonic()
-            groups = await self._shared(("groups", who.user), lambda: self._ask_groups(who.user))
-            self._keep(self._group_cache, who.user, (asked, groups))
+            groups = await self._shared(("groups", who.user), self._group_cache, who.user,
+                                        lambda: self._ask_groups(who.user))
         return Viewer(user=who.user, groups=tuple(groups), admin=who.admin)
 
     async def _token_model(self, token: str) -> dict | None:
@@ -159,10 +158,10 @@ class Authenticator:
         cached = self._token_cache.get(key)
         if cached and self._recent(cached[0]):
             return cached[1]
-        asked = time.monotonic()
         try:
-            model = await asyncio.wait_for(
-                self._shared(("token", key), lambda: self.hub_auth.user_for_token(token, use_cache=False, sync=False)),
+            return await asyncio.wait_for(
+                self._shared(("token", key), self._token_cache, key,
+                             lambda: self.hub_auth.user_for_token(token, use_cache=False, sync=False)),
                 self.hub_timeout)
         except asyncio.TimeoutError as exc:  # a hub that hangs (stopped, overloaded): not a hang here
             log.warning("hub token check took longer than %g s", self.hub_timeout)
@@ -179,8 +178,6 @@ class Authenticator:
                 f"the hub is unavailable, so this token cannot be checked now ({_reason(exc)}); retry "
                 f"in a minute ({self._still_working()})"
             ) from exc
-        self._keep(self._token_cache, key, (asked, model))
-        return model
 
     def _still_working(self) -> str:
         return (f"tokens checked in the last {self.group_recheck_seconds:g} s and requests without a token still "
@@ -197,14 +194,19 @@ class Authenticator:
             for old in [k for k, (asked, _) in cache.items() if not self._recent(asked)]:
                 del cache[old]
 
-    async def _shared(self, key: tuple, ask: Callable[[], Awaitable]):
+    async def _shared(self, key: tuple, cache: dict, entry, ask: Callable[[], Awaitable]):
         """``await ask()``, once for every caller that asks ``key`` while it runs (its answer or its exception is
-        theirs). A caller that gives up (its own time limit, a client gone) leaves it running for the others."""
+        theirs), its answer kept in ``cache[entry]`` before anyone else can ask (so a request that comes as the
+        answer does finds it). A caller that gives up (its own time limit, a client gone) leaves it running for
+        the others."""
         pending = self._asking.get(key)
         if pending is None or pending.get_loop() is not asyncio.get_running_loop():
             async def run():
                 try:
-                    return await ask()
+                    asked = time.monotonic()
+                    answer = await ask()
+                    self._keep(cache, entry, (asked, answer))
+                    return answer
                 finally:
                     if self._asking.get(key) is pending:
                         del self._asking[key]
