@@ -364,7 +364,9 @@ def test_the_index_says_where_a_group_decides(tmp_path):
 
 def test_her_own_data_is_served_by_her_token_alone_while_the_hub_cannot_say_groups(hub, tmp_path):
     """access25: with the hub lost (its token answer for bea still kept, her groups never asked or due), the archive
-    answered 503 to bea reading her *own* HiPS and images: every route asked for her groups. Now only a route where
+    answered 503 to bea reading her *own* HiPS and images: every route asked for her groups. The hub's last answer
+    that her token is hers stands while it cannot be asked, for a minute (its answers are asked again after 5 s
+    while it is up: a revoked token is refused then); her groups never do. Now only a route where
     a group decides asks: her own HiPS, her own and public images (download, DataLink), a TAP query of TAP_SCHEMA
     and her async jobs are served; cy's HiPS shared with her group, the listing of her HiPS (which lists those
     shared with her groups: cy's is), the group's image and a search over images among which a group's may be
@@ -414,6 +416,12 @@ def test_her_own_data_is_served_by_her_token_alone_while_the_hub_cannot_say_grou
             assert refused.status_code == 503 and int(refused.headers["Retry-After"]) > 0, (path, refused.text)
             assert "hub" in refused.text, refused.text
         assert stand_in.asked["groups"] > 1  # asked, not answered from the old groups
+        clock.now += 30  # the token's answer is due, the hub still lost: its last answer stands (a minute)
+        assert get("hips/~/mine-AAAAAAAAAAAAAAAAAAAAAA/properties").status_code == 200
+        assert get("download/grp").status_code == 503
+        clock.now += 31  # a minute after the hub's last answer: the token cannot be checked, 503 to retry
+        lost = get("download/mine")
+        assert lost.status_code == 503 and "hub is unavailable" in lost.text, lost.text
         stand_in.down = False
         assert get("download/grp").status_code == 200  # a member of survey, the hub back
         assert get("sia/query", POS="CIRCLE 10 0 1", RESPONSEFORMAT="json").status_code == 200

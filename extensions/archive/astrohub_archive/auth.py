@@ -19,11 +19,12 @@ the hub (a burst of requests with one token costs one token check, and one group
 A user's groups are asked only where a group decides (:meth:`Authenticator.viewer`'s ``group_decides``;
 :meth:`Authenticator.identity` asks none): her own HiPS and images are hers by her name, from the token check
 alone. A HiPS refused on kept groups is asked again (``fresh_groups=True``), so a grant works at once. While the
-hub is down (or restarting under the supervisor), a token not checked in the recheck time, or a user whose groups
-decide and are due to be asked again, is answered 503 with ``Retry-After``
-(:class:`~astrohub_archive.faults.HubUnavailableFault`; also when the hub takes more than ``hub_timeout`` seconds):
-a lost hub denies, never a hang, a 500, a stale answer or a silent downgrade to anonymous; requests without a
-token are answered as usual.
+hub cannot be asked (down, restarting under the supervisor, or slower than ``hub_timeout`` seconds), the hub's last
+answer that a token is someone's stands for :attr:`Authenticator.hub_down_grace` (a minute; nobody revokes a token
+through a hub that is down), so people keep their own and public data through a hub restart; a token not checked in
+that minute, or a user whose groups decide and are due to be asked again, is answered 503 with ``Retry-After``
+(:class:`~astrohub_archive.faults.HubUnavailableFault`): a lost hub denies, never a hang, a 500, stale groups or a
+silent downgrade to anonymous; requests without a token are answered as usual.
 """
 
 from __future__ import annotations
@@ -64,6 +65,9 @@ class Authenticator:
     #: stops working and a member removed from a group or workspace loses its proprietary images and shared HiPS
     #: (0: asked at every request). The one owner of this setting (``--group-recheck-seconds``).
     group_recheck_seconds: float = 5.0
+    #: Seconds the hub's last answer that a token is someone's still stands while the hub cannot be asked (down,
+    #: restarting): their own data and public data stay served through a restart; a user's groups never do.
+    hub_down_grace: float = 60.0
     _token_cache: dict[str, tuple[float, dict | None]] = field(default_factory=dict, repr=False)
     _group_cache: dict[str, tuple[float, list[str]]] = field(default_factory=dict, repr=False)
     _asking: dict[tuple, asyncio.Task] = field(default_factory=dict, repr=False)
@@ -153,11 +157,22 @@ class Authenticator:
 
     async def _token_model(self, token: str) -> dict | None:
         """The hub's answer about ``token`` (its user's or service's model; None: no such token), kept
-        ``group_recheck_seconds``; concurrent requests with one token share one check."""
+        ``group_recheck_seconds``; concurrent requests with one token share one check. While the hub cannot be
+        asked (down, restarting, hanging), its last answer that the token is someone's stands for
+        :attr:`hub_down_grace` seconds: nobody revokes a token through a hub that is down."""
         key = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
         cached = self._token_cache.get(key)
         if cached and self._recent(cached[0]):
             return cached[1]
+        try:
+            return await self._ask_token(token, key)
+        except HubUnavailableFault:
+            cached = self._token_cache.get(key)  # (an answer kept meanwhile by a question that got through)
+            if cached and cached[1] and time.monotonic() - cached[0] < self.hub_down_grace:
+                return cached[1]
+            raise
+
+    async def _ask_token(self, token: str, key: str) -> dict | None:
         try:
             return await asyncio.wait_for(
                 self._shared(("token", key), self._token_cache, key,
@@ -180,7 +195,7 @@ class Authenticator:
             ) from exc
 
     def _still_working(self) -> str:
-        return (f"tokens checked in the last {self.group_recheck_seconds:g} s and requests without a token still "
+        return (f"tokens it checked in the last {self.hub_down_grace:g} s and requests without a token still "
                 "work")
 
     def _recent(self, asked: float) -> bool:
