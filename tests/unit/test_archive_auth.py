@@ -298,6 +298,12 @@ def test_a_revoked_token_stops_working_within_the_recheck_not_a_minute(hub):
     with pytest.raises(AuthFault, match="not valid"):
         asyncio.run(auth.viewer(_Handler("bea-token")))
     assert stand_in.asked["token"] == 2
+    # the hub then lost: its last answer (no such token) is not a key either; the hub-down grace keeps only a yes
+    from astrohub_archive.faults import HubUnavailableFault
+
+    stand_in.down, clock.now = True, clock.now + 6
+    with pytest.raises(HubUnavailableFault):
+        asyncio.run(auth.viewer(_Handler("bea-token")))
 
 
 def test_a_burst_of_requests_asks_the_hub_once(hub):

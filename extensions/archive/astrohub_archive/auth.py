@@ -203,10 +203,12 @@ class Authenticator:
         return time.monotonic() - asked < self.group_recheck_seconds
 
     def _keep(self, cache: dict, key, entry: tuple) -> None:
-        """``cache[key] = entry``, the expired answers dropped once the cache holds many."""
+        """``cache[key] = entry``, the answers too old for any use (past the recheck and the hub-down grace)
+        dropped once the cache holds many."""
         cache[key] = entry
         if len(cache) > _KEEP_AT_MOST:
-            for old in [k for k, (asked, _) in cache.items() if not self._recent(asked)]:
+            oldest = time.monotonic() - max(self.group_recheck_seconds, self.hub_down_grace)
+            for old in [k for k, (asked, _) in cache.items() if asked < oldest]:
                 del cache[old]
 
     async def _shared(self, key: tuple, cache: dict, entry, ask: Callable[[], Awaitable]):
