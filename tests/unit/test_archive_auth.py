@@ -366,6 +366,13 @@ def test_the_index_says_where_a_group_decides(tmp_path):
     assert index.group_decides(bea, ["ivo://test/grp"], by="obs_publisher_did")
     assert not index.group_decides(cy)  # the group's image is cy's own
     assert not index.group_decides(Viewer()) and not index.group_decides(Viewer(user="bea", admin=True))
+    # asked at every SIA request of a hub user: the group records are found by their own index, not by a scan
+    from platform_lib.imageindex.query import group_decides_sql
+
+    sql, params = group_decides_sql(bea, 61000.0)
+    with index._connection() as conn:
+        plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN SELECT 1 FROM obscore o WHERE {sql}", params)]
+    assert plan == ["SEARCH o USING INDEX obscore_owner_group (owner_group>?)"], plan
 
 
 def test_her_own_data_is_served_by_her_token_alone_while_the_hub_cannot_say_groups(hub, tmp_path):
