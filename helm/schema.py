@@ -106,6 +106,13 @@ OWN_KEYS: dict[str, Any] = {
                 "the versions replaced longer ago (`--keep-replaced`). null: the library's default, 3600. Below the "
                 "longest query (an async TAP job may run 600 s) such a query can fail.",
             },
+            "groupRecheckSeconds": {
+                "type": ["number", "null"], "minimum": 0,
+                "description": "Seconds the archive keeps the hub's answers about a token (who it is) and a user's "
+                "groups before asking again (`--group-recheck-seconds`): how soon a revoked token (deleted at the hub, "
+                "or its user's) stops working at the archive and a member removed from a group or workspace loses its "
+                "proprietary images and shared HiPS; 0: asked at every request; null: the archive's default, 5.",
+            },
             "mappings": {
                 "type": ["object", "array", "null"],
                 "description": "The operator's own instrument mappings (docs/archive.md \"A new instrument\"): a map "

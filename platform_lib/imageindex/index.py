@@ -38,7 +38,7 @@ from platform_lib.imageindex import spacetime
 from platform_lib.imageindex.errors import ImageIndexError, ImageIndexInputError
 from platform_lib.imageindex.ingest import COLUMNS, Skipped, index_derivation, read_records, scan_files
 from platform_lib.imageindex.rtree_pack import pack_rtree
-from platform_lib.imageindex.query import ImageQuery, Viewer, plan_sql, visibility_sql
+from platform_lib.imageindex.query import ImageQuery, Viewer, group_decides_sql, plan_sql, visibility_sql
 from platform_lib.imageindex.sphere import Polygon, cap_boxes, morton_key, polygon_caps, radec_to_xyz
 from platform_lib.pathlimits import BLANK, NOT_A_PATH, path_problem, shown
 
@@ -57,6 +57,10 @@ INDEXES = (
     "CREATE INDEX obscore_file ON obscore(file_path)",
     "CREATE INDEX obscore_collection ON obscore(obs_collection)",
     "CREATE INDEX obscore_tmin ON obscore(t_min)",
+    # the group records only (few): ImageIndex.group_decides, asked per request by the archive, finds them without
+    # reading the table (500 000 rows: 94 ms without it, 0.01 ms with; an index built before gets it at its next
+    # update)
+    "CREATE INDEX obscore_owner_group ON obscore(owner_group) WHERE owner_group IS NOT NULL",
 )
 
 
@@ -533,6 +537,27 @@ class ImageIndex:
         rec = dict(row)
         rec.pop("vertices", None)
         return rec
+
+    def group_decides(self, viewer: Viewer, ids=None, *, by: str = "obs_id", now: float | None = None) -> bool:
+        """Whether ``viewer``'s groups change which records they may see, of those whose ``by`` column (``obs_id``
+        or ``obs_publisher_did``) is one of ``ids``, else of the whole index: some record not yet released, not
+        theirs, belongs to a group (:func:`~platform_lib.imageindex.query.group_decides_sql`). Never for an admin or
+        an anonymous viewer. A service that asks someone else (the hub) for a user's groups needs to only when this
+        is true: the rest is decided by the user's name."""
+        if by not in ("obs_id", "obs_publisher_did"):
+            raise ValueError(f"by={by!r}: give 'obs_id' or 'obs_publisher_did'")
+        decides = group_decides_sql(viewer, now if now is not None else now_mjd())
+        if decides is None:
+            return False
+        sql, params = decides
+        if ids is not None:
+            ids = list(dict.fromkeys(ids))
+            if not ids:
+                return False
+            sql += f" AND o.{by} IN (" + ",".join("?" * len(ids)) + ")"
+            params = [*params, *ids]
+        with self._connection() as conn:
+            return conn.execute(f"SELECT 1 FROM obscore o WHERE {sql} LIMIT 1", params).fetchone() is not None
 
     def skipped(self) -> list[Skipped]:
         with self._connection() as conn:

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from platform_lib.imageindex.sphere import Circle, Polygon, Range
 
-__all__ = ["ImageQuery", "Viewer", "Interval", "plan_sql", "released_sql", "is_released", "visibility_sql"]
+__all__ = ["ImageQuery", "Viewer", "Interval", "plan_sql", "released_sql", "is_released", "visibility_sql",
+           "group_decides_sql"]
 
 #: A closed numeric interval; ``None`` (or an infinity) is an open end.
 Interval = tuple[float | None, float | None]
@@ -99,6 +100,17 @@ def visibility_sql(viewer: Viewer, now_mjd: float) -> tuple[str, list]:
         access.append("o.owner_group IN (" + ",".join("?" * len(viewer.groups)) + ")")
         params.extend(viewer.groups)
     return "(" + " OR ".join(access) + ")", params
+
+
+def group_decides_sql(viewer: Viewer, now_mjd: float) -> tuple[str, list] | None:
+    """``(sql, params)`` selecting the ``obscore o`` rows that ``viewer`` sees or not depending on their groups: not
+    released, not their own, and belonging to a group (:func:`visibility_sql`'s ``owner_group`` term is all that
+    decides them). ``None`` when no row can depend on groups: an admin (who sees every row) or nobody signed in.
+    Where it selects nothing, a caller's groups need not be known (a service need not ask for them)."""
+    if viewer.admin or not viewer.user:
+        return None
+    return (f"(o.owner_group IS NOT NULL AND NOT {released_sql()} AND o.owner IS NOT ?)",
+            [now_mjd, viewer.user])
 
 
 def plan_sql(q: ImageQuery, viewer: Viewer, now_mjd: float, columns: str = "o.*",

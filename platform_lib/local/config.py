@@ -150,6 +150,13 @@ class ArchiveConfig(_Strict):
         "sample data's load remove the versions replaced longer ago. Default: the library's (`platform_lib.catalogs.KEEP_REPLACED_S`, an hour). "
         "Below the longest query (an async TAP job may run 600 s) such a query can fail.",
     )
+    group_recheck: float | None = Field(
+        None, ge=0, allow_inf_nan=False,
+        description="Seconds the archive keeps the hub's answers about a token (who it is) and a user's groups before "
+        "asking again: how soon a revoked token (deleted at the hub, or its user's) stops working at the archive and "
+        "a member removed from a group or workspace loses its proprietary images and shared HiPS; 0: asked at every "
+        "request (the archive's --group-recheck-seconds; unset: the archive's default, 5).",
+    )
     hips_rest_expiry: float | None = Field(
         None, ge=20, allow_inf_nan=False,
         description="Seconds a large table's HiPS sent in two parts waits for its deeper orders with no word from the "

@@ -429,6 +429,8 @@ def plan_components(
             argv += ["--trusted-proxy", f"uid:{proxy_uid}"]
         if config.sample_data.enabled:  # errors about data not there yet say when its first load is running
             argv += ["--sample-data", str(layout.datasets)]
+        if config.archive.group_recheck is not None:
+            argv += ["--group-recheck-seconds", f"{config.archive.group_recheck:g}"]
         if config.archive.hips_rest_expiry is not None:
             argv += ["--hips-rest-expiry", f"{config.archive.hips_rest_expiry:g}"]
         specs.append(

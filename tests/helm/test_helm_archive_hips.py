@@ -112,6 +112,27 @@ def test_the_rest_expiry_reaches_the_archive(chart, monkeypatch) -> None:
             hs.render(chart, values)
 
 
+def test_the_group_recheck_reaches_the_archive(chart, monkeypatch) -> None:
+    """``archive.groupRecheckSeconds`` reaches the archive's ``--group-recheck-seconds`` through the ConfigMap's
+    environment (how soon a revoked token or a member removed from a group that shares a HiPS is refused; null: the
+    archive's default, no variable; 0, asked at every request, is passed on); negative or not a number fails the
+    render naming the key. Before, the chart had no such key (its schema refused it)."""
+    from astrohub_archive.app import build_parser
+
+    values = hs.overlay("production")
+    _, _, config = _archive(hs.manifests(hs.render(chart, values)))
+    assert "ASTROHUB_ARCHIVE_GROUP_RECHECK_SECONDS" not in config
+    for seconds in (0, 2.5, 30):
+        values.setdefault("archive", {})["groupRecheckSeconds"] = seconds
+        _, _, config = _archive(hs.manifests(hs.render(chart, values)))
+        monkeypatch.setenv("ASTROHUB_ARCHIVE_GROUP_RECHECK_SECONDS", config["ASTROHUB_ARCHIVE_GROUP_RECHECK_SECONDS"])
+        assert build_parser().parse_args([]).group_recheck_seconds == seconds
+    for bad in (-1, "5s"):
+        values["archive"]["groupRecheckSeconds"] = bad
+        with pytest.raises(Exception, match="groupRecheckSeconds"):
+            hs.render(chart, values)
+
+
 @pytest.mark.parametrize("path,overlaps", [("/datasets/hips", "/datasets"), ("/archive/hips/", "/archive"),
                                            ("/datasets", "/datasets")])
 def test_a_hips_folder_inside_a_read_only_mount_fails_the_render(chart, path, overlaps) -> None:

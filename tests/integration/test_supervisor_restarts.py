@@ -148,8 +148,8 @@ def _archive_requests(platform) -> dict[str, tuple[str, dict]]:
 
 def test_the_archive_keeps_serving_while_the_hub_is_down(platform, survivor, poll):
     """Issue 22: the hub SIGKILLed, the archive (a supervisor component, not the hub's child) answers
-    SIA, cone and TAP without a token and with a token it checked in the last minute (HubAuth's
-    cache); a token it never checked is answered 503 with Retry-After ("the hub is unavailable ...
+    SIA, cone and TAP without a token and with a token it checked in the last minute (the hub's last answer
+    stands while it cannot be asked; groups are never taken from an old answer); a token it never checked is answered 503 with Retry-After ("the hub is unavailable ...
     retry") until the hub is back, then 200; the same archive process throughout. Before, the
     supervisor stopped the dead hub's archive and the new hub started another."""
     if not platform.config.archive.enabled or _archive_process(platform) is None:

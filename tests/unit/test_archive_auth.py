@@ -7,6 +7,7 @@ network call (``user_for_token``, the hub's answer) is replaced by the models th
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from jupyterhub.services.auth import HubAuth
@@ -205,3 +206,235 @@ def test_a_bad_group_recheck_is_refused_naming_the_flag(seconds):
     with pytest.raises(ValueError, match="--group-recheck-seconds .*0 or more"):
         Authenticator.create(None, None, False, seconds)
     assert Authenticator.create(None, None, False, 0).group_recheck_seconds == 0.0
+
+
+# -- The archive against a hub of its own (a stand-in HTTP server with the hub's two API answers the archive asks
+# for): the real HubAuth, the real group request, the real archive routes; a clock moved by hand.
+
+class _Hub:
+    """A stand-in for the hub's API, served in this process: ``GET /hub/api/user`` answers the model of the
+    token it is called with (403 for a token it does not know: deleted), ``GET /hub/api/users/<name>`` the user's
+    groups; every answer is 502 while :attr:`down` (the hub restarting behind its proxy). Counts each question."""
+
+    def __init__(self):
+        self.tokens: dict[str, dict] = {}
+        self.groups: dict[str, list[str]] = {}
+        self.down = False
+        self.asked = {"token": 0, "groups": 0}
+
+    def app(self):
+        import tornado.web
+
+        hub = self
+
+        class Base(tornado.web.RequestHandler):
+            def answer(self, what: str, body) -> None:
+                hub.asked[what] += 1
+                if hub.down:
+                    raise tornado.web.HTTPError(502)
+                if body is None:
+                    raise tornado.web.HTTPError(403)
+                self.finish(body)
+
+        class User(Base):
+            def get(self):
+                token = self.request.headers.get("Authorization", "").partition(" ")[2]
+                self.answer("token", hub.tokens.get(token))
+
+        class Users(Base):
+            def get(self, name):
+                self.answer("groups", {"name": name, "groups": hub.groups.get(name, [])})
+
+        return tornado.web.Application([(r"/hub/api/user", User), (r"/hub/api/users/([^/]+)", Users)])
+
+
+class _Clocks:
+    """``time.monotonic`` of :mod:`astrohub_archive.auth` and of JupyterHub's HubAuth (whose cache the archive used
+    to keep the token's answer in), moved by hand; everything else of :mod:`time` as it is."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def monotonic(self):
+        return self.now
+
+    def __getattr__(self, name):
+        return getattr(time, name)
+
+
+@pytest.fixture
+def hub(monkeypatch):
+    """``(hub, clock, make)``: the stand-in hub served; ``make()`` the Authenticator ``astrohub-archive`` makes as a
+    hub service (its environment pointing at the stand-in)."""
+    import astrohub_archive.auth as auth_module
+    import jupyterhub.services.auth as hub_auth_module
+    from tornado_thread import serving  # tests/support/, on the path by tests/conftest.py
+
+    clock = _Clocks()
+    monkeypatch.setattr(auth_module, "time", clock, raising=False)
+    monkeypatch.setattr(hub_auth_module, "time", clock)
+    stand_in = _Hub()
+    stand_in.tokens["bea-token"] = {"kind": "user", "name": "bea", "admin": False,
+                                    "scopes": ["access:services!service=archive"]}
+    stand_in.groups["bea"] = ["survey"]
+    with serving(stand_in.app) as url:
+        monkeypatch.setenv("JUPYTERHUB_API_URL", f"{url}/hub/api")
+        monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "archive-service-token")
+        monkeypatch.setenv("JUPYTERHUB_SERVICE_NAME", "archive")
+        yield stand_in, clock, lambda: Authenticator.create(None, None, True)
+
+
+def test_a_revoked_token_stops_working_within_the_recheck_not_a_minute(hub):
+    """access25: a token deleted at the hub (or its user deleted) kept working at the archive for up to 60 s:
+    HubAuth kept the hub's answer about it a minute (``cache_max_age=60``). Now the archive keeps it
+    ``group_recheck_seconds`` (5 s), as it keeps a user's groups: kept for a burst of requests, asked again after."""
+    stand_in, clock, make = hub
+    auth = make()
+    assert asyncio.run(auth.viewer(_Handler("bea-token"))).user == "bea"
+    del stand_in.tokens["bea-token"]  # revoked
+    clock.now += 2  # within the recheck: the kept answer (no hub call per request)
+    assert asyncio.run(auth.viewer(_Handler("bea-token"))).user == "bea" and stand_in.asked["token"] == 1
+    clock.now += 4  # past it: asked again, refused (the old code: still bea here, and until 60 s)
+    with pytest.raises(AuthFault, match="not valid"):
+        asyncio.run(auth.viewer(_Handler("bea-token")))
+    assert stand_in.asked["token"] == 2
+    # the hub then lost: its last answer (no such token) is not a key either; the hub-down grace keeps only a yes
+    from astrohub_archive.faults import HubUnavailableFault
+
+    stand_in.down, clock.now = True, clock.now + 6
+    with pytest.raises(HubUnavailableFault):
+        asyncio.run(auth.viewer(_Handler("bea-token")))
+
+
+def test_a_burst_of_requests_asks_the_hub_once(hub):
+    """100 concurrent requests with one token: one token check and one groups question, not one each (the old
+    code: 100 and 100, HubAuth's cache and the groups' kept answer being filled only when an answer came back);
+    after the recheck time, the next burst asks once again; one where no group decides asks no groups."""
+    stand_in, clock, make = hub
+    auth = make()
+
+    async def burst(**kw):
+        return await asyncio.gather(*(auth.viewer(_Handler("bea-token"), **kw) for _ in range(100)))
+
+    assert {(v.user, v.groups) for v in asyncio.run(burst())} == {("bea", ("survey",))}
+    assert stand_in.asked == {"token": 1, "groups": 1}
+    clock.now += 6
+    assert {(v.user, v.groups) for v in asyncio.run(burst())} == {("bea", ("survey",))}
+    assert stand_in.asked == {"token": 2, "groups": 2}
+    clock.now += 6
+    assert {(v.user, v.groups) for v in asyncio.run(burst(group_decides=lambda who: False))} == {("bea", ())}
+    assert stand_in.asked == {"token": 3, "groups": 2}
+
+
+def _images(root):
+    """An image index of three proprietary-or-not images, and their files: ``pub`` (released), ``mine`` (bea's,
+    not released), ``grp`` (cy's, of the group ``survey``, not released)."""
+    import sqlite3
+
+    import numpy as np
+
+    from platform_lib.imageindex.index import INDEXES, bulk_load, create_schema
+    from platform_lib.imageindex.ingest import COLUMNS
+
+    rows = {"pub": dict(release_date=50000.0), "mine": dict(owner="bea"), "grp": dict(owner="cy", owner_group="survey")}
+    records, vertices = [], []
+    for k, (name, extra) in enumerate(rows.items()):
+        records.append(dict.fromkeys(COLUMNS) | dict(obs_id=name, obs_publisher_did=f"ivo://test/{name}",
+                                                     s_ra=10.0 * k, s_dec=0.0, file_path=f"{name}.fits") | extra)
+        corners = np.radians([(10.0 * k + dx, dy) for dx, dy in ((-1, -1), (1, -1), (1, 1), (-1, 1))])
+        vertices.append(np.column_stack([np.cos(corners[:, 1]) * np.cos(corners[:, 0]),
+                                         np.cos(corners[:, 1]) * np.sin(corners[:, 0]), np.sin(corners[:, 1])]))
+        (root / f"{name}.fits").write_bytes(b"SIMPLE  =                    T" + b" " * 2849)
+    conn = sqlite3.connect(root / "index.sqlite")
+    create_schema(conn)
+    bulk_load(conn, records, np.array(vertices))
+    for sql in INDEXES:
+        conn.execute(sql)
+    conn.commit()
+    conn.close()
+    return root / "index.sqlite"
+
+
+def test_the_index_says_where_a_group_decides(tmp_path):
+    """Only a record not released, not the caller's and of a group makes a user's groups matter."""
+    from platform_lib.imageindex import ImageIndex, Viewer
+
+    index = ImageIndex(_images(tmp_path))
+    bea, cy = Viewer(user="bea"), Viewer(user="cy")
+    assert index.group_decides(bea) and index.group_decides(bea, ["grp", "pub"])
+    assert not index.group_decides(bea, ["mine", "pub"]) and not index.group_decides(bea, [])
+    assert index.group_decides(bea, ["ivo://test/grp"], by="obs_publisher_did")
+    assert not index.group_decides(cy)  # the group's image is cy's own
+    assert not index.group_decides(Viewer()) and not index.group_decides(Viewer(user="bea", admin=True))
+    # asked at every SIA request of a hub user: the group records are found by their own index, not by a scan
+    from platform_lib.imageindex.query import group_decides_sql
+
+    sql, params = group_decides_sql(bea, 61000.0)
+    with index._connection() as conn:
+        plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN SELECT 1 FROM obscore o WHERE {sql}", params)]
+    assert plan == ["SEARCH o USING INDEX obscore_owner_group (owner_group>?)"], plan
+
+
+def test_her_own_data_is_served_by_her_token_alone_while_the_hub_cannot_say_groups(hub, tmp_path):
+    """access25: with the hub lost (its token answer for bea still kept, her groups never asked or due), the archive
+    answered 503 to bea reading her *own* HiPS and images: every route asked for her groups. The hub's last answer
+    that her token is hers stands while it cannot be asked, for a minute (its answers are asked again after 5 s
+    while it is up: a revoked token is refused then); her groups never do. Now only a route where
+    a group decides asks: her own HiPS, her own and public images (download, DataLink), a TAP query of TAP_SCHEMA
+    and her async jobs are served; cy's HiPS shared with her group, the listing of her HiPS (which lists those
+    shared with her groups: cy's is), the group's image and a search over images among which a group's may be
+    are 503 with Retry-After until the hub answers (never served without her groups). The old code fails at the
+    first count: it asked her groups at every request, so the hub's loss denied her own data once they were due."""
+    import json
+
+    import requests
+    from tornado_thread import serving
+
+    from astrohub_archive.app import ArchiveState, make_app
+    from astrohub_archive.userhips import UserHipsStore
+
+    stand_in, clock, make = hub
+    hips = tmp_path / "hips"
+    store = UserHipsStore(hips)
+    store.owners.mkdir(parents=True)
+    for name, owner, groups in (("mine-AAAAAAAAAAAAAAAAAAAAAA", "bea", []),
+                                ("theirs-BBBBBBBBBBBBBBBBBBBBBB", "cy", ["survey"])):
+        (store.root / name).mkdir(parents=True)
+        (store.root / name / "properties").write_text("creator_did = ivo://test/x\n")
+        (store.owners / f"{name}.json").write_text(json.dumps({"name": name, "owner": owner, "bytes": 1,
+                                                               "groups": groups}))
+    state = ArchiveState(index_path=_images(tmp_path), data_root=tmp_path, auth=make(), hips_dir=hips)
+    bea = {"Authorization": "token bea-token"}
+    tap = {"REQUEST": "doQuery", "LANG": "ADQL", "FORMAT": "csv"}
+    with serving(lambda: make_app(state)) as base:
+        def get(path, **params):
+            return requests.get(f"{base}/{path}", params=params, headers=bea, timeout=30)
+
+        assert get("hips/~/theirs-BBBBBBBBBBBBBBBBBBBBBB/properties").status_code == 200  # a member, hub up
+        assert stand_in.asked == {"token": 1, "groups": 1}
+        clock.now += 6  # her groups are due to be asked again
+        assert get("download/mine").status_code == 200  # her token checked again; no group decides
+        assert stand_in.asked == {"token": 2, "groups": 1}
+        stand_in.down = True  # the hub is lost; the token's answer is kept a few seconds more
+        served = {path: get(path, **params).status_code for path, params in (
+            ("hips/~/mine-AAAAAAAAAAAAAAAAAAAAAA/properties", {}), ("download/mine", {}),
+            ("download/pub", {}), ("tap/sync", {**tap, "QUERY": "SELECT COUNT(*) AS n FROM TAP_SCHEMA.tables"}),
+            ("tap/async", {}), ("datalink", {"ID": "ivo://test/mine"}))}
+        assert served == dict.fromkeys(served, 200), served
+        for path, params in (("hips/~/theirs-BBBBBBBBBBBBBBBBBBBBBB/properties", {}), ("hips/~/", {}),
+                             ("download/grp", {}),
+                             ("sia/query", {"POS": "CIRCLE 10 0 1"}),
+                             ("tap/sync", {**tap, "QUERY": "SELECT obs_id FROM ivoa.obscore"})):
+            refused = get(path, **params)
+            assert refused.status_code == 503 and int(refused.headers["Retry-After"]) > 0, (path, refused.text)
+            assert "hub" in refused.text, refused.text
+        assert stand_in.asked["groups"] > 1  # asked, not answered from the old groups
+        clock.now += 30  # the token's answer is due, the hub still lost: its last answer stands (a minute)
+        assert get("hips/~/mine-AAAAAAAAAAAAAAAAAAAAAA/properties").status_code == 200
+        assert get("download/grp").status_code == 503
+        clock.now += 31  # a minute after the hub's last answer: the token cannot be checked, 503 to retry
+        lost = get("download/mine")
+        assert lost.status_code == 503 and "hub is unavailable" in lost.text, lost.text
+        stand_in.down = False
+        assert get("download/grp").status_code == 200  # a member of survey, the hub back
+        assert get("sia/query", POS="CIRCLE 10 0 1", RESPONSEFORMAT="json").status_code == 200

@@ -115,3 +115,20 @@ def test_the_rest_expiry_is_a_setting_in_seconds_refused_below_its_floor(monkeyp
         assert f"argument --hips-rest-expiry: {bad!r}: give the seconds" in err and "at least 20" in err, err
     monkeypatch.setenv("ASTROHUB_ARCHIVE_HIPS_REST_EXPIRY", "5")
     assert "ASTROHUB_ARCHIVE_HIPS_REST_EXPIRY" in _usage_error([], capsys)
+
+
+def test_the_group_recheck_is_a_setting_in_seconds_refused_naming_where_it_is_set(monkeypatch, capsys):
+    """``--group-recheck-seconds`` (``ASTROHUB_ARCHIVE_GROUP_RECHECK_SECONDS``, which the chart and astrohub.toml now
+    set): how long the hub's answers are kept. A bad value was argparse's "invalid float value" (a negative one the
+    Authenticator's error after parsing), naming neither the variable nor the settings that set it."""
+    monkeypatch.delenv("ASTROHUB_ARCHIVE_GROUP_RECHECK_SECONDS", raising=False)
+    assert build_parser().parse_args([]).group_recheck_seconds is None  # the Authenticator's default, 5
+    assert build_parser().parse_args(["--group-recheck-seconds", "0"]).group_recheck_seconds == 0
+    monkeypatch.setenv("ASTROHUB_ARCHIVE_GROUP_RECHECK_SECONDS", "2.5")
+    assert build_parser().parse_args([]).group_recheck_seconds == 2.5
+    for bad in ("-1", "nan", "inf", "five"):
+        err = _usage_error(["--group-recheck-seconds", bad], capsys)
+        assert f"argument --group-recheck-seconds: {bad!r}: give the seconds" in err and "0 or more" in err, err
+        assert "archive.groupRecheckSeconds" in err and "archive.group_recheck" in err, err
+    monkeypatch.setenv("ASTROHUB_ARCHIVE_GROUP_RECHECK_SECONDS", "-5")
+    assert "ASTROHUB_ARCHIVE_GROUP_RECHECK_SECONDS" in _usage_error([], capsys)

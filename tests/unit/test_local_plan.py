@@ -93,6 +93,26 @@ def test_astrohub_toml_sets_the_archives_hips_rest_expiry(tmp_path):
         argv(hips_rest_expiry=5)
 
 
+def test_astrohub_toml_sets_the_archives_group_recheck(tmp_path):
+    """``archive.group_recheck`` reaches the archive's ``--group-recheck-seconds`` (unset: the archive's own default,
+    no flag; 0 passed on: asked at every request); negative or not a number is refused when the configuration is
+    read, naming the key. Before, the flag had no setting: only its environment variable, which `astrohub up` does
+    not pass on."""
+    from astrohub_archive.app import build_parser
+
+    def argv(**archive) -> list[str]:
+        config, layout = make(tmp_path, archive={"port": 9004, **archive})
+        return {s.name: s for s in plan_components(config, layout, TOKENS, proxy_command="c", bin_dir=Path("/b"),
+                                                   archive_command=["astrohub-archive"])}["archive"].argv
+
+    assert "--group-recheck-seconds" not in argv()
+    for seconds in (0, 2.5, 30):
+        assert build_parser().parse_args(argv(group_recheck=seconds)[1:]).group_recheck_seconds == seconds
+    for bad in (-1, "soon", float("nan")):
+        with pytest.raises(Exception, match="group_recheck"):
+            argv(group_recheck=bad)
+
+
 def test_the_archive_loads_the_installs_compiled_kernel_from_a_cache_of_its_own(tmp_path):
     """The archive's positional joins call the crossmatch kernel: without a writable numba cache seeded
     from the install's, every start compiled it for 25 to 65 s (holding the GIL), joins meanwhile on

@@ -223,6 +223,20 @@ def rest_expiry(text: str | float) -> float:
     return seconds
 
 
+def recheck_seconds(text: str | float) -> float:
+    """``--group-recheck-seconds`` (``ASTROHUB_ARCHIVE_GROUP_RECHECK_SECONDS``): seconds, 0 or more."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 <= seconds < float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give the seconds the hub's answers about a token and a user's groups are kept, 0 or more "
+            "(0: asked at every request; ASTROHUB_ARCHIVE_GROUP_RECHECK_SECONDS; the chart's "
+            "archive.groupRecheckSeconds; astrohub.toml's archive.group_recheck)")
+    return seconds
+
+
 def _env(name: str, default=None):
     return os.environ.get(f"ASTROHUB_ARCHIVE_{name.upper().replace('-', '_')}", default)
 
@@ -276,10 +290,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prefix", default=_env("prefix"), help="URL prefix (default: JUPYTERHUB_SERVICE_PREFIX or /)")
     p.add_argument("--token", default=_env("token"), help="a static admin token (sees proprietary records)")
     p.add_argument("--tokens", type=Path, default=_env("tokens"), help="JSON file of standalone user tokens")
-    p.add_argument("--group-recheck-seconds", type=float, default=_env("group-recheck-seconds"),
-                   help="how long a user's hub groups are kept: how soon a member removed from a group or "
-                        "workspace loses its proprietary images and shared HiPS (default 5, "
-                        "astrohub_archive.auth.Authenticator.group_recheck_seconds; 0: asked at every request)")
+    p.add_argument("--group-recheck-seconds", type=recheck_seconds, default=_env("group-recheck-seconds"),
+                   help="how long the hub's answers about a token (who it is) and a user's groups are kept: how "
+                        "soon a revoked token stops working here and a member removed from a group or workspace "
+                        "loses its proprietary images and shared HiPS (default 5, "
+                        "astrohub_archive.auth.Authenticator.group_recheck_seconds; 0: asked at every request; "
+                        "the chart's archive.groupRecheckSeconds, astrohub.toml's archive.group_recheck)")
     p.add_argument("--update-every", type=float, default=_env("update-every", DEFAULT_UPDATE_EVERY),
                    help="seconds between incremental index updates in a background thread (default: daily; "
                         "0 disables; a missing index is always built at start)")

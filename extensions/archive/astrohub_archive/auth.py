@@ -8,33 +8,50 @@ itself through :class:`jupyterhub.services.auth.HubAuth`, which must show the to
 ``Authorization: token ...`` / ``Bearer ...`` or a ``token`` query parameter. No token means the
 anonymous viewer (public records only); a token nobody recognises is refused.
 
-Token checks need the hub; :class:`HubAuth` keeps each answer (who the token is) for a minute. A hub user's
-groups, which unlock a group's proprietary images and the HiPS shared with a group or workspace, are not taken
-from that answer: they are asked of the hub (``GET users/<name>``, the service's ``read:users:groups``) and kept
-``Authenticator.group_recheck_seconds`` (5 s, ``--group-recheck-seconds``), so a member removed from a group or
-workspace loses its data within that time, not a minute; a HiPS refused on a kept answer is asked again
-(``viewer(..., fresh_groups=True)``), so a grant works at once. While the hub is down (or restarting under the
-supervisor), a token not checked in that minute, or a user whose groups are due to be asked again, is answered
-503 with ``Retry-After`` (:class:`~astrohub_archive.faults.HubUnavailableFault`; also when the hub takes more
-than ``hub_timeout`` seconds): a lost hub denies, never a hang, a 500, a stale group or a silent downgrade to
-anonymous; requests without a token are answered as usual.
+The hub's answers are kept :attr:`Authenticator.group_recheck_seconds` (5 s, ``--group-recheck-seconds``) and asked
+again once older: who a token is (``GET user`` with that token; HubAuth's own cache is not used), so
+a token deleted at the hub, or one of a user deleted, stops working at the archive within that time; and a hub
+user's groups, which unlock a group's proprietary images and the HiPS shared with a group or workspace (``GET
+users/<name>`` with the service's ``read:users:groups``; never the token's model), so a member removed from a group
+or workspace loses its data within that time. Concurrent requests that need the same answer share one question to
+the hub (a burst of requests with one token costs one token check, and one groups question when a group decides).
+
+A user's groups are asked only where a group decides (:meth:`Authenticator.viewer`'s ``group_decides``;
+:meth:`Authenticator.identity` asks none): her own HiPS and images are hers by her name, from the token check
+alone. A HiPS refused on kept groups is asked again (``fresh_groups=True``), so a grant works at once. While the
+hub cannot be asked (down, restarting under the supervisor, or slower than ``hub_timeout`` seconds), the hub's last
+answer that a token is someone's stands for :attr:`Authenticator.hub_down_grace` (a minute; nobody revokes a token
+through a hub that is down), so people keep their own and public data through a hub restart; a token not checked in
+that minute, or a user whose groups decide and are due to be asked again, is answered 503 with ``Retry-After``
+(:class:`~astrohub_archive.faults.HubUnavailableFault`): a lost hub denies, never a hang, a 500, stale groups or a
+silent downgrade to anonymous; requests without a token are answered as usual.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Awaitable, Callable
 
 from astrohub_archive.faults import AuthFault, HubUnavailableFault
 from platform_lib.imageindex import Viewer
 
-__all__ = ["Authenticator", "AuthFault"]
+__all__ = ["Authenticator", "AuthFault", "HubUser"]
 
 log = logging.getLogger("astrohub_archive")
+#: Kept answers past which expired ones are dropped (each request with a new token adds one).
+_KEEP_AT_MOST = 10_000
+
+
+@dataclass(frozen=True)
+class HubUser(Viewer):
+    """A hub user known from the token check alone: name and admin flag, groups not asked yet (empty here;
+    :meth:`Authenticator.with_groups` asks them)."""
 
 
 @dataclass
@@ -44,10 +61,16 @@ class Authenticator:
     hub_auth: object | None = None  # jupyterhub.services.auth.HubAuth
     #: Seconds a token check may wait for the hub before the caller gets a 503 (HubAuth's own is 300).
     hub_timeout: float = 10.0
-    #: Seconds the hub's answer about a user's groups is kept: how soon a member removed from a group or workspace
-    #: loses its proprietary images and shared HiPS (0: asked at every request). The one owner of this setting.
+    #: Seconds the hub's answers are kept, about a token (who it is) and a user's groups: how soon a revoked token
+    #: stops working and a member removed from a group or workspace loses its proprietary images and shared HiPS
+    #: (0: asked at every request). The one owner of this setting (``--group-recheck-seconds``).
     group_recheck_seconds: float = 5.0
+    #: Seconds the hub's last answer that a token is someone's still stands while the hub cannot be asked (down,
+    #: restarting): their own data and public data stay served through a restart; a user's groups never do.
+    hub_down_grace: float = 60.0
+    _token_cache: dict[str, tuple[float, dict | None]] = field(default_factory=dict, repr=False)
     _group_cache: dict[str, tuple[float, list[str]]] = field(default_factory=dict, repr=False)
+    _asking: dict[tuple, asyncio.Task] = field(default_factory=dict, repr=False)
 
     @classmethod
     def create(cls, static_token: str | None, tokens_file: Path | None, use_hub: bool,
@@ -57,12 +80,13 @@ class Authenticator:
         if use_hub:
             from jupyterhub.services.auth import HubAuth
 
-            hub_auth = HubAuth(cache_max_age=60)
+            hub_auth = HubAuth()  # its cache is not used: Authenticator keeps the answers (group_recheck_seconds)
         auth = cls(static_token or None, tokens, hub_auth)
         if group_recheck_seconds is not None:
-            if not group_recheck_seconds >= 0:
+            if not 0 <= group_recheck_seconds < float("inf"):
                 raise ValueError(f"--group-recheck-seconds {group_recheck_seconds!r}: give seconds, 0 or more "
-                                 "(how long a user's hub groups are kept; 5 by default)")
+                                 "(how long the hub's answers about a token and a user's groups are kept; 5 by "
+                                 "default)")
             auth.group_recheck_seconds = float(group_recheck_seconds)
         return auth
 
@@ -74,9 +98,20 @@ class Authenticator:
             return value.strip()
         return handler.get_query_argument("token", None) or None
 
-    async def viewer(self, handler, fresh_groups: bool = False) -> Viewer:
-        """Who ``handler``'s request is; ``fresh_groups``: a hub user's groups asked of the hub now, not kept
-        (a refusal on a kept answer asks again, so one just added to a group is let in at once)."""
+    async def viewer(self, handler, fresh_groups: bool = False,
+                     group_decides: Callable[[Viewer], bool] | None = None) -> Viewer:
+        """Who ``handler``'s request is, with a hub user's groups (:meth:`with_groups`) where ``group_decides(who)``
+        (``who`` known from the token alone: a :class:`HubUser`; ``None``: always) and without them, unasked, where
+        it does not (a lost hub then costs nothing more than the token check). ``fresh_groups``: asked of the hub
+        now, not kept (a refusal on a kept answer asks again, so one just added to a group is let in at once)."""
+        who = await self.identity(handler)
+        if not isinstance(who, HubUser) or (group_decides is not None and not group_decides(who)):
+            return who
+        return await self.with_groups(who, fresh=fresh_groups)
+
+    async def identity(self, handler) -> Viewer:
+        """Who ``handler``'s request is from its token alone: a hub user is a :class:`HubUser`, whose groups are not
+        asked (the tokens file's and the static token's viewers are whole)."""
         token = self.token_of(handler)
         if not token:
             return Viewer()
@@ -86,23 +121,7 @@ class Authenticator:
             t = self.tokens[token]
             return Viewer(user=t.get("name"), groups=tuple(t.get("groups", ())), admin=bool(t.get("admin")))
         if self.hub_auth is not None:
-            try:
-                model = await asyncio.wait_for(self.hub_auth.user_for_token(token, sync=False), self.hub_timeout)
-            except asyncio.TimeoutError as exc:  # a hub that hangs (stopped, overloaded): not a hang here
-                log.warning("hub token check took longer than %g s", self.hub_timeout)
-                raise HubUnavailableFault(
-                    f"the hub did not answer the check of this token within {self.hub_timeout:g} s; retry in a "
-                    "minute (tokens checked in the last minute and requests without a token still work)"
-                ) from exc
-            except Exception as exc:  # the hub is down or refuses: say so, never a traceback
-                log.warning("hub token check failed: %s", exc)
-                if getattr(exc, "status_code", 500) < 500:
-                    raise AuthFault("the hub could not check this token") from exc
-                # Down or restarting (HubAuth's 500 "Failed to connect", 502 upstream): not the caller's fault.
-                raise HubUnavailableFault(
-                    f"the hub is unavailable, so this token cannot be checked now ({_reason(exc)}); retry "
-                    "in a minute (tokens checked in the last minute and requests without a token still work)"
-                ) from exc
+            model = await self._token_model(token)
             if model and "scopes" in model and self.hub_auth.access_scopes and not self.hub_auth.check_scopes(
                     self.hub_auth.access_scopes, model):
                 # A hub token for something else (a server's own API, another service) is not a key to the archive.
@@ -110,9 +129,8 @@ class Authenticator:
                                 f"({' or '.join(sorted(self.hub_auth.access_scopes))}); use a token of your "
                                 "user or server (JUPYTERHUB_API_TOKEN), or request one with that scope")
             if model and model.get("kind", "user") == "user" and model.get("name"):
-                # Not the model's groups: HubAuth keeps the model a minute, and a removed member would keep them.
-                groups = await self._groups(model["name"], fresh=fresh_groups)
-                return Viewer(user=model["name"], groups=tuple(groups), admin=bool(model.get("admin")))
+                # Not the model's groups: the token's answer is kept, and a removed member would keep them.
+                return HubUser(user=model["name"], admin=bool(model.get("admin")))
             if model and model.get("kind") == "service":
                 # A hub service's token (the operator's `astrohub` commands' astrohub-cli, the gateway's): the archive
                 # serves users, whose names and groups decide which proprietary images they see; no command of
@@ -122,16 +140,97 @@ class Authenticator:
                                 "JUPYTERHUB_API_TOKEN in a server, or a token from the hub's Token page (/hub/token)")
         raise AuthFault("the token is not valid for this service")
 
-    async def _groups(self, name: str, fresh: bool = False) -> list[str]:
-        """The user's groups, asked of the hub with the service's own token (needs read:users:groups); kept
-        ``group_recheck_seconds`` (``fresh``: asked again anyway). A hub that cannot answer raises
-        :class:`HubUnavailableFault` (503): an answer older than that is never used."""
-        cached = self._group_cache.get(name)
-        if not fresh and cached and time.monotonic() - cached[0] < self.group_recheck_seconds:
+    async def with_groups(self, who: Viewer, fresh: bool = False) -> Viewer:
+        """``who`` with their hub groups when a :class:`HubUser` (else ``who`` as it is): asked of the hub with the
+        service's own token (needs read:users:groups), kept ``group_recheck_seconds`` (``fresh``: asked again
+        anyway). A hub that cannot answer raises :class:`HubUnavailableFault` (503): an answer older than that is
+        never used."""
+        if not isinstance(who, HubUser):
+            return who
+        cached = self._group_cache.get(who.user)
+        if not fresh and cached and self._recent(cached[0]):
+            groups = cached[1]
+        else:
+            groups = await self._shared(("groups", who.user), self._group_cache, who.user,
+                                        lambda: self._ask_groups(who.user))
+        return Viewer(user=who.user, groups=tuple(groups), admin=who.admin)
+
+    async def _token_model(self, token: str) -> dict | None:
+        """The hub's answer about ``token`` (its user's or service's model; None: no such token), kept
+        ``group_recheck_seconds``; concurrent requests with one token share one check. While the hub cannot be
+        asked (down, restarting, hanging), its last answer that the token is someone's stands for
+        :attr:`hub_down_grace` seconds: nobody revokes a token through a hub that is down."""
+        key = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+        cached = self._token_cache.get(key)
+        if cached and self._recent(cached[0]):
             return cached[1]
-        groups = await self._ask_groups(name)
-        self._group_cache[name] = (time.monotonic(), groups)
-        return groups
+        try:
+            return await self._ask_token(token, key)
+        except HubUnavailableFault:
+            cached = self._token_cache.get(key)  # (an answer kept meanwhile by a question that got through)
+            if cached and cached[1] and time.monotonic() - cached[0] < self.hub_down_grace:
+                return cached[1]
+            raise
+
+    async def _ask_token(self, token: str, key: str) -> dict | None:
+        try:
+            return await asyncio.wait_for(
+                self._shared(("token", key), self._token_cache, key,
+                             lambda: self.hub_auth.user_for_token(token, use_cache=False, sync=False)),
+                self.hub_timeout)
+        except asyncio.TimeoutError as exc:  # a hub that hangs (stopped, overloaded): not a hang here
+            log.warning("hub token check took longer than %g s", self.hub_timeout)
+            raise HubUnavailableFault(
+                f"the hub did not answer the check of this token within {self.hub_timeout:g} s; retry in a "
+                f"minute ({self._still_working()})"
+            ) from exc
+        except Exception as exc:  # the hub is down or refuses: say so, never a traceback
+            log.warning("hub token check failed: %s", exc)
+            if getattr(exc, "status_code", 500) < 500:
+                raise AuthFault("the hub could not check this token") from exc
+            # Down or restarting (HubAuth's 500 "Failed to connect", 502 upstream): not the caller's fault.
+            raise HubUnavailableFault(
+                f"the hub is unavailable, so this token cannot be checked now ({_reason(exc)}); retry "
+                f"in a minute ({self._still_working()})"
+            ) from exc
+
+    def _still_working(self) -> str:
+        return (f"tokens it checked in the last {self.hub_down_grace:g} s and requests without a token still "
+                "work")
+
+    def _recent(self, asked: float) -> bool:
+        """Whether an answer the hub gave at ``asked`` (``time.monotonic``) may still be used."""
+        return time.monotonic() - asked < self.group_recheck_seconds
+
+    def _keep(self, cache: dict, key, entry: tuple) -> None:
+        """``cache[key] = entry``, the answers too old for any use (past the recheck and the hub-down grace)
+        dropped once the cache holds many."""
+        cache[key] = entry
+        if len(cache) > _KEEP_AT_MOST:
+            oldest = time.monotonic() - max(self.group_recheck_seconds, self.hub_down_grace)
+            for old in [k for k, (asked, _) in cache.items() if asked < oldest]:
+                del cache[old]
+
+    async def _shared(self, key: tuple, cache: dict, entry, ask: Callable[[], Awaitable]):
+        """``await ask()``, once for every caller that asks ``key`` while it runs (its answer or its exception is
+        theirs), its answer kept in ``cache[entry]`` before anyone else can ask (so a request that comes as the
+        answer does finds it). A caller that gives up (its own time limit, a client gone) leaves it running for
+        the others."""
+        pending = self._asking.get(key)
+        if pending is None or pending.get_loop() is not asyncio.get_running_loop():
+            async def run():
+                try:
+                    asked = time.monotonic()
+                    answer = await ask()
+                    self._keep(cache, entry, (asked, answer))
+                    return answer
+                finally:
+                    if self._asking.get(key) is pending:
+                        del self._asking[key]
+
+            pending = asyncio.ensure_future(run())
+            self._asking[key] = pending
+        return await asyncio.shield(pending)
 
     async def _ask_groups(self, name: str) -> list[str]:
         from urllib.parse import quote

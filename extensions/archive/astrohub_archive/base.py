@@ -359,7 +359,25 @@ class BaseHandler(HeadAsGet):
                              "constrain it (a smaller region, fewer values, a lower MAXREC)") from None
 
     async def viewer(self):
+        """The caller with their hub groups (asked of the hub when the kept answer is due)."""
         return await self.state.auth.viewer(self)
+
+    async def identity(self):
+        """The caller from the token alone (:meth:`~astrohub_archive.auth.Authenticator.identity`): their name, no
+        hub groups asked; for what no group decides (their own TAP jobs)."""
+        return await self.state.auth.identity(self)
+
+    async def image_viewer(self, ids=None, by: str = "obs_id"):
+        """The caller as the image index sees them: with their hub groups where a group decides which of its
+        images (those whose ``by`` is one of ``ids``, else all) they see
+        (:meth:`~platform_lib.imageindex.ImageIndex.group_decides`), else from the token alone, so that a lost hub
+        keeps nobody from their own or public images."""
+        return await self.state.auth.viewer(self, group_decides=self.group_decides(ids, by))
+
+    def group_decides(self, ids=None, by: str = "obs_id"):
+        """:meth:`image_viewer`'s test, ``who -> bool``, for a route that asks for the caller's groups later."""
+        state = self.state
+        return lambda who: state.index().group_decides(who, ids, by=by)
 
     async def guarded(self, coro_fn):
         """Run ``coro_fn``; faults become error documents, anything else an ``Error:`` (logged)."""

@@ -121,7 +121,7 @@ class LinksHandler(BaseHandler):
 
     async def _links(self) -> None:
         ids = _ids(self.args())
-        viewer = await self.viewer()
+        viewer = await self.image_viewer(ids, by="obs_publisher_did")
         base = self.base_url()
 
         def run() -> bytes:
@@ -295,7 +295,7 @@ class SodaHandler(BaseHandler):
         if len(ids) != 1:
             raise UsageFault(f"ID is given {len(ids)} times; a SODA sync request cuts one image")
         name, value, region = _region(args)
-        viewer = await self.viewer()
+        viewer = await self.image_viewer(ids, by="obs_publisher_did")
 
         def run() -> tuple[dict, bytes]:
             rec = _record(self.state, ids[0], viewer)

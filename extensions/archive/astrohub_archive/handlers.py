@@ -39,7 +39,7 @@ class SiaQueryHandler(BaseHandler):
 
     async def _query(self) -> None:
         args = self.args()
-        viewer = await self.viewer()
+        viewer = await self.image_viewer()
         base = self.base_url() + "download/"
         descriptor = datalink.sia_descriptor(self.base_url())
         fmt = []
@@ -148,7 +148,7 @@ class DownloadHandler(BaseHandler):
         parts = obs_id.replace("\\", "/").split("/")
         if obs_id.startswith("/") or any(p in ("..", ".", "") for p in parts) or "\x00" in obs_id:
             raise UsageFault(f"obs_id {obs_id!r} is not a valid identifier (no '..', '.', or empty segments)")
-        viewer = await self.viewer()
+        viewer = await self.image_viewer([obs_id])
         rec = self.state.index().get(obs_id, viewer)
         if rec is None:  # missing or still proprietary: the same answer, so nothing leaks
             raise NotFoundFault(f"no image {obs_id!r} visible to you; proprietary images need the owner's token")

@@ -37,6 +37,7 @@ and ``_tiles``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import json
 import logging
@@ -569,12 +570,19 @@ class UserHipsFileHandler(HipsFileHandler):
         await super().get(name, rel, head=head)
 
     async def _may_read(self, name: str) -> bool:
-        """Whether this request's token may read the HiPS ``name``: a refusal on the user's kept groups is asked
-        of the hub again (one just added to the group it is shared with is let in at once; a removal takes
-        ``Authenticator.group_recheck_seconds``)."""
-        if self.library.readable(name, await signed_in_viewer(self, self.state)):
+        """Whether this request's token may read the HiPS ``name``: its owner by her name alone (her groups are not
+        asked, so a hub that cannot say them does not keep her from her own HiPS), anyone else by their groups
+        when it is shared with a group (:meth:`UserHipsStore.group_decides`); a refusal on the user's kept groups
+        is asked of the hub again (one just added to the group it is shared with is let in at once; a removal
+        takes ``Authenticator.group_recheck_seconds``)."""
+        decides = functools.partial(self.library.group_decides, name)
+        viewer = await signed_in_viewer(self, self.state, group_decides=decides)
+        if self.library.readable(name, viewer):
             return True
-        return self.library.readable(name, await signed_in_viewer(self, self.state, fresh_groups=True))
+        if not decides(viewer):
+            return False
+        return self.library.readable(name, await signed_in_viewer(self, self.state, fresh_groups=True,
+                                                                  group_decides=decides))
 
     async def _wait_for_order(self, name: str, rel: str) -> None:
         """A tile of an order still to come (the HiPS's first part is kept, its owner's notebook sends the rest:

@@ -221,7 +221,7 @@ class _MovingHandler(BaseHandler):
             fmt = "votable"
         if fmt not in _FORMATS:
             raise UsageFault(f"format={fmt!r} is not offered here; use one of {', '.join(_FORMATS)}")
-        viewer = await self.viewer()
+        viewer = await self.caller(args)
 
         def run() -> bytes | None:
             try:
@@ -247,6 +247,11 @@ class _MovingHandler(BaseHandler):
         else:
             self.finish(body)
 
+    async def caller(self, args):
+        """Who asks, as :meth:`plan` needs them: with their hub groups only where a group decides which images of
+        the index they see (:meth:`~astrohub_archive.base.BaseHandler.image_viewer`)."""
+        return await self.image_viewer()
+
 
 class ImagesOfBodyHandler(_MovingHandler):
     def plan(self, args, viewer):
@@ -270,6 +275,11 @@ class ImagesOfBodyHandler(_MovingHandler):
 
 
 class BodiesInImageHandler(_MovingHandler):
+    async def caller(self, args):
+        """The images named (``obs_id``) decide whether the caller's groups are asked; a cone reads no image."""
+        obs_ids = _obs_ids(args)
+        return await (self.image_viewer(obs_ids) if obs_ids else self.identity())
+
     def plan(self, args, viewer):
         import astropy.units as u
         from astropy.coordinates import SkyCoord
@@ -277,7 +287,7 @@ class BodiesInImageHandler(_MovingHandler):
         from platform_lib.moving import bodies_in_image, bodies_in_images
         from platform_lib.moving.reverse import cone_image
 
-        obs_ids = list(dict.fromkeys(args.get("obs_id") or args.get("OBS_ID") or []))  # repeatable: a night's images
+        obs_ids = _obs_ids(args)
         kw = {"orbits": _known(), "cache": _day_caches(), "site": _site(args), "tolerance": _tolerance(args),
               "viewer": viewer}
         if obs_ids:
@@ -295,6 +305,11 @@ class BodiesInImageHandler(_MovingHandler):
             raise UsageFault(f"radius={radius} degrees must be in (0, 10]")
         when = _time(args, "time")
         return lambda: bodies_in_image(cone_image(SkyCoord(ra * u.deg, dec * u.deg), radius * u.deg, when), **kw)
+
+
+def _obs_ids(args) -> list[str]:
+    """The images of a ``moving/bodies`` request (``obs_id``, repeatable: a night's images), each once."""
+    return list(dict.fromkeys(args.get("obs_id") or args.get("OBS_ID") or []))
 
 
 def moving_routes(prefix: str, state) -> list:

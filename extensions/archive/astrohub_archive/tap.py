@@ -18,7 +18,8 @@ import logging
 import math
 import time
 import warnings
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Callable
 
 from astrohub_archive import uws, vosi
 from astrohub_archive.adql import translate
@@ -30,6 +31,7 @@ from astrohub_archive.replicas import FORWARDED_HEADER, forward, peer_job_lists
 from astrohub_archive.tapschema import table_set
 from astrohub_archive.uploads import MAX_UPLOAD_BYTES, fetch_url, is_url, parse_upload_param, read_uploads
 from astrohub_archive.writers import CONTENT_TYPES, error_votable, render_table
+from platform_lib.imageindex import Viewer
 
 __all__ = ["tap_routes", "run_query", "TapRequest", "MAX_WAIT_S"]
 
@@ -41,6 +43,35 @@ SYNC_GRACE_S = 1.0
 #: it, a ServiceFault saying the service is busy, rather than a request hanging on while others' queries run.
 SYNC_QUEUE_LIMITS = 2
 TAP_FORMATS = tuple(name for name, _, _ in vosi.OUTPUT_FORMATS)  # what /capabilities declares, and no more
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who runs a query: ``who`` from the token alone, and their hub groups asked only once the query is known to
+    read ``ivoa.obscore`` and a group decides which of its images they see (:meth:`for_plan`, in the query's thread;
+    the question goes to the hub on ``loop``). A TAP query of the catalogues never asks for them, so it is
+    answered while the hub cannot say a user's groups, as it is to a caller without a token."""
+
+    who: Viewer
+    auth: object  # astrohub_archive.auth.Authenticator
+    loop: asyncio.AbstractEventLoop
+    group_decides: Callable[[Viewer], bool]
+
+    @classmethod
+    def of(cls, state, who: Viewer) -> "Caller":
+        """``who``'s caller on the running loop, the image index of ``state`` deciding whether groups matter."""
+        return cls(who, state.auth, asyncio.get_running_loop(), lambda v: state.index().group_decides(v))
+
+    @property
+    def user(self) -> str | None:
+        return self.who.user
+
+    def for_plan(self, plan) -> Viewer:
+        """The viewer ``plan`` runs as (blocks its thread while the hub is asked; a hub that cannot answer raises
+        :class:`~astrohub_archive.faults.HubUnavailableFault`, the request's 503 or the job's error)."""
+        if not any(src.table.kind == "obscore" for src in plan.sources.values()) or not self.group_decides(self.who):
+            return self.who
+        return asyncio.run_coroutine_threadsafe(self.auth.with_groups(self.who), self.loop).result()
 
 
 class TapRequest:
@@ -62,9 +93,10 @@ class TapRequest:
         self.uploads = parse_upload_param(params["UPLOAD"]) if params.get("UPLOAD") else []
 
 
-def run_query(state, req: TapRequest, blobs: dict[str, bytes], viewer, access_base: str,
+def run_query(state, req: TapRequest, blobs: dict[str, bytes], viewer: Viewer | Caller, access_base: str,
               seconds: float | None = None, started: float | None = None) -> tuple[bytes, str]:
-    """Check, run and render one query (in a worker thread): ``(body, content type)``.
+    """Check, run and render one query (in a worker thread) as ``viewer`` (a :class:`Caller`: their groups asked
+    where the query needs them): ``(body, content type)``.
 
     ``seconds`` overrides the service's per-query time limit (an async job's execution duration). The limit
     bounds the whole answer, from ``started`` (:func:`time.monotonic`; default now) to the last byte written:
@@ -75,6 +107,8 @@ def run_query(state, req: TapRequest, blobs: dict[str, bytes], viewer, access_ba
     descs, data = read_uploads(blobs)
     tables = table_set(state.registry(), state.registry_path)
     plan = translate(req.query, tables, descs)
+    if isinstance(viewer, Caller):
+        viewer = viewer.for_plan(plan)
     table, overflow = run_plan(plan, tables=tables, state=state, viewer=viewer, access_base=access_base,
                                maxrec=req.maxrec, uploads=data, kernel=state.kernel.ready, limits=limits,
                                deadline=deadline)
@@ -191,7 +225,7 @@ class TapSyncHandler(TapBase):
         started = time.monotonic()  # the limit bounds the request's own work: uploads fetched, query, answer written
         req = TapRequest(self.params())
         blobs = await self.blobs(req)
-        viewer = await self.viewer()
+        viewer = Caller.of(self.state, await self.identity())
         if self.heading():  # the query checked (translated), not run
             await self.off_loop(_check, self.state, req, blobs)
             self.set_header("Content-Type", CONTENT_TYPES[req.fmt])
@@ -281,12 +315,13 @@ def _notify(state, job_id: str) -> None:
         ev.set()
 
 
-def _start(state, job, viewer, access_base: str) -> None:
+def _start(state, job, viewer: Viewer, access_base: str) -> None:
+    """Queue ``job`` to run as ``viewer`` (their groups asked when it runs, if its query needs them: :class:`Caller`)."""
     if job.phase in ("PENDING", "HELD"):
         job.phase = "QUEUED"
         state.jobs.save(job)
         _notify(state, job.id)
-        asyncio.ensure_future(_execute(state, job.id, viewer, access_base))
+        asyncio.ensure_future(_execute(state, job.id, Caller.of(state, viewer), access_base))
 
 
 class TapAsyncListHandler(TapBase):
@@ -297,7 +332,7 @@ class TapAsyncListHandler(TapBase):
         await self.guarded(self._create)
 
     async def _list(self) -> None:
-        viewer = await self.viewer()
+        viewer = await self.identity()
         phases = {p.upper() for p in self.get_query_arguments("PHASE")}
         bad = phases - set(uws.PHASES)
         if bad:
@@ -313,7 +348,7 @@ class TapAsyncListHandler(TapBase):
         self.xml(uws.jobs_document(jobs, self.tap_base() + "async/", others, n))
 
     async def _create(self) -> None:
-        viewer = await self.viewer()
+        viewer = await self.identity()
         p = self.params()
         phase = p.pop("PHASE", "")
         # UWS 1.1 lets a client set these when it creates the job: they are the job's, not the query's.
@@ -387,7 +422,7 @@ class TapJobHandler(TapBase):
         await answer(job_id, what)
 
     async def _job(self, job_id: str):
-        viewer = await self.viewer()
+        viewer = await self.identity()
         job = self.state.jobs.get(job_id, viewer.user)
         if job is None:
             raise NotFoundFault(f"no job {job_id!r} of yours on this service")

@@ -85,7 +85,8 @@ from astrohub_archive.faults import AuthFault, HubUnavailableFault
 
 __all__ = ["HipsErrors", "Reservation", "UserHipsStore", "UserHipsError", "UserHipsListHandler", "UserHipsRestHandler",
            "UserHipsSharesHandler",
-           "USERS", "MAX_PER_OWNER", "MAX_UPLOAD", "OWNER_MAX", "TOTAL_MAX", "signed_in_user", "signed_in_viewer"]
+           "USERS", "MAX_PER_OWNER", "MAX_UPLOAD", "OWNER_MAX", "TOTAL_MAX", "signed_in_groups", "signed_in_user",
+           "signed_in_viewer"]
 
 log = logging.getLogger("astrohub_archive")
 
@@ -185,6 +186,18 @@ class UserHipsStore:
         their token: its owner, or a member of a group it is shared with."""
         meta = self.record(name)
         return meta is not None and (meta["owner"] == viewer.user or bool(set(_groups(meta)) & set(viewer.groups)))
+
+    def group_decides(self, name: str, viewer) -> bool:
+        """Whether ``viewer``'s groups decide if they may read the HiPS ``name`` (:meth:`readable`): it is someone
+        else's and shared with a group. Its owner reads it by name alone, and nobody else reads one shared with
+        no group, so their groups need not be asked (of a hub that may be down)."""
+        meta = self.record(name)
+        return meta is not None and meta["owner"] != viewer.user and bool(_groups(meta))
+
+    def shared_by_others(self, viewer) -> bool:
+        """Whether :meth:`shared_with` could list anything for ``viewer``: a HiPS of someone else's is shared with a
+        group (their groups decide which)."""
+        return any(meta.get("owner") != viewer.user and _groups(meta) for meta in self._records(None))
 
     def listing(self, owner: str) -> list[dict]:
         """The HiPS of ``owner``: ``name``, ``id`` (the first name it had: it stays when unsharing gives it a
@@ -890,23 +903,41 @@ def _extract(tar: tarfile.TarFile, dest: Path, grow, check=None) -> None:
             raise UserHipsError(f"the upload holds {member.name!r}, which is not a file or a folder")
 
 
-async def signed_in_user(handler: tornado.web.RequestHandler, state) -> str:
-    """The name of the user whose token ``handler``'s request carries; HTTP 401 without one, 403 for a
-    token nobody knows, 503 while the hub cannot check it."""
-    return (await signed_in_viewer(handler, state)).user
-
-
-async def signed_in_viewer(handler: tornado.web.RequestHandler, state, fresh_groups: bool = False):
-    """The :class:`~platform_lib.imageindex.Viewer` (name and hub groups) whose token ``handler``'s request
-    carries; HTTP 401 without one, 403 for a token nobody knows, 503 while the hub cannot check it.
-    ``fresh_groups``: the groups asked of the hub now (:meth:`~astrohub_archive.auth.Authenticator.viewer`)."""
+@contextlib.contextmanager
+def _as_http_errors(handler: tornado.web.RequestHandler):
+    """The token's refusal as HTTP 403, a hub that cannot answer as 503 with ``Retry-After``."""
     try:
-        viewer = await state.auth.viewer(handler, fresh_groups=fresh_groups)
+        yield
     except AuthFault as exc:
         raise tornado.web.HTTPError(403, str(exc)) from None
     except HubUnavailableFault as exc:
-        handler.set_header("Retry-After", str(exc.retry_after))
-        raise tornado.web.HTTPError(503, str(exc)) from None
+        unavailable = tornado.web.HTTPError(503, str(exc))
+        unavailable.retry_after = exc.retry_after  # HipsErrors.write_error sends it (tornado clears headers first)
+        raise unavailable from None
+
+
+async def signed_in_groups(handler: tornado.web.RequestHandler, state, viewer):
+    """``viewer`` (from :func:`signed_in_viewer`) with their hub groups (:meth:`~astrohub_archive.auth.
+    Authenticator.with_groups`); 503 while the hub cannot say them."""
+    with _as_http_errors(handler):
+        return await state.auth.with_groups(viewer)
+
+
+async def signed_in_user(handler: tornado.web.RequestHandler, state) -> str:
+    """The name of the user whose token ``handler``'s request carries, from the token check alone (no group
+    decides what one does with one's own HiPS: their groups are not asked); HTTP 401 without one, 403 for a
+    token nobody knows, 503 while the hub cannot check it."""
+    return (await signed_in_viewer(handler, state, group_decides=lambda who: False)).user
+
+
+async def signed_in_viewer(handler: tornado.web.RequestHandler, state, fresh_groups: bool = False,
+                           group_decides=None):
+    """The :class:`~platform_lib.imageindex.Viewer` (name and hub groups) whose token ``handler``'s request
+    carries; HTTP 401 without one, 403 for a token nobody knows, 503 while the hub cannot check it (or say the
+    groups). ``fresh_groups``, ``group_decides``: as :meth:`~astrohub_archive.auth.Authenticator.viewer`'s (the
+    groups asked of the hub now; asked only where ``group_decides(who)``)."""
+    with _as_http_errors(handler):
+        viewer = await state.auth.viewer(handler, fresh_groups=fresh_groups, group_decides=group_decides)
     if not viewer.user:
         raise tornado.web.HTTPError(401, "your own HiPS need your token (Authorization: token ...); "
                                          "in a notebook, platform_lib.viz.job_hips(job) sends it")
@@ -928,6 +959,8 @@ class HipsErrors(HeadAsGet):
             log.error("HiPS: internal error on %s", self.request.uri, exc_info=kwargs.get("exc_info"))
             status_code, reason = 503, "internal error in the archive's HiPS service (logged); please report it"
         self.set_status(status_code)
+        if getattr(exc, "retry_after", None) is not None:  # the hub cannot answer now (signed_in_viewer)
+            self.set_header("Retry-After", str(exc.retry_after))
         self.set_header("Content-Type", "text/plain; charset=utf-8")
         self.finish(f"{status_code}: {reason}\n")
 
@@ -1055,13 +1088,16 @@ class UserHipsListHandler(HipsErrors):
         self._discard()
 
     async def get(self) -> None:
-        viewer = await signed_in_viewer(self, self.state)
+        viewer = await signed_in_viewer(self, self.state, group_decides=lambda who: False)
         owner = viewer.user
         loop = asyncio.get_running_loop()
+        shared = []
+        if await loop.run_in_executor(self.state.executor, self.store.shared_by_others, viewer):
+            viewer = await signed_in_groups(self, self.state, viewer)  # a group decides what is shared with them
+            shared = await loop.run_in_executor(self.state.executor, self.store.shared_with, viewer)
         kept = await loop.run_in_executor(self.state.executor, self.store.listing, owner)
         expired = await loop.run_in_executor(self.state.executor, self.store.expired, owner)
         room = await loop.run_in_executor(self.state.executor, self.store.room, owner)
-        shared = await loop.run_in_executor(self.state.executor, self.store.shared_with, viewer)
         items = [{**i, "url": self.url_of(i["name"])} for i in kept]
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "private, no-cache")
