@@ -152,8 +152,13 @@ def write_scs_rd(rd_root: Path) -> None:
 
 
 def _columns(rd_root: Path) -> str:
+    """The Hipparcos columns of the TAP RD, the id and position at DaCHS's verbLevel 1 (its answer to VERB=1 is
+    the columns up to level 10; at the default 20 it refused VERB=1, missing the three SCS requires)."""
     text = (rd_root / "i_311" / "q.rd").read_text()
-    return "".join(line + "\n" for line in text.splitlines() if line.strip().startswith("<column "))
+    lines = [line for line in text.splitlines() if line.strip().startswith("<column ")]
+    main = ('name="HIP"', 'name="ra"', 'name="dec"')
+    return "".join((line.replace("<column ", '<column verbLevel="1" ') if any(m in line for m in main) else line)
+                   + "\n" for line in lines)
 
 
 # --- part 1: refusals ----------------------------------------------------------------------------------------
@@ -210,7 +215,7 @@ def check_ours(service: str, answer: dict) -> list[str]:
 
 def refusals(ours_base: str) -> int:
     urls = {"tap": (ours_base + "tap/sync", DACHS_URL + "/sync"), "sia": (ours_base + "sia/query", DACHS_SIA),
-            "scs": (ours_base + "scs/I_311.hip2", DACHS_SCS)}
+            "scs": (ours_base + "scs/I/311/hip2", DACHS_SCS)}
     bad = 0
     for qid, service, params, files in BAD:
         if service == "tap":

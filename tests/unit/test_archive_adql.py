@@ -773,6 +773,32 @@ def test_the_division_of_two_integers_is_an_integer_truncated_towards_zero():
     assert list(d["b"]) == sorted({tdiv(a, 10) for a in ids})
 
 
+def test_abs_mod_round_and_truncate_of_integers_are_doubles_computed_exactly():
+    """ADQL 2.1 2.3 (table 1) gives ``ABS``, ``MOD``, ``ROUND`` and ``TRUNCATE`` the return datatype double; of
+    integers they answered an int or long column (``MOD(HIP, 10)``, ``ABS(-3)``; DaCHS: double; found by
+    bench/adql_vs_dachs.py). The integer result is exact before the cast: ``MOD`` of a BIGINT past 2^53 is its
+    true remainder, with the dividend's sign (ADQL: r has the sign of x)."""
+    from astropy.table import Table
+
+    ids = [-7, 7, -15, 2**60 + 3]
+    ks = [3, -3, 4, 10]
+    up = _upload(Table({"id": np.array(ids, dtype=np.int64), "k": np.array(ks, dtype=np.int32),
+                        "x": [1.5, -2.25, 0.5, 7.0]}))
+    t, _ = _run("SELECT id, ABS(k) AS a, ABS(-3) AS a3, MOD(id, k) AS m, MOD(7, -3) AS m7, ROUND(k) AS r, "
+                "ROUND(1250, -2) AS r2, TRUNCATE(id, -1) AS tr, TRUNCATE(k) AS t0, MOD(x, 1) AS mx, ABS(x) AS ax "
+                "FROM TAP_UPLOAD.mine ORDER BY id", up)
+    for name in ("a", "a3", "m", "m7", "r", "r2", "tr", "t0", "mx", "ax"):
+        assert t[name].dtype == np.float64, name
+    order = np.argsort(ids)
+    sid, sk = np.array(ids)[order], np.array(ks)[order]
+    remainders = [int(np.sign(a)) * (abs(int(a)) % abs(int(b))) for a, b in zip(sid, sk)]
+    assert list(t["m"]) == [float(r) for r in remainders]  # 2**60 + 3 mod 10 is 9, not the double's 2 or 6
+    assert remainders[-1] == 9 and list(t["a"]) == [float(abs(k)) for k in sk]
+    assert (t["a3"][0], t["m7"][0], t["r2"][0]) == (3.0, 1.0, 1300.0)
+    assert list(t["tr"]) == [float(int(a / 10) * 10) if abs(a) < 2**53 else float(a - a % 10) for a in sid]
+    assert list(t["t0"]) == [float(k) for k in sk]
+
+
 def test_hexadecimal_literals_are_integers():
     """ADQL 2.1's ``0x1F`` is the integer 31; T-SQL's grammar reads it as a binary string and the query failed
     with DuckDB's "No function matches ... '+(BLOB, INTEGER_LITERAL)'"."""

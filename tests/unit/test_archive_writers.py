@@ -319,6 +319,30 @@ def test_cone_search_answers_declare_the_catalogues_frame():
     assert answer("J2000", "J2000") == ("eq_FK5", "J2000", "J2000")
 
 
+def test_a_cone_search_id_main_is_text_even_of_a_numeric_key():
+    """SCS 1.03 section 2: the ID_MAIN field has "an array character type"; a catalogue keyed by a number (HIP)
+    answered it as a ``long`` (found against DaCHS, which writes ``char``, by bench/cone_vs_dachs.py). Its values
+    are the digits of the key, in every verbosity and with no rows (SR=0)."""
+    from types import SimpleNamespace
+
+    from astropy.io.votable import parse_single_table
+    from astropy.table import Table
+
+    from astrohub_archive.scs import scs_table
+
+    info = SimpleNamespace(ra_column="ra", dec_column="dec", equinox="ICRS", epoch="J1991.25",
+                           columns=[SimpleNamespace(name="hip", ucd="meta.id;meta.main", description="HIP number",
+                                                    is_primary_key=True)])
+    hips = np.array([17401, 9007199254740993], dtype=np.int64)  # past 2**53: the digits, not a double's
+    for verb, rows in ((1, 2), (2, 2), (3, 0)):
+        t = scs_table(Table({"hip": hips[:rows], "ra": [56.5, 56.9][:rows], "dec": [24.1, 24.2][:rows]}), info, verb)
+        vtab = parse_single_table(io.BytesIO(writers.render_table(t, "votable")))
+        (field,) = [f for f in vtab.fields if f.ucd == "ID_MAIN"]
+        assert (field.name, field.datatype, field.arraysize) == ("hip", "char", "*")
+        assert field.description == "HIP number"
+        assert [str(v) for v in vtab.array["hip"]] == [str(h) for h in hips[:rows]]
+
+
 def test_release_dates_before_the_leap_second_table_convert_without_erfa_warnings():
     """A release MJD before 1960 (an old plate public from its observation; an index built when the survey mappings
     said MJD 0): the archive's first ObsCore answer logged ERFA's 'dubious year' warnings (d2dtf) in archive.log.

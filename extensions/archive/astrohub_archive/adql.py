@@ -1587,6 +1587,28 @@ def _guard_domains(tree):
     return tree.transform(fix, copy=True)
 
 
+#: ADQL math functions whose return datatype is double whatever their arguments (ADQL 2.1 2.3, table 1), which
+#: DuckDB answers in the arguments' integer type. (``CEILING`` and ``FLOOR`` are doubles there already.)
+_DOUBLE_RESULT = (exp.Abs, exp.Mod, exp.Round, exp.Trunc)
+
+
+def _doubles(tree):
+    """``ABS``, ``MOD``, ``ROUND``, ``TRUNCATE`` of integers in ``tree`` (its types annotated) cast to DOUBLE, as ADQL
+    2.1 2.3 declares them (``MOD(7, 3)`` was an int column, ``MOD(HIP, 10)`` a long; DaCHS answers doubles). The
+    integer result is computed exactly first, then cast; exact decimal literals are left to the engine's own
+    conversion to the nearest double."""
+    def integral(arg) -> bool:
+        return arg is not None and arg.type is not None and arg.type.is_type(*exp.DataType.INTEGER_TYPES)
+
+    def fix(node):
+        if isinstance(node, _DOUBLE_RESULT) and integral(node.this) and (
+                not isinstance(node, exp.Mod) or integral(node.expression)):
+            return exp.Cast(this=node, to=exp.DataType.build("DOUBLE"))
+        return node
+
+    return tree.transform(fix, copy=True)
+
+
 def _unit_factor(col: exp.Column, desc: ColumnDesc | None, unit: str) -> tuple[float, str]:
     """``(factor, unit)``: what the values of ``col`` (described by ``desc``) are multiplied by to be in
     ``unit`` (VOUnit), and that unit as the result declares it."""
@@ -1860,8 +1882,8 @@ def translate(adql: str, tables: TableSet, uploads: dict[str, TableDesc] | None 
     def duckdb(node) -> str:
         # types first: the division of two exact numbers is exact (integer) in ADQL as in SQL-92 (6.12),
         # which sqlglot writes for DuckDB (whose ``/`` is a float division) only where it knows the types;
-        # then the math functions behind their domain checks
-        return _guard_domains(annotate_types(node, schema=schema, dialect=READ_DIALECT)).sql(dialect="duckdb")
+        # then ABS, MOD, ROUND, TRUNCATE of integers as doubles, and the math functions behind their domain checks
+        return _guard_domains(_doubles(annotate_types(node, schema=schema, dialect=READ_DIALECT))).sql(dialect="duckdb")
 
     try:
         _push_down(tree, sources)

@@ -1,8 +1,9 @@
 """Simple Cone Search 1.03 over the registered catalogues: results with the UCD1 columns SCS requires.
 
 Pure shaping of an astropy Table (from :func:`platform_lib.catalogs.cone_search`) into an SCS
-result: exactly one field with UCD ``ID_MAIN``, one ``POS_EQ_RA_MAIN`` and one ``POS_EQ_DEC_MAIN``
-(SCS 1.03 section 2), VERB=1 trimming to those three, ``SR=0`` metadata (fields, no rows), and the positions' COOSYS.
+result: exactly one field with UCD ``ID_MAIN`` (text: a numeric identifier is written as its digits), one
+``POS_EQ_RA_MAIN`` and one ``POS_EQ_DEC_MAIN`` (SCS 1.03 section 2), VERB=1 trimming to those three, ``SR=0``
+metadata (fields, no rows), and the positions' COOSYS.
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ def scs_table(table, info, verb: int):
         idc = "scs_id"
         ids = [f"{ra:.6f}{dec:+.6f}" for ra, dec in zip(np.asarray(t[ra_col], float), np.asarray(t[dec_col], float))]
         t.add_column(Column(np.array(ids, dtype=str) if ids else np.array([], dtype="U1"), name=idc), index=0)
+    elif t[idc].dtype.kind not in "US":  # SCS 1.03 section 2: ID_MAIN has "an array character type" (HIP "17401")
+        old = t[idc]
+        text = Column(np.array([str(v) for v in np.asarray(old)], dtype=str) if len(old) else np.array([], dtype="U1"),
+                      name=idc, description=old.description, meta=dict(old.meta))
+        t.replace_column(idc, text)
     if verb == 1:
         t = t[[idc, ra_col, dec_col]]
     described = {c.name: c for c in info.columns}
