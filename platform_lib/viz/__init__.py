@@ -125,6 +125,12 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'platform_lib.viz' has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    # the names loaded on first use (plot, plot_table, credible_region, Aladin...) too: tab completion after
+    # ``viz.`` lists what dir() does, and offered none of them
+    return sorted(set(globals()) | set(__all__))
+
+
 def show(obj, **options):
     """A new :class:`Aladin` widget showing ``obj`` (see the module docstring for what it accepts).
 
