@@ -108,14 +108,11 @@ __all__ = [
     "write_image_hips",
 ]
 
-_STATIC = {"plot", "plot_crossmatch", "plot_footprints", "plot_healpix", "plot_moc", "plot_skymap", "plot_table"}
+_STATIC = {"credible_region", "plot", "plot_crossmatch", "plot_footprints", "plot_healpix", "plot_moc", "plot_skymap",
+           "plot_table"}
 
 
 def __getattr__(name: str):
-    if name == "credible_region":
-        from platform_lib.viz._static import credible_cells
-
-        return credible_cells
     if name in _STATIC:
         from platform_lib.viz import _static
 

@@ -17,7 +17,7 @@ from platform_lib.viz._inputs import (color_values, field_of_view, healpix_map, 
                                       numeric_column, positions, result_table, scaled, text_column, warn_left_out)
 from platform_lib.viz._inputs import sky_position as _center
 
-__all__ = ["plot", "plot_table", "plot_footprints", "plot_moc", "plot_skymap", "plot_crossmatch", "plot_healpix", "credible_cells",
+__all__ = ["plot", "plot_table", "plot_footprints", "plot_moc", "plot_skymap", "plot_crossmatch", "plot_healpix", "credible_region",
            "PROJECTIONS", "SCATTER_LIMIT"]
 
 PROJECTIONS = ("mollweide", "aitoff")
@@ -565,7 +565,7 @@ def _credible_level(level, what: str = "level") -> float:
     return float(level)
 
 
-def credible_cells(skymap, level: float):
+def credible_region(skymap, level: float):
     """The ``level`` credible region of a sky map (``SkyMap`` or flat nested array) as a mocpy MOC.
 
     Examples

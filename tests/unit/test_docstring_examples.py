@@ -103,3 +103,11 @@ def test_every_function_a_tutorial_calls_has_an_example_in_its_docstring():
     missing = {name: sorted(notebooks) for name, notebooks in calls.items()
                if ">>> " not in (inspect.getdoc(_resolve(name)) or "")}
     assert not missing, f"no example in the docstring of (called by the tutorials): {missing}"
+
+
+def test_help_names_each_function_a_tutorial_calls_as_the_tutorial_calls_it():
+    """firsthour25: ``help(viz.credible_region)`` (see-the-sky calls it) was headed ``credible_cells(skymap, level)``,
+    the name of the function behind it, which a newcomer then could not find."""
+    wrong = {name: _resolve(name).__name__ for name in _tutorial_calls()
+             if getattr(_resolve(name), "__name__", name.rpartition(".")[2]) != name.rpartition(".")[2]}
+    assert not wrong, wrong
