@@ -8,8 +8,8 @@ Owns :func:`sky_position`, the one reader of a single position that platform_lib
 first on the platform (:func:`platform_lib.offline.platform_position`: :mod:`platform_lib.famous`, then the
 archive's catalogues), never by CDS's Sesame: the platform has no internet.
 
-Imports the platform library's errors and :mod:`platform_lib.offline` (standard library at import); astropy when
-a position is read.
+Imports the platform library's errors, :mod:`platform_lib.offline` and :mod:`platform_lib.firstload` (standard
+library at import); astropy when a position is read.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from platform_lib.errors import PlatformError
+from platform_lib.firstload import still_loading
 from platform_lib.offline import NAME_FORMS, did_you_mean, platform_position
 
 __all__ = ["PositionError", "sky_position", "angle_trouble", "POSITION_FORMS"]
@@ -94,9 +95,11 @@ def sky_position(value, what: str = "position"):
     if _SEXAGESIMAL.fullmatch(text) and any(c.isdigit() for c in text):
         raise PositionError(f"{what}={value!r} cannot be read as a sky position: {angle_trouble(trouble, _NOT_TWO)}; "
                             f"write it as {POSITION_FORMS}, or pass a SkyCoord", value=value)
+    # right after `astrohub up` the names' catalogues are not there yet: 'Pleiades' is a name they hold, soon
+    loading = still_loading(configured=True)
     raise PositionError(f"{what}={value!r} is not a sky position nor a name the platform's catalogues hold"
-                        f"{did_you_mean(text) if text else ''} ({NAME_FORMS}): pass a SkyCoord, or text such as "
-                        f"{POSITION_FORMS}", value=value)
+                        f"{f' yet: {loading}' if loading else ''}{did_you_mean(text) if text else ''} "
+                        f"({NAME_FORMS}): pass a SkyCoord, or text such as {POSITION_FORMS}", value=value)
 
 
 def _is_number(text: str) -> bool:

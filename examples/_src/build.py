@@ -197,9 +197,13 @@ plt.show()      # says which of them hold an asteroid"""),
 CATALOGS = [
     ("md", "# Catalogues: find them, search them, query them\n\nThe platform keeps a VizieR-style dictionary of its "
            "catalogues (columns, units, UCDs), stored as HATS (HEALPix-partitioned Parquet). A fresh platform has "
-           "the Hipparcos new reduction (I/311, 117,955 stars with proper motions) and OpenNGC."),
+           "the Hipparcos new reduction (I/311, 117,955 stars with proper motions), OpenNGC (13,371 galaxies, clusters and "
+           "nebulae) and StarNames (52,002 names of 38,266 Hipparcos stars, which `SkyCoord.from_name` reads)."),
     ("code", SETUP),
-    ("md", "## What is there, and which columns hold what"),
+    ("md", "## What is there, and which columns hold what\n\n`sky_fraction` is the part of the sky a table's "
+           "coverage map (MOC) marks as holding its sources, in cells of 3.4 arcmin: Hipparcos is all-sky, but its "
+           "118,000 stars fill about 1 % of such cells. Which catalogues cover a position is read from these maps "
+           "(`covering`, below)."),
     ("code", """from platform_lib.catalogs import Registry, cone_search, covering
 
 registry = Registry.from_settings(readonly=True)

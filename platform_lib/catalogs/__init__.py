@@ -224,6 +224,12 @@ def covering(position, radius, registry: Registry | None = None) -> list[str]:
     """The registered tables with sources within ``radius`` of ``position`` (from their MOCs only).
 
     ``registry`` defaults to the one named by the platform settings. See :meth:`Registry.covering`.
+
+    Examples
+    --------
+    >>> from platform_lib.catalogs import covering
+    >>> covering("Pleiades", "1 deg")                     # doctest: +SKIP
+    ['I/311/hip2', 'OpenNGC/objects', 'StarNames/names']
     """
     if registry is None:
         registry = Registry.from_settings(readonly=True)

@@ -152,7 +152,16 @@ class Registry:
 
     @classmethod
     def from_settings(cls, settings=None, *, readonly: bool = False) -> "Registry":
-        """The registry named by :class:`~platform_lib.PlatformSettings` (``catalog_registry``)."""
+        """The registry named by :class:`~platform_lib.PlatformSettings` (``catalog_registry``).
+
+        ``readonly=True`` for reading (a notebook's searches): what every user may do.
+
+        Examples
+        --------
+        >>> registry = Registry.from_settings(readonly=True)        # doctest: +SKIP
+        >>> registry.tables()                                       # doctest: +SKIP
+        ['I/311/hip2', 'OpenNGC/objects', 'StarNames/names']
+        """
         from platform_lib.settings import get_settings
 
         settings = settings or get_settings()
@@ -418,8 +427,9 @@ class Registry:
 
         Examples
         --------
-        >>> reg.search("mass loss")                       # doctest: +SKIP
-        >>> reg.search(ucd="pos.parallax")                # doctest: +SKIP
+        >>> reg = Registry.from_settings(readonly=True)   # doctest: +SKIP
+        >>> reg.search("proper motion")                   # doctest: +SKIP
+        >>> reg.search(ucd="pos.parallax")["table", "column", "unit"]   # doctest: +SKIP
         """
         if text is None and ucd is None:
             raise ValueError("give text, ucd or both")
@@ -450,6 +460,7 @@ class Registry:
 
         Examples
         --------
+        >>> reg = Registry.from_settings(readonly=True)   # doctest: +SKIP
         >>> reg.find_catalogs("hipparcos")                # doctest: +SKIP
         """
         words = str(text or "").split()

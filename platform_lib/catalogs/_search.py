@@ -224,8 +224,9 @@ def cone_search(name_or_path, center, radius, columns: list[str] | None = None, 
     Examples
     --------
     >>> from astropy.coordinates import SkyCoord; import astropy.units as u
-    >>> cone_search("J/A+A/511/A56/table1", SkyCoord(99.7 * u.deg, 2.03 * u.deg), 5 * u.arcmin)  # doctest: +SKIP
+    >>> from platform_lib.catalogs import cone_search
     >>> cone_search("I/311", "Pleiades", 1 * u.deg)  # doctest: +SKIP
+    >>> cone_search("OpenNGC", SkyCoord(10.68 * u.deg, 41.27 * u.deg), "2 deg", columns=["name", "type"])  # doctest: +SKIP
     """
     ra, dec, r = _position_deg(center, radius, "center")
     path, info = resolve(name_or_path, registry)

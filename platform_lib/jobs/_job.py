@@ -325,6 +325,16 @@ def submit(
         user's storage.
     sys_path
         Extra import paths for a ``module:function`` kind.
+
+    Examples
+    --------
+    >>> from platform_lib import jobs
+    >>> # my_sources.parquet: a table in your home (the crossmatch tutorial writes this one)
+    >>> job = jobs.submit("crossmatch", {"left": "my_sources.parquet", "right": "I/311",
+    ...                                  "radius": "2 arcsec"})                    # doctest: +SKIP
+    >>> job.wait(timeout=300)                                                       # doctest: +SKIP
+    >>> pairs = job.result()                                                        # doctest: +SKIP
+    >>> jobs.list_jobs()                         # yours, the finished ones too     # doctest: +SKIP
     """
     if not isinstance(kind, str):
         raise TypeError(f"kind must be a job kind's name ('crossmatch', 'tap', ...) or 'package.module:function', "

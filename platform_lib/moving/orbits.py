@@ -67,6 +67,14 @@ class Orbits:
 
         ``on_bad="raise"`` (default) raises :class:`MovingObjectError` at the first bad row;
         ``"skip"`` leaves bad rows out and lists them in :attr:`skipped` as ``(name, reason)``.
+
+        Examples
+        --------
+        >>> from astropy.time import Time
+        >>> ceres = Orbits.from_elements(["Ceres"], a=2.7666, e=0.0786, inc=10.588, node=80.27, peri=73.64,
+        ...                              mean_anomaly=205.55, epoch_jd=Time("2024-06-01").jd, h=3.34)
+        >>> print(len(ceres), ceres.names[0])
+        1 Ceres
         """
         names = np.atleast_1d(np.asarray(names, dtype=str))
         n = len(names)
@@ -322,7 +330,14 @@ def read_sbdb_json(path: Path, *, on_bad: str = "skip") -> Orbits:
 
 def default_orbits() -> Orbits:
     """The asteroids of Debian's ``kstars-data`` (JPL's SBDB, epoch MJD 59800): 7,098 orbits, 3,808 of them of
-    numbered asteroids; its 7,099th row, ``(2002 PD153)``, lacks an angle and is left out (:attr:`Orbits.skipped`)."""
+    numbered asteroids; its 7,099th row, ``(2002 PD153)``, lacks an angle and is left out (:attr:`Orbits.skipped`).
+
+    Examples
+    --------
+    >>> orbits = default_orbits()                      # doctest: +SKIP
+    >>> print(len(orbits), orbits.names[orbits.find("Pallas")])   # doctest: +SKIP
+    7098 2 Pallas (A802 FA)
+    """
     return read_sbdb_json(KSTARS_ASTEROIDS)
 
 

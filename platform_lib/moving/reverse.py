@@ -114,6 +114,14 @@ def bodies_in_images(images, *, orbits=None, cache=None, index=None, site="geoce
         One row per (image, body): ``obs_id``, ``body``, ``row`` (in ``orbits``), ``inside``, ``t_mid``
         (MJD UTC), predicted ``ra``/``dec`` (deg), ``edge_sep``, ``centre_sep`` (arcsec), ``mag`` (V),
         ``rate`` (arcsec/h), ``delta``/``r`` (au).
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> from platform_lib.imageindex import index_folder
+    >>> from platform_lib.moving import bodies_in_images
+    >>> mine = index_folder("~/myimages")                                # doctest: +SKIP
+    >>> bodies_in_images(mine.search(), index=mine, tolerance=10 * u.arcmin)  # doctest: +SKIP
     """
     tol_deg = 0.0 if tolerance is None else check_tolerance(tolerance)
     ss = solar_system or SolarSystem.default()

@@ -14,8 +14,8 @@ Examples
 --------
 >>> from astropy.coordinates import SkyCoord; import astropy.units as u    # doctest: +SKIP
 >>> from platform_lib.retrieval import image_search, cone_search             # doctest: +SKIP
->>> image_search(SkyCoord(150 * u.deg, 2.2 * u.deg), 0.1 * u.deg)           # doctest: +SKIP
->>> cone_search(SkyCoord(10, 0, unit="deg"), 1 * u.arcmin, catalog="gaia/dr3")  # doctest: +SKIP
+>>> image_search(SkyCoord(83.633 * u.deg, 22.0145 * u.deg), 0.1 * u.deg)    # doctest: +SKIP
+>>> cone_search(SkyCoord(56.75, 24.12, unit="deg"), 10 * u.arcmin, catalog="I/311")  # doctest: +SKIP
 >>> cone_search("Pleiades", 1 * u.deg, catalog="I/311")                    # doctest: +SKIP
 """
 
@@ -183,7 +183,8 @@ def cone_search(position, radius, *catalog_first, catalog: str | None = None, se
     radius : `~astropy.units.Quantity` (angle) or str
         ``2 * u.arcmin``, or text with its unit: ``"2 arcmin"`` (:func:`platform_lib.skyangle.sky_angle`).
     catalog : str, optional
-        A catalogue registered on the platform (``"gaia/dr3"``); served by the archive's cone search.
+        A catalogue registered on the platform (``"I/311"``, ``"OpenNGC"``: ``Registry.tables()`` lists them);
+        served by the archive's cone search.
     service : str, optional
         Any SCS URL (external or ours); overrides ``catalog``.
 
@@ -195,6 +196,13 @@ def cone_search(position, radius, *catalog_first, catalog: str | None = None, se
     -------
     `~astropy.table.Table`
         ``meta["QUERY_STATUS"]`` is ``"OVERFLOW"`` when the service stopped at its row limit.
+
+    Examples
+    --------
+    >>> from platform_lib.retrieval import cone_search
+    >>> stars = cone_search("Pleiades", "30 arcmin", catalog="I/311")       # doctest: +SKIP
+    >>> len(stars)                                                          # doctest: +SKIP
+    >>> cone_search("M31", 2 * u.deg, catalog="OpenNGC")["name", "type"]    # doctest: +SKIP
     """
     import pyvo
 
@@ -231,6 +239,15 @@ def image_search(position=None, radius=None, *, service: str | None = None, band
     `~astropy.time.Time`; other SIA v2 constraints (``instrument``, ``collection``, ``facility``, ``calib_level``,
     ``exptime``, ``target_name``, ...) are passed to :meth:`pyvo.dal.SIA2Service.search`. Without ``service``
     the platform's archive is searched, with the user's token (proprietary images they own).
+
+    Examples
+    --------
+    >>> from platform_lib.retrieval import image_search
+    >>> found = image_search("M1", "0.2 deg")             # the images meeting 0.2 deg round the Crab  # doctest: +SKIP
+    >>> found["obs_id", "obs_collection", "s_fov"]         # doctest: +SKIP
+    >>> len(image_search())                                # every image of the archive  # doctest: +SKIP
+    >>> image_search(collection="DSS")["obs_id"]           # doctest: +SKIP
+    >>> image_search(pos=(83, 84.5, 21, 23))               # a box: RA from 83 to 84.5 deg, Dec from 21 to 23  # doctest: +SKIP
     """
     import pyvo
 
@@ -289,9 +306,10 @@ def tap_query(query: str, *, service: str | None = None, async_: bool = False, m
 
     Examples
     --------
-    >>> job = tap_query("SELECT TOP 5 * FROM ivoa.obscore", service=url, async_=True)  # doctest: +SKIP
+    >>> from platform_lib.retrieval import tap_query
+    >>> job = tap_query("SELECT TOP 5 * FROM ivoa.obscore", async_=True)              # doctest: +SKIP
     >>> job.wait(); table = job.fetch()                                                 # doctest: +SKIP
-    >>> job = tap_query("SELECT * FROM gaia.dr3 WHERE ...", save_to="home:results/gaia.parquet")  # doctest: +SKIP
+    >>> job = tap_query("SELECT * FROM I_311.hip2 WHERE parallax > 100", save_to="home:results/near.parquet")  # doctest: +SKIP
     >>> job.wait(timeout=3600); job.history()                                          # doctest: +SKIP
     """
     import pyvo

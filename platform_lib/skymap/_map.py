@@ -504,10 +504,13 @@ def read_skymap(
 
     Examples
     --------
+    >>> from pathlib import Path
+    >>> from platform_lib import get_settings
     >>> from platform_lib.skymap import read_skymap
-    >>> m = read_skymap("bayestar.multiorder.fits")        # doctest: +SKIP
+    >>> sample = Path(get_settings().datasets) / "skymaps" / "S190814bv_LALInference.v1.fits.gz"  # doctest: +SKIP
+    >>> m = read_skymap(sample)                           # doctest: +SKIP
     >>> m.credible_area(0.9)                              # doctest: +SKIP
-    <Quantity 26.1 deg2>
+    <Quantity 23.08429631 deg2>
     """
     if not isinstance(source, (str, os.PathLike, fits.HDUList, Table)):
         raise TypeError(f"source must be a sky map's FITS file (a path: str or pathlib.Path), an HDUList or a "

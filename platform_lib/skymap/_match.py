@@ -149,7 +149,10 @@ def match_skymap(
     --------
     >>> from astropy.coordinates import SkyCoord
     >>> from platform_lib.skymap import match_skymap
-    >>> t = match_skymap(SkyCoord([10, 20], [-5, 5], unit="deg"), "skymap.fits")  # doctest: +SKIP
+    >>> from pathlib import Path
+    >>> from platform_lib import get_settings
+    >>> sample = Path(get_settings().datasets) / "skymaps" / "S190814bv_LALInference.v1.fits.gz"  # doctest: +SKIP
+    >>> t = match_skymap(SkyCoord([12.8, 20], [-25.0, 5], unit="deg"), sample)  # doctest: +SKIP
     >>> t["in_90"]                                                              # doctest: +SKIP
     """
     if isinstance(skymap, SkyMap):

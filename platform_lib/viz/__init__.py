@@ -39,6 +39,8 @@ imports neither matplotlib nor ipyaladin; they load on first use.
 Examples
 --------
 >>> from platform_lib import viz                                             # doctest: +SKIP
+>>> from platform_lib.catalogs import cone_search                             # doctest: +SKIP
+>>> table = cone_search("I/311", "Pleiades", "2 deg")                         # doctest: +SKIP
 >>> viz.plot(table, projection="aitoff").savefig("sky.png")                   # doctest: +SKIP
 >>> viz.show("I/311/hip2")                                                    # doctest: +SKIP
 """
@@ -106,14 +108,11 @@ __all__ = [
     "write_image_hips",
 ]
 
-_STATIC = {"plot", "plot_crossmatch", "plot_footprints", "plot_healpix", "plot_moc", "plot_skymap", "plot_table"}
+_STATIC = {"credible_region", "plot", "plot_crossmatch", "plot_footprints", "plot_healpix", "plot_moc", "plot_skymap",
+           "plot_table"}
 
 
 def __getattr__(name: str):
-    if name == "credible_region":
-        from platform_lib.viz._static import credible_cells
-
-        return credible_cells
     if name in _STATIC:
         from platform_lib.viz import _static
 
@@ -125,12 +124,28 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'platform_lib.viz' has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    # the names loaded on first use (plot, plot_table, credible_region, Aladin...) too: tab completion after
+    # ``viz.`` lists what dir() does, and offered none of them
+    return sorted(set(globals()) | set(__all__))
+
+
 def show(obj, **options):
     """A new :class:`Aladin` widget showing ``obj`` (see the module docstring for what it accepts).
 
     Widget options (``target``, ``fov``, ``height``, ``projection``...) are passed to the widget, the others to
     what is shown (a table's ``color``, ``size``...); an option neither takes is a :class:`VizError` naming the
     ones there are. Bad input appears as a message in the widget rather than a blank view.
+
+    Examples
+    --------
+    >>> from platform_lib import viz
+    >>> from platform_lib.catalogs import cone_search
+    >>> from platform_lib.retrieval import image_search
+    >>> viz.show("I/311", target="Pleiades", fov=5)          # Hipparcos: more stars as you zoom  # doctest: +SKIP
+    >>> viz.show(image_search("M1", "0.2 deg"))              # the images' footprints  # doctest: +SKIP
+    >>> stars = cone_search("I/311", "Pleiades", "2 deg")    # doctest: +SKIP
+    >>> viz.show(stars, color="B_V", fov=3)                  # its rows, coloured by a column  # doctest: +SKIP
     """
     from platform_lib.viz._widget import VIEW_OPTIONS, Aladin
 

@@ -918,6 +918,18 @@ def validate_hips(path: str | Path) -> HipsReport:
     """Check a HiPS folder: ``properties`` with the required keys, the ``Norder/Dir/Npix`` layout, every
     tile parses (TSV with the header's columns, or FITS), and for catalogues that the rows of all tiles add
     up to ``hips_cat_nrows``. Raises :class:`HipsError` naming the first problem; returns a :class:`HipsReport`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from astropy.table import Table
+    >>> from platform_lib import viz
+    >>> stars = Table({"ra": [56.871, 279.235, 88.793], "dec": [24.105, 38.784, 7.407]})
+    >>> hips = viz.build_catalog_hips(stars, Path(tempfile.mkdtemp()) / "three-stars")
+    >>> report = viz.validate_hips(hips)
+    >>> report.rows
+    3
     """
     root = given_hips_path(path)
     if not (root / "properties").is_file():

@@ -17,7 +17,7 @@ from platform_lib.viz._inputs import (color_values, field_of_view, healpix_map, 
                                       numeric_column, positions, result_table, scaled, text_column, warn_left_out)
 from platform_lib.viz._inputs import sky_position as _center
 
-__all__ = ["plot", "plot_table", "plot_footprints", "plot_moc", "plot_skymap", "plot_crossmatch", "plot_healpix", "credible_cells",
+__all__ = ["plot", "plot_table", "plot_footprints", "plot_moc", "plot_skymap", "plot_crossmatch", "plot_healpix", "credible_region",
            "PROJECTIONS", "SCATTER_LIMIT"]
 
 PROJECTIONS = ("mollweide", "aitoff")
@@ -184,6 +184,16 @@ def plot_table(table, *, projection: str = "mollweide", center=None, radius=None
     per cell); ``size``: a column to size the points by (a magnitude: the brightest largest); ``label``: a
     column naming each point (at most :data:`LABEL_LIMIT` points), written beside it where it overlaps no other
     text (points too near to tell apart share one label; one with no room is left out, with a warning naming it).
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from platform_lib import viz
+    >>> stars = Table({"name": ["Alcyone", "Vega", "Betelgeuse"], "ra": [56.871, 279.235, 88.793],
+    ...                "dec": [24.105, 38.784, 7.407], "Vmag": [2.87, 0.03, 0.42]})
+    >>> fig = viz.plot_table(stars, label="name", size="Vmag", title="three stars")   # all-sky
+    >>> fig = viz.plot_table(stars, center="56.75 24.12", radius="2 deg", color="Vmag")  # zoomed, coloured
+    >>> fig.savefig("stars.png")                                       # doctest: +SKIP
     """
     if hasattr(table, "to_table") and not hasattr(table, "colnames") and not hasattr(table, "frame"):
         table = result_table(table)  # a pyvo result, once (a SkyCoord has a to_table of its own frame)
@@ -555,8 +565,25 @@ def _credible_level(level, what: str = "level") -> float:
     return float(level)
 
 
-def credible_cells(skymap, level: float):
-    """The ``level`` credible region of a sky map (``SkyMap`` or flat nested array) as a mocpy MOC."""
+def credible_region(skymap, level: float):
+    """The ``level`` credible region of a sky map (``SkyMap`` or flat nested array) as a mocpy MOC.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from platform_lib import viz
+    >>> prob = np.zeros(12 * 4**3)                      # a nested HEALPix map of order 3
+    >>> prob[[100, 101, 102]] = [0.7, 0.2, 0.1]
+    >>> moc = viz.credible_region(prob, 0.9)            # the fewest cells holding 90 %: two of them
+    >>> round(moc.sky_fraction * 768)
+    2
+    >>> from pathlib import Path
+    >>> from platform_lib import get_settings
+    >>> from platform_lib.skymap import read_skymap
+    >>> sample = Path(get_settings().datasets) / "skymaps" / "S190814bv_LALInference.v1.fits.gz"  # doctest: +SKIP
+    >>> round(viz.credible_region(read_skymap(sample), 0.5).sky_fraction * 41253, 1)   # square degrees  # doctest: +SKIP
+    4.8
+    """
     from mocpy import MOC
 
     level = _credible_level(level)
@@ -576,7 +603,23 @@ def credible_cells(skymap, level: float):
 def plot(obj, **options):
     """The static figure of anything :func:`platform_lib.viz.show` accepts (all-sky by default; ``center``
     and ``radius`` zoom). Crossmatch pairs give their diagnostic (:func:`plot_crossmatch`, where ``radius``
-    is the match radius), or their left positions on the sky when ``center`` or ``projection`` is given."""
+    is the match radius), or their left positions on the sky when ``center`` or ``projection`` is given.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from platform_lib import viz
+    >>> stars = Table({"ra": [56.871, 279.235, 88.793], "dec": [24.105, 38.784, 7.407]})
+    >>> fig = viz.plot(stars, projection="aitoff")                     # all-sky
+    >>> fig = viz.plot(stars, center="56.75 24.12", radius="2 deg")    # zoomed round the Pleiades
+    >>> from pathlib import Path
+    >>> from platform_lib import get_settings
+    >>> from platform_lib.retrieval import image_search
+    >>> from platform_lib.skymap import read_skymap
+    >>> fig = viz.plot(image_search("M1", "0.2 deg"))                  # footprints  # doctest: +SKIP
+    >>> sample = Path(get_settings().datasets) / "skymaps" / "S190814bv_LALInference.v1.fits.gz"  # doctest: +SKIP
+    >>> fig = viz.plot(read_skymap(sample), center="peak")             # a sky map  # doctest: +SKIP
+    """
     if is_job(obj):
         obj = job_result(obj)
     if options.get("radius") is not None and options.get("center") is None and not _pairs(obj, options):

@@ -638,11 +638,11 @@ if _ipyaladin is not None:
 
         def show_skymap(self, skymap, *, levels=(0.5, 0.9), name: str = "skymap") -> None:
             """A probability sky map's credible regions (50 % and 90 % by default) as MOCs."""
-            from platform_lib.viz._static import credible_cells
+            from platform_lib.viz._static import credible_region
 
             colors = ["#ffffff", "#ff9900", "#ff0000"]
             for i, level in enumerate(sorted(levels)):
-                moc = credible_cells(skymap, level)
+                moc = credible_region(skymap, level)
                 self.add_moc(moc, name=f"{name} {int(round(100 * level))} %", color=colors[i % 3], opacity=0.25,
                              fill=True, edge=True)
                 self._note(kind="skymap", name=f"{name} {int(round(100 * level))} %", level=level,

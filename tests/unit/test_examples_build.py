@@ -151,3 +151,13 @@ def test_every_example_is_as_nbformat_writes_it(name):
     assert nbformat.writes(nb, version=nbformat.NO_CONVERT) + "\n" == text, (
         f"examples/{name}.ipynb is not as nbformat writes it: run examples/_src/build.py, or normalize it with "
         f"nbformat.write(nbformat.read(path, as_version=4), path)")
+
+
+def test_the_catalogues_tutorial_names_every_catalogue_a_fresh_platform_has():
+    """firsthour25: its first lines said a fresh platform has Hipparcos and OpenNGC, and its first cell showed three
+    tables (StarNames too); the same cell's sky_fraction of 0.009 for all-sky Hipparcos was not explained."""
+    from platform_lib.sampledata import CATALOGS
+
+    intro = BUILD.CATALOGS[0][1]
+    assert [c.name for c in CATALOGS if c.name not in intro] == []
+    assert "`sky_fraction` is" in "".join(text for kind, text in BUILD.CATALOGS if kind == "md")

@@ -19,6 +19,7 @@ from astropy.coordinates import SkyCoord
 from platform_lib.catalogs import CatalogNotFound, Registry, cone_search
 from platform_lib.sampledata import LOADING, MARKER
 from platform_lib.offline import unresolved_message
+from platform_lib.skyposition import PositionError
 
 NOTE = "the platform's sample data is still loading (started 1"
 
@@ -47,15 +48,22 @@ def _lookups(folder):
             lookup()
         messages.append(str(exc.value))
     messages.append(unresolved_message("M31", "All Sesame queries failed. ..."))
+    # firsthour25: a search around a name (the catalogues tutorial's 'Pleiades') said the name was not one the
+    # platform's catalogues hold, which read as a name it will never know
+    with pytest.raises(PositionError) as exc:
+        cone_search("I/311/hip2", "Pleiades", 1 * u.deg)
+    messages.append(str(exc.value))
     return messages
 
 
 def test_while_it_loads_the_lookups_say_so(datasets) -> None:
     messages = _lookups(datasets)
-    assert len(messages) == 4
+    assert len(messages) == 5
     for message in messages:
         assert NOTE in message and "s ago); try again in a minute" in message, message
-    assert messages[-1].startswith("'M31' is not a name the platform resolves offline yet: the platform's sample data")
+    assert messages[-2].startswith("'M31' is not a name the platform resolves offline yet: the platform's sample data")
+    assert messages[-1].startswith("center='Pleiades' is not a sky position nor a name the platform's catalogues hold yet: "
+                                   "the platform's sample data is still loading")
 
 
 @pytest.mark.parametrize("state", ["finished", "never"])

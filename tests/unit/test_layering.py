@@ -237,3 +237,30 @@ def test_import_platform_lib_offers_its_sub_packages_by_name_and_to_tab_completi
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["Storage crossmatch", "module 'platform_lib' has no attribute 'strage'"]
+
+
+def test_every_sub_package_offers_its_whole_public_api_to_tab_completion():
+    """firsthour25: ``viz.pl<Tab>`` in a notebook offered only ``place_labels``: ``plot``, ``plot_table``,
+    ``credible_region`` and ``Aladin`` (loaded on first use by the module's ``__getattr__``) were missing from
+    ``dir(viz)``, which IPython's completers (Jedi's and its own) list. Every sub-package's ``__all__`` is now in
+    its ``dir()``."""
+    import importlib
+
+    from IPython.core.completer import IPCompleter, provisionalcompleter
+
+    import platform_lib
+
+    missing = {}
+    for name in platform_lib.SUBPACKAGES:
+        module = importlib.import_module(f"platform_lib.{name}")
+        left_out = set(getattr(module, "__all__", ())) - set(dir(module))
+        if left_out:
+            missing[name] = sorted(left_out)
+    assert not missing, missing
+    from platform_lib import viz
+
+    for jedi in (True, False):
+        completer = IPCompleter(namespace={"viz": viz}, global_namespace={}, use_jedi=jedi)
+        with provisionalcompleter():
+            offered = {c.text.lstrip(".") for c in completer.completions("viz.pl", 6)}
+        assert {"plot", "plot_table", "plot_skymap", "place_labels"} <= offered, (jedi, offered)

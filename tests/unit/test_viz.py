@@ -397,9 +397,9 @@ def test_a_skymaps_legend_shows_each_contour_and_names_the_candidates(center):
 
 def test_skymap_contours_enclose_the_right_probability():
     p = _skymap(6)
-    from platform_lib.viz._static import credible_cells
+    from platform_lib.viz._static import credible_region
 
-    moc50 = credible_cells(p, 0.5)
+    moc50 = credible_region(p, 0.5)
     cells = np.asarray(moc50.flatten(), dtype=np.int64)
     assert abs(p[cells].sum() - 0.5) < 0.01
 
