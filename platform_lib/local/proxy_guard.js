@@ -36,6 +36,37 @@ if (typeof ConfigurableProxy !== "function") {
   throw new Error(`proxy_guard.js: no ConfigurableProxy class beside ${bin}`);
 }
 
+// A path the proxy cannot decode (a malformed percent-escape, `%zz` or a bare `%`, or escapes that are not
+// UTF-8, `%FF`) is routed by the rest of it, its undecodable escapes read as the text they are, and sent on
+// unchanged: the service that owns the path answers in its own format (a VOTable error for the archive, JSON
+// for the APIs) naming the bad byte, where the proxy could only answer the hub's HTML error page.
+function routable(url) {
+  return url.replace(/(?:%[0-9A-Fa-f]{2})+|%/g, (run) => {
+    try {
+      decodeURIComponent(run);
+      return run;
+    } catch (e) {
+      return run.replace(/%/g, "%25");
+    }
+  });
+}
+
+const targetForReq = ConfigurableProxy.prototype.targetForReq;
+ConfigurableProxy.prototype.targetForReq = async function (req) {
+  try {
+    return await targetForReq.call(this, req);
+  } catch (e) {
+    if (!(e instanceof URIError)) throw e;
+    const sent = req.url;
+    req.url = routable(sent);
+    try {
+      return await targetForReq.call(this, req); // the route lookup reads req.url: the sent one is put back
+    } finally {
+      req.url = sent;
+    }
+  }
+};
+
 const handleProxyError = ConfigurableProxy.prototype.handleProxyError;
 ConfigurableProxy.prototype.handleProxyError = function (code, kind, req, res, e) {
   if (code === 500 && e instanceof URIError) {
@@ -51,6 +82,58 @@ ConfigurableProxy.prototype.handleProxyError = function (code, kind, req, res, e
   }
   return handleProxyError.call(this, code, kind, req, res, e);
 };
+
+// A byte a URL may not hold (not ASCII: a raw 0xFF, or UTF-8's raw é) is refused by node's HTTP parser before the
+// proxy sees a request, with an empty "400 Bad Request": no route, no service, nothing said. The proxy's server
+// answers it here with JSON naming the byte and where it is (the request could not be read, so no service can
+// answer it in its own format); any other unreadable request gets node's own answer, as before.
+const nodeAnswers = {
+  HPE_HEADER_OVERFLOW: "431 Request Header Fields Too Large",
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: "413 Payload Too Large",
+  ERR_HTTP_REQUEST_TIMEOUT: "408 Request Timeout",
+};
+
+function badUrlByte(err) {
+  // {byte, position, before} of the byte node's parser stopped at in the request's URL, or null
+  const packet = err.rawPacket;
+  if (err.code !== "HPE_INVALID_URL" || !packet || !(err.bytesParsed < packet.length)) return null;
+  const start = packet.indexOf(0x20) + 1; // the URL starts after the method and its space
+  if (start < 1 || err.bytesParsed < start) return null;
+  return {
+    byte: packet[err.bytesParsed],
+    position: err.bytesParsed - start + 1,
+    before: packet.subarray(start, err.bytesParsed).toString("latin1"),
+  };
+}
+
+function onClientError(err, socket) {
+  if (socket.writable && socket.bytesWritten === 0) {
+    const bad = badUrlByte(err);
+    if (bad) {
+      const hex = bad.byte.toString(16).toUpperCase().padStart(2, "0");
+      const body = JSON.stringify({
+        status: 400,
+        message: `the URL has the byte 0x${hex} at character ${bad.position}, after ${JSON.stringify(bad.before)}, ` +
+          "which a URL may not hold: percent-encode the path's text as UTF-8 (é is %C3%A9, a space %20)",
+      });
+      this.log.error("400 (byte 0x%s at character %d of the URL) %s", hex, bad.position, bad.before.slice(0, 200));
+      socket.end("HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n" +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      return;
+    }
+    socket.write(`HTTP/1.1 ${nodeAnswers[err.code] || "400 Bad Request"}\r\nConnection: close\r\n\r\n`);
+  }
+  socket.destroy(err);
+}
+
+// the constructor sets this.proxyServer: listen for its unreadable requests as it does
+Object.defineProperty(ConfigurableProxy.prototype, "proxyServer", {
+  configurable: true,
+  set(server) {
+    Object.defineProperty(this, "proxyServer", { value: server, writable: true, configurable: true, enumerable: true });
+    server.on("clientError", onClientError.bind(this));
+  },
+});
 
 if (!preloaded) {
   // run the proxy's own command line as if started directly: argv = [node, bin, options...]

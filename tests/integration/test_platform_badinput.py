@@ -6,15 +6,18 @@ sends the session's platform's services (classes, archive, Dask gateway) bad req
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psutil
 import pytest
 import requests
 from numba_cache import platform_environment  # tests/support/: `up` without the test run's numba cache
+from raw_http import raw_get  # tests/support/: a path sent as written
 
 from platform_lib.local.ports import free_ports
 
@@ -226,6 +229,22 @@ def test_services_answer_bad_requests_with_a_4xx_naming_the_problem(platform):
         refused(session.request(method, archive + "hips/~/x/rest", timeout=60), 405, "use POST or PUT")
         after.append(session.get(archive + "hips/", timeout=60).status_code)
     assert after == [200] * len(after), after
+    # errpages25: a path that is not UTF-8 was the proxy's own 400 on the hub's HTML page, whichever service owned it
+    # (a raw byte: node's empty 400); now the service that owns the path answers in its own format, naming the byte
+    where = urlsplit(url)
+    status, body = raw_get(where.hostname, where.port, "/services/archive/tap/sync%FF")
+    assert status == 400 and 'name="QUERY_STATUS" value="ERROR">UsageFault: the path is not valid UTF-8: byte 0xFF ' \
+        "(sent as %FF) at character 27 of the path, after '/services/archive/tap/sync'" in body, body
+    status, body = raw_get(where.hostname, where.port, f"/{platform.CLASSES_API}/classes/%FF", token)
+    assert status == 400 and json.loads(body)["code"] == "not-utf8", body
+    assert "byte 0xFF (sent as %FF) at character 40 of the path" in json.loads(body)["message"], body
+    status, body = raw_get(where.hostname, where.port, "/hub/api/users/%FF", token)  # JupyterHub's own answer
+    assert status == 400 and "Invalid unicode" in json.loads(body)["message"], body
+    status, body = raw_get(where.hostname, where.port, "/services/dask-gateway/api/v1/clusters/%FF", token)
+    assert status == 404 and "no Dask cluster '%FF'" in json.loads(body)["error"], body
+    status, body = raw_get(where.hostname, where.port, "/services/archive/tap/sync\xff")  # the raw byte
+    assert status == 400 and json.loads(body)["message"].startswith(
+        'the URL has the byte 0xFF at character 27, after "/services/archive/tap/sync"'), body
     gateway = f"{url}services/dask-gateway/"
     for path in ("usage", "api/v1/clusters/", "clusters/nobody-cluster/status"):
         answer = requests.get(gateway + path, headers={"Authorization": "token not-a-hub-token"}, timeout=60,
