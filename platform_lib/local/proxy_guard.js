@@ -67,8 +67,41 @@ ConfigurableProxy.prototype.targetForReq = async function (req) {
   }
 };
 
+// The proxy reads a request's line and headers up to --max-http-header-size (1 MiB: the archive's limit, so that
+// a long GET reaches it), but the hub, the classes service and users' servers (tornado) read 64 KiB and hang up
+// on a longer one without an answer, which the proxy answered "503 Service Unavailable" (the hub's page): the
+// client's long URL or headers as the platform's failure. A backend that hangs up on a request over that is
+// answered 414 (the URL) or 431 (the headers), in JSON naming the sizes and what to do.
+const BACKEND_HEAD_BYTES = 65536; // tornado's max_header_size: its request line and headers
+
+function headBytes(req) {
+  let bytes = `${req.method} ${req.url} HTTP/1.1\r\n\r\n`.length;
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    bytes += req.rawHeaders[i].length + req.rawHeaders[i + 1].length + 4;
+  }
+  return bytes;
+}
+
+function answerTooLong(req, res) {
+  const bytes = headBytes(req);
+  const url = req.url.length > BACKEND_HEAD_BYTES / 2;
+  const body = JSON.stringify({
+    status: url ? 414 : 431,
+    message: `this request's line and headers are ${bytes} bytes, more than the ${BACKEND_HEAD_BYTES} the service ` +
+      "behind this path reads: " + (url ? "send a long query in the body of a POST" : "send fewer or shorter headers"),
+  });
+  res.writeHead(url ? 414 : 431, { "Content-Type": "application/json", Connection: "close" });
+  res.end(body);
+}
+
 const handleProxyError = ConfigurableProxy.prototype.handleProxyError;
 ConfigurableProxy.prototype.handleProxyError = function (code, kind, req, res, e) {
+  if (code === 503 && kind === "web" && e && e.code === "ECONNRESET" && res && !res.headersSent &&
+      headBytes(req) > BACKEND_HEAD_BYTES) {
+    this.log.error("%s %s: hung up on by its service after %d bytes of line and headers", req.method,
+      req.url.slice(0, 200), headBytes(req));
+    return answerTooLong(req, res);
+  }
   if (code === 500 && e instanceof URIError) {
     // the request's URL could not be decoded: the client's error, and nothing to log a trace for
     if (kind === "ws") {

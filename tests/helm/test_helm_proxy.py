@@ -199,3 +199,31 @@ def test_node_options_without_the_guard_is_refused_naming_the_key(chart) -> None
     # an empty value turns the guard off on purpose (a proxy image with an older node)
     values["jupyterhub"]["proxy"]["chp"]["extraEnv"]["NODE_OPTIONS"] = ""
     assert proxy_environment(chart, values, hs.manifests(hs.render(chart, values)))["NODE_OPTIONS"] == ""
+
+
+def test_a_request_longer_than_its_service_reads_is_the_clients_414_or_431(chart, tmp_path: Path) -> None:
+    """errpages25: the proxy reads 1 MiB of line and headers (for the archive), the hub, the classes service and
+    users' servers (tornado) 64 KiB: tornado hung up on a longer request without an answer and the proxy answered
+    503 (the hub's "Service Unavailable" page), the client's long URL as the platform's failure. Now 414 for a long
+    URL, 431 for long headers, in JSON naming the sizes. A real tornado server with its default limits behind it."""
+    import tornado.web
+    from tornado_thread import serving  # tests/support/
+
+    class Hello(tornado.web.RequestHandler):
+        def get(self) -> None:
+            self.write("hello")
+
+    env = proxy_environment(chart, {}, hs.manifests(hs.render(chart, {})))
+    with serving(lambda: tornado.web.Application([(r"/.*", Hello)])) as hub, \
+            chart_proxy(env, tmp_path, f"--default-target={hub}") as (port, _):
+        base = f"http://127.0.0.1:{port}/hub/api/"
+        assert requests.get(base, params={"a": "b" * 60_000}, timeout=30).text == "hello"  # under 64 KiB: as before
+        long_url = requests.get(base, params={"a": "b" * 70_000}, timeout=30)
+        assert long_url.status_code == 414, (long_url.status_code, long_url.text[:300])
+        assert long_url.json()["message"].startswith("this request's line and headers are 70")
+        assert long_url.json()["message"].endswith("more than the 65536 the service behind this path reads: send a "
+                                                   "long query in the body of a POST"), long_url.text
+        long_headers = requests.get(base, headers={"X-Big": "a" * 70_000}, timeout=30)
+        assert long_headers.status_code == 431, (long_headers.status_code, long_headers.text[:300])
+        assert long_headers.json()["message"].endswith("send fewer or shorter headers"), long_headers.text
+        assert requests.get(base, timeout=30).text == "hello"  # and the proxy goes on

@@ -245,7 +245,19 @@ def test_services_answer_bad_requests_with_a_4xx_naming_the_problem(platform):
     status, body = raw_get(where.hostname, where.port, "/services/archive/tap/sync\xff")  # the raw byte
     assert status == 400 and json.loads(body)["message"].startswith(
         'the URL has the byte 0xFF at character 27, after "/services/archive/tap/sync"'), body
+    # errpages25: over 64 KiB of URL or headers, the hub (and the classes service, users' servers) hung up, and the
+    # proxy (which reads 1 MiB, for the archive) answered 503; now the client's 414 or 431, in JSON
+    refused(session.get(f"{url}hub/api/", params={"a": "b" * 70_000}, headers=token, timeout=60), 414,
+            "send a long query in the body of a POST")
+    refused(session.get(f"{url}{platform.CLASSES_API}/classes", headers={**token, "X-Big": "a" * 70_000},
+                        timeout=60), 431, "send fewer or shorter headers")
     gateway = f"{url}services/dask-gateway/"
+    # errpages25: dask-gateway's create-cluster route read any body with request.json(): "500 Server got itself in
+    # trouble" for an empty one, null, or bytes not UTF-8; now a 400 naming the problem, in dask-gateway's JSON
+    for body, words in ((b"", "is empty"), (b"null", "is JSON null, not an object"), (b"\xff", "is not utf-8")):
+        refused(session.post(gateway + "api/v1/clusters/", data=body, headers={**token, "Content-Type":
+                                                                                 "application/json"}, timeout=60),
+                400, f"the body of POST /api/v1/clusters/ {words}: send a JSON object")
     for path in ("usage", "api/v1/clusters/", "clusters/nobody-cluster/status"):
         answer = requests.get(gateway + path, headers={"Authorization": "token not-a-hub-token"}, timeout=60,
                               allow_redirects=False)
