@@ -180,7 +180,10 @@ def test_services_answer_bad_requests_with_a_4xx_naming_the_problem(platform):
     file name longer than the file system's 255 characters (archive: 503 "File name too long"), a NUL in an Aladin
     Lite path (archive: tornado's 500 page), and a token the hub does not know (dask-gateway: 500 "Permission
     failure"); a parameter that is not UTF-8 (archive: 503 "internal error") and a 405 on the HiPS rest route,
-    after which the proxy's next request down that connection got the hub's 503 page (badinput24)."""
+    after which the proxy's next request down that connection got the hub's 503 page (badinput24). errpages25: a
+    path that is not UTF-8 (the proxy's own 400 on the hub's HTML page; a raw byte node's empty 400), over 64 KiB of
+    URL or headers to the hub or the classes service (the proxy's 503), a body that is not a JSON object to
+    dask-gateway's create-cluster route (500 "Server got itself in trouble")."""
     user = platform.unique("badreq")
     platform.create_user(user)
     token = {"Authorization": f"token {platform.user_token(user)}"}
