@@ -1,4 +1,4 @@
-"""The chart's public proxy runs the same guard as the local platform: a malformed percent-escape is a 400.
+"""The chart's public proxy runs the same guard as the local platform: a path it cannot decode reaches its service.
 
 Zero to JupyterHub's proxy pod takes neither a command nor volume mounts from values, so the chart ships
 ``platform_lib/local/proxy_guard.js`` in the ConfigMap ``astrohub-proxy-guard`` and preloads it through
@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -24,6 +25,7 @@ from typing import Any, Iterator
 import pytest
 import requests
 from raw_http import raw_get  # tests/support/, on the path by tests/conftest.py
+from stand_in_http import StandInHandler, serving_http  # tests/support/
 
 from platform_lib.local.plan import PROXY_GUARD, PROXY_MAX_HEADER_BYTES
 from platform_lib.local.ports import free_ports
@@ -73,8 +75,9 @@ def test_the_proxy_pod_preloads_the_guard_from_that_configmap(chart) -> None:
 
 
 @contextlib.contextmanager
-def chart_proxy(env: dict[str, str], tmp_path: Path, *options: str) -> Iterator[int]:
-    """The real configurable-http-proxy started with z2jh's command (plus ``options``) and ``env``: its port."""
+def chart_proxy(env: dict[str, str], tmp_path: Path, *options: str) -> Iterator[tuple[int, int]]:
+    """The real configurable-http-proxy started with z2jh's command (plus ``options``) and ``env``: its port and
+    its API's port."""
     port, api_port = free_ports(2)
     # z2jh's command, unchanged: the guard comes in through NODE_OPTIONS only
     command = [find_proxy(), "--ip=127.0.0.1", "--api-ip=127.0.0.1", f"--api-port={api_port}", f"--port={port}",
@@ -92,24 +95,66 @@ def chart_proxy(env: dict[str, str], tmp_path: Path, *options: str) -> Iterator[
             except OSError:
                 assert time.monotonic() < deadline, log.read_text()
                 time.sleep(0.1)
-        yield port
+        yield port, api_port
     finally:
         proxy.terminate()
         proxy.wait(timeout=10)
     assert "URIError" not in log.read_text()
 
 
-def test_the_proxy_started_as_the_chart_sets_it_answers_bad_escapes_400(chart, tmp_path: Path) -> None:
+class _Echo(StandInHandler):
+    """A service behind the proxy: answers every GET 200 with its name and the path it was sent."""
+
+    name = "default"
+
+    def do_GET(self) -> None:
+        self.answer(200, {"service": self.name, "path": self.path})
+
+
+class _Archive(_Echo):
+    name = "archive"
+
+
+def test_the_proxy_started_as_the_chart_sets_it_routes_bad_escapes_to_their_service(chart, tmp_path: Path) -> None:
+    """errpages25: a path the proxy cannot decode (a malformed escape, or escapes that are not UTF-8) was the proxy's
+    own 400, the hub's HTML error page, whichever service owned the path (the guard's first repair, of the 500 it
+    was unguarded); a pyvo or JSON client got HTML. Now it is routed by its decodable part and sent on unchanged,
+    for the service that owns it to answer in its own format; a well-formed path is routed as before."""
     objects = hs.manifests(hs.render(chart, {}))
     env = proxy_environment(chart, {}, objects)
-    with chart_proxy(env, tmp_path) as port:
-        assert status_of(port, "/user/alice/%E0%A4%A") == 400
-        assert status_of(port, "/hub/%zz") == 400
-        assert status_of(port, "/user/alice/api/kernels/%zz/channels", {
+    with serving_http(_Echo) as hub, serving_http(_Archive) as archive, \
+            chart_proxy(env, tmp_path, f"--default-target=http://127.0.0.1:{hub.server_port}") as (port, api_port):
+        added = requests.post(f"http://127.0.0.1:{api_port}/api/routes/services/archive",
+                              json={"target": f"http://127.0.0.1:{archive.server_port}"},
+                              headers={"Authorization": "token not-a-secret"}, timeout=10)
+        assert added.status_code == 201, added.text
+        for path, service in (
+            ("/services/archive/tap/sync%FF", "archive"),
+            ("/services/archive/sia/query%E0%A4%A?POS=x", "archive"),
+            ("/services/archive/hips/%zz/properties", "archive"),
+            ("/services/archive/%", "archive"),
+            ("/services/archive%FF/tap", "default"),  # the bad byte in the route's own name: not that route
+            ("/user/alice/%E0%A4%A", "default"),
+            ("/hub/%zz", "default"),
+            ("/services/archive/caf%C3%A9", "archive"),  # well-formed: as before
+        ):
+            status, body = raw_get("127.0.0.1", port, path, timeout=10)
+            assert status == 200, (path, status, body[:300])
+            assert json.loads(body) == {"service": service, "path": path}, (path, body)
+        # a raw byte a URL may not hold: node's parser refused it with an empty 400 before any route; now the
+        # proxy's 400 names the byte and where it is, in JSON (no service can read the request to answer it)
+        for path, byte, at, before in (("/services/archive/tap/sync\xff", "FF", 27, "/services/archive/tap/sync"),
+                                       ("/hub/api/users/caf\xc3\xa9", "C3", 19, "/hub/api/users/caf")):
+            status, body = raw_get("127.0.0.1", port, path, timeout=10)
+            assert status == 400, (path, status, body)
+            assert json.loads(body)["message"] == (
+                f"the URL has the byte 0x{byte} at character {at}, after {json.dumps(before)}, which a URL may not "
+                "hold: percent-encode the path's text as UTF-8 (é is %C3%A9, a space %20)"), body
+        status, body = raw_get("127.0.0.1", port, "/user/alice/api/kernels/%zz/channels", {
             "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
             "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
-        }) == 400
-        assert status_of(port, "/hub/no%20such") == 404  # well-formed: routed as before (no target here)
+        }, timeout=10)
+        assert (status, json.loads(body)["path"]) == (200, "/user/alice/api/kernels/%zz/channels"), body
 
 
 def test_the_chart_proxy_passes_long_urls_on_for_the_archive_to_answer(chart, tmp_path: Path) -> None:
@@ -126,7 +171,7 @@ def test_the_chart_proxy_passes_long_urls_on_for_the_archive_to_answer(chart, tm
     root = tmp_path / "archive"
     root.mkdir()
     with serving(lambda: make_app(ArchiveState(index_path=root / "index.sqlite", data_root=root)),
-                 **SERVER_OPTIONS) as archive, chart_proxy(env, tmp_path, f"--default-target={archive}") as port:
+                 **SERVER_OPTIONS) as archive, chart_proxy(env, tmp_path, f"--default-target={archive}") as (port, _):
         def tap_get(n_names: int) -> requests.Response:  # a sync query sent as a GET, as pyvo's DAL searches are
             names = ", ".join(f"'ivoa.obscore_{i:05d}'" for i in range(n_names))
             query = f"SELECT table_name FROM tap_schema.tables WHERE table_name IN ({names})"
@@ -154,3 +199,31 @@ def test_node_options_without_the_guard_is_refused_naming_the_key(chart) -> None
     # an empty value turns the guard off on purpose (a proxy image with an older node)
     values["jupyterhub"]["proxy"]["chp"]["extraEnv"]["NODE_OPTIONS"] = ""
     assert proxy_environment(chart, values, hs.manifests(hs.render(chart, values)))["NODE_OPTIONS"] == ""
+
+
+def test_a_request_longer_than_its_service_reads_is_the_clients_414_or_431(chart, tmp_path: Path) -> None:
+    """errpages25: the proxy reads 1 MiB of line and headers (for the archive), the hub, the classes service and
+    users' servers (tornado) 64 KiB: tornado hung up on a longer request without an answer and the proxy answered
+    503 (the hub's "Service Unavailable" page), the client's long URL as the platform's failure. Now 414 for a long
+    URL, 431 for long headers, in JSON naming the sizes. A real tornado server with its default limits behind it."""
+    import tornado.web
+    from tornado_thread import serving  # tests/support/
+
+    class Hello(tornado.web.RequestHandler):
+        def get(self) -> None:
+            self.write("hello")
+
+    env = proxy_environment(chart, {}, hs.manifests(hs.render(chart, {})))
+    with serving(lambda: tornado.web.Application([(r"/.*", Hello)])) as hub, \
+            chart_proxy(env, tmp_path, f"--default-target={hub}") as (port, _):
+        base = f"http://127.0.0.1:{port}/hub/api/"
+        assert requests.get(base, params={"a": "b" * 60_000}, timeout=30).text == "hello"  # under 64 KiB: as before
+        long_url = requests.get(base, params={"a": "b" * 70_000}, timeout=30)
+        assert long_url.status_code == 414, (long_url.status_code, long_url.text[:300])
+        assert long_url.json()["message"].startswith("this request's line and headers are 70")
+        assert long_url.json()["message"].endswith("more than the 65536 the service behind this path reads: send a "
+                                                   "long query in the body of a POST"), long_url.text
+        long_headers = requests.get(base, headers={"X-Big": "a" * 70_000}, timeout=30)
+        assert long_headers.status_code == 431, (long_headers.status_code, long_headers.text[:300])
+        assert long_headers.json()["message"].endswith("send fewer or shorter headers"), long_headers.text
+        assert requests.get(base, timeout=30).text == "hello"  # and the proxy goes on

@@ -6,15 +6,18 @@ sends the session's platform's services (classes, archive, Dask gateway) bad req
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psutil
 import pytest
 import requests
 from numba_cache import platform_environment  # tests/support/: `up` without the test run's numba cache
+from raw_http import raw_get  # tests/support/: a path sent as written
 
 from platform_lib.local.ports import free_ports
 
@@ -177,7 +180,10 @@ def test_services_answer_bad_requests_with_a_4xx_naming_the_problem(platform):
     file name longer than the file system's 255 characters (archive: 503 "File name too long"), a NUL in an Aladin
     Lite path (archive: tornado's 500 page), and a token the hub does not know (dask-gateway: 500 "Permission
     failure"); a parameter that is not UTF-8 (archive: 503 "internal error") and a 405 on the HiPS rest route,
-    after which the proxy's next request down that connection got the hub's 503 page (badinput24)."""
+    after which the proxy's next request down that connection got the hub's 503 page (badinput24). errpages25: a
+    path that is not UTF-8 (the proxy's own 400 on the hub's HTML page; a raw byte node's empty 400), over 64 KiB of
+    URL or headers to the hub or the classes service (the proxy's 503), a body that is not a JSON object to
+    dask-gateway's create-cluster route (500 "Server got itself in trouble")."""
     user = platform.unique("badreq")
     platform.create_user(user)
     token = {"Authorization": f"token {platform.user_token(user)}"}
@@ -226,7 +232,35 @@ def test_services_answer_bad_requests_with_a_4xx_naming_the_problem(platform):
         refused(session.request(method, archive + "hips/~/x/rest", timeout=60), 405, "use POST or PUT")
         after.append(session.get(archive + "hips/", timeout=60).status_code)
     assert after == [200] * len(after), after
+    # errpages25: a path that is not UTF-8 was the proxy's own 400 on the hub's HTML page, whichever service owned it
+    # (a raw byte: node's empty 400); now the service that owns the path answers in its own format, naming the byte
+    where = urlsplit(url)
+    status, body = raw_get(where.hostname, where.port, "/services/archive/tap/sync%FF")
+    assert status == 400 and 'name="QUERY_STATUS" value="ERROR">UsageFault: the path is not valid UTF-8: byte 0xFF ' \
+        "(sent as %FF) at character 27 of the path, after '/services/archive/tap/sync'" in body, body
+    status, body = raw_get(where.hostname, where.port, f"/{platform.CLASSES_API}/classes/%FF", token)
+    assert status == 400 and json.loads(body)["code"] == "not-utf8", body
+    assert "byte 0xFF (sent as %FF) at character 40 of the path" in json.loads(body)["message"], body
+    status, body = raw_get(where.hostname, where.port, "/hub/api/users/%FF", token)  # JupyterHub's own answer
+    assert status == 400 and "Invalid unicode" in json.loads(body)["message"], body
+    status, body = raw_get(where.hostname, where.port, "/services/dask-gateway/api/v1/clusters/%FF", token)
+    assert status == 404 and "no Dask cluster '%FF'" in json.loads(body)["error"], body
+    status, body = raw_get(where.hostname, where.port, "/services/archive/tap/sync\xff")  # the raw byte
+    assert status == 400 and json.loads(body)["message"].startswith(
+        'the URL has the byte 0xFF at character 27, after "/services/archive/tap/sync"'), body
+    # errpages25: over 64 KiB of URL or headers, the hub (and the classes service, users' servers) hung up, and the
+    # proxy (which reads 1 MiB, for the archive) answered 503; now the client's 414 or 431, in JSON
+    refused(session.get(f"{url}hub/api/", params={"a": "b" * 70_000}, headers=token, timeout=60), 414,
+            "send a long query in the body of a POST")
+    refused(session.get(f"{url}{platform.CLASSES_API}/classes", headers={**token, "X-Big": "a" * 70_000},
+                        timeout=60), 431, "send fewer or shorter headers")
     gateway = f"{url}services/dask-gateway/"
+    # errpages25: dask-gateway's create-cluster route read any body with request.json(): "500 Server got itself in
+    # trouble" for an empty one, null, or bytes not UTF-8; now a 400 naming the problem, in dask-gateway's JSON
+    for body, words in ((b"", "is empty"), (b"null", "is JSON null, not an object"), (b"\xff", "is not utf-8")):
+        refused(session.post(gateway + "api/v1/clusters/", data=body, headers={**token, "Content-Type":
+                                                                                 "application/json"}, timeout=60),
+                400, f"the body of POST /api/v1/clusters/ {words}: send a JSON object")
     for path in ("usage", "api/v1/clusters/", "clusters/nobody-cluster/status"):
         answer = requests.get(gateway + path, headers={"Authorization": "token not-a-hub-token"}, timeout=60,
                               allow_redirects=False)

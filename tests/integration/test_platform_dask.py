@@ -29,6 +29,11 @@ def _labext(platform, user: str, method: str, path: str = ""):
     return platform.session.request(method, url, headers=headers, timeout=180)
 
 
+def _dashboard(platform, user: str, path: str, accept: str | None = None):
+    headers = {"Authorization": f"token {platform.user_token(user)}", **({"Accept": accept} if accept else {})}
+    return platform.session.get(f"{platform.server_url(user)}{path}", headers=headers, timeout=60)
+
+
 def test_dask_sidebar_clusters_are_gateway_clusters(platform, dasker, poll):
     created = _labext(platform, dasker, "PUT")
     assert created.status_code == 200, created.text[:2000]
@@ -54,10 +59,26 @@ def test_dask_sidebar_clusters_are_gateway_clusters(platform, dasker, poll):
             headers={"Authorization": f"token {platform.user_token(dasker)}"}, timeout=60,
         )
         assert check.status_code == 200 and check.json()["isActive"] is True, check.text[:500]
+        # errpages25: a dashboard path the server does not know was Jupyter Server's full HTML 404 page (in the
+        # sidebar's pane a few hundred pixels wide); now a short 404 naming the path and the dashboards it shows
+        shown = [{"name": model["name"], "url": f"/user/{dasker}/dask/dashboard/{model['id']}/status"}]
+        for path in ("dask/dashboard/", "dask/dashboard/0-0-0-0-0/individual-task-stream", "dask/local/x"):
+            missing = _dashboard(platform, dasker, path)
+            assert missing.status_code == 404 and missing.json()["dashboards"] == shown, missing.text[:500]
+            assert missing.json()["message"].startswith(f"no Dask dashboard at /user/{dasker}/{path}: "), missing.text
+        page = _dashboard(platform, dasker, "dask/dashboard/0-0-0-0-0/status", accept="text/html")
+        assert page.status_code == 404 and page.headers["Content-Type"].startswith("text/html"), page.text[:300]
+        assert len(page.text) < 1000 and f'<a href="{shown[0]["url"]}" target="_top">' in page.text, page.text
+        pane = _dashboard(platform, dasker, f"dask/dashboard/{model['id']}/individual-task-stream")  # the real one
+        assert pane.status_code == 200 and "bokeh" in pane.text.lower(), pane.text[:300]
     finally:
         deleted = _labext(platform, dasker, "DELETE", f"/{model['id']}")
     assert deleted.status_code == 204, deleted.text[:2000]
     assert _labext(platform, dasker, "GET").json() == []
+    gone = _dashboard(platform, dasker, f"dask/dashboard/{model['id']}/status")  # the pane of a stopped cluster
+    assert gone.status_code == 404 and gone.json()["dashboards"] == [], gone.text[:500]
+    assert f"no cluster has the id {model['id']} (has it stopped?); this server shows no Dask cluster now" \
+        in gone.json()["message"], gone.text
     with platform.gateway(dasker) as gateway:
         poll(lambda: not gateway.list_clusters(), 60, "the gateway to forget the deleted cluster")
 

@@ -48,6 +48,43 @@ def test_a_parameter_that_is_not_utf8_is_a_usage_fault_naming_it(base, query, wo
     assert _status(response).startswith(words)
 
 
+@pytest.mark.parametrize("path, where", [
+    # errpages25: no route matched, so the archive's 404 "this archive has no endpoint .../tap/sync%FF", as if the
+    # endpoint were missing; now the client's bad byte, named with where it is
+    ("/tap/sync%FF", "byte 0xFF (sent as %FF) at character 10 of the path, after '/tap/sync'"),
+    ("/sia/query%C3?POS=x", "byte 0xC3 (sent as %C3) at character 11 of the path, after '/sia/query'"),
+    # a route that matched, its path part not UTF-8: was "the path is not valid UTF-8", without which byte or where
+    ("/download/a%E9b", "byte 0xE9 (sent as %E9) at character 12 of the path, after '/download/a'"),
+])
+def test_a_path_that_is_not_utf8_is_a_usage_fault_naming_the_byte(base, path, where):
+    url = urlparse(base)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        connection.request("GET", path)  # as sent: requests would re-quote it
+        response = connection.getresponse()
+        body = response.read()
+    finally:
+        connection.close()
+    assert response.status == 400, (response.status, body[:300])
+    assert response.getheader("Content-Type").startswith("application/x-votable+xml")
+    status = next(info.content for info in parse(io.BytesIO(body)).resources[0].infos if info.name == "QUERY_STATUS")
+    assert status == f"UsageFault: the path is not valid UTF-8: {where}; percent-encode the path's text as UTF-8"
+
+
+def test_a_hips_path_that_is_not_utf8_is_a_400_naming_the_byte(base):
+    """The HiPS routes answer errors as one line of text; this one was tornado's "Invalid unicode in url: b'a\\xe9b'"."""
+    url = urlparse(base)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        connection.request("GET", "/hips/a%E9b/properties")
+        response = connection.getresponse()
+        body = response.read().decode()
+    finally:
+        connection.close()
+    assert (response.status, body) == (400, "400: the path is not valid UTF-8: byte 0xE9 (sent as %E9) at character 8 "
+                                            "of the path, after '/hips/a'; percent-encode the path's text as UTF-8\n")
+
+
 @pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE", "OPTIONS"])
 def test_a_method_a_streamed_upload_route_does_not_take_leaves_no_dead_connection(base, method):
     """The HiPS upload routes read their bodies as they come (tornado's stream_request_body): a request refused

@@ -87,3 +87,28 @@ def test_every_route_refuses_a_body_key_it_does_not_take_naming_it_and_the_keys_
             refused = requests.request(method, service + path, data=body, timeout=30)
             assert refused.status_code == 400 and refused.json()["code"] == "no-body", refused.text[:300]
             assert refused.json()["message"] == f"{method} {path} takes no body; send none", refused.json()
+
+
+@pytest.mark.parametrize(("path", "where"), [
+    # a route that matched, its name not UTF-8: tornado's "Invalid unicode in %s: %r" (its format unfilled), code "http"
+    ("/classes/caf%E9", "byte 0xE9 (sent as %E9) at character 43 of the path, after '/services/astrohub-classes/api/classes/caf'"),
+    # no route matched because of the byte: "no such route ...", 404, as if the route were missing
+    ("/classes%FF", "byte 0xFF (sent as %FF) at character 39 of the path, after '/services/astrohub-classes/api/classes'"),
+])
+def test_a_path_that_is_not_utf8_is_a_400_naming_the_byte(service, path, where):
+    """errpages25: the proxy now sends such a path on to the service (it answered the hub's HTML page itself)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    url = urlsplit(service)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        connection.request("GET", API + path)  # as sent: requests would re-quote it
+        response = connection.getresponse()
+        body = response.read()
+    finally:
+        connection.close()
+    assert response.status == 400 and response.getheader("Content-Type") == "application/json", (response.status, body)
+    error = __import__("json").loads(body)
+    assert error["code"] == "not-utf8", error
+    assert error["message"] == f"the path is not valid UTF-8: {where}; percent-encode the path's text as UTF-8", error

@@ -71,3 +71,19 @@ def test_a_deleted_groups_link_left_in_the_home_is_a_410_that_says_so(tmp_path):
     (tmp_path / "groups" / "lensing").mkdir(parents=True)  # a link that leads somewhere is answered as before
     assert asyncio.run(manager.get("groups/lensing"))["type"] == "directory"
     assert [c["name"] for c in asyncio.run(manager.get("groups"))["content"]] == ["lensing"]
+
+
+@pytest.mark.parametrize("path", ["a" * 300, "b" * 250 + ".ipynb", "/".join(["c" * 200] * 25)])
+def test_a_path_longer_than_the_file_system_takes_is_a_400_saying_so(tmp_path, path):
+    """errpages25: ``GET api/contents/<a 300-character name>`` was a 500 "Unhandled error" (``is_hidden``'s ``stat``
+    raised "File name too long"); a 400 now, naming the path and the limits."""
+    from astrohub_server.contents import refuse_unreadable
+
+    manager = AsyncLargeFileManager(root_dir=str(tmp_path))
+    refuse_unreadable(manager)
+    with pytest.raises(web.HTTPError) as refused:
+        asyncio.run(manager.is_hidden(path))
+    assert refused.value.status_code == 400, refused.value
+    assert f"the path {path[:60]!r}... ({len(path)} characters) is longer than the file system takes" \
+        in refused.value.log_message
+    assert not asyncio.run(manager.is_hidden("short.ipynb"))  # a name the file system takes: as before

@@ -14,7 +14,8 @@ the server reads past (:data:`SERVER_OPTIONS`) so that they are answered, not dr
 base of every handler here and of the HiPS routes') answers HEAD wherever GET is; a route whose GET does real work
 stops a HEAD after its checks (:meth:`HeadAsGet.finish_head`).
 :func:`bound_request_parsing` sets tornado's own parsing limits to the service's, so that its refusals name them.
-Imports tornado and this package's faults, writers and uploads (its limit on tables).
+Imports tornado, this package's faults, writers and uploads (its limit on tables), and ``platform_lib.urlpath`` (a path
+that is not UTF-8: a 400 naming the byte).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from tornado.httputil import HTTPMessageDelegate, ParseBodyConfig, ParseMultipar
 from astrohub_archive.faults import ArchiveFault, LimitFault, NotFoundFault, UsageFault
 from astrohub_archive.uploads import MAX_UPLOADS
 from astrohub_archive.writers import CONTENT_TYPES, RESPONSE_FORMATS, error_json, error_votable
+from platform_lib.urlpath import not_utf8
 
 __all__ = ["BaseHandler", "ChunkedBodyLimit", "HeadAsGet", "MAX_BODY", "MAX_HEADER_BYTES", "MAX_PARAMETERS", "MAX_VALUE_LENGTH",
            "NoRouteHandler", "READ_HEADER_BYTES", "SERVER_OPTIONS", "TooLargeHandler", "too_large",
@@ -269,8 +271,10 @@ class BaseHandler(HeadAsGet):
         try:
             return value.decode("utf-8")
         except UnicodeDecodeError:
-            what = "the path" if name is None else f"parameter {name!r}"
-            raise UsageFault(f"{what} is not valid UTF-8; percent-encode its text as UTF-8") from None
+            if name is None:  # a part of the path: say which byte, where
+                raise UsageFault(not_utf8(self.request.path) or "the path is not valid UTF-8; percent-encode its "
+                                 "text as UTF-8") from None
+            raise UsageFault(f"parameter {name!r} is not valid UTF-8; percent-encode its text as UTF-8") from None
 
     def args(self) -> dict[str, list[str]]:
         """The query and form parameters (not uploaded files), decoded, bounded in number and size."""
@@ -447,5 +451,8 @@ class NoRouteHandler(BaseHandler):
     scs_error_info = True
 
     def prepare(self) -> None:
+        bad = not_utf8(self.request.path)
+        if bad:  # no route matched because of it (`tap/sync%FF`): the client's bad byte, not a missing endpoint
+            raise UsageFault(bad)
         raise NotFoundFault(f"this archive has no endpoint {self.request.path}; its endpoints are listed at "
                             f"{self.base_url()}?format=json")

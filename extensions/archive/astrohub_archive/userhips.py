@@ -78,6 +78,7 @@ from typing import BinaryIO
 
 import tornado.web
 from platform_lib.atomic import write_atomic
+from platform_lib.urlpath import not_utf8
 
 from astrohub_archive._tiles import PACK, PACK_INDEX, TilePack
 from astrohub_archive.base import HeadAsGet, allowed_methods, not_allowed
@@ -949,9 +950,21 @@ class HipsErrors(HeadAsGet):
     methods the route takes; an internal error is logged and answered 503, never a traceback). The base of
     :mod:`astrohub_archive.hips`'s handlers too; it lives here because that module imports this one."""
 
+    def decode_argument(self, value: bytes, name: str | None = None) -> str:
+        """A path part (or parameter) as text; one that is not UTF-8 is a 400 naming the byte and where it is
+        (tornado's own said ``Invalid unicode in url: b'a\\xe9b'``)."""
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            why = (not_utf8(self.request.path) if name is None else None) or (
+                f"{'the path' if name is None else f'parameter {name!r}'} is not valid UTF-8; percent-encode its "
+                "text as UTF-8")
+            raise tornado.web.HTTPError(400, "%s", why) from None
+
     def write_error(self, status_code: int, **kwargs) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
-        reason = exc.log_message if isinstance(exc, tornado.web.HTTPError) and exc.log_message else self._reason
+        reason = (exc.log_message % exc.args if exc.args else exc.log_message) \
+            if isinstance(exc, tornado.web.HTTPError) and exc.log_message else self._reason
         if status_code == 405:
             reason = not_allowed(self)
             self.set_header("Allow", ", ".join(allowed_methods(self)))

@@ -115,6 +115,7 @@ from astrohub_hub.errors import BackendError, HubConfigError, HubError
 from astrohub_hub.grading import steps_from_environ
 from astrohub_hub.settings import ClassesSettings
 from astrohub_hub.sizes import size_text
+from astrohub_hub.urlpath import not_utf8
 
 __all__ = ["SERVICE_NAME", "SERVICE_SCOPES", "GatewayUsage", "HubDirectory", "from_environ", "make_app", "main",
            "max_workspaces"]
@@ -445,6 +446,18 @@ class ApiHandler(web.RequestHandler):
 
     def check_xsrf_cookie(self) -> None:  # token-authenticated API, no cookies
         return None
+
+    def decode_argument(self, value: bytes, name: str | None = None) -> str:
+        """A path part (or parameter) as text; one that is not UTF-8 is a 400 naming the byte and where it is
+        (tornado's own HTTPError said ``Invalid unicode in %s: %r``, its format unfilled)."""
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            if name is None:
+                raise ClassError(not_utf8(self.request.path) or "the path is not valid UTF-8; percent-encode its "
+                                 "text as UTF-8", code="not-utf8") from None
+            raise ClassError(f"parameter {name!r} is not valid UTF-8; percent-encode its text as UTF-8",
+                             code="not-utf8") from None
 
     async def prepare(self) -> None:
         token = self.hub_auth.get_token(self, in_cookie=False)
@@ -812,6 +825,9 @@ class UsageHandler(ApiHandler):
 
 class NotFound(ApiHandler):
     async def prepare(self) -> None:
+        bad = not_utf8(self.request.path)
+        if bad:  # no route matched because of it: the client's bad byte, not a missing route
+            raise ClassError(bad, code="not-utf8")
         raise ClassError(f"no such route {self.request.path}; see GET api/classes", status=404, code="no-route")
 
 

@@ -52,6 +52,7 @@ from astrohub_hub.environment import NUMBA_CACHE
 from astrohub_hub.errors import HubConfigError, UsernameError
 from astrohub_hub.kubernetes import dataset_volumes
 from astrohub_hub.accounts import ensure_system_user, running_as_root, system_username
+from astrohub_hub.gateway_bodies import add_body_check
 from astrohub_hub.gateway_sharing import (SHARED_WITH, SHARING_SETTING, ClusterSharing, add_sharing_routes,
                                           sharing_is_off)
 from astrohub_hub.gateway_usage import WorkerCounts, add_usage_routes
@@ -152,6 +153,7 @@ class LimitedLocalBackend(UserClusterLimit, WorkerCounts, ClusterSharing, LocalB
         add_dashboard_routes(app)
         add_usage_routes(app)
         add_sharing_routes(app)
+        add_body_check(app)
         await super().setup(app)
 
     async def _check_cluster_proxied(self, cluster):
@@ -294,6 +296,7 @@ def _kube_backend() -> type:
             add_dashboard_routes(app)
             add_usage_routes(app)
             add_sharing_routes(app)
+            add_body_check(app)
             await super().setup(app)
 
         async def _store_options(self, cluster_name, options):

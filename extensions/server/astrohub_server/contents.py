@@ -20,6 +20,7 @@ group or workspace is gone. May import the standard library and tornado.
 from __future__ import annotations
 
 import asyncio
+import errno
 import functools
 import inspect
 import os
@@ -47,8 +48,15 @@ def _refusal(path: str, exc: PermissionError) -> web.HTTPError:
                               "it may be a link into another user's folder")
 
 
+def _too_long(path: str) -> web.HTTPError:
+    return web.HTTPError(400, f"the path {path[:60]!r}... ({len(path)} characters) is longer than the file system "
+                              "takes (a name of at most 255 bytes, a path of 4096): shorten it")
+
+
 def refuse_unreadable(manager: Any) -> None:
-    """Make ``manager.is_hidden`` (sync or async, as the manager's class has it) raise 403 on ``PermissionError``."""
+    """Make ``manager.is_hidden`` (sync or async, as the manager's class has it) raise 403 on ``PermissionError``,
+    and 400 on a name or path longer than the file system takes (errpages25: ``GET api/contents/<300 characters>``
+    was a 500 "Unhandled error", the ``OSError`` "File name too long" of ``is_hidden``'s ``stat``)."""
     original = manager.is_hidden
     if inspect.iscoroutinefunction(original):
         @functools.wraps(original)
@@ -57,6 +65,10 @@ def refuse_unreadable(manager: Any) -> None:
                 return await original(path)
             except PermissionError as exc:
                 raise _refusal(path, exc) from exc
+            except OSError as exc:
+                if exc.errno != errno.ENAMETOOLONG:
+                    raise
+                raise _too_long(path) from exc
     else:
         @functools.wraps(original)
         def is_hidden(path: str) -> bool:
@@ -64,6 +76,10 @@ def refuse_unreadable(manager: Any) -> None:
                 return original(path)
             except PermissionError as exc:
                 raise _refusal(path, exc) from exc
+            except OSError as exc:
+                if exc.errno != errno.ENAMETOOLONG:
+                    raise
+                raise _too_long(path) from exc
     manager.is_hidden = is_hidden
 
 

@@ -29,6 +29,12 @@ connected". This module's subclass (same name, same route) proxies a gateway clu
 cookies; other clusters as before (a ``LocalCluster`` the sidebar makes itself, when no gateway is configured,
 is shown through ``dask/local/<id>/``, its link, only when pasted in the sidebar's box).
 
+A path under ``dask/dashboard/`` or ``dask/local/`` that names no dashboard (no cluster id, one this server does not
+know, a stopped kernel cluster's socket) got Jupyter Server's full HTML 404 page, in a pane of the sidebar a few
+hundred pixels wide: :func:`write_no_dashboard` answers it 404 with a short page (JSON unless HTML is asked for)
+naming the path and the dashboards this server shows, ``dask/dashboard/<id>/status`` of each cluster the sidebar
+lists (:class:`NoDashboardHandler`, the route after the others, and the proxies' own 404s).
+
 Imported on the sidebar's first request (:mod:`astrohub_server.dask_sidebar`, which also routes ``dask/local/``
 here). May import dask_labextension, jupyter_server_proxy, tornado, :mod:`astrohub_server.dask_sockets` and the
 standard library.
@@ -36,6 +42,7 @@ standard library.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -55,7 +62,7 @@ from tornado.simple_httpclient import SimpleAsyncHTTPClient
 from astrohub_server.dask_sockets import FOLDER_ENV, ROUTE, socket_path
 
 __all__ = ["DaskDashboardCheckHandler", "DaskDashboardHandler", "LocalDashboardHandler", "LocalPortDashboardHandler",
-           "gateway_dashboard_target", "local_dashboard_socket"]
+           "NoDashboardHandler", "gateway_dashboard_target", "local_dashboard_socket", "write_no_dashboard"]
 
 _LOCAL = re.compile(ROUTE + "$")  # dask/local/<id>/<path>: a dashboard on a socket of the user's (dask_sockets)
 
@@ -81,6 +88,64 @@ def local_dashboard_socket(link: str, base_url: str, environ=os.environ) -> str 
     if found is None or FOLDER_ENV not in environ:
         return None
     return socket_path(found[1], environ)
+
+
+def write_no_dashboard(handler: web.RequestHandler, why: str) -> None:
+    """Answer ``handler``'s request 404: ``why`` there is no dashboard at its path, and the dashboards this server
+    shows (each cluster the sidebar lists: its name and ``<base>dask/dashboard/<id>/status``). JSON ``{"message",
+    "path", "dashboards": [{"name", "url"}]}``, or a short HTML page when the client asks for HTML (a browser, the
+    sidebar's panes)."""
+    base = handler.settings.get("base_url", "/")
+    shown = [{"name": model.get("name") or model["id"], "url": url_path_join(base, "dask/dashboard", model["id"], "status")}
+             for model in manager.list_clusters()]
+    path = handler.request.path
+    message = f"no Dask dashboard at {path}: {why}"
+    if shown:
+        message += "; this server shows " + ", ".join(f"{d['name']} at {d['url']}" for d in shown)
+    else:
+        message += "; this server shows no Dask cluster now: start one in the Dask sidebar or a notebook"
+    handler.clear()
+    handler.set_status(404)
+    if "text/html" in handler.request.headers.get("Accept", ""):
+        handler.set_header("Content-Type", "text/html; charset=UTF-8")
+        items = "".join(f'<li><a href="{html.escape(d["url"])}" target="_top">{html.escape(d["name"])}</a></li>'
+                        for d in shown)
+        handler.finish(
+            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>No Dask dashboard</title></head>"
+            f"<body style=\"font-family: sans-serif\"><p>No Dask dashboard at <code>{html.escape(path)}</code>: "
+            f"{html.escape(why)}.</p>"
+            + (f"<p>The dashboards this server shows:</p><ul>{items}</ul>" if shown else
+               "<p>This server shows no Dask cluster now: start one in the Dask sidebar or a notebook.</p>")
+            + "</body></html>")
+    else:
+        handler.set_header("Content-Type", "application/json")
+        handler.finish(json.dumps({"message": message, "path": path, "dashboards": shown}))
+
+
+def _refused_404(status_code: int, kwargs: dict) -> bool:
+    """Whether a handler's error is its own 404 (an HTTPError it raised: no such cluster or socket)."""
+    error = (kwargs.get("exc_info") or (None, None, None))[1]
+    return status_code == 404 and isinstance(error, web.HTTPError)
+
+
+class NoDashboardHandler(JupyterHandler):
+    """``<base>dask/dashboard/<anything no other route takes>`` and ``dask/local/<...>``: 404, naming the path and
+    the dashboards this server shows (:func:`write_no_dashboard`), whatever the method."""
+
+    def decode_argument(self, value: bytes, name: str | None = None) -> str:
+        return value.decode("utf-8", "replace")  # only shown: a path not UTF-8 (`dask/dashboard/%FF`) is still a 404
+
+    @web.authenticated
+    def get(self, kind: str, rest: str) -> None:
+        if kind == "local":
+            why = "a kernel cluster's dashboard is dask/local/<its six-digit id>/ (or <its port>/)"
+        elif not rest.strip("/"):
+            why = "a dashboard is dask/dashboard/<cluster id>/<page>"
+        else:
+            why = "no cluster has that id (has it stopped?)"
+        write_no_dashboard(self, why)
+
+    post = put = delete = patch = head = options = get
 
 
 async def _fetch_from_socket(sock: str, path: str):
@@ -147,6 +212,12 @@ class LocalDashboardHandler(ProxyHandler):
             raise web.HTTPError(404, f"no Dask dashboard {ident} of this server's user (has its cluster stopped?)")
         self.unix_socket = sock
         return sock
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        if _refused_404(status_code, kwargs):
+            return write_no_dashboard(self, f"no kernel cluster of this server's user has the dashboard "
+                                            f"{self.path_kwargs.get('ident')} (has it stopped?)")
+        return super().write_error(status_code, **kwargs)
 
     async def http_get(self, ident, proxied_path):
         return await self.proxy(ident, proxied_path)
@@ -227,6 +298,12 @@ class DaskDashboardHandler(_Proxy):
         model = manager.get_cluster(cluster_id)
         self._gateway = gateway_dashboard_target(model["dashboard_link"]) if model else None
         return self._gateway
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        if _refused_404(status_code, kwargs):  # dask_labextension's "Dask cluster <id> not found"
+            return write_no_dashboard(self, f"no cluster has the id {self.path_kwargs.get('cluster_id')} "
+                                            "(has it stopped?)")
+        return super().write_error(status_code, **kwargs)
 
     def proxy(self, cluster_id, proxied_path):
         target = self._target(cluster_id)

@@ -26,7 +26,7 @@ from tornado import web
 from astrohub_server.dask_sockets import PORT_ROUTE as _LOCAL_PORT_DASHBOARD
 from astrohub_server.dask_sockets import ROUTE as _LOCAL_DASHBOARD
 
-__all__ = ["LOCAL_DASHBOARD", "LOCAL_PORT_DASHBOARD", "ROUTES", "lazy_handler", "register"]
+__all__ = ["LOCAL_DASHBOARD", "LOCAL_PORT_DASHBOARD", "NO_DASHBOARD", "ROUTES", "lazy_handler", "register"]
 
 _CLUSTER_ID = r"(?P<cluster_id>\w+-\w+-\w+-\w+-\w+)"
 _MODULE = "dask_labextension"
@@ -43,6 +43,9 @@ ROUTES = [
 LOCAL_DASHBOARD = (_LOCAL_DASHBOARD, ("astrohub_server.dask_dashboard", "LocalDashboardHandler"))
 #: ... and one on TCP (its scheduler given its own preload), sent on to the server's ``proxy/<port>/``.
 LOCAL_PORT_DASHBOARD = (_LOCAL_PORT_DASHBOARD, ("astrohub_server.dask_dashboard", "LocalPortDashboardHandler"))
+#: After all of them: any other path under ``dask/dashboard`` or ``dask/local``, a 404 naming it and the dashboards
+#: this server shows (short JSON or HTML, not Jupyter Server's full HTML page in the sidebar's pane).
+NO_DASHBOARD = (r"dask/(?P<kind>dashboard|local)(?P<rest>/.*|)", ("astrohub_server.dask_dashboard", "NoDashboardHandler"))
 
 
 def lazy_handler(module: str, name: str) -> type[web.RequestHandler]:
@@ -81,5 +84,5 @@ def register(serverapp) -> None:
     """Add the sidebar's routes to the server; dask_labextension is imported on their first request."""
     base_url = serverapp.web_app.settings["base_url"]
     serverapp.web_app.add_handlers(".*$", [
-        (url_path_join(base_url, path), lazy_handler(module, name)) for path, (module, name) in [*ROUTES, LOCAL_DASHBOARD, LOCAL_PORT_DASHBOARD]
+        (url_path_join(base_url, path), lazy_handler(module, name)) for path, (module, name) in [*ROUTES, LOCAL_DASHBOARD, LOCAL_PORT_DASHBOARD, NO_DASHBOARD]
     ])
