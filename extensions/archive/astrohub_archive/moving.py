@@ -4,8 +4,9 @@
 answers :func:`platform_lib.moving.find_images` (tolerance in arcsec; the body from the asteroids of Debian's
 kstars-data, else its comets); ``GET moving/bodies?obs_id=...[&obs_id=...]`` (a night's images in one call,
 bounded by the archive's 500 parameter values a request and its per-query time limit; or ``ra``, ``dec``,
-``radius`` in degrees and ``time``) answers :func:`platform_lib.moving.bodies_in_images` over the asteroids and
-comets of Debian's kstars-data. Times are read as the library reads a date given as text
+``radius`` in degrees and ``time``) answers :func:`platform_lib.moving.bodies_in_images` over the Sun, the
+Moon, the planets, and the asteroids and comets of Debian's kstars-data. Times are read as the library reads a
+date given as text
 (:func:`platform_lib.moving.times.read_time`): ISO 8601 (UTC unless ``Z`` or an offset follows) or an MJD (a Julian
 date or a year is refused, naming the MJD to give), or, with ``time_format=mjd``, ``jd`` or ``iso``, only that
 (UTC). ``format`` is
