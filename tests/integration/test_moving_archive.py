@@ -208,6 +208,9 @@ def test_bodies_names_a_planet_in_the_field(service):
     ("images", {"body": "Ceres", "start": "2459945.5", "stop": "2460310.5"}, "give 59945.00000, or add time_format=jd"),
     ("images", {"body": "Cerez", "start": "2020-01-01", "stop": "2021-01-01"}, "did you mean '1 Ceres (A801 AA)'"),
     ("images", {"body": "Titan", "start": "2020-01-01", "stop": "2021-01-01"}, "Saturn's moon Titan"),
+    # was answered with the asteroid 85 Io's images, the notebook's warning unseen by the client
+    ("images", {"body": "Io", "start": "2020-01-01", "stop": "2021-01-01"},
+     "body='Io' names the asteroid '85 Io (A865 SA)' and Jupiter's moon Io, which DE421 lacks: give body=85"),
     # was "unknown body 'Earth': not a planet or the Moon (DE421)"
     ("images", {"body": "Earth", "start": "2020-01-01", "stop": "2021-01-01"}, "is the Earth, where the observer stands"),
     # in kstars-data, on a hyperbolic orbit: was 'unknown body ... nor among the comets of Debian's kstars-data'
