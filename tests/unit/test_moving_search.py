@@ -309,6 +309,27 @@ def test_plot_of_a_search_has_the_sky_and_a_zoom(archive, asteroids):
     assert {"footprint containing it", "near miss footprint"} <= labels
 
 
+def test_the_zoomed_track_passes_through_the_body_seen_from_the_site(tmp_path):
+    """The zoom drew the geocentric track: for the Moon seen from Keck it ran 14 arcmin from the body at
+    mid-exposure here (the Moon's parallax, up to a degree), as if the image missed its track. It is now the
+    track from the search's site around the match, which passes through the body."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    when = Time("2025-01-10T08:00")
+    moon = ephemeris("moon", when, site="keck")[0]
+    (tmp_path / "images").mkdir()
+    write_image(tmp_path / "images", "moonshot", moon["ra"], moon["dec"], when)
+    build_index(tmp_path / "index.sqlite", tmp_path / "images", workers=1)
+    res = find_images("Moon", Time("2025-01-09"), Time("2025-01-11"), index=tmp_path / "index.sqlite", site="keck")
+    assert list(res.table["obs_id"][res.table["hit"]]) == ["moonshot"]
+    zoom = res.plot().axes[1]
+    (line,) = [ln for ln in zoom.get_lines() if ln.get_label().startswith("track")]
+    assert "Keck" in line.get_label()
+    x, y = line.get_data()  # arcmin from the body at mid-exposure, points 6 minutes (~3 arcmin) apart
+    assert np.min(np.hypot(x, y)) < 2.0
+
+
 def _drawn_texts(fig) -> list[tuple[str, object]]:
     """(text, its box on the figure) of every text matplotlib draws in ``fig``: titles, axis labels, the tick
     labels of ticks in view, legends, and the names in an axes whose point is in view (one out of view is not
