@@ -380,7 +380,9 @@ def ephemeris(body: str, times, *, site="geocenter", orbits=None, solar_system: 
     t.format = "isot"
     if planet_key(body) is not None:
         ra, dec, dist = ss.planet(body, jd, site)
+        # with units, as a minor body's table: SkyCoord(t["ra"], t["dec"]) took Ceres' and refused Jupiter's
         return Table({"time": t, "ra": ra, "dec": dec, "delta": dist},
+                     units={"ra": "deg", "dec": "deg", "delta": "AU"},
                      meta={"body": planet_key(body), "site": observatory(site).name})
     if orbits is None:
         from platform_lib.moving.orbits import known_orbits
