@@ -306,6 +306,16 @@ class SolarSystem:
         """The Sun's barycentric ICRF position (au), (T, 3)."""
         return self._chain(((0, 10),), as_jd_tdb(jd_tdb))[0]
 
+    def barycentric(self, name: str, jd_tdb) -> np.ndarray:
+        """The geometric barycentric ICRF position (au), (T, 3), of a body of :data:`PLANETS` (no light time)."""
+        key = planet_key(name)
+        if key is None:
+            raise MovingObjectError(f"unknown body {name!r}; the ephemeris holds {sorted(PLANETS)}",
+                                    code="unknown-body", value=name)
+        segment = self.kernel[PLANETS[key]]
+        pairs = tuple((f.center, f.target) for f in getattr(segment, "vector_functions", [segment]))
+        return self._chain(pairs, as_jd_tdb(jd_tdb))[0]
+
     def planet(self, name: str, times, site=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Astrometric ICRS ``(ra_deg, dec_deg, distance_au)`` of a planet, the Sun or the Moon (light time included)."""
         key = planet_key(name)
@@ -370,7 +380,9 @@ def ephemeris(body: str, times, *, site="geocenter", orbits=None, solar_system: 
     t.format = "isot"
     if planet_key(body) is not None:
         ra, dec, dist = ss.planet(body, jd, site)
+        # with units, as a minor body's table: SkyCoord(t["ra"], t["dec"]) took Ceres' and refused Jupiter's
         return Table({"time": t, "ra": ra, "dec": dec, "delta": dist},
+                     units={"ra": "deg", "dec": "deg", "delta": "AU"},
                      meta={"body": planet_key(body), "site": observatory(site).name})
     if orbits is None:
         from platform_lib.moving.orbits import known_orbits

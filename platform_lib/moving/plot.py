@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from platform_lib.imageindex.sphere import xyz_to_radec
+from platform_lib.moving.search import mjd_utc_to_jd_tdb
 
 __all__ = ["plot_search", "sky_layers"]
 
@@ -187,9 +188,18 @@ def plot_search(search, *, obs_id: str | None = None, figsize=(12, 4.8)):
         dra = ((np.asarray(ra) - ra0 + 180.0) % 360.0) - 180.0
         return dra * cosd * 60.0, (np.asarray(dec) - dec0) * 60.0  # arcmin, east to the left
 
-    near = np.abs(track.jd - (float(row["t_mid"]) + _MJD)) <= 3.0
-    x, y = local(track.ra[near], track.dec[near])
-    zoom.plot(x, y, "-", color="0.5", lw=0.8, label="track (±3 days, daily points)")
+    if search.body is not None:  # the track seen from the search's site, every 6 minutes: the geocentric track
+        # ran up to a degree from the Moon seen from Keck (its parallax)
+        body = search.body
+        mid = float(mjd_utc_to_jd_tdb(np.array([float(row["t_mid"])]))[0])
+        jd = np.clip(mid + np.linspace(-3.0, 3.0, 1441), body.ss.jd_min, body.ss.jd_max)
+        tra, tdec = xyz_to_radec(body.positions(jd)[0])
+        x, y = local(tra, tdec)
+        zoom.plot(x, y, "-", color="0.5", lw=0.8, label=f"track from {body.site.name} (±3 days)")
+    else:
+        near = np.abs(track.jd - (float(row["t_mid"]) + _MJD)) <= 3.0
+        x, y = local(track.ra[near], track.dec[near])
+        zoom.plot(x, y, "-", color="0.5", lw=0.8, label="track (±3 days, daily points)")
     hit_of = dict(zip(t["obs_id"].tolist(), t["hit"].tolist()))
     kinds = set()
     outlines = []  # (obs_id, its outline in arcmin, colour): named once the view's limits are set

@@ -4,11 +4,14 @@ For each image (an index record, an ``obs_id``, or a cone at a time) the cache
 (:class:`~platform_lib.moving.cache.EphemerisCache`) proposes the bodies that may be near it that
 day; their exact two-body positions at mid-exposure (light time, the observer's site) are computed in
 one vectorised call for all images and candidates together, then tested against each footprint.
-Without a cache, or outside its span, every orbit is placed (correct, slower). Imports numpy,
+Without a cache, or outside its span, every orbit is placed (correct, slower). The Sun, the Moon and the planets
+of DE421 are tested too (an hourly table of their directions culls them, then their exact positions). Imports numpy,
 astropy and this package.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -86,7 +89,8 @@ def _resolve(images, index, viewer) -> list[dict]:
 
 def bodies_in_images(images, *, orbits=None, cache=None, index=None, site="geocenter", tolerance=None,
                      viewer: Viewer = Viewer(), solar_system: SolarSystem | None = None):
-    """The bodies of ``orbits`` in each of ``images`` (a night of them in one call).
+    """The bodies of ``orbits``, and the Sun, the Moon and the planets (DE421), in each of ``images`` (a night of
+    them in one call).
 
     Parameters
     ----------
@@ -111,9 +115,10 @@ def bodies_in_images(images, *, orbits=None, cache=None, index=None, site="geoce
     Returns
     -------
     astropy.table.Table
-        One row per (image, body): ``obs_id``, ``body``, ``row`` (in ``orbits``), ``inside``, ``t_mid``
-        (MJD UTC), predicted ``ra``/``dec`` (deg), ``edge_sep``, ``centre_sep`` (arcsec), ``mag`` (V),
-        ``rate`` (arcsec/h), ``delta``/``r`` (au).
+        One row per (image, body): ``obs_id``, ``body``, ``row`` (in ``orbits``; -1 for a DE421 body, named as
+        :func:`~platform_lib.moving.ephemeris` names it: ``jupiter``, ``moon``), ``inside``, ``t_mid`` (MJD UTC),
+        predicted ``ra``/``dec`` (deg), ``edge_sep``, ``centre_sep`` (arcsec), ``mag`` (V; NaN for DE421's
+        bodies), ``rate`` (arcsec/h), ``delta``/``r`` (au).
 
     Examples
     --------
@@ -164,10 +169,13 @@ def bodies_in_images(images, *, orbits=None, cache=None, index=None, site="geoce
         pair_row.append(cand)
     pair_img = np.concatenate(pair_img)
     pair_row = np.concatenate(pair_row)
-    meta = {"site": observatory(site).name, "images": len(recs), "candidates": int(len(pair_row))}
-    if len(pair_row) == 0:
-        return with_file_paths(_table([], meta), folder, [])
     site = observatory(site)
+    meta = {"site": site.name, "images": len(recs), "candidates": int(len(pair_row))}
+    major = _major_bodies(ss, recs, centres, radii, mid, mid_mjd, site, tol_deg)
+    if len(pair_row) == 0:
+        major.sort(key=lambda f: f[0])
+        return with_file_paths(_table([row for _, row in major], meta), folder, [recs[k].get("file_path")
+                                                                                 for k, _ in major])
     obs_pos, obs_vel = ss.observer(mid, site)
     sun = ss.sun(mid)
     from platform_lib.moving._propagate import propagate
@@ -176,18 +184,72 @@ def bodies_in_images(images, *, orbits=None, cache=None, index=None, site="geoce
                   pairwise=True)
     cos_near = np.cos(np.minimum(radii[pair_img] + np.deg2rad(tol_deg) + 1e-9, np.pi))
     near = np.einsum("ij,ij->i", p.xyz, centres[pair_img]) >= cos_near
-    rows, rows_img = [], []
+    found = major  # (image, row of the answer): DE421's bodies, then the orbits'
     for j in np.flatnonzero(near):
         k = int(pair_img[j])
         inside, edge, centre = place(recs[k], p.xyz[j])
         if not inside and np.rad2deg(edge) > tol_deg:
             continue
-        rows_img.append(k)
-        rows.append((str(recs[k]["obs_id"]), str(orbits.names[pair_row[j]]).strip(), int(pair_row[j]), bool(inside),
-                     mid_mjd[k], float(p.ra[j]), float(p.dec[j]), np.rad2deg(edge) * 3600.0,
-                     np.rad2deg(centre) * 3600.0, float(p.mag[j]), float(p.rate[j]) * 150.0, float(p.delta[j]),
-                     float(p.r[j])))
-    return with_file_paths(_table(rows, meta), folder, [recs[k].get("file_path") for k in rows_img])
+        found.append((k, (str(recs[k]["obs_id"]), str(orbits.names[pair_row[j]]).strip(), int(pair_row[j]),
+                          bool(inside), mid_mjd[k], float(p.ra[j]), float(p.dec[j]), np.rad2deg(edge) * 3600.0,
+                          np.rad2deg(centre) * 3600.0, float(p.mag[j]), float(p.rate[j]) * 150.0,
+                          float(p.delta[j]), float(p.r[j]))))
+    found.sort(key=lambda f: f[0])  # each image's rows together (a stable sort)
+    rows = [row for _, row in found]
+    return with_file_paths(_table(rows, meta), folder, [recs[k].get("file_path") for k, _ in found])
+
+
+#: How far (deg) a DE421 body seen from a site at mid-exposure (astrometric) may lie from its geocentric geometric
+#: direction at the nearest whole hour: the Moon's parallax (under 1 deg) and its motion in half an hour (0.3 deg),
+#: any body's motion during the light time, with room.
+_MAJOR_MARGIN_DEG = 2.5
+
+
+@functools.lru_cache(maxsize=64)
+def _hourly_directions(ss: SolarSystem, day: float) -> np.ndarray:
+    """Geocentric geometric unit vectors (bodies, 25 hours, 3) of :data:`PLANETS`' bodies over the TDB day from
+    Julian date ``day`` (a midnight), inside the kernel's span: one vectorised read per body, once per day."""
+    from platform_lib.moving.ephemeris import PLANETS
+
+    jd = np.clip(day + np.arange(25) / 24.0, ss.jd_min, ss.jd_max)
+    earth = ss.observer(jd)[0]
+    geo = np.stack([ss.barycentric(key, jd) - earth for key in PLANETS])
+    return geo / np.linalg.norm(geo, axis=2)[..., None]
+
+
+def _major_bodies(ss: SolarSystem, recs, centres, radii, mid, mid_mjd, site, tol_deg) -> list[tuple[int, tuple]]:
+    """The Sun, the Moon and the planets of DE421 in (or within ``tol_deg`` of) each image: ``(image, row)`` pairs.
+
+    A cheap cull first (each body's geocentric direction at the whole hour nearest each mid-exposure, from an
+    hourly table per day), then the exact astrometric position from the site for the few near an image, with the
+    rate over an hour around mid-exposure. ``row`` is -1 (no orbit) and ``mag`` NaN, as in ``find_images``.
+    """
+    from platform_lib.moving.ephemeris import PLANETS
+    from platform_lib.imageindex.sphere import radec_to_xyz
+
+    day = np.floor(mid - 0.5) + 0.5
+    hour = np.clip(np.rint((mid - day) * 24.0), 0, 24).astype(np.int64)
+    geo = np.empty((len(PLANETS), len(mid), 3))
+    for d in np.unique(day):
+        on = day == d
+        geo[:, on] = _hourly_directions(ss, float(d))[:, hour[on]]
+    reach = np.cos(np.minimum(radii + np.deg2rad(tol_deg + _MAJOR_MARGIN_DEG), np.pi))
+    near_b, near_k = np.nonzero(np.einsum("bkj,kj->bk", geo, centres) >= reach)
+    out = []
+    for b, k in zip(near_b.tolist(), near_k.tolist()):
+        key = list(PLANETS)[b]
+        jd = np.clip([mid[k] - 1 / 48, mid[k], mid[k] + 1 / 48], ss.jd_min, ss.jd_max)  # the rate: an hour
+        ra, dec, dist = ss.planet(key, jd, site)
+        xyz = radec_to_xyz(ra, dec)
+        inside, edge, centre = place(recs[k], xyz[1])
+        if not inside and np.rad2deg(edge) > tol_deg:
+            continue
+        rate = np.rad2deg(np.arccos(np.clip(xyz[0] @ xyz[2], -1, 1))) * 3600.0 / ((jd[2] - jd[0]) * 24.0)
+        r = float(np.linalg.norm(ss.barycentric(key, jd[1:2])[0] - ss.sun(jd[1:2])[0]))
+        out.append((k, (str(recs[k]["obs_id"]), key, -1, bool(inside), mid_mjd[k], float(ra[1]), float(dec[1]),
+                        np.rad2deg(edge) * 3600.0, np.rad2deg(centre) * 3600.0, np.nan, float(rate),
+                        float(dist[1]), r)))
+    return out
 
 
 def _table(rows: list[tuple], meta: dict):

@@ -275,6 +275,7 @@ class ImageSearch:
     boxes: np.ndarray
     footprints: dict = field(default_factory=dict)
     stats: dict = field(default_factory=dict)
+    body: Body | None = None  # the body followed, from the search's site: the zoomed plot draws its track from there
 
     def plot(self, **kwargs):
         """All-sky and zoomed views of the track, its boxes and the matched footprints (matplotlib)."""
@@ -426,4 +427,4 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
              "ephemeris_s": t_track - t_start, "index_s": t_index - t_track, "total_s": _time.perf_counter() - t_start}
     table.meta.update({"body": target.name, "site": site.name, "tolerance_arcsec": tol_deg * 3600.0,
                        **{k: v for k, v in stats.items() if not k.endswith("_s")}})
-    return ImageSearch(table, track, boxes, footprints, stats)
+    return ImageSearch(table, track, boxes, footprints, stats, target)

@@ -169,6 +169,25 @@ def test_bodies_names_a_comet_in_the_field(service):
     assert "67P/Churyumov-Gerasimenko" in [row[body] for row in doc["data"]]
 
 
+def test_bodies_names_a_planet_in_the_field(service):
+    """moving/bodies named only kstars-data's orbits: a cone on Jupiter's place from Keck named none of DE421's
+    bodies. Jupiter is named (row -1, mag null in JSON), as in the VOTable."""
+    from platform_lib.moving import ephemeris
+
+    row = ephemeris("Jupiter", DATES[0], site="keck")[0]
+    params = {"ra": str(row["ra"]), "dec": str(row["dec"]), "radius": "0.05", "time": DATES[0].isot, "site": "568"}
+    r = requests.get(service + "moving/bodies", params={**params, "format": "json"}, timeout=60)
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    names = [c["name"] for c in doc["columns"]]
+    found = {row[names.index("body")]: row for row in doc["data"]}
+    assert "jupiter" in found, found
+    assert found["jupiter"][names.index("row")] == -1 and found["jupiter"][names.index("mag")] is None
+    assert found["jupiter"][names.index("inside")] is True
+    r = requests.get(service + "moving/bodies", params=params, timeout=60)
+    assert "jupiter" in list(parse_single_table(io.BytesIO(r.content)).to_table()["body"])
+
+
 @pytest.mark.parametrize("route, params, message", [
     ("images", {"body": "Vulcan", "start": "2020-01-01", "stop": "2021-01-01"}, "unknown body 'Vulcan'"),
     ("images", {"body": "Ceres", "start": "1800-01-01", "stop": "1801-01-01"}, "outside the ephemeris"),
@@ -189,6 +208,9 @@ def test_bodies_names_a_comet_in_the_field(service):
     ("images", {"body": "Ceres", "start": "2459945.5", "stop": "2460310.5"}, "give 59945.00000, or add time_format=jd"),
     ("images", {"body": "Cerez", "start": "2020-01-01", "stop": "2021-01-01"}, "did you mean '1 Ceres (A801 AA)'"),
     ("images", {"body": "Titan", "start": "2020-01-01", "stop": "2021-01-01"}, "Saturn's moon Titan"),
+    # was answered with the asteroid 85 Io's images, the notebook's warning unseen by the client
+    ("images", {"body": "Io", "start": "2020-01-01", "stop": "2021-01-01"},
+     "body='Io' names the asteroid '85 Io (A865 SA)' and Jupiter's moon Io, which DE421 lacks: give body=85"),
     # was "unknown body 'Earth': not a planet or the Moon (DE421)"
     ("images", {"body": "Earth", "start": "2020-01-01", "stop": "2021-01-01"}, "is the Earth, where the observer stands"),
     # in kstars-data, on a hyperbolic orbit: was 'unknown body ... nor among the comets of Debian's kstars-data'

@@ -38,6 +38,13 @@ r = get("images", body="Hale-Bopp", start="1996-01-01", stop="1998-01-01", forma
 out["hale_bopp"] = [r.status_code, r.json().get("meta", {}).get("body") if r.ok else r.text]
 r = get("images", body="C/2017 K2", start="2020-01-01", stop="2021-01-01")
 out["hyperbolic"] = [r.status_code, r.text]
+from platform_lib.moving import ephemeris
+jup = ephemeris("jupiter", "2025-01-10T08:00", site="keck")[0]  # a cone on Jupiter that night, as Keck sees it
+r = get("bodies", ra=str(jup["ra"]), dec=str(jup["dec"]), radius="0.05", time="2025-01-10T08:00", site="keck")
+found = DALResults(parse(io.BytesIO(r.content)), url=r.url).to_table()
+out["planet"] = [r.status_code, [str(b) for b in found["body"]]]
+r = get("images", body="Io", start="2020-01-01", stop="2021-01-01")
+out["io"] = [r.status_code, r.text]
 print(json.dumps(out))
 """
 
@@ -61,6 +68,9 @@ def test_a_planetary_scientist_in_a_kernel_asks_the_archive(platform, poll):
     assert out["hale_bopp"] == [200, "C/1995 O1 (Hale-Bopp)"]  # was 400 'unknown body': a comet without a number
     status, text = out["hyperbolic"]  # in kstars-data on a hyperbolic orbit: was 'unknown body ... nor among'
     assert status == 400 and "'C/2017 K2 (PANSTARRS)' was left out" in text and "hyperbolic" in text
+    assert out["planet"][0] == 200 and "jupiter" in out["planet"][1]  # was no DE421 body: only orbits were searched
+    status, text = out["io"]  # was 200: the asteroid 85 Io's images, unannounced
+    assert status == 400 and "the asteroid '85 Io (A865 SA)' and Jupiter's moon Io" in text
 
 
 PLOTS = r"""

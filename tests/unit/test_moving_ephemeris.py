@@ -589,3 +589,16 @@ def test_an_mjd_given_as_a_julian_date_is_answered_with_its_tdb_julian_date(aste
     # a date typed in UTC was shown back in TDB: '2061-01-01' as 'time 2061-01-01 00:01:09.184 TDB is outside'
     with pytest.raises(MovingObjectError, match=r"time 2061-01-01 00:00:00 UTC \(JD 2473825.500801 TDB\) is outside"):
         ephemeris("Eros", Time([60310.0, 73825.0], format="mjd"), orbits=asteroids)  # 2024-01-01, 2061-01-01 UTC
+
+
+def test_a_planets_table_has_units_as_a_minor_bodys_does():
+    """ephemeris('jupiter') gave ra, dec and delta without units while ephemeris('Ceres') had them:
+    SkyCoord(t['ra'], t['dec']) took Ceres' table and raised for Jupiter's ('No unit specified')."""
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+
+    times = ["2025-01-10T08:00", "2025-01-11T08:00"]
+    for body in ("jupiter", "moon", "Ceres"):
+        t = ephemeris(body, times, site="keck")
+        assert (t["ra"].unit, t["dec"].unit, t["delta"].unit) == (u.deg, u.deg, u.AU), body
+        assert SkyCoord(t["ra"], t["dec"]).shape == (2,)

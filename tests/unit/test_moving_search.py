@@ -309,6 +309,27 @@ def test_plot_of_a_search_has_the_sky_and_a_zoom(archive, asteroids):
     assert {"footprint containing it", "near miss footprint"} <= labels
 
 
+def test_the_zoomed_track_passes_through_the_body_seen_from_the_site(tmp_path):
+    """The zoom drew the geocentric track: for the Moon seen from Keck it ran 14 arcmin from the body at
+    mid-exposure here (the Moon's parallax, up to a degree), as if the image missed its track. It is now the
+    track from the search's site around the match, which passes through the body."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    when = Time("2025-01-10T08:00")
+    moon = ephemeris("moon", when, site="keck")[0]
+    (tmp_path / "images").mkdir()
+    write_image(tmp_path / "images", "moonshot", moon["ra"], moon["dec"], when)
+    build_index(tmp_path / "index.sqlite", tmp_path / "images", workers=1)
+    res = find_images("Moon", Time("2025-01-09"), Time("2025-01-11"), index=tmp_path / "index.sqlite", site="keck")
+    assert list(res.table["obs_id"][res.table["hit"]]) == ["moonshot"]
+    zoom = res.plot().axes[1]
+    (line,) = [ln for ln in zoom.get_lines() if ln.get_label().startswith("track")]
+    assert "Keck" in line.get_label()
+    x, y = line.get_data()  # arcmin from the body at mid-exposure, points 6 minutes (~3 arcmin) apart
+    assert np.min(np.hypot(x, y)) < 2.0
+
+
 def _drawn_texts(fig) -> list[tuple[str, object]]:
     """(text, its box on the figure) of every text matplotlib draws in ``fig``: titles, axis labels, the tick
     labels of ticks in view, legends, and the names in an axes whose point is in view (one out of view is not
@@ -503,6 +524,48 @@ def test_comets_are_known_bodies_too(asteroids):
     with pytest.raises(MovingObjectError, match="known_orbits") as err:
         bodies_in_images(cones, cache=build_cache(asteroids, t - 1 * u.day, 2))
     assert err.value.code == "stale-cache"
+
+
+def test_the_planets_and_the_moon_are_named_in_an_image():
+    """bodies_in_image searched only the orbit catalogue: a cone centred on Jupiter, the Moon or Mars, as Keck
+    sees them, named two faint asteroids and never the planet. DE421's bodies are now named too (row -1, mag
+    NaN), inside or as near misses within the tolerance, and at random times and sites the cull (hourly
+    geocentric directions) keeps every body the exact position puts in a cone."""
+    from platform_lib.moving import Orbits
+    from platform_lib.moving.ephemeris import PLANETS
+
+    none = Orbits.from_elements(["far"], a=[40.0], e=[0.1], inc=[80.0], node=[1.0], peri=[1.0], mean_anomaly=[1.0],
+                                epoch_jd=[2460000.5])  # no asteroid in the way: only DE421's bodies answer
+    t = "2025-01-10T08:00"
+    cones = []
+    for body in ("jupiter", "moon", "mars"):
+        row = ephemeris(body, t, site="keck")[0]
+        cones.append(cone_image(SkyCoord(row["ra"] * u.deg, row["dec"] * u.deg), 0.1 * u.deg, t, obs_id=body))
+    found = bodies_in_images(cones, orbits=none, site="keck")
+    assert [(r["obs_id"], r["body"], r["row"], bool(r["inside"])) for r in found] == [
+        ("jupiter", "jupiter", -1, True), ("moon", "moon", -1, True), ("mars", "mars", -1, True)]
+    assert np.all(found["centre_sep"] < 0.01) and np.all(np.isnan(found["mag"]))
+    assert found["rate"][1] == pytest.approx(1300, rel=0.2) and found["rate"][0] < 30  # the Moon, Jupiter: arcsec/h
+    assert found["r"][0] == pytest.approx(5.09, abs=0.01) and found["delta"][0] == pytest.approx(4.27, abs=0.01)
+    # a cone 1 deg north of Jupiter, 0.5 deg across: out, and a near miss 0.5 deg from its edge with a tolerance
+    row = ephemeris("jupiter", t, site="keck")[0]
+    off = cone_image(SkyCoord(row["ra"] * u.deg, (row["dec"] + 1) * u.deg), 0.5 * u.deg, t, obs_id="off")
+    assert len(bodies_in_image(off, orbits=none, site="keck")) == 0
+    near = bodies_in_image(off, orbits=none, site="keck", tolerance=0.6 * u.deg)
+    assert list(near["body"]) == ["jupiter"] and not near["inside"][0]
+    assert near["edge_sep"][0] == pytest.approx(1800, abs=1)
+    # the cull against the exact positions: every body, random times (the Moon's parallax from Paranal, Keck)
+    rng = np.random.default_rng(25)
+    for site in ("keck", "paranal"):
+        when = Time(rng.uniform(2440000.5, 2470000.5, 12), format="jd", scale="tdb")
+        cones = []
+        for body in PLANETS:
+            pos = ephemeris(body, when, site=site)
+            cones += [cone_image(SkyCoord(r["ra"] * u.deg, r["dec"] * u.deg), 1 * u.arcmin, tk, obs_id=f"{body}{k}")
+                      for k, (r, tk) in enumerate(zip(pos, when))]
+        got = bodies_in_images(cones, orbits=none, site=site)
+        assert {(o, b) for o, b in zip(got["obs_id"], got["body"])} >= {
+            (c["obs_id"], c["obs_id"].rstrip("0123456789")) for c in cones}
 
 
 def test_an_image_not_there_while_the_sample_data_first_loads_says_so(archive, asteroids, tmp_path, monkeypatch):

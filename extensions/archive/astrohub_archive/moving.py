@@ -4,8 +4,9 @@
 answers :func:`platform_lib.moving.find_images` (tolerance in arcsec; the body from the asteroids of Debian's
 kstars-data, else its comets); ``GET moving/bodies?obs_id=...[&obs_id=...]`` (a night's images in one call,
 bounded by the archive's 500 parameter values a request and its per-query time limit; or ``ra``, ``dec``,
-``radius`` in degrees and ``time``) answers :func:`platform_lib.moving.bodies_in_images` over the asteroids and
-comets of Debian's kstars-data. Times are read as the library reads a date given as text
+``radius`` in degrees and ``time``) answers :func:`platform_lib.moving.bodies_in_images` over the Sun, the
+Moon, the planets, and the asteroids and comets of Debian's kstars-data. Times are read as the library reads a
+date given as text
 (:func:`platform_lib.moving.times.read_time`): ISO 8601 (UTC unless ``Z`` or an offset follows) or an MJD (a Julian
 date or a year is refused, naming the MJD to give), or, with ``time_format=mjd``, ``jd`` or ``iso``, only that
 (UTC). ``format`` is
@@ -101,7 +102,8 @@ def _orbits_of(body: str):
     hold (``Halley``: the asteroid 2688 Halley and the comet 1P/Halley) is a ``UsageFault`` naming both, as is a
     name several bodies of one catalogue share (``LINEAR``): a client sees no warnings, and the first match would
     be a guess. A body the files hold but whose orbit was left out when they were read (a hyperbolic comet such as
-    C/2017 K2) goes to the search, which names why (``hyperbolic-orbit``), not 'unknown body'."""
+    C/2017 K2) goes to the search, which names why (``hyperbolic-orbit``), not 'unknown body'. A major moon's name
+    that an asteroid bears (``Io``: 85 Io) is a ``UsageFault`` naming both, as the notebook's warning does."""
     from platform_lib.moving import MovingObjectError
     from platform_lib.moving.ephemeris import EARTH_NAMES, MAJOR_MOONS, planet_key
     from platform_lib.moving.orbits import name_key
@@ -126,6 +128,12 @@ def _orbits_of(body: str):
         more = f" and {len(found) - 3} more" if len(found) > 3 else ""
         raise UsageFault(f"body={body!r} names {len(found)} bodies: {', '.join(repr(n) for _, n in found[:3])}{more}; "
                          "give the one you mean by its number or designation")
+    if found and key in MAJOR_MOONS:  # 'Io': the asteroid 85 Io, taken with a warning a client never sees
+        asteroid = found[0][1]
+        number = asteroid.split()[0] if asteroid.split()[0].isdigit() else asteroid
+        raise UsageFault(f"body={body!r} names the asteroid {asteroid!r} and {MAJOR_MOONS[key].title()}'s moon "
+                         f"{key.title()}, which DE421 lacks: give body={number} for the asteroid, or "
+                         f"body={MAJOR_MOONS[key]} with a tolerance of a few arcminutes for the moon")
     if found:
         return found[0][0]
     if key in MAJOR_MOONS:  # find_body names it as a moon DE421 lacks
