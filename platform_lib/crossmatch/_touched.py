@@ -48,8 +48,11 @@ __all__ = ["MEMORY_ROWS", "crossmatch_catalogues", "crossmatch_touched", "is_cat
 MEMORY_ROWS = 5_000_000
 #: lsdb 0.11 calls NestedFrame.drop(inplace=True), deprecated by pandas 3.1: theirs, not the user's to act on.
 _LSDB_INPLACE = "The inplace keyword in NestedFrame"
-#: The RA-in-hours check of the Dask path matches at most this many of a side's rows (:func:`warn_if_hours_sampled`).
-HOURS_SAMPLE = 500
+#: The RA-in-hours check of the Dask path matches at most this many of a side's rows (:func:`warn_if_hours_sampled`):
+#: RA in hours matches about all of them times 15 and RA in degrees about none, so 100 rows tell the two apart (a
+#: table in hours of which 60% have a counterpart falls under the half in 2% of samples); each is a cone whose
+#: partitions are looked up one at a time, 500 took a fifth of a small Dask crossmatch (bench/crossmatch_hours.py).
+HOURS_SAMPLE = 100
 #: ... against at most this many of the other catalogue's rows, read around them (more: not checked).
 HOURS_ROWS = 1_000_000
 
