@@ -24,7 +24,6 @@ import pyarrow as pa
 from astropy import units as u
 
 from platform_lib.catalogs import arrow_to_pandas
-from platform_lib.crossmatch._errors import CrossmatchInputError
 from platform_lib.crossmatch._inputs import (
     FOOTPRINT_DEPTH_DASK,
     PROBABILITY,
@@ -264,9 +263,11 @@ def _catalogue_unchecked(obj, side: str):
     it is neither a HATS folder ``_ondisk`` reads nor an LSDB catalogue object."""
     if type(obj).__module__.startswith("lsdb"):
         return _LsdbCatalogue(obj)
+    from platform_lib.errors import PlatformError
+
     try:
         return open_on_disk(obj, None, side, check=False)
-    except CrossmatchInputError:
+    except (PlatformError, OSError, ValueError):
         return None  # the match names the problem
 
 
@@ -308,8 +309,11 @@ def _sample_of(obj, coords, side: str):
                     break
             frame = cat.read(pixels, columns=[cat.ra_column, cat.dec_column])
         else:
+            import dask
+
             pixel = cat.cat.get_healpix_pixels()[0]
-            frame = pd.DataFrame(cat.cat.get_partition(pixel.order, pixel.pixel).compute())
+            with dask.config.set(scheduler="threads"):
+                frame = pd.DataFrame(cat.cat.get_partition(pixel.order, pixel.pixel).compute(progress_bar=False))
         return pick(*positions(frame, cat, None))
     if type(obj).__module__.startswith("dask"):
         return pick(*_own_positions(obj[list(coords)].get_partition(0).compute(), coords))

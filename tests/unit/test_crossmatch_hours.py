@@ -145,8 +145,9 @@ def test_a_table_in_hours_against_a_hats_catalogue_warns_either_side(hip, hip_ha
 
 @pytest.mark.filterwarnings("ignore:The inplace keyword in NestedFrame:pandas.errors.Pandas4Warning")  # lsdb's
 def test_a_hats_catalogue_in_hours_warns_against_a_catalogue_and_on_dask(hip, hip_hats):
-    """Two HATS catalogues (the left read whole, in memory), a Dask DataFrame, and the Dask path proper
-    (``lazy=True``: a sample matched before the match, nothing computed of the match itself)."""
+    """Two HATS catalogues (the left read whole, in memory), and the Dask path proper (``lazy=True``: a sample
+    matched before the match, nothing computed of the match itself) with the catalogue in hours on the right, a Dask
+    DataFrame in hours, and an LSDB catalogue in hours."""
     import dask.dataframe as dd
 
     cat, mine = hip_hats
@@ -160,6 +161,11 @@ def test_a_hats_catalogue_in_hours_warns_against_a_catalogue_and_on_dask(hip, hi
     frame = dd.from_pandas(_in_hours(_pleiades(hip)).to_pandas(), npartitions=2)
     with pytest.warns(RaInHoursWarning) as seen:
         crossmatch(frame, cat, "1 arcsec", lazy=True)
+    _one_warning(seen, "left", "ra")
+    import lsdb
+
+    with pytest.warns(RaInHoursWarning) as seen:  # an LSDB catalogue object: its first partition is the sample
+        crossmatch(lsdb.open_catalog(mine), cat, "1 arcsec", lazy=True)
     _one_warning(seen, "left", "ra")
 
 
