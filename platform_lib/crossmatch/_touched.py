@@ -220,7 +220,7 @@ def _around(cat, reach_arcsec: float, budget: int):
         own = [cat.ra_column, cat.dec_column]
         frame = cat.read(pixels, columns=own) if isinstance(cat, OnDiskCatalogue) else cat.read(pixels)
         lon_, lat_ = positions(frame, cat, None)
-        ok = np.isfinite(lon_) & np.isfinite(lat_)
+        ok = np.isfinite(lon_) & np.isfinite(lat_) & (np.abs(lat_) <= 90)
         return lon_[ok], lat_[ok]
     return near
 
@@ -244,6 +244,8 @@ def _own_positions(frame, coords) -> tuple[np.ndarray, np.ndarray]:
     """A Table's or DataFrame's two coordinate columns as float64 degrees, finite rows only (no warning: the match
     warns of the others)."""
     def column(c):
+        if c not in (frame.colnames if hasattr(frame, "colnames") else [str(n) for n in frame.columns]):
+            return np.empty(0)  # the match names the missing column
         if isinstance(frame, pd.DataFrame):
             return pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         try:
@@ -254,7 +256,7 @@ def _own_positions(frame, coords) -> tuple[np.ndarray, np.ndarray]:
     lon, lat = column(coords[0]), column(coords[1])
     if lon.shape != lat.shape:
         return np.empty(0), np.empty(0)
-    ok = np.isfinite(lon) & np.isfinite(lat)
+    ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90)  # (the match names latitudes out of range)
     return lon[ok], lat[ok]
 
 
@@ -284,12 +286,14 @@ def _ra_range(cat) -> tuple[float, float] | None:
 
 
 def _sample_of(obj, coords, side: str):
-    """``(lon, lat, near_reader)`` of a side for the sampled RA check: at most :data:`HOURS_SAMPLE` of its rows
+    """``(lon, lat)`` of a side for the sampled RA check: at most :data:`HOURS_SAMPLE` of its rows
     (random, seeded), when its RA may be in hours (all of a table's, a catalogue's Parquet statistics, a Dask
     DataFrame's first partition's in [0, 24]); None otherwise, having read nothing more than that."""
     rng = np.random.default_rng(0)
 
     def pick(lon, lat):
+        ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90)
+        lon, lat = lon[ok], lat[ok]
         if len(lon) == 0 or lon.min() < 0 or lon.max() > 24:
             return None
         keep = np.sort(rng.choice(len(lon), HOURS_SAMPLE, replace=False)) if len(lon) > HOURS_SAMPLE else slice(None)
@@ -316,6 +320,8 @@ def _sample_of(obj, coords, side: str):
                 frame = pd.DataFrame(cat.cat.get_partition(pixel.order, pixel.pixel).compute(progress_bar=False))
         return pick(*positions(frame, cat, None))
     if type(obj).__module__.startswith("dask"):
+        if not all(c in [str(n) for n in obj.columns] for c in coords):
+            return None  # the match names the missing column
         return pick(*_own_positions(obj[list(coords)].get_partition(0).compute(), coords))
     return pick(*_own_positions(obj, coords))
 
@@ -331,7 +337,8 @@ def _near_of(obj, coords, side: str, reach_arcsec: float):
 
     def near(lon, lat):
         if not held:
-            frame = obj[list(coords)].compute() if type(obj).__module__.startswith("dask") else obj
+            dask_frame = type(obj).__module__.startswith("dask") and all(c in obj.columns for c in coords)
+            frame = obj[list(coords)].compute() if dask_frame else obj
             held.append(_own_positions(frame, coords))
         return held[0]
     return near
@@ -356,7 +363,7 @@ def warn_if_hours_sampled(left, right, radius: u.Quantity, spec: LazySpec) -> bo
             sample = _sample_of(obj, coords, side)
             near = None if sample is None else _near_of(other, o_coords, o_side, r_arcsec)
             given = None if near is None else near(*sample)
-            if given is None:
+            if given is None or len(given[0]) == 0:
                 continue
             matched = int(np.unique(match_pairs(*sample, *given, radius, k=1)[0]).size)
             name = _catalogue_unchecked(obj, side).ra_column if is_catalogue(obj) else str(coords[0])
