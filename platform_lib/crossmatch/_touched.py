@@ -5,7 +5,10 @@ the radius (plus the proper motion's reach) around a table's positions touch, ch
 Parquet footers) against :data:`MEMORY_ROWS`, reading them in this process, and matching with
 ``_api.mode_pairs``, as the in-memory path does. The output DataFrame has the columns, types and order the Dask
 path (``_dask``) returns, and match probabilities its prior (the densities of the whole catalogue, not of the
-partitions read). Two catalogues are matched so when the left one fits: read whole, it is the table.
+partitions read). Two catalogues are matched so when the left one fits: read whole, it is the table. It also runs
+the RA-in-hours check (``_hours``) where a catalogue is read by partitions: after the match here (the table's RA
+times 15 against the partitions those positions touch), and before a Dask match (:func:`warn_if_hours_sampled`, a
+sample of a side whose RA may be hours against the other side's rows around it).
 
 A catalogue on disk (a path or registry name) is read with pyarrow (``_ondisk``): no lsdb, hats, dask.dataframe
 or mocpy is imported, which took about 3 s of an astronomer's first crossmatch in a fresh kernel. An LSDB
