@@ -21,7 +21,7 @@ from astropy.table import Column, Table
 from platform_lib.crossmatch._engine import _radius_rad, match_pairs
 from platform_lib.crossmatch._epoch import as_epoch, propagate
 from platform_lib.crossmatch._errors import CrossmatchInputError, warn_dropped
-from platform_lib.crossmatch._hours import warn_if_hours
+from platform_lib.crossmatch._hours import EQUATORIAL, warn_if_hours
 from platform_lib.pathlimits import BLANK, NOT_A_PATH, path_problem, shown
 from platform_lib.skyangle import sky_angle
 
@@ -549,8 +549,8 @@ def _lazy_spec(left, right, radius, *, left_frame, right_frame, left_pm, right_p
     """Check the arguments for the Dask path and turn them into a ``_inputs.LazySpec``."""
     from platform_lib.crossmatch._inputs import LazySpec, Motion
 
-    frames = _lazy_frames(left, right, _resolve_frame(left, left_frame, None, "left"),
-                          _resolve_frame(right, right_frame, None, "right"))
+    f1, f2 = _resolve_frame(left, left_frame, None, "left"), _resolve_frame(right, right_frame, None, "right")
+    frames = _lazy_frames(left, right, f1, f2)
     motions = [None, None]
     if left_epoch is not None or right_epoch is not None:
         for name, value in (("left_epoch", left_epoch), ("right_epoch", right_epoch), ("epoch", epoch)):
@@ -577,7 +577,7 @@ def _lazy_spec(left, right, radius, *, left_frame, right_frame, left_pm, right_p
                 code="probability-lazy", value="probability")
         errors = (_scalar_errors(left_errors, "left_errors"), _scalar_errors(right_errors, "right_errors"))
     return LazySpec(left_motion=motions[0], right_motion=motions[1], errors=errors, left_frame=frames[0],
-                    right_frame=frames[1], **passed)
+                    right_frame=frames[1], check_hours=f1 == f2 and f1.lower() in EQUATORIAL, **passed)
 
 
 def _lazy_frames(left, right, f1: str, f2: str) -> tuple[str | None, str | None]:
@@ -898,6 +898,9 @@ def crossmatch(
             out = (crossmatch_catalogues if both else crossmatch_touched)(left, right, radius, spec)
         if out is None:
             from platform_lib.crossmatch._dask import crossmatch_lazy  # lsdb and Dask: only for the Dask path
+            from platform_lib.crossmatch._touched import warn_if_hours_sampled
+
+            warn_if_hours_sampled(left, right, radius, spec)  # a sample of a side whose RA may be hours, else nothing
 
             out = crossmatch_lazy(left, right, radius, spec)
         if not lazy and output is None and _gives_table(left):

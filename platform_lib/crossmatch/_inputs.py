@@ -58,6 +58,10 @@ class LazySpec:
     #: The frame a table side is converted from to ICRS before matching (``None``: matched as it is).
     left_frame: str | None = None
     right_frame: str | None = None
+    #: Both sides in one equatorial frame, matched as given: a side's RA that looks like hours is warned about
+    #: (``_hours``; a Galactic longitude in [0, 24] is no hour, a side converted from another frame no longer
+    #: holds the numbers the user gave).
+    check_hours: bool = False
 
 
 def positions(df, info, motion: Motion | None) -> tuple[np.ndarray, np.ndarray]:

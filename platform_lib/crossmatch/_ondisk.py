@@ -167,7 +167,7 @@ class OnDiskCatalogue:
         return merged_counts(pd.concat(parts) if parts else pd.DataFrame({"cell": [], "n": []}, dtype=np.int64))
 
 
-def open_on_disk(obj, coords, side: str) -> OnDiskCatalogue | None:
+def open_on_disk(obj, coords, side: str, *, check: bool = True) -> OnDiskCatalogue | None:
     """The catalogue a HATS path or registry name (or ``TableInfo``) names, checked as ``_dask.open_catalog`` checks
     it (a name resolved, a missing folder ``not-found``, its coordinates); None for anything this module does not
     read (an LSDB catalogue, another HATS file layout, a catalogue with no partitions), which lsdb opens instead."""
@@ -187,5 +187,6 @@ def open_on_disk(obj, coords, side: str) -> OnDiskCatalogue | None:
     if not layout.plain_parquet or not layout.pixels:
         return None
     cat = OnDiskCatalogue(layout, tuple(sorted(layout.pixels, key=lambda p: range29(*p))))
-    cat.check(coords, side)
+    if check:  # (the RA-in-hours check opens a side the match checks and warns about itself)
+        cat.check(coords, side)
     return cat

@@ -5,7 +5,10 @@ the radius (plus the proper motion's reach) around a table's positions touch, ch
 Parquet footers) against :data:`MEMORY_ROWS`, reading them in this process, and matching with
 ``_api.mode_pairs``, as the in-memory path does. The output DataFrame has the columns, types and order the Dask
 path (``_dask``) returns, and match probabilities its prior (the densities of the whole catalogue, not of the
-partitions read). Two catalogues are matched so when the left one fits: read whole, it is the table.
+partitions read). Two catalogues are matched so when the left one fits: read whole, it is the table. It also runs
+the RA-in-hours check (``_hours``) where a catalogue is read by partitions: after the match here (the table's RA
+times 15 against the partitions those positions touch), and before a Dask match (:func:`warn_if_hours_sampled`, a
+sample of a side whose RA may be hours against the other side's rows around it).
 
 A catalogue on disk (a path or registry name) is read with pyarrow (``_ondisk``): no lsdb, hats, dask.dataframe
 or mocpy is imported, which took about 3 s of an astronomer's first crossmatch in a fresh kernel. An LSDB
@@ -35,10 +38,11 @@ from platform_lib.crossmatch._inputs import (
     positions,
     to_icrs,
 )
-from platform_lib.crossmatch._ondisk import open_on_disk
+from platform_lib.crossmatch._hours import may_be_hours, warn_side
+from platform_lib.crossmatch._ondisk import OnDiskCatalogue, open_on_disk
 from platform_lib.crossmatch._partitions import reach_arcsec
 
-__all__ = ["MEMORY_ROWS", "crossmatch_catalogues", "crossmatch_touched", "is_catalogue"]
+__all__ = ["MEMORY_ROWS", "crossmatch_catalogues", "crossmatch_touched", "is_catalogue", "warn_if_hours_sampled"]
 
 #: The most catalogue rows the in-memory path holds (the rows of the partitions touched, plus the left catalogue's
 #: rows when two catalogues are matched; with probabilities and no ``area=``, the whole catalogue's positions,
@@ -46,6 +50,13 @@ __all__ = ["MEMORY_ROWS", "crossmatch_catalogues", "crossmatch_touched", "is_cat
 MEMORY_ROWS = 5_000_000
 #: lsdb 0.11 calls NestedFrame.drop(inplace=True), deprecated by pandas 3.1: theirs, not the user's to act on.
 _LSDB_INPLACE = "The inplace keyword in NestedFrame"
+#: The RA-in-hours check of the Dask path matches at most this many of a side's rows (:func:`warn_if_hours_sampled`):
+#: RA in hours matches about all of them times 15 and RA in degrees about none, so 100 rows tell the two apart (a
+#: table in hours of which 60% have a counterpart falls under the half in 2% of samples); each is a cone whose
+#: partitions are looked up one at a time, 500 took a fifth of a small Dask crossmatch (bench/crossmatch_hours.py).
+HOURS_SAMPLE = 100
+#: ... against at most this many of the other catalogue's rows, read around them (more: not checked).
+HOURS_ROWS = 1_000_000
 
 
 def is_catalogue(obj) -> bool:
@@ -201,6 +212,169 @@ def crossmatch_catalogues(left, right, radius: u.Quantity, spec: LazySpec) -> pd
     return arrow_to_pandas(pa.Table.from_pandas(out, preserve_index=False).replace_schema_metadata(None))
 
 
+def _around(cat, reach_arcsec: float, budget: int):
+    """``near`` for ``_hours.warn_side``: the positions of the catalogue's partitions that the cones of
+    ``reach_arcsec`` around (lon, lat) touch, when they hold at most ``budget`` rows (else None: not read)."""
+    def near(lon, lat):
+        pixels = cat.touched(lon, lat, reach_arcsec)
+        rows = cat.partition_rows(pixels)
+        if rows is None or rows > budget:
+            return None
+        own = [cat.ra_column, cat.dec_column]
+        frame = cat.read(pixels, columns=own) if isinstance(cat, OnDiskCatalogue) else cat.read(pixels)
+        lon_, lat_ = positions(frame, cat, None)
+        ok = np.isfinite(lon_) & np.isfinite(lat_) & (np.abs(lat_) <= 90)
+        return lon_[ok], lat_[ok]
+    return near
+
+
+def _warn_if_hours(cat, radius: u.Quantity, reach_arcsec: float, budget: int, table, catalogue) -> None:
+    """The RA-in-hours check of the in-memory path (``_hours``), both sides: ``table`` and ``catalogue`` are
+    ``(lon, lat, matched row indices, side, RA column)``, the catalogue's its rows read (those around the table's
+    positions, so its check is on that sample of them). The table's RA times 15 is matched against the catalogue's
+    partitions those positions touch, read only then (at most ``budget`` rows; more: not checked)."""
+    t_lon, t_lat, t_i, t_side, t_name = table
+    c_lon, c_lat, c_i, c_side, c_name = catalogue
+    if may_be_hours(t_lon, len(t_lon), len(t_i)) and warn_side(
+            t_lon, t_lat, int(np.unique(t_i).size), _around(cat, reach_arcsec, budget), radius, t_side, t_name):
+        return
+    if may_be_hours(c_lon, len(c_lon), len(c_i)):
+        warn_side(c_lon, c_lat, int(np.unique(c_i).size), lambda _lon, _lat: (t_lon, t_lat), radius, c_side, c_name,
+                  rows=f" read (those near the {t_side} positions)")
+
+
+def _own_positions(frame, coords) -> tuple[np.ndarray, np.ndarray]:
+    """A Table's or DataFrame's two coordinate columns as float64 degrees, finite rows only (no warning: the match
+    warns of the others)."""
+    def column(c):
+        if c not in (frame.colnames if hasattr(frame, "colnames") else [str(n) for n in frame.columns]):
+            return np.empty(0)  # the match names the missing column
+        if isinstance(frame, pd.DataFrame):
+            return pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        try:
+            return np.ma.filled(np.ma.asarray(frame[c]).astype(np.float64), np.nan)
+        except (TypeError, ValueError):  # not numbers: the match names it
+            return np.empty(0)
+
+    lon, lat = column(coords[0]), column(coords[1])
+    if lon.shape != lat.shape:
+        return np.empty(0), np.empty(0)
+    ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90)  # (the match names latitudes out of range)
+    return lon[ok], lat[ok]
+
+
+def _catalogue_unchecked(obj, side: str):
+    """A catalogue side opened for the RA check, without the checks the match makes (and warns of) itself; None when
+    it is neither a HATS folder ``_ondisk`` reads nor an LSDB catalogue object."""
+    if type(obj).__module__.startswith("lsdb"):
+        return _LsdbCatalogue(obj)
+    from platform_lib.errors import PlatformError
+
+    try:
+        return open_on_disk(obj, None, side, check=False)
+    except (PlatformError, OSError, ValueError):
+        return None  # the match names the problem
+
+
+def _ra_range(cat) -> tuple[float, float] | None:
+    """A catalogue's RA from its Parquet statistics (no data read); None where they say nothing."""
+    if isinstance(cat, OnDiskCatalogue):
+        stats = cat.column_stats([cat.ra_column])
+        return None if stats is None else stats[cat.ra_column][:2]
+    from platform_lib.crossmatch._dask import _column_stats
+
+    stats = _column_stats(cat.cat, [cat.ra_column])
+    return None if stats is None else (float(stats.loc[cat.ra_column, "min_value"]),
+                                       float(stats.loc[cat.ra_column, "max_value"]))
+
+
+def _sample_of(obj, coords, side: str):
+    """``(lon, lat)`` of a side for the sampled RA check: at most :data:`HOURS_SAMPLE` of its rows
+    (random, seeded), when its RA may be in hours (all of a table's, a catalogue's Parquet statistics, a Dask
+    DataFrame's first partition's in [0, 24]); None otherwise, having read nothing more than that."""
+    rng = np.random.default_rng(0)
+
+    def pick(lon, lat):
+        ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90)
+        lon, lat = lon[ok], lat[ok]
+        if len(lon) == 0 or lon.min() < 0 or lon.max() > 24:
+            return None
+        keep = np.sort(rng.choice(len(lon), HOURS_SAMPLE, replace=False)) if len(lon) > HOURS_SAMPLE else slice(None)
+        return lon[keep], lat[keep]
+
+    if is_catalogue(obj):
+        cat = _catalogue_unchecked(obj, side)
+        found = None if cat is None else _ra_range(cat)
+        if found is None or not (found[0] >= 0 and found[1] <= 24):
+            return None
+        if isinstance(cat, OnDiskCatalogue):
+            pixels, rows = [], 0
+            for p in cat.pixels:  # partitions in the sky's order, until the sample is full
+                pixels.append(p)
+                rows += cat.partition_rows([p])
+                if rows >= HOURS_SAMPLE:
+                    break
+            frame = cat.read(pixels, columns=[cat.ra_column, cat.dec_column])
+        else:
+            import dask
+
+            pixel = cat.cat.get_healpix_pixels()[0]
+            with dask.config.set(scheduler="threads"):
+                frame = pd.DataFrame(cat.cat.get_partition(pixel.order, pixel.pixel).compute(progress_bar=False))
+        return pick(*positions(frame, cat, None))
+    if type(obj).__module__.startswith("dask"):
+        if not all(c in [str(n) for n in obj.columns] for c in coords):
+            return None  # the match names the missing column
+        return pick(*_own_positions(obj[list(coords)].get_partition(0).compute(), coords))
+    return pick(*_own_positions(obj, coords))
+
+
+def _near_of(obj, coords, side: str, reach_arcsec: float):
+    """``near`` for ``_hours.warn_side`` on the other side: a table's positions, a Dask DataFrame's two coordinate
+    columns (computed once, when first asked), a catalogue's partitions around the positions asked (at most
+    :data:`HOURS_ROWS` rows); None when the side is none of these."""
+    if is_catalogue(obj):
+        cat = _catalogue_unchecked(obj, side)
+        return None if cat is None else _around(cat, reach_arcsec, HOURS_ROWS)
+    held = []
+
+    def near(lon, lat):
+        if not held:
+            dask_frame = type(obj).__module__.startswith("dask") and all(c in obj.columns for c in coords)
+            frame = obj[list(coords)].compute() if dask_frame else obj
+            held.append(_own_positions(frame, coords))
+        return held[0]
+    return near
+
+
+def warn_if_hours_sampled(left, right, radius: u.Quantity, spec: LazySpec) -> bool:
+    """The RA-in-hours check of the Dask path, before it matches (``_hours``; warns and returns True when a side's
+    RA looks like hours): a sample of each side whose RA may be hours (:func:`_sample_of`: else nothing is read) is
+    matched as given, then times 15, against the other side's rows around it. The criterion is the in-memory one on
+    those rows; the Dask match itself is not touched."""
+    if not spec.check_hours or spec.left_motion is not None or spec.right_motion is not None:
+        return False
+    r_arcsec = float(radius.to_value(u.arcsec))
+    from platform_lib.crossmatch._engine import match_pairs
+
+    sides = ((left, spec.left_coords, "left"), (right, spec.right_coords, "right"))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", _LSDB_INPLACE)
+        for (obj, coords, side), (other, o_coords, o_side) in zip(sides, sides[::-1]):
+            if isinstance(coords, str) or len(coords) != 2 or isinstance(o_coords, str) or len(o_coords) != 2:
+                continue  # the Dask path names the problem
+            sample = _sample_of(obj, coords, side)
+            near = None if sample is None else _near_of(other, o_coords, o_side, r_arcsec)
+            given = None if near is None else near(*sample)
+            if given is None or len(given[0]) == 0:
+                continue
+            matched = int(np.unique(match_pairs(*sample, *given, radius, k=1)[0]).size)
+            name = _catalogue_unchecked(obj, side).ra_column if is_catalogue(obj) else str(coords[0])
+            if warn_side(*sample, matched, near, radius, side, name, rows=" sampled"):
+                return True
+    return False
+
+
 def _crossmatch_touched(left, right, radius: u.Quantity, spec: LazySpec, budget: int) -> pd.DataFrame | None:
     from platform_lib.crossmatch._api import mode_pairs  # _api calls this module: imported at call time
 
@@ -243,6 +417,9 @@ def _crossmatch_touched(left, right, radius: u.Quantity, spec: LazySpec, budget:
     else:
         lf, rf, (lon1, lat1, lon2, lat2) = tf, cf, (t_lon, t_lat, c_lon, c_lat)
     i1, i2, sep = mode_pairs(lon1, lat1, lon2, lat2, radius, spec.mode, spec.k)
+    if spec.check_hours:
+        _warn_if_hours(cat, radius, r_arcsec + reach, budget - rows, (t_lon, t_lat, i2 if flip else i1, t_side, t_coords[0]),
+                       (c_lon, c_lat, i1 if flip else i2, c_side, cat.ra_column))
     lcols, rcols = [str(c) for c in lf.columns], [str(c) for c in rf.columns]
     clash = set(lcols) & set(rcols)
     lpart = lf.iloc[i1].reset_index(drop=True).rename(

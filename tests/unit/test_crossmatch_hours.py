@@ -4,6 +4,10 @@ a tenth of a side's rows, whose RA all lies in [0, 24] and would match at least 
 (:class:`RaInHoursWarning`) how to say so. Real data: Hipparcos (CDS I/311, ``platform_lib.sampledata``) as the
 catalogue, its own rows given in hours as the newcomer's table, and a real small field at RA < 24 deg that must not
 be warned about, whether it matches everything or nothing.
+
+hours25: every other entry point warns the same way: a table against a HATS catalogue (in memory, from the partitions
+it touches), two HATS catalogues, a catalogue file read by a job (CSV in the home), and the Dask path (a sample of a
+side whose RA may be hours, before the match: a Dask DataFrame, a HATS catalogue in hours, ``lazy=True``).
 """
 
 from __future__ import annotations
@@ -86,3 +90,109 @@ def test_a_real_small_field_below_24_degrees_is_not_warned_about(hip):
         assert len(crossmatch(field, hip, "1 arcsec")) == len(field)
         assert len(crossmatch(field, rest, "1 arcsec")) == 0
         assert len(crossmatch(rest, field, "1 arcsec", mode="all")) == 0
+
+
+# ---------------------------------------------------------------------------------------- catalogues on disk, Dask
+
+@pytest.fixture(scope="module")
+def hip_hats(hip, tmp_path_factory):
+    """Hipparcos as a HATS catalogue on disk (as the archive holds I/311), and the Pleiades' stars with RA in hours
+    as a HATS catalogue of their own (a newcomer's table ingested as it was)."""
+    from platform_lib.catalogs import write_hats
+
+    root = tmp_path_factory.mktemp("hats")
+    write_hats(hip.to_pandas(), root / "hip", name="hip", ra_column="ra", dec_column="dec", partition_rows=20_000)
+    hours = _in_hours(_pleiades(hip)).to_pandas()
+    write_hats(hours, root / "mine", name="mine", ra_column="ra", dec_column="dec", partition_rows=1000)
+    return root / "hip", root / "mine"
+
+
+def _pleiades(hip):
+    return hip[(hip["ra"] > 55.5) & (hip["ra"] < 58.5) & (hip["dec"] > 23) & (hip["dec"] < 25.5)]
+
+
+def _field(hip):
+    """A real small field at RA 0 to 24 deg (Hipparcos stars, |Dec| < 10)."""
+    return hip[(np.abs(hip["dec"]) < 10) & (hip["ra"] < 24)]
+
+
+def _one_warning(seen, side, column, matched=0):
+    seen = [w for w in seen if issubclass(w.category, RaInHoursWarning)]  # (lsdb's own deprecations aside)
+    assert len(seen) == 1, [str(w.message) for w in seen]
+    w = seen[0].message
+    assert (w.side, w.column, w.matched) == (side, column, matched) and w.matched_as_hours > 0
+    assert seen[0].filename == __file__  # the caller's line, whichever path warned
+    return w
+
+
+def test_a_table_in_hours_against_a_hats_catalogue_warns_either_side(hip, hip_hats):
+    """In memory from the partitions the table touches (``_touched``): the table's RA times 15 is matched against
+    the partitions those positions touch, read only then; the message and fields are the in-memory path's."""
+    cat, _ = hip_hats
+    pleiades = _pleiades(hip)
+    with pytest.warns(RaInHoursWarning) as seen:
+        got = crossmatch(_in_hours(pleiades), cat, "1 arcsec")
+    assert len(got) == 0
+    w = _one_warning(seen, "left", "ra")
+    assert w.matched_as_hours == len(pleiades) and str(w).startswith(f"only 0 of the {len(pleiades)} left rows matched")
+    with pytest.warns(RaInHoursWarning) as seen:
+        crossmatch(str(cat), _in_hours(pleiades).to_pandas(), "1 arcsec")
+    _one_warning(seen, "right", "ra")
+    fixed = _in_hours(pleiades)
+    fixed["ra"].unit = "hourangle"
+    assert len(crossmatch(fixed, cat, "1 arcsec")) == len(pleiades)
+
+
+@pytest.mark.filterwarnings("ignore:The inplace keyword in NestedFrame:pandas.errors.Pandas4Warning")  # lsdb's
+def test_a_hats_catalogue_in_hours_warns_against_a_catalogue_and_on_dask(hip, hip_hats):
+    """Two HATS catalogues (the left read whole, in memory), and the Dask path proper (``lazy=True``: a sample
+    matched before the match, nothing computed of the match itself) with the catalogue in hours on the right, a Dask
+    DataFrame in hours, and an LSDB catalogue in hours."""
+    import dask.dataframe as dd
+
+    cat, mine = hip_hats
+    with pytest.warns(RaInHoursWarning) as seen:
+        assert len(crossmatch(mine, cat, "1 arcsec")) == 0
+    _one_warning(seen, "left", "ra")
+    with pytest.warns(RaInHoursWarning) as seen:
+        crossmatch(cat, mine, "1 arcsec", lazy=True)  # the catalogue in hours on the right, on Dask
+    w = _one_warning(seen, "right", "ra")
+    assert "right rows sampled matched" in str(w)
+    frame = dd.from_pandas(_in_hours(_pleiades(hip)).to_pandas(), npartitions=2)
+    with pytest.warns(RaInHoursWarning) as seen:
+        crossmatch(frame, cat, "1 arcsec", lazy=True)
+    _one_warning(seen, "left", "ra")
+    import lsdb
+
+    with pytest.warns(RaInHoursWarning) as seen:  # an LSDB catalogue object: its first partition is the sample
+        crossmatch(lsdb.open_catalog(mine), cat, "1 arcsec", lazy=True)
+    _one_warning(seen, "left", "ra")
+
+
+def test_a_csv_in_hours_read_by_a_crossmatch_job_warns(hip, hip_hats, tmp_path):
+    """A newcomer's CSV in her home, in hours, matched by a job against the catalogue on disk: the job's
+    crossmatch warns (the job keeps the warning in its status, as ``DroppedRowsWarning``)."""
+    from platform_lib.jobs._kinds import JobContext, _run_crossmatch
+
+    cat, _ = hip_hats
+    (tmp_path / "home").mkdir()
+    _in_hours(_pleiades(hip)).write(tmp_path / "home" / "mine.csv", format="ascii.csv")
+    context = JobContext("j", tmp_path / "home", tmp_path / "job", lambda fraction, message: None)
+    with pytest.warns(RaInHoursWarning, match=r"left RA \(ra\) looks like hours"):
+        pairs = _run_crossmatch({"left": "home:mine.csv", "right": str(cat), "radius": "1 arcsec"}, context)
+    assert len(pairs) == 0
+
+
+@pytest.mark.filterwarnings("ignore:The inplace keyword in NestedFrame:pandas.errors.Pandas4Warning")  # lsdb's
+def test_a_real_field_below_24_degrees_is_silent_against_catalogues_and_on_dask(hip, hip_hats):
+    """The real field at RA < 24 deg against Hipparcos on disk (in memory, either side, and on Dask, its sample
+    matching all of it as given): it matches all, and nothing times 15, so no warning anywhere."""
+    import dask.dataframe as dd
+
+    cat, _ = hip_hats
+    field = _field(hip)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RaInHoursWarning)
+        assert len(crossmatch(field, cat, "1 arcsec")) == len(field)
+        assert len(crossmatch(str(cat), field.to_pandas(), "1 arcsec", mode="all")) == len(field)
+        crossmatch(dd.from_pandas(field.to_pandas(), npartitions=2), cat, "1 arcsec", lazy=True)
