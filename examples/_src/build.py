@@ -631,7 +631,7 @@ m13 = SkyCoord(250.4235, 36.4613, unit='deg')  # the Great Globular Cluster in H
 found = image_search(m13, 0.1 * u.deg)
 found['obs_id', 'obs_collection', 'instrument_name', 's_fov']"""),
     ("md", "## Save one in your home\n\nThe download needs your login, which the platform's session adds."),
-    ("code", """record = found[found['obs_id'] == 'sample/m13_dss'][0]  # the Digitized Sky Survey's M13
+    ("code", """record = found[found['obs_id'] == 'sample/m13_dss'][0]  # a SkyView cut-out of M13 (its header names no survey)
 response = make_session(settings).get(record['access_url'], timeout=60)
 response.raise_for_status()
 path = Path(settings.home) / 'm13_dss.fits'
