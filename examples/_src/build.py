@@ -122,6 +122,9 @@ IMAGES = [
 
 m1 = SkyCoord(83.633, 22.0145, unit='deg')
 found = image_search(m1, 0.2 * u.deg)
+if not len(found):  # another target, and no image covers it: say so, and where the archive's images are
+    raise LookupError(f'no image in the archive covers {m1.to_string()} (within 0.2 deg); its images: '
+                      + ', '.join(f"{r['obs_id']} ({r['s_ra']:.2f} {r['s_dec']:+.2f})" for r in image_search()))
 found['obs_id', 'obs_collection', 'facility_name', 'instrument_name', 's_ra', 's_dec', 's_fov']"""),
     ("md", "## Download one and show it with its sky coordinates\n\nThe archive's download needs your login, which "
            "the platform's session adds for you."),
@@ -130,7 +133,8 @@ from astropy.wcs import WCS
 from platform_lib.retrieval import make_session
 
 session = make_session(settings)
-record = found[found['obs_collection'] == 'DSS'][0]
+dss = found[found['obs_collection'] == 'DSS']
+record = (dss if len(dss) else found)[0]  # a DSS plate where one covers the target, else the first image
 response = session.get(record['access_url'], timeout=60)
 response.raise_for_status()
 path = Path(settings.home) / 'm1_dss.fits'
@@ -627,7 +631,7 @@ m13 = SkyCoord(250.4235, 36.4613, unit='deg')  # the Great Globular Cluster in H
 found = image_search(m13, 0.1 * u.deg)
 found['obs_id', 'obs_collection', 'instrument_name', 's_fov']"""),
     ("md", "## Save one in your home\n\nThe download needs your login, which the platform's session adds."),
-    ("code", """record = found[found['obs_id'] == 'sample/m13_dss'][0]  # the Digitized Sky Survey's M13
+    ("code", """record = found[found['obs_id'] == 'sample/m13_dss'][0]  # a SkyView cut-out of M13 (its header names no survey)
 response = make_session(settings).get(record['access_url'], timeout=60)
 response.raise_for_status()
 path = Path(settings.home) / 'm13_dss.fits'

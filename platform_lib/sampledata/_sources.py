@@ -477,7 +477,8 @@ class PackagedImage:
 
 IMAGES: tuple[PackagedImage, ...] = (
     PackagedImage("m13_dss", "astropy", "io/fits/hdu/compressed/tests/data/m13.fits",
-                  "M13 (globular cluster in Hercules), Digitized Sky Survey cut-out, 300x300"),
+                  "M13 (globular cluster in Hercules), a SkyView cut-out, 300x300, 1 arcsec pixels "
+                  "(its header names SkyView and no survey, so it is indexed in collection astrohub)"),
     PackagedImage("ngc1316_optical", "astropy", "io/fits/tests/data/comp.fits",
                   "NGC 1316 (Fornax A), optical image, 440x300 (tile-compressed)"),
     PackagedImage("sa110_apogee", "astropy", "nddata/tests/data/sip-wcs.fits",
@@ -485,7 +486,8 @@ IMAGES: tuple[PackagedImage, ...] = (
     PackagedImage("sa110_cfht_megaprime", "astroquery", "cadc/tests/data/query_images.fits",
                   "Landolt field SA 110, CFHT MegaPrime cut-out, 101x101"),
     PackagedImage("m1_dss", "astroquery", "ipac/ned/tests/data/query_images.fits",
-                  "M1 (Crab Nebula), POSS plate scan (Palomar 48-inch Schmidt) via NED, 177x177"),
+                  "M1 (Crab Nebula), Digitized Sky Survey: a POSS plate scan (Palomar 48-inch Schmidt; "
+                  "ORIGIN = 'CASB -- STScI') via NED, 177x177"),
     PackagedImage("m1_ukidss_wfcam", "astroquery", "ukidss/tests/data/image.fits",
                   "M1 (Crab Nebula) field, UKIDSS UKIRT/WFCAM K-band cut-out, 300x300"),
     PackagedImage("g10.5_magpis_effelsberg", "astroquery", "magpis/tests/data/image.fits",

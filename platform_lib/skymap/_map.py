@@ -638,14 +638,45 @@ def _open_fits(source: str | os.PathLike) -> fits.HDUList:
         raise SkymapFormatError(f"{path!r} cannot be read: {exc}", value=path) from exc
     try:
         if raw[:2] == b"\x1f\x8b":
-            inflate = zlib.decompressobj(wbits=31)  # gzip, its CRC checked as it inflates
-            data = inflate.decompress(raw)
-            raw = data if inflate.eof and not inflate.unused_data else gzip.decompress(raw)  # several members
+            split = _inflate_past_primary(raw)
+            if split is not None:
+                header, rest = split
+                return fits.HDUList([fits.PrimaryHDU(header=header), *fits.HDUList.fromstring(rest)])
+            raw = gzip.decompress(raw)
         if raw[:6] == b"SIMPLE":
             return fits.HDUList.fromstring(raw)
         return fits.open(path, memmap=False)
     except (OSError, ValueError, EOFError, zlib.error) as exc:
         raise SkymapFormatError(f"{path!r} is not a FITS file: {exc}", value=path) from exc
+
+
+def _inflate_past_primary(raw: bytes) -> tuple[fits.Header, bytes] | None:
+    """A gzip FITS file whose primary HDU is a header alone (a sky map's), inflated as (that header, the bytes of
+    the HDUs after it); None for any other file (read it whole).
+
+    astropy's ``HDUList.fromstring`` keeps what follows each HDU it parses as a slice of the bytes, a copy: parsed
+    with the primary header, the table of a nside-1024 map was copied (400 MB, 0.45 s of a 1.4 s read; twice the
+    memory). Inflated apart, the table's bytes are parsed where they lie.
+    """
+    inflate = zlib.decompressobj(wbits=31)  # gzip, its CRC checked as it inflates
+    blocks, data = [], raw
+    while len(blocks) < 100:  # a primary header of 100 blocks (3,600 cards) is no sky map's
+        block = inflate.decompress(data, 2880)
+        data = inflate.unconsumed_tail
+        if len(block) < 2880 or not (blocks or block.startswith(b"SIMPLE")):
+            return None
+        blocks.append(block)
+        if any(block[i:i + 80].rstrip() == b"END" for i in range(0, 2880, 80)):
+            break
+    else:
+        return None
+    header = fits.Header.fromstring(b"".join(blocks))
+    if header.get("NAXIS", 0) != 0:
+        return None
+    rest = inflate.decompress(data)
+    if not inflate.eof or inflate.unused_data:  # cut short (gzip.decompress says so), or several gzip members
+        return None
+    return header, rest
 
 
 def _flat_to_multiorder(order: int, keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

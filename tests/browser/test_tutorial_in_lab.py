@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 import astropy
 
 TUTORIAL = "catalogues.ipynb"
-#: A real FITS image: M13 from the Digitized Sky Survey, as astropy ships it (the platform's sample m13_dss).
+#: A real FITS image: a SkyView cut-out of M13, as astropy ships it (the platform's sample m13_dss).
 M13 = Path(astropy.__file__).parent / "io/fits/hdu/compressed/tests/data/m13.fits"
 #: A real HEALPix sky map: a BAYESTAR localisation (nside 512), as reproject ships it (the platform's sample map).
 BAYESTAR = Path(astropy.__file__).parents[1] / "reproject/healpix/tests/data/bayestar.fits.gz"
@@ -65,7 +65,7 @@ def test_a_tutorial_opens_in_jupyterlab(platform, browser, sign_in, in_front, tm
         assert guide.inner_text().strip() == "Storage"
         # lab13: a FITS image she uploads into her home and double-clicks in the file browser opens in the FITS
         # viewer (astrohub's fits.js), drawn by her server (astrohub_server.fitsview), not as garbled text: the
-        # Digitized Sky Survey's M13, the sample image (platform_lib.sampledata) astropy ships
+        # SkyView cut-out of M13, the sample image (platform_lib.sampledata) astropy ships
         if not page.is_visible(".jp-FileBrowser"):
             page.click("[data-id='filebrowser']")
         page.click(".jp-FileBrowser .jp-BreadCrumbs-home")

@@ -2,7 +2,7 @@
 
 walk18: FITS lets a header give its celestial axes in either order, and astropy reads both; the image index took
 the first world axis for RA, so a DEC-first image's outline came out with "declinations" of 250 degrees and the
-file was skipped as having "no celestial WCS": no SIA search found it. Here the Digitized Sky Survey's M13 (the
+file was skipped as having "no celestial WCS": no SIA search found it. Here the SkyView cut-out of M13 (the
 file astropy ships, which the platform's sample archive also holds) and its transpose, whose header is astropy's
 ``WCS.swapaxes(0, 1)`` of the original (the same sky, declination on the first axis), are put in the archive's
 own tree on the session platform and indexed; a user's ``image_search`` at M13 finds both, with the same outline.

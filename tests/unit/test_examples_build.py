@@ -161,3 +161,25 @@ def test_the_catalogues_tutorial_names_every_catalogue_a_fresh_platform_has():
     intro = BUILD.CATALOGS[0][1]
     assert [c.name for c in CATALOGS if c.name not in intro] == []
     assert "`sky_fraction` is" in "".join(text for kind, text in BUILD.CATALOGS if kind == "md")
+
+
+def test_the_images_search_cell_names_a_target_no_image_covers_and_the_archives_images(monkeypatch):
+    """polish25: changing the images tutorial's target to one no image covers gave numpy's IndexError in the
+    download cell (``found[...][0]`` of an empty table). The search cell now says that no image covers the
+    target, and where the archive's images are, so a newcomer can pick a target that has one."""
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+    from astropy.table import Table
+
+    import platform_lib.retrieval
+
+    images = Table(rows=SAMPLE_IMAGES, names=("obs_id", "s_ra", "s_dec"))
+    monkeypatch.setattr(platform_lib.retrieval, "image_search",
+                        lambda *cone: images[:0] if cone else images)  # the cone meets nothing
+    (source,) = [src for kind, src in BUILD.IMAGES if kind == "code" and "image_search(m1" in src]
+    source = source.replace("SkyCoord(83.633, 22.0145, unit='deg')", "SkyCoord(10.6847, 41.2690, unit='deg')")
+    with pytest.raises(LookupError) as raised:
+        exec(compile(source, "images-search", "exec"), {"u": u, "SkyCoord": SkyCoord})
+    message = str(raised.value)
+    assert "no image in the archive covers 10.6847 41.269" in message
+    assert all(f"{obs_id} ({ra:.2f} {dec:+.2f})" in message for obs_id, ra, dec in SAMPLE_IMAGES)

@@ -354,3 +354,22 @@ def test_the_first_load_says_it_is_loading_until_it_ends(tmp_path, monkeypatch) 
     with pytest.raises(RuntimeError):
         load(datasets, log=lambda line: None)
     assert not (datasets / LOADING).exists()  # a failed load is not loading any more
+
+
+def test_a_sample_image_described_as_the_digitized_sky_survey_is_one_its_header_says_is() -> None:
+    """polish25: the M13 sample was described (and the fits-viewer tutorial named it) as the Digitized Sky Survey's,
+    but its header says only that SkyView made it, with no survey or telescope, so the archive lists it in
+    collection ``astrohub``. A sample image is described as the DSS exactly when its header is a DSS plate's
+    (the instrument mapping the index uses, ``mappings/dss.json``, gives collection ``DSS``)."""
+    from platform_lib.imageindex.mapping import load_mappings, select_mapping
+
+    mappings = load_mappings()
+    described, indexed = set(), set()
+    for image, path in packaged_images()[0]:
+        with fits.open(path) as hdul:
+            header = next(h.header for h in hdul if h.data is not None and h.data.ndim == 2)
+            if select_mapping(header, mappings).columns["obs_collection"] == {"value": "DSS"}:
+                indexed.add(image.name)
+        if "Digitized Sky Survey" in image.what:
+            described.add(image.name)
+    assert described == indexed == {"m1_dss"}

@@ -3,8 +3,8 @@
 lab13: a user who double-clicked ``image.fits`` in Lab's file browser got its bytes as garbled text. Lab's
 FITS viewer tab shows what ``GET astrohub/fits`` and ``astrohub/fits/sky`` answer; here they answer a
 client with the server's token, as Lab does. The files are the real ones astropy and astroquery ship (the
-platform's sample images come from the same packages, ``platform_lib.sampledata``): M13 from the Digitized Sky
-Survey (plain, and tile-compressed as ``.fz``), a gzipped DSS plate scan with its photometric table, and a
+platform's sample images come from the same packages, ``platform_lib.sampledata``): a SkyView cut-out of
+M13 (plain, and tile-compressed as ``.fz``), a gzipped DSS plate scan with its photometric table, and a
 GAMA spectra table; and a text file, a truncated M13, a file outside the server's folder.
 (The tab itself, as a hub user double-clicking a file: tests/browser/test_tutorial_in_lab.py.)
 """
