@@ -482,6 +482,11 @@ if _ipyaladin is not None:
             until that cell ended. The browser keeps each widget's layers and draws them in every view of it."""
             self.send(message, buffers=buffers)
 
+        # ipyaladin's layers sent by their own methods, held as the others were until the kernel heard the view was
+        # drawn: a FITS image and the colour map, now sent at once too (and kept by the browser likewise)
+        add_fits = _ipyaladin_widget.Aladin.add_fits.__wrapped__
+        set_color_map = _ipyaladin_widget.Aladin.set_color_map.__wrapped__
+
         def show_table(self, table, *, name: str = "table", ra: str | None = None, dec: str | None = None,
                        limit: int = TABLE_LIMIT, magnitude: str | None = None, color: str | None = None,
                        size: str | None = None, cmap: str = "viridis", hips: bool = True, **options) -> None:

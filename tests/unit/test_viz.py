@@ -469,6 +469,14 @@ def test_each_widget_sends_its_own_layers_at_once_and_once():
     third.send = lambda content, buffers=None: None
     third._is_loaded = True
     assert sent == {id(first): ["astrohub_catalog_hips"], id(second): ["astrohub_catalog_hips", "add_table"]}
+    # ipyaladin's own FITS image and colour map, before the view is drawn, go at once too
+    from astropy.io import fits
+
+    fourth = viz.Aladin(archive_url="http://hub.example:8000/services/archive/")
+    fourth.send = lambda content, buffers=None: sent.setdefault("fourth", []).append(content["event_name"])
+    fourth.add_fits(fits.HDUList([fits.PrimaryHDU(np.zeros((4, 4)))]))
+    fourth.set_color_map("viridis")
+    assert sent["fourth"] == ["add_fits", "change_colormap"]
 
 
 def test_the_view_draws_the_layers_its_widget_was_sent_when_it_is_made():
