@@ -75,6 +75,11 @@ _MOVE_LOCK_NEW_ONLY = 'let i=[e.ra,e.dec];if(this.model.get("_target")!==`${i[0]
 #: ipyaladin's render, once a view is made and follows the model: the layers the kernel sent this widget so far are
 #: drawn in it there (``__astrohubReplay``), before it tells the kernel it is loaded.
 _LOADED = 'o.set("_is_loaded",!0)'
+#: ipyaladin's handlers of a survey set later (``w.survey = "hips/images"``): the archive's path is made a URL of the
+#: page's origin, as at the start; Aladin Lite took the path for a HiPS ID, asked CDS's MocServer (outside the
+#: platform) for it and drew nothing (seen in headless Chromium on the platform).
+_SURVEY_SET = {"survey:e=>{this.aladin.setImageSurvey(e)}": "survey:e=>{this.aladin.setImageSurvey(__astrohubAbs(e))}",
+               'e!==""&&this.aladin.setOverlayImageLayer(e)': 'e!==""&&this.aladin.setOverlayImageLayer(__astrohubAbs(e))'}
 
 #: The archive's ``sky`` background, while it is the empty placeholder (its ``properties`` say
 #: ``astrohub_placeholder``: no catalogue was loaded when the archive started), is looked at again every
@@ -248,7 +253,7 @@ def local_esm() -> str:
     import ipyaladin
 
     source = (pathlib.Path(ipyaladin.__file__).parent / "static" / "widget.js").read_text(encoding="utf-8")
-    for needle in (_CDN_IMPORT + "var l=C;", _HANDLERS_END, _EXPORT, _MOVE_LOCK, _LOADED):
+    for needle in (_CDN_IMPORT + "var l=C;", _HANDLERS_END, _EXPORT, _MOVE_LOCK, _LOADED, *_SURVEY_SET):
         if source.count(needle) != 1:
             raise VizError(
                 f"ipyaladin {getattr(ipyaladin, '__version__', '?')}'s widget.js no longer contains {needle[:40]!r}: "
@@ -257,6 +262,8 @@ def local_esm() -> str:
     source = source.replace(_HANDLERS_END, _HANDLERS_END[:-1] + _HIPS_HANDLER + "}")
     source = source.replace(_MOVE_LOCK, _MOVE_LOCK_NEW_ONLY)
     source = source.replace(_LOADED, "__astrohubReplay(o,e)," + _LOADED)
+    for needle, fixed in _SURVEY_SET.items():
+        source = source.replace(needle, fixed)
     return source.replace(_EXPORT, _LOADER)
 
 

@@ -33,6 +33,7 @@ NOTEBOOK_CELLS = [
     "from ipyaladin import Aladin\n"
     "plain = Aladin(target='83.8 -5.4', fov=20, height=300)\n"
     "plain.add_table(stars[:50])\n"
+    "plain.overlay_survey = 'hips/sky'  # viz25: Aladin Lite took the path for a HiPS ID, asked CDS's MocServer\n"
     "plain",
     # viz25: a long cell after the views (Run All): they draw their layers while it runs (they waited for its end)
     "import time\n"

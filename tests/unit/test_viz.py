@@ -489,6 +489,10 @@ def test_the_view_draws_the_layers_its_widget_was_sent_when_it_is_made():
     assert source.count('__astrohubReplay(o,e),o.set("_is_loaded",!0)') == 1
     assert "function __astrohubInit(ctx){\n  const model=ctx.model;\n  __astrohubKeep(model);" in source
     assert '"save_view_as_image","get_JPG_thumbnail","trigger_selection"' in source
+    # viz25: a survey set later (w.survey = 'hips/images') is the archive's URL, not a path Aladin Lite took for a
+    # HiPS ID and looked up at CDS's MocServer, outside the platform (the view drew nothing)
+    assert "this.aladin.setImageSurvey(__astrohubAbs(e))" in source
+    assert "this.aladin.setOverlayImageLayer(__astrohubAbs(e))" in source
 
 
 def test_a_target_set_after_panning_by_hand_is_not_dropped(widget):
