@@ -13,6 +13,7 @@ and this package's modules.
 from __future__ import annotations
 
 import pathlib
+import uuid
 import warnings
 from urllib.parse import urlparse
 
@@ -71,6 +72,14 @@ _EXPORT = "export{$ as default};"
 #: a drag, a target set from the notebook left the view where the drag put it). It now locks only for a new value.
 _MOVE_LOCK = "t.lock();let i=[e.ra,e.dec];"
 _MOVE_LOCK_NEW_ONLY = 'let i=[e.ra,e.dec];if(this.model.get("_target")!==`${i[0]} ${i[1]}`)t.lock();'
+#: ipyaladin's render, once a view is made and follows the model: the layers the kernel sent this widget so far are
+#: drawn in it there (``__astrohubReplay``), before it tells the kernel it is loaded.
+_LOADED = 'o.set("_is_loaded",!0)'
+#: ipyaladin's handlers of a survey set later (``w.survey = "hips/images"``): the archive's path is made a URL of the
+#: page's origin, as at the start; Aladin Lite took the path for a HiPS ID, asked CDS's MocServer (outside the
+#: platform) for it and drew nothing (seen in headless Chromium on the platform).
+_SURVEY_SET = {"survey:e=>{this.aladin.setImageSurvey(e)}": "survey:e=>{this.aladin.setImageSurvey(__astrohubAbs(e))}",
+               'e!==""&&this.aladin.setOverlayImageLayer(e)': 'e!==""&&this.aladin.setOverlayImageLayer(__astrohubAbs(e))'}
 
 #: The archive's ``sky`` background, while it is the empty placeholder (its ``properties`` say
 #: ``astrohub_placeholder``: no catalogue was loaded when the archive started), is looked at again every
@@ -142,8 +151,34 @@ async function __astrohubWhy(url,e){
     (await r.text().catch(()=>"")).trim().split("\n")[0].slice(0,300):"";
   return "the archive answered "+(/^\d{3}:/.test(text)?text:(r.status+" "+r.statusText).trim()+(text?": "+text:""));
 }
+// Each widget's layers (a table, a catalogue, footprints, a track...), as the kernel sent them, drawn in each of its
+// views when it is made. ipyaladin's kernel held them until the view said it was drawn, a message the kernel reads
+// only once it is free: a view drawn while a later cell ran (Run All, then a long cell) showed none of its layers
+// until that cell ended. The kernel now sends them at once; anywidget hands a model no message before its
+// initialize is done, so this log misses none. Requests of the moment (an image of the view, a selection) are not
+// layers and are not kept.
+const __astrohubLayers=new Map();
+const __astrohubOnce=new Set(["save_view_as_image","get_JPG_thumbnail","trigger_selection"]);
+function __astrohubKeep(model){
+  const id=model.get("_astrohub_id"),kept=[];
+  __astrohubLayers.set(id,kept);
+  model.on("msg:custom",(m,b)=>{
+    if(m&&typeof m.event_name==="string"&&!__astrohubOnce.has(m.event_name))kept.push([structuredClone(m),b||[]]);
+  });
+  model.on("destroy",()=>__astrohubLayers.delete(id));
+}
+function __astrohubReplay(model,view){
+  for(const [m,b] of __astrohubLayers.get(model.get("_astrohub_id"))||[]){
+    const handle=view.eventHandlers[m.event_name];
+    if(!handle)continue;
+    try{handle.call(view,structuredClone(m),b)}
+    catch(e){model.set("astrohub_message","The sky viewer could not draw "+((m.options&&m.options.name)||m.event_name)
+                       +": "+e);model.save_changes()}
+  }
+}
 function __astrohubInit(ctx){
   const model=ctx.model;
+  __astrohubKeep(model);
   __astrohubLoad(model).catch(()=>{});  // under way while the kernel's messages come in; render reports a failure
   const opts={...model.get("_init_options")};
   for(const k of ["survey","overlay_survey"]){if(opts[k])opts[k]=__astrohubAbs(opts[k])}
@@ -218,7 +253,7 @@ def local_esm() -> str:
     import ipyaladin
 
     source = (pathlib.Path(ipyaladin.__file__).parent / "static" / "widget.js").read_text(encoding="utf-8")
-    for needle in (_CDN_IMPORT + "var l=C;", _HANDLERS_END, _EXPORT, _MOVE_LOCK):
+    for needle in (_CDN_IMPORT + "var l=C;", _HANDLERS_END, _EXPORT, _MOVE_LOCK, _LOADED, *_SURVEY_SET):
         if source.count(needle) != 1:
             raise VizError(
                 f"ipyaladin {getattr(ipyaladin, '__version__', '?')}'s widget.js no longer contains {needle[:40]!r}: "
@@ -226,6 +261,9 @@ def local_esm() -> str:
     source = source.replace(_CDN_IMPORT + "var l=C;", "var l=null;")
     source = source.replace(_HANDLERS_END, _HANDLERS_END[:-1] + _HIPS_HANDLER + "}")
     source = source.replace(_MOVE_LOCK, _MOVE_LOCK_NEW_ONLY)
+    source = source.replace(_LOADED, "__astrohubReplay(o,e)," + _LOADED)
+    for needle, fixed in _SURVEY_SET.items():
+        source = source.replace(needle, fixed)
     return source.replace(_EXPORT, _LOADER)
 
 
@@ -336,6 +374,11 @@ if _ipyaladin is not None:
         _aladin_lite_url = traitlets.Unicode("").tag(sync=True)
         astrohub_message = traitlets.Unicode("", help="A message shown above the view (bad input, no data).").tag(sync=True)
         layers = traitlets.List(traitlets.Dict(), help="What the platform added: kind, name, rows sent, rows in all, url.").tag(sync=True)
+        _astrohub_id = traitlets.Unicode(help="This widget, for the browser's record of its layers.").tag(sync=True)
+
+        @traitlets.default("_astrohub_id")
+        def _new_astrohub_id(self) -> str:
+            return uuid.uuid4().hex
 
         def __init__(self, *, archive_url: str | None = None, **options) -> None:
             base = archive_path(archive_url)
@@ -429,14 +472,27 @@ if _ipyaladin is not None:
             # ends in a slash, and every file of it was asked for as ".../<name>//properties"
             url = url.rstrip("/")
             options.setdefault("name", name or url.split("/")[-1])
+            # a source clicked shows its row under the view, as for a table (ipyaladin's add_table); Aladin Lite's
+            # HiPS catalogue did nothing on a click
+            options.setdefault("on_click", "showTable")
             self._send_when_loaded({"event_name": "astrohub_catalog_hips", "url": url, "options": options})
             self._note(kind="catalog_hips", name=options["name"], url=url)
 
-        @_ipyaladin_widget.widget_should_be_loaded
         def _send_when_loaded(self, message: dict) -> None:
-            # a message sent before the browser has drawn the view would be lost: ipyaladin's call store
-            # holds it until the view reports it is loaded
+            # a layer: sent at once, kept by the browser for each view of this widget (_send_or_queue)
             self.send(message)
+
+        def _send_or_queue(self, message: dict, buffers: list | None = None) -> None:
+            """A layer (ipyaladin's ``add_table``, ``add_moc``, ``add_graphic_overlay_from_region``... and ours),
+            sent now. ipyaladin held it until the view said it was drawn (``_is_loaded``), which the kernel hears
+            only once it is free: ``viz.show`` then a long cell in the same run left the view without its layers
+            until that cell ended. The browser keeps each widget's layers and draws them in every view of it."""
+            self.send(message, buffers=buffers)
+
+        # ipyaladin's layers sent by their own methods, held as the others were until the kernel heard the view was
+        # drawn: a FITS image and the colour map, now sent at once too (and kept by the browser likewise)
+        add_fits = _ipyaladin_widget.Aladin.add_fits.__wrapped__
+        set_color_map = _ipyaladin_widget.Aladin.set_color_map.__wrapped__
 
         def show_table(self, table, *, name: str = "table", ra: str | None = None, dec: str | None = None,
                        limit: int = TABLE_LIMIT, magnitude: str | None = None, color: str | None = None,

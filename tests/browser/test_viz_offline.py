@@ -26,13 +26,18 @@ NOTEBOOK_CELLS = [
     "w = viz.Aladin(target='05h35m12s -05d24m', fov=20, height=480)\n"
     "w.show(stars, name='stars', color='gmag', size='gmag', cmap='plasma')\n"
     "w.show(images)\n"
-    "w.add_polylines([[[82.0, -7.0], [84.0, -5.5], [86.0, -3.0]]], name='track')  # a moving object's track\n"
+    "w.add_polylines([[[82.0, -7.0], [84.0, -5.5], [86.0, -3.0]]], name='track', color='#00ff00', line_width=6)"
+    "  # a moving object's track\n"
     "w",
     # ipyaladin as its own documentation starts (before: Aladin Lite from esm.sh, refused, an empty output)
     "from ipyaladin import Aladin\n"
     "plain = Aladin(target='83.8 -5.4', fov=20, height=300)\n"
     "plain.add_table(stars[:50])\n"
+    "plain.overlay_survey = 'hips/sky'  # viz25: Aladin Lite took the path for a HiPS ID, asked CDS's MocServer\n"
     "plain",
+    # viz25: a long cell after the views (Run All): they draw their layers while it runs (they waited for its end)
+    "import time\n"
+    "time.sleep(400)",
 ]
 
 
@@ -95,7 +100,7 @@ def test_aladin_widget_offline_with_catalogue_and_footprints(platform, browser, 
     page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
     page.on("pageerror", lambda e: console.append(f"error: {e}"))
     try:
-        open_in_lab(page, user, "sky.ipynb")  # in front before Run All Cells (a first sign-in opens getting-started)
+        notebook = open_in_lab(page, user, "sky.ipynb")  # in front before Run All (a first sign-in opens getting-started)
         page.locator(".lm-MenuBar-itemLabel").filter(has_text=re.compile(r"^Run$")).click()
         page.locator(".lm-Menu-itemLabel").filter(has_text=re.compile(r"^Run All Cells$")).click()
         try:
@@ -124,6 +129,14 @@ def test_aladin_widget_offline_with_catalogue_and_footprints(platform, browser, 
         shot = widget.screenshot(path=str(tmp_path / "aladin.png"))
         page.screenshot(path=str(tmp_path / "page.png"))
         colours, busy = _not_blank(shot)
+        from PIL import Image
+
+        img = np.asarray(Image.open(io.BytesIO(shot)).convert("RGB")).astype(int)
+        green = int(((img[..., 1] > 180) & (img[..., 0] < 90) & (img[..., 2] < 90)).sum())
+        long_cell = page.locator(f"{notebook} .jp-CodeCell").nth(3).locator(".jp-InputArea-prompt").text_content()
+        assert "*" in (long_cell or ""), f"the last cell is no longer running ({long_cell!r}): the check proves nothing"
+        # the layers the kernel sent (the track) are drawn while it runs the long cell
+        assert green > 200, f"no track drawn while the kernel was busy ({green} green pixels)"
         errors = [c for c in console if c.startswith("error") and any(k in c.lower() for k in
                                                                      ("aladin", "polyline", "astrohub", "event name"))]
         # the widget's message stays empty: nothing it was sent failed to draw (the track included)
@@ -167,7 +180,7 @@ def _put_notebook(platform, user: str, path: str, cells: list[str]) -> None:
 
 
 def _registered_catalogue(platform, tmp_path, stem: str, seed: int) -> str:
-    """A catalogue of 20,000 random stars (RA 70-100, Dec -20..10 deg, a magnitude) ingested into the platform's
+    """A catalogue of 20,000 random stars (RA 70-100, Dec -20..10 deg, a magnitude; one at 85 -5) ingested into the platform's
     registry as ``platform.unique(stem)``; its registry name."""
     import warnings
 
@@ -180,6 +193,7 @@ def _registered_catalogue(platform, tmp_path, stem: str, seed: int) -> str:
     rng = np.random.default_rng(seed)
     n = 20_000
     stars = Table({"ra": rng.uniform(70, 100, n), "dec": rng.uniform(-20, 10, n), "gmag": rng.uniform(6, 18, n)})
+    stars["ra"][0], stars["dec"][0] = 85.0, -5.0  # one star where the views open
     stars["ra"].unit = stars["dec"].unit = "deg"
     stars.write(tmp_path / f"{name}.fits")
     registry = Registry(platform.data_dir / "datasets" / "catalogs" / "registry.sqlite")
@@ -249,6 +263,17 @@ def test_registry_catalogue_zooms_through_its_hips(platform, browser, open_in_la
         page.locator(".aladin-widget").first.screenshot(path=str(tmp_path / "lod-zoomed.png"))
         assert any("/Norder3/Dir" in p and s == 200 for p, s in served.items()), served
         assert not [p for p in served if re.search(r"/Norder([4-9]|1\d)/", p)], served
+        # viz25: the star at the centre, clicked, shows its row under the view (a HiPS catalogue's did nothing)
+        row = page.locator(".aladin-widget .aladin-measurement-div").first
+        for _ in range(3):  # a click while the view still settles from the wheel is taken as a small drag
+            page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            try:
+                row.wait_for(state="visible", timeout=4_000)
+                break
+            except Exception:
+                pass
+        row.wait_for(state="visible", timeout=2_000)
+        assert "gmag" in row.text_content(), row.text_content()
     finally:
         context.close()
         platform.stop_server(user)

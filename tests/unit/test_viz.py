@@ -440,27 +440,59 @@ def widget():
     return w
 
 
-def test_each_view_runs_its_own_early_calls_once():
+def test_each_widget_sends_its_own_layers_at_once_and_once():
     """viz20: ipyaladin keeps the calls made before a view is drawn (a catalogue, a table) in one store of the
     class, shared by every widget of the kernel and never emptied. In see-the-sky (Run All: three viewers) each
     viewer's first draw ran every earlier call again: the first viewer got its catalogue layer once more per later
-    viewer, and a later viewer's calls went to it before its view could take them."""
+    viewer, and a later viewer's calls went to it before its view could take them.
+
+    viz25: and the calls it kept waited for the view to say it was drawn (``_is_loaded``), a message the kernel
+    reads only once it is free: ``viz.show(table)`` then a long cell in the same run drew the view without its
+    table until that cell ended. A layer now goes to the browser at once (which keeps it for each view of its
+    widget, ``__astrohubReplay``), to its own widget only, and not again when the view is drawn."""
+    from astropy.table import Table
+
     first = viz.Aladin(archive_url="http://hub.example:8000/services/archive/")
     second = viz.Aladin(archive_url="http://hub.example:8000/services/archive/")
     sent = {id(first): [], id(second): []}
     for w in (first, second):
         w.send = lambda content, buffers=None, w=w: sent[id(w)].append(content["event_name"])
-    first.add_catalog_hips("/services/archive/hips/I_311_hip2", name="hip2")  # not drawn yet: kept for later
+    first.add_catalog_hips("/services/archive/hips/I_311_hip2", name="hip2")  # not drawn yet: sent all the same
     second.add_catalog_hips("/services/archive/hips/OpenNGC_objects", name="ngc")
-    assert sent == {id(first): [], id(second): []}
+    second.show(Table({"ra": [10.0, 11.0], "dec": [20.0, 21.0]}))  # ipyaladin's add_table underneath
+    assert sent == {id(first): ["astrohub_catalog_hips"], id(second): ["astrohub_catalog_hips", "add_table"]}
     first._is_loaded = True  # the browser drew the first view
-    assert sent == {id(first): ["astrohub_catalog_hips"], id(second): []}
     second._is_loaded = True
-    assert sent == {id(first): ["astrohub_catalog_hips"], id(second): ["astrohub_catalog_hips"]}
+    assert sent == {id(first): ["astrohub_catalog_hips"], id(second): ["astrohub_catalog_hips", "add_table"]}
+    assert first._astrohub_id != second._astrohub_id  # the browser keeps each one's layers apart
     third = viz.Aladin(archive_url="http://hub.example:8000/services/archive/")
     third.send = lambda content, buffers=None: None
     third._is_loaded = True
-    assert sent == {id(first): ["astrohub_catalog_hips"], id(second): ["astrohub_catalog_hips"]}
+    assert sent == {id(first): ["astrohub_catalog_hips"], id(second): ["astrohub_catalog_hips", "add_table"]}
+    # ipyaladin's own FITS image and colour map, before the view is drawn, go at once too
+    from astropy.io import fits
+
+    fourth = viz.Aladin(archive_url="http://hub.example:8000/services/archive/")
+    fourth.send = lambda content, buffers=None: sent.setdefault("fourth", []).append(content["event_name"])
+    fourth.add_fits(fits.HDUList([fits.PrimaryHDU(np.zeros((4, 4)))]))
+    fourth.set_color_map("viridis")
+    assert sent["fourth"] == ["add_fits", "change_colormap"]
+
+
+def test_the_view_draws_the_layers_its_widget_was_sent_when_it_is_made():
+    """viz25: the view's JavaScript keeps every layer message of its widget from the model's start (anywidget hands
+    a model no message before its initialize is done) and draws them in each view as it is made, before telling
+    the kernel it is loaded; requests of the moment (an image of the view, a selection) are not kept."""
+    from platform_lib.viz._widget import local_esm
+
+    source = local_esm()
+    assert source.count('__astrohubReplay(o,e),o.set("_is_loaded",!0)') == 1
+    assert "function __astrohubInit(ctx){\n  const model=ctx.model;\n  __astrohubKeep(model);" in source
+    assert '"save_view_as_image","get_JPG_thumbnail","trigger_selection"' in source
+    # viz25: a survey set later (w.survey = 'hips/images') is the archive's URL, not a path Aladin Lite took for a
+    # HiPS ID and looked up at CDS's MocServer, outside the platform (the view drew nothing)
+    assert "this.aladin.setImageSurvey(__astrohubAbs(e))" in source
+    assert "this.aladin.setOverlayImageLayer(__astrohubAbs(e))" in source
 
 
 def test_a_target_set_after_panning_by_hand_is_not_dropped(widget):
@@ -551,6 +583,16 @@ def test_a_catalogue_name_is_looked_up_in_the_registry(widget, tmp_path, monkeyp
     with pytest.warns(UserWarning, match="cannot show 'M45'"):
         widget.show("M45")
     assert "cannot show 'M45'" in widget.astrohub_message and len(widget.layers) == 1
+
+
+def test_a_source_of_a_hips_catalogue_shows_its_row_when_clicked(widget):
+    """viz25, in headless Chromium on the platform: clicking a star of ``viz.show("I/311/hip2")`` (or of a large
+    table's HiPS) did nothing, where a star of a small table (ipyaladin's ``add_table``) showed its row under the
+    view: Aladin Lite's HiPS catalogue has no click action unless given one. It is now given the table's."""
+    widget.add_catalog_hips("/services/archive/hips/I_311_hip2", name="hip2")
+    widget.add_catalog_hips("/services/archive/hips/mine", name="mine", on_click="showPopup")  # the user's choice
+    hips = [c["options"] for c, _ in widget.sent if c.get("event_name") == "astrohub_catalog_hips"]
+    assert [h["on_click"] for h in hips] == ["showTable", "showPopup"]
 
 
 def test_widget_bad_input_is_a_message_not_a_blank_view(widget):
