@@ -183,7 +183,8 @@ def test_services_answer_bad_requests_with_a_4xx_naming_the_problem(platform):
     after which the proxy's next request down that connection got the hub's 503 page (badinput24). errpages25: a
     path that is not UTF-8 (the proxy's own 400 on the hub's HTML page; a raw byte node's empty 400), over 64 KiB of
     URL or headers to the hub or the classes service (the proxy's 503), a body that is not a JSON object to
-    dask-gateway's create-cluster route (500 "Server got itself in trouble")."""
+    dask-gateway's create-cluster route (500 "Server got itself in trouble"). upstream25: a bad body to JupyterHub's
+    PATCH of a user's server (its 500)."""
     user = platform.unique("badreq")
     platform.create_user(user)
     token = {"Authorization": f"token {platform.user_token(user)}"}
@@ -261,6 +262,12 @@ def test_services_answer_bad_requests_with_a_4xx_naming_the_problem(platform):
         refused(session.post(gateway + "api/v1/clusters/", data=body, headers={**token, "Content-Type":
                                                                                  "application/json"}, timeout=60),
                 400, f"the body of POST /api/v1/clusters/ {words}: send a JSON object")
+    # upstream25: JupyterHub 6.1.1's PATCH of a user's own server with a key it does not know, or a body that is not
+    # a JSON object, was a 500 "Unhandled error" (its message called .join on a set); now JupyterHub's JSON 400
+    server = f"{url}hub/api/users/{user}/server"
+    for body, words in (({"colour": "red"}, "unknown field 'colour' in the body: a server's PATCH takes only 'name'"),
+                        ([1], "the body is a JSON array, not an object")):
+        assert refused(session.patch(server, json=body, headers=token, timeout=60), 400, words).json()["status"] == 400
     for path in ("usage", "api/v1/clusters/", "clusters/nobody-cluster/status"):
         answer = requests.get(gateway + path, headers={"Authorization": "token not-a-hub-token"}, timeout=60,
                               allow_redirects=False)

@@ -118,6 +118,21 @@ def test_bad_cluster_requests_name_the_problem(platform, fuzzed):
     assert gone.status_code == 404 and "not found" in gone.json()["message"]
 
 
+def test_bad_bodies_to_the_servers_own_api_are_a_400_naming_the_problem(platform, fuzzed):
+    """upstream25: Jupyter Server's own routes answered 500 "Unhandled error": a body that is not UTF-8 to POST
+    api/contents, api/kernels or api/sessions, and PUT api/contents (the top folder) with a body ("Is a
+    directory"). Now Jupyter Server's JSON 400 naming the byte, or saying the path is a folder."""
+    base = platform.server_url(fuzzed)
+    headers = {"Authorization": f"token {platform.user_token(fuzzed)}", "Content-Type": "application/json"}
+    for path in ("api/contents", "api/kernels", "api/sessions"):
+        answer = platform.session.post(base + path, data=b'{"name": "caf\xe9"}', headers=headers, timeout=60)
+        assert answer.status_code == 400, (path, answer.status_code, answer.text[:300])
+        assert "the request's body is not UTF-8: byte 0xE9 at byte 13" in answer.json()["message"], answer.text
+    answer = platform.session.put(base + "api/contents", data=b'{"a": 1}', headers=headers, timeout=60)
+    assert answer.status_code == 400, (answer.status_code, answer.text[:300])
+    assert "as the top folder of your files: that path is a folder" in answer.json()["message"], answer.text
+
+
 def test_a_link_to_what_the_user_may_not_read_is_refused_with_403(platform, fuzzed):
     """A link in the home into a folder the user cannot enter (the platform's state, 0700 root): the contents API
     answered 500 "Unhandled error" (jupyter_core's ``is_hidden`` lets the ``PermissionError`` out); now a 403

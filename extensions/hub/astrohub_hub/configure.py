@@ -486,4 +486,7 @@ def configure(c: Any, settings: HubSettings | Mapping[str, Any]) -> HubSettings:
             ) from exc
         configure_kubernetes(c, settings)
     freeze_when_started()
+    from astrohub_hub.server_patch import use_checked_server_patch
+
+    use_checked_server_patch()  # a bad body to PATCH .../server: JupyterHub 6.1.1's 500, now a 400 naming it
     return settings

@@ -14,7 +14,9 @@ traceback in the log. :func:`refuse_missing_folder` answers such a save with a `
 folder is gone and how to keep the work (File > Save As...). A group's or workspace's link in the home that leads
 nowhere (the group deleted after its member was removed: the group sync removes its members' links, not a former
 member's) was a 400 "Cannot read non-file"; :func:`refuse_gone_links` answers it with a 410 (Gone) that says the
-group or workspace is gone. May import the standard library and tornado.
+group or workspace is gone. A file saved onto a path that is a folder (``PUT api/contents`` on the root with a
+body, errpages25) was a 500 "Unexpected error while saving file ... Is a directory";
+:func:`refuse_file_over_folder` answers it with a 400 saying the path is a folder and how to name the file. May import the standard library and tornado.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 
 from tornado import web
 
-__all__ = ["check_before", "refuse_gone_links", "refuse_missing_folder", "refuse_unreadable"]
+__all__ = ["check_before", "refuse_file_over_folder", "refuse_gone_links", "refuse_missing_folder", "refuse_unreadable"]
 
 
 #: The links a home has to the shared folders (``groups/<group>``, ``workspaces/<name>``, ``classes/<class>``), and
@@ -92,6 +94,22 @@ def _missing_folder(manager: Any, model: Any, path: str) -> None:
         parent = path.rpartition("/")[0] or "/"
         raise web.HTTPError(404, f"cannot save {path!r}: its folder {parent!r} no longer exists (moved or deleted, "
                                  "perhaps by a teammate); keep your work with File > Save As... in another folder")
+
+
+def _file_over_folder(manager: Any, model: Any, path: str = "") -> None:
+    if not isinstance(model, dict) or model.get("type") not in ("file", "notebook"):
+        return
+    path = path.strip("/")
+    if os.path.isdir(manager._get_os_path(path)):
+        where = f"the folder {path!r}" if path else "the top folder of your files"
+        example = f"{path}/results.csv" if path else "results.csv"
+        raise web.HTTPError(400, f"cannot save a {model['type']} as {where}: that path is a folder; put the "
+                                 f"{model['type']}'s name at the end of the path (e.g. api/contents/{example})")
+
+
+def refuse_file_over_folder(manager: Any) -> None:
+    """Make ``manager.save`` (sync or async) answer a file or notebook saved onto a folder's path with a 400."""
+    check_before(manager, "save", lambda model, path="": _file_over_folder(manager, model, path))
 
 
 def _gone_link(manager: Any, path: str = "", content: bool = True, *args: Any, **kwargs: Any) -> None:
