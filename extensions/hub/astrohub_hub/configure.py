@@ -18,7 +18,9 @@ Traits set here (the Kubernetes side should extend rather than replace them):
 configured, e.g. Zero to JupyterHub's ``hub.services``), ``Spawner.environment`` (callables, merged
 into any existing dict; in Kubernetes mode ``KubeSpawner.environment`` too), ``Spawner.default_url``; in local mode also ``JupyterHub.spawner_class``,
 ``AstroLocalSpawner.*`` and ``Authenticator.username_pattern``. Called inside a starting hub, it
-also has the hub freeze its start-up heap once running (:mod:`astrohub_hub.heap`).
+also has the hub freeze its start-up heap once running (:mod:`astrohub_hub.heap`), and serves JupyterHub's
+server API routes with a handler whose ``PATCH`` refuses a body it cannot use with a 400, not JupyterHub 6.1.1's
+500 (:mod:`astrohub_hub.server_patch`).
 """
 
 from __future__ import annotations
