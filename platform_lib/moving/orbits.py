@@ -191,7 +191,9 @@ class Orbits:
             hint += (f" ({str(name).strip()!r} is a designation this catalogue does not hold: give its elements, "
                      f"orbits=Orbits.from_elements([{str(name).strip()!r}], a=..., e=..., inc=..., node=..., "
                      "peri=..., mean_anomaly=..., epoch_jd=...), or an SBDB extract with read_sbdb_json)")
-        if re.match(r"^(\d*[PCDXI](?:-[A-Z])?/|\d+[PD]$)", str(name).strip(), re.I) and not np.any(self.kind == "comet"):
+        looks_comet = re.match(r"^(\d*[PCDXI](?:-[A-Z])?/|\d+[PD]$)", str(name).strip(), re.I) or \
+            _COMET_PHRASE.fullmatch(name_key(name))  # "Halley's comet"
+        if looks_comet and not np.any(self.kind == "comet"):
             hint += (f" (it looks like a comet: comets are in {KSTARS_COMETS}, "
                      "pass orbits=read_sbdb_json(KSTARS_COMETS))")
         raise MovingObjectError(
@@ -221,8 +223,10 @@ class Orbits:
         body meant, or None where two are equally plausible (then the caller warns or refuses, naming them).
 
         The rules, in order: a comet's common name (:data:`COMET_COMMON_NAMES`: ``"NEOWISE"`` is C/2020 F3, the
-        comet of 2020, among 19 comets discovered by NEOWISE); a name that one comet and only asteroids bear is
-        the comet's (``"Halley"``: 1P/Halley, over the asteroid 2688 Halley named after the same man). The order
+        comet of 2020, among 19 comets discovered by NEOWISE); a name that one numbered periodic comet and only
+        asteroids bear is the comet's (``"Halley"``: 1P/Halley, over the asteroid 2688 Halley named after the same
+        man; a comet seen at one return, ``C/1937 P1 (Hubble)``, is known by its designation: ``"Hubble"`` stays
+        open between it and the asteroid 2069 Hubble). The order
         otherwise: numbered periodic comets, numbered asteroids, other comets, other asteroids (catalogue order
         within each: ``"Borrelly"`` lists 19P/Borrelly before 1539 Borrelly and C/1873 Q1)."""
         def tier(r: int) -> int:
@@ -240,8 +244,8 @@ class Orbits:
                 if common in _aliases(str(self.names[r])):
                     return [r] + [x for x in rows if x != r], "the comet commonly called so"
         comets = [r for r in rows if self.kind[r] == "comet"]
-        if len(comets) == 1 and len(rows) > 1:
-            return rows, "a comet's name over an asteroid's that only equals it"
+        if len(comets) == 1 and len(rows) > 1 and tier(comets[0]) == 0:  # sorted first
+            return rows, "a periodic comet's name over an asteroid's that only equals it"
         return rows, None
 
     def left_out(self, name: str) -> tuple[str, str] | None:

@@ -348,7 +348,7 @@ def test_bodies_as_astronomers_name_them(asteroids):
     """names25: 'Halley' was the asteroid 2688 Halley (the archive route refused it), 'NEOWISE' the comet 417P (its
     warning's first three names left out C/2020 F3), "Halley's comet" an unknown body, and '2004 MN4' (Apophis'
     designation, not in kstars-data) was answered 'did you mean (2004 MN10)', another asteroid. Now a comet's name
-    wins over an asteroid's that only equals it, a comet's common name is that comet, 'comet X' / "X's comet" is a
+    wins over an asteroid's that only equals it (a numbered periodic comet's), a comet's common name is that comet, 'comet X' / "X's comet" is a
     comet, a name the rules leave open warns with the candidates that matter first, and a designation gets no
     look-alike designation but how to give its elements."""
     import warnings
@@ -358,7 +358,7 @@ def test_bodies_as_astronomers_name_them(asteroids):
 
     t = Time("2024-03-01")
     both = Orbits.concat(asteroids, read_sbdb_json(KSTARS_COMETS))
-    with pytest.warns(UserWarning, match=r"'Halley' was taken as '1P/Halley' \(a comet's name over an asteroid's "
+    with pytest.warns(UserWarning, match=r"'Halley' was taken as '1P/Halley' \(a periodic comet's name over an asteroid's "
                                          r"that only equals it\); it also names '2688 Halley \(1982 HG1\)'"):
         assert ephemeris("Halley", t, orbits=both).meta["body"] == "1P/Halley"
     with pytest.warns(UserWarning, match=r"'NEOWISE' was taken as 'C/2020 F3 \(NEOWISE\)' \(the comet commonly called "
@@ -371,6 +371,9 @@ def test_bodies_as_astronomers_name_them(asteroids):
                                          r"'1539 Borrelly \(1940 UB\)', 'C/1873 Q1 \(Borrelly\)' and 1 more; "
                                          r"'19P/Borrelly' was taken"):
         both.find("Borrelly")
+    with pytest.warns(UserWarning, match=r"'Hubble' names 2 bodies of this catalogue: '2069 Hubble \(1955 FT\)', "
+                                         r"'C/1937 P1 \(Hubble\)'; '2069 Hubble \(1955 FT\)' was taken"):
+        both.find("Hubble")  # a comet of one return is known by its designation: no rule picks it
     with pytest.warns(UserWarning, match=r"'Shoemaker-Levy 9' names 17 bodies"):  # its fragments: no rule picks one
         assert both.names[both.find("Shoemaker-Levy 9")] == "D/1993 F2-A (Shoemaker-Levy 9)"
     with warnings.catch_warnings():
@@ -386,6 +389,8 @@ def test_bodies_as_astronomers_name_them(asteroids):
         ephemeris("Charon", t, orbits=both)
     with pytest.warns(UserWarning, match="'Io' was taken as the asteroid '85 Io"):  # the moon is not in DE421
         assert ephemeris("Io", t, orbits=both).meta["body"] == "85 Io (A865 SA)"
+    with pytest.raises(MovingObjectError, match="looks like a comet: comets are in .*comets.dat"):
+        asteroids.find("Halley's comet")  # the asteroids alone: not 2688 Halley
     for name in ("2004 MN4", "(2004 MN4)", "C/2099 A1"):
         with pytest.raises(MovingObjectError) as exc:
             both.find(name)
