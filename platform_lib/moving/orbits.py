@@ -23,7 +23,7 @@ from platform_lib.moving._kepler import GAUSS_K
 from platform_lib.moving.errors import MovingObjectError
 
 __all__ = ["Orbits", "read_sbdb_json", "KSTARS_ASTEROIDS", "KSTARS_COMETS", "default_orbits", "known_orbits",
-           "name_key"]
+           "name_key", "is_designation", "COMET_COMMON_NAMES"]
 
 #: Where Debian's ``kstars-data`` puts its SBDB extracts.
 KSTARS_ASTEROIDS = Path("/usr/share/kstars/asteroids.dat")
@@ -153,6 +153,7 @@ class Orbits:
         """The row of body ``name``: a number (``"2"``), a name (``"Pallas"``), both (``"2 Pallas"``), or JPL's
         SPK-ID of a numbered asteroid (``"2000002"``).
 
+        A name several bodies share takes the first of :meth:`ranked` and warns, naming the others.
         Raises :class:`MovingObjectError` (``unknown-body``) naming the body when no row matches.
         """
         rows = self.matches(name)
@@ -163,11 +164,20 @@ class Orbits:
                           f"left out of this catalogue when it was read: {left_out[1]}", UserWarning,
                           stacklevel=stacklevel_outside(__file__))
         if len(rows) > 1:
+            rows, rule = self.ranked(name, rows)
             names = [str(self.names[r]).strip() for r in rows]
-            more = f" and {len(names) - 3} more" if len(names) > 3 else ""
-            warnings.warn(f"{name!r} names {len(names)} bodies of this catalogue: {', '.join(map(repr, names[:3]))}"
-                          f"{more}; {names[0]!r} was taken: give the one you mean by its number or designation "
-                          f"(e.g. {names[1]!r})", UserWarning, stacklevel=stacklevel_outside(__file__))
+            if rule is not None:  # 'Halley': the comet 1P/Halley, not the asteroid 2688 Halley
+                others = names[1:]
+                more = f" and {len(others) - 3} more" if len(others) > 3 else ""
+                warnings.warn(f"{name!r} was taken as {names[0]!r} ({rule}); it also names "
+                              f"{', '.join(map(repr, others[:3]))}{more}: give that one's number or designation "
+                              "for it", UserWarning, stacklevel=stacklevel_outside(__file__))
+            else:
+                more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+                warnings.warn(f"{name!r} names {len(names)} bodies of this catalogue: "
+                              f"{', '.join(map(repr, names[:3]))}{more}; {names[0]!r} was taken: give the one you "
+                              f"mean by its number or designation (e.g. {names[1]!r})", UserWarning,
+                              stacklevel=stacklevel_outside(__file__))
         if rows:
             return rows[0]
         if left_out is not None:  # in the file, but not an orbit this package can follow: say so, not 'unknown'
@@ -177,7 +187,13 @@ class Orbits:
                                     value=name)
         close = self.close_names(name)
         hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
-        if re.match(r"^(\d*[PCDXI](?:-[A-Z])?/|\d+[PD]$)", str(name).strip(), re.I) and not np.any(self.kind == "comet"):
+        if is_designation(name):  # '2004 MN4' (Apophis): not a typo of '(2004 MN10)', another asteroid
+            hint += (f" ({str(name).strip()!r} is a designation this catalogue does not hold: give its elements, "
+                     f"orbits=Orbits.from_elements([{str(name).strip()!r}], a=..., e=..., inc=..., node=..., "
+                     "peri=..., mean_anomaly=..., epoch_jd=...), or an SBDB extract with read_sbdb_json)")
+        looks_comet = re.match(r"^(\d*[PCDXI](?:-[A-Z])?/|\d+[PD]$)", str(name).strip(), re.I) or \
+            _COMET_PHRASE.fullmatch(name_key(name))  # "Halley's comet"
+        if looks_comet and not np.any(self.kind == "comet"):
             hint += (f" (it looks like a comet: comets are in {KSTARS_COMETS}, "
                      "pass orbits=read_sbdb_json(KSTARS_COMETS))")
         raise MovingObjectError(
@@ -197,7 +213,40 @@ class Orbits:
         table = self._lookup()
         if key not in table and re.fullmatch(r"2\d{6}", key):  # JPL's SPK-ID of a numbered asteroid: 2000433 is (433)
             key = str(int(key) - 2_000_000)
-        return [table[key], *self._shared.get(key, [])] if key in table else []
+        if key in table:
+            return [table[key], *self._shared.get(key, [])]
+        m = _COMET_PHRASE.fullmatch(key)  # "Halley's comet", "Comet Hale-Bopp": the comets of that name
+        return [r for r in self.matches(m.group(1) or m.group(2)) if self.kind[r] == "comet"] if m else []
+
+    def ranked(self, name: str, rows: list[int]) -> tuple[list[int], str | None]:
+        """The rows ``name`` names (:meth:`matches`), those that matter first, and the rule that makes the first the
+        body meant, or None where two are equally plausible (then the caller warns or refuses, naming them).
+
+        The rules, in order: a comet's common name (:data:`COMET_COMMON_NAMES`: ``"NEOWISE"`` is C/2020 F3, the
+        comet of 2020, among 19 comets discovered by NEOWISE); a name that one numbered periodic comet and only
+        asteroids bear is the comet's (``"Halley"``: 1P/Halley, over the asteroid 2688 Halley named after the same
+        man; a comet seen at one return, ``C/1937 P1 (Hubble)``, is known by its designation: ``"Hubble"`` stays
+        open between it and the asteroid 2069 Hubble). The order
+        otherwise: numbered periodic comets, numbered asteroids, other comets, other asteroids (catalogue order
+        within each: ``"Borrelly"`` lists 19P/Borrelly before 1539 Borrelly and C/1873 Q1)."""
+        def tier(r: int) -> int:
+            full = str(self.names[r]).strip()
+            if self.kind[r] == "comet":
+                return 0 if re.match(r"^\d+[PD](?:-[A-Z]+)?/", full) else 2
+            return 1 if re.match(r"^\d+\s", full) else 3
+
+        rows = sorted(rows, key=tier)
+        key = name_key(name)
+        phrase = _COMET_PHRASE.fullmatch(key)  # 'comet NEOWISE' is 'NEOWISE' among the comets
+        common = COMET_COMMON_NAMES.get(phrase.group(1) or phrase.group(2) if phrase else key)
+        if common is not None:
+            for r in rows:
+                if common in _aliases(str(self.names[r])):
+                    return [r] + [x for x in rows if x != r], "the comet commonly called so"
+        comets = [r for r in rows if self.kind[r] == "comet"]
+        if len(comets) == 1 and len(rows) > 1 and tier(comets[0]) == 0:  # sorted first
+            return rows, "a periodic comet's name over an asteroid's that only equals it"
+        return rows, None
 
     def left_out(self, name: str) -> tuple[str, str] | None:
         """``(full name, reason)`` of the row ``name`` names among those left out of this catalogue (:attr:`skipped`:
@@ -212,12 +261,15 @@ class Orbits:
         return table.get(name_key(name))
 
     def close_names(self, name: str, n: int = 3) -> list[str]:
-        """Up to ``n`` catalogue names close to ``name`` (a typo such as ``"Cerez"``), best first."""
+        """Up to ``n`` catalogue names close to ``name`` (a typo such as ``"Cerez"``), best first: names only, none
+        for a designation (``"2004 MN4"``, Apophis, is not a typo of ``"(2004 MN10)"``, another asteroid)."""
         import difflib
 
         key = name_key(name)
+        if is_designation(key):  # a designation close to another is another body, not a typo ('2004 MN4')
+            return []
         table = self._lookup()
-        words = [k for k in table if not k.isdigit()]
+        words = [k for k in table if not k.isdigit() and not is_designation(k)]
         rows = []
         for k in difflib.get_close_matches(key, words, n=4 * n, cutoff=0.75):
             if table[k] not in rows:
@@ -259,6 +311,24 @@ def name_key(name) -> str:
     dropped (``name_key("  (2)   Pallas ") == "2 pallas"``)."""
     s = re.sub(r"^\((\d+)\)", r"\1", str(name).strip())  # "(2) Pallas" -> "2 Pallas"
     return re.sub(r"\s+", " ", s.strip("()").strip().lower())
+
+
+#: A comet's common name that its catalogue name shares with other comets: the one the name means (an alias of it).
+#: ``"NEOWISE"`` names 19 comets of kstars-data (the survey found them); alone it means the comet of 2020.
+COMET_COMMON_NAMES = {"neowise": "c/2020 f3"}
+
+#: "Halley's comet", "comet Halley", "Hale-Bopp comet": the comets named so (a name key, lower case).
+_COMET_PHRASE = re.compile(r"comet (.+)|(.+?)(?:'s|\u2019s)? comet")
+
+#: A designation rather than a name (name keys): an asteroid's provisional one ('2004 mn4', 'a801 aa', '4007 p-l'),
+#: a comet's ('c/2020 f3', 'd/1993 f2-a', '67p').
+_DESIGNATION = re.compile(r"\d{4} ?[a-z]{2}\d*|[a-z]\d{3} [a-z]{2}\d*|\d{4} (?:p-l|t-[123])"
+                          r"|\d*[pcdxia]/-?\d+ [a-z]{1,2}\d*(?:-[a-z]+)?|\d+[pd](?:-[a-z]+)?")
+
+
+def is_designation(name) -> bool:
+    """Whether ``name`` is a designation (``"2004 MN4"``, ``"(1982 HG1)"``, ``"C/2020 F3"``, ``"67P"``), not a name."""
+    return _DESIGNATION.fullmatch(name_key(name)) is not None
 
 
 def _aliases(full: str) -> list[str]:
@@ -345,8 +415,8 @@ def known_orbits() -> Orbits:
     """Every body of Debian's ``kstars-data`` that two-body propagation can follow: its asteroids, then its
     comets (1,566 periodic and elliptic ones; hyperbolic and parabolic comets are left out, see ``skipped``).
 
-    What :func:`~platform_lib.moving.bodies_in_images` searches by default; a name searched by
-    :func:`~platform_lib.moving.find_images` is the first match, so an asteroid named like a comet wins
-    (with a warning naming both: ``"Halley"``).
+    What :func:`~platform_lib.moving.bodies_in_images` searches by default; a name several bodies share is
+    resolved by :meth:`Orbits.ranked` (``"Halley"`` is the comet 1P/Halley, with a warning naming the asteroid
+    2688 Halley).
     """
     return Orbits.concat(read_sbdb_json(KSTARS_ASTEROIDS), read_sbdb_json(KSTARS_COMETS))

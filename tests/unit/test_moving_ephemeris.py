@@ -344,10 +344,75 @@ def test_the_unknown_body_hint_counts_kstars_data_as_it_is(asteroids):
         in str(exc.value)
 
 
+def test_bodies_as_astronomers_name_them(asteroids):
+    """names25: 'Halley' was the asteroid 2688 Halley (the archive route refused it), 'NEOWISE' the comet 417P (its
+    warning's first three names left out C/2020 F3), "Halley's comet" an unknown body, and '2004 MN4' (Apophis'
+    designation, not in kstars-data) was answered 'did you mean (2004 MN10)', another asteroid. Now a comet's name
+    wins over an asteroid's that only equals it (a numbered periodic comet's), a comet's common name is that comet, 'comet X' / "X's comet" is a
+    comet, a name the rules leave open warns with the candidates that matter first, and a designation gets no
+    look-alike designation but how to give its elements."""
+    import warnings
+
+    from astrohub_archive.faults import UsageFault
+    from astrohub_archive.moving import _comets, _orbits, _orbits_of
+
+    t = Time("2024-03-01")
+    both = Orbits.concat(asteroids, read_sbdb_json(KSTARS_COMETS))
+    with pytest.warns(UserWarning, match=r"'Halley' was taken as '1P/Halley' \(a periodic comet's name over an asteroid's "
+                                         r"that only equals it\); it also names '2688 Halley \(1982 HG1\)'"):
+        assert ephemeris("Halley", t, orbits=both).meta["body"] == "1P/Halley"
+    with pytest.warns(UserWarning, match=r"'NEOWISE' was taken as 'C/2020 F3 \(NEOWISE\)' \(the comet commonly called "
+                                         r"so\); it also names '417P/NEOWISE', .* and 15 more"):
+        assert ephemeris("NEOWISE", t, orbits=both).meta["body"] == "C/2020 F3 (NEOWISE)"
+    with pytest.warns(UserWarning, match=r"'Comet NEOWISE' was taken as 'C/2020 F3 \(NEOWISE\)'"):
+        assert both.names[both.find("Comet NEOWISE")] == "C/2020 F3 (NEOWISE)"
+    # the candidates that matter first: the periodic comet, then the asteroid, then the comets of the 1870s
+    with pytest.warns(UserWarning, match=r"'Borrelly' names 4 bodies of this catalogue: '19P/Borrelly', "
+                                         r"'1539 Borrelly \(1940 UB\)', 'C/1873 Q1 \(Borrelly\)' and 1 more; "
+                                         r"'19P/Borrelly' was taken"):
+        both.find("Borrelly")
+    with pytest.warns(UserWarning, match=r"'Hubble' names 2 bodies of this catalogue: '2069 Hubble \(1955 FT\)', "
+                                         r"'C/1937 P1 \(Hubble\)'; '2069 Hubble \(1955 FT\)' was taken"):
+        both.find("Hubble")  # a comet of one return is known by its designation: no rule picks it
+    with pytest.warns(UserWarning, match=r"'Shoemaker-Levy 9' names 17 bodies"):  # its fragments: no rule picks one
+        assert both.names[both.find("Shoemaker-Levy 9")] == "D/1993 F2-A (Shoemaker-Levy 9)"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for name, full in (("Halley's comet", "1P/Halley"), ("comet Halley", "1P/Halley"),
+                           ("Hale-Bopp", "C/1995 O1 (Hale-Bopp)"),
+                           ("Churyumov-Gerasimenko", "67P/Churyumov-Gerasimenko"),
+                           ("67P", "67P/Churyumov-Gerasimenko"), ("Encke", "2P/Encke"), ("Tempel 1", "9P/Tempel 1"),
+                           ("Swift-Tuttle", "109P/Swift-Tuttle"), ("Ceres", "1 Ceres (A801 AA)"),
+                           ("Pluto", "pluto"), ("2688", "2688 Halley (1982 HG1)")):
+            assert ephemeris(name, t, orbits=both).meta["body"] == full, name
+    with pytest.raises(MovingObjectError, match="Pluto's moon Charon is not in DE421"):
+        ephemeris("Charon", t, orbits=both)
+    with pytest.warns(UserWarning, match="'Io' was taken as the asteroid '85 Io"):  # the moon is not in DE421
+        assert ephemeris("Io", t, orbits=both).meta["body"] == "85 Io (A865 SA)"
+    with pytest.raises(MovingObjectError, match="looks like a comet: comets are in .*comets.dat"):
+        asteroids.find("Halley's comet")  # the asteroids alone: not 2688 Halley
+    for name in ("2004 MN4", "(2004 MN4)", "C/2099 A1"):
+        with pytest.raises(MovingObjectError) as exc:
+            both.find(name)
+        assert "did you mean" not in str(exc.value) and exc.value.code == "unknown-body", name
+        assert f"{name!r} is a designation this catalogue does not hold: give its elements, " \
+               f"orbits=Orbits.from_elements(" in str(exc.value), name
+    assert both.close_names("2004 MN4") == [] and both.close_names("Cerez") == ["1 Ceres (A801 AA)"]
+    assert both.close_names("Apophus") == []  # no designation offered for a name either
+    # the archive route resolves as the library does; where no rule decides it names the candidates, best first
+    assert _orbits_of("Halley") is _comets() and _orbits_of("NEOWISE") is _comets()
+    assert _orbits_of("Halley's comet") is _comets() and _orbits_of("2688") is _orbits()
+    with pytest.raises(UsageFault, match=r"body='Borrelly' names 4 bodies: '19P/Borrelly', '1539 Borrelly"):
+        _orbits_of("Borrelly")
+    with pytest.raises(UsageFault) as fault:
+        _orbits_of("2004 MN4")
+    assert "did you mean" not in str(fault.value)
+
+
 def test_a_name_several_bodies_share_is_not_a_silent_guess(asteroids):
-    """'Halley' in kstars-data's asteroids and comets named the asteroid 2688 Halley, silently: the library now
-    warns naming both (and which was taken), and the archive route, whose client sees no warnings, answers a
-    UsageFault naming both (it searched 2688 Halley). One name, a number, a designation or a planet is unchanged."""
+    """A name several bodies share warns naming them (which was taken first), and the archive route, whose client
+    sees no warnings, answers a UsageFault naming them ('LINEAR': 148 comets). One name, a number, a designation or
+    a planet is unchanged. ('Halley', the comet over the asteroid: test_bodies_as_astronomers_name_them.)"""
     import warnings
 
     from astrohub_archive.faults import UsageFault
@@ -355,12 +420,10 @@ def test_a_name_several_bodies_share_is_not_a_silent_guess(asteroids):
 
     t = Time("2024-03-01")
     both = Orbits.concat(asteroids, read_sbdb_json(KSTARS_COMETS))
-    with pytest.warns(UserWarning, match=r"'Halley' names 2 bodies of this catalogue: '2688 Halley \(1982 HG1\)', "
-                                         r"'1P/Halley'; '2688 Halley \(1982 HG1\)' was taken"):
-        assert ephemeris("Halley", t, orbits=both).meta["body"] == "2688 Halley (1982 HG1)"
     with pytest.warns(UserWarning, match=r"'LINEAR' names 148 bodies of this catalogue: .* and 145 more"):
         both.find("LINEAR")
-    with pytest.warns(UserWarning, match=r"'Halley' names 2 bodies") as said:  # the default orbits hold comets too
+    # the default orbits hold the comets too
+    with pytest.warns(UserWarning, match=r"'Halley' was taken as '1P/Halley'") as said:
         ephemeris("Halley", t)
     assert [w.filename for w in said] == [__file__]  # the warning points at the caller's line, not the library's
     with warnings.catch_warnings():
@@ -368,10 +431,8 @@ def test_a_name_several_bodies_share_is_not_a_silent_guess(asteroids):
         assert ephemeris("67P", t).meta["body"] == "67P/Churyumov-Gerasimenko"  # was unknown-body: asteroids only
         assert ephemeris("1P", t, orbits=both).meta["body"] == "1P/Halley"
         assert ephemeris("2688", t, orbits=both).meta["body"] == "2688 Halley (1982 HG1)"
-    with pytest.raises(UsageFault, match=r"body='Halley' names 2 bodies: '2688 Halley \(1982 HG1\)', '1P/Halley'; "
-                                         "give the one you mean by its number or designation"):
-        _orbits_of("Halley")
-    with pytest.raises(UsageFault, match=r"body='LINEAR' names 148 bodies: .* and 145 more"):
+    with pytest.raises(UsageFault, match=r"body='LINEAR' names 148 bodies: .* and 145 more; give the one you mean by "
+                                         "its number or designation"):
         _orbits_of("LINEAR")
     assert _orbits_of("1P/Halley").kind[0] == "comet" and _orbits_of("Ceres").kind[0] == "asteroid"
     assert len(_orbits_of("Pluto")) == len(asteroids)  # DE421's Pluto, not a guess between catalogues

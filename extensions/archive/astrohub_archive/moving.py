@@ -98,12 +98,14 @@ def _day_caches() -> DayCaches:
 def _orbits_of(body: str):
     """The catalogue that holds ``body``: the asteroids, else the comets (``1P/Halley``, ``2P``). A name neither
     holds is a ``UsageFault`` naming close names of both and what this route knows (the library's message speaks of
-    ``orbits=``, which a client cannot pass), but a major moon, which the search names as one. A name that both
-    hold (``Halley``: the asteroid 2688 Halley and the comet 1P/Halley) is a ``UsageFault`` naming both, as is a
-    name several bodies of one catalogue share (``LINEAR``): a client sees no warnings, and the first match would
-    be a guess. A body the files hold but whose orbit was left out when they were read (a hyperbolic comet such as
-    C/2017 K2) goes to the search, which names why (``hyperbolic-orbit``), not 'unknown body'. A major moon's name
-    that an asteroid bears (``Io``: 85 Io) is a ``UsageFault`` naming both, as the notebook's warning does."""
+    ``orbits=``, which a client cannot pass), but a major moon, which the search names as one. A name several
+    bodies share is resolved as the library resolves it (:meth:`~platform_lib.moving.Orbits.ranked`: ``Halley`` is
+    the comet 1P/Halley, not the asteroid 2688 Halley; ``NEOWISE`` is C/2020 F3); where no rule decides
+    (``LINEAR``) it is a ``UsageFault`` naming them, those that matter first: a client sees no warnings, and the
+    first match would be a guess. A body the files hold but whose orbit was left out when they were read (a
+    hyperbolic comet such as C/2017 K2) goes to the search, which names why (``hyperbolic-orbit``), not 'unknown
+    body'. A major moon's name that an asteroid bears (``Io``: 85 Io) is a ``UsageFault`` naming both, as the
+    notebook's warning does."""
     from platform_lib.moving import MovingObjectError
     from platform_lib.moving.ephemeris import EARTH_NAMES, MAJOR_MOONS, planet_key
     from platform_lib.moving.orbits import name_key
@@ -124,6 +126,13 @@ def _orbits_of(body: str):
     left_out = [(orbits, lo) for orbits in (_orbits(), _comets()) if (lo := orbits.left_out(body)) is not None]
     if len(found) == 1 and left_out:  # 'Olbers': 13P/Olbers, and C/1796 F1 (Olbers) on a hyperbolic orbit
         found += [(None, f"{full} (left out: its orbit cannot be followed)") for _, (full, _) in left_out]
+    if len(found) > 1 and all(orbits is not None for orbits, _ in found):
+        # the library's rule (Orbits.ranked) over both catalogues: 'Halley' is 1P/Halley, 'NEOWISE' C/2020 F3;
+        # the answer's meta names the body searched. Where no rule decides, the candidates that matter come first.
+        rows, rule = _known().ranked(body, _known().matches(body))
+        if rule is not None:
+            return _orbits() if rows[0] < len(_orbits()) else _comets()
+        found = [(None, str(_known().names[r]).strip()) for r in rows]
     if len(found) > 1:
         more = f" and {len(found) - 3} more" if len(found) > 3 else ""
         raise UsageFault(f"body={body!r} names {len(found)} bodies: {', '.join(repr(n) for _, n in found[:3])}{more}; "
