@@ -199,11 +199,11 @@ function __astrohubWatchSurveys(model,say){
     let why=null;
     try{const r=await fetch(u.replace(/\/+$/,"")+"/properties",{cache:"no-store"});
       if(!r.ok){const t=(await r.text().catch(()=>"")).trim().split("\n")[0].slice(0,300);
-        why="the archive answered "+r.status+(t?": "+t:"")}}
+        why="the archive answered "+(/^\d{3}:/.test(t)?t:r.status+(t?": "+t:""))}}
     catch(e){why="the archive did not answer ("+e+")"}
     if(__astrohubAbs(model.get(key))!==u)return;  // set again meanwhile: that one is looked for
     const m=why&&("The sky viewer could not load the "+(key==="survey"?"survey ":"overlay survey ")+u+": "+why
-      +". Set w."+key+" to a HiPS the archive serves (the list: "+u.replace(/hips\/.*$/,"hips/")+").");
+      +". Set w."+key+" to a HiPS the archive serves.");
     say(said[key],m);said[key]=m;
   };
   for(const key of ["survey","overlay_survey"]){
