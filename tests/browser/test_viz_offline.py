@@ -36,6 +36,10 @@ NOTEBOOK_CELLS = [
     "plain.overlay_survey = 'hips/sky'  # viz25: Aladin Lite took the path for a HiPS ID, asked CDS's MocServer\n"
     # survey25: a survey gone after the kernel looked for it (the look left out here: it refuses one not there) is
     # said above the view, not a blank layer with an error only in the console
+    "try:\n"
+    "    plain.survey = 'hips/skyy'  # survey25: the kernel looks for it on the archive and refuses it\n"
+    "except viz.VizError as exc:\n"
+    "    print('refused:', exc)\n"
     "plain._cross_validation_lock = True\n"
     "plain.overlay_survey = plain._archive + 'hips/gone-survey'\n"
     "plain._cross_validation_lock = False\n"
@@ -168,6 +172,10 @@ def test_aladin_widget_offline_with_catalogue_and_footprints(platform, browser, 
         assert said.startswith("The sky viewer could not load the overlay survey http") and \
             "/services/archive/hips/gone-survey: the archive answered 404: no HiPS called 'gone-survey'" in said \
             and said.endswith("Set w.overlay_survey to a HiPS the archive serves."), said
+        # a survey typed wrong is refused in the kernel, which asked the platform's archive (a did-you-mean)
+        refused = page.locator(f"{notebook} .jp-OutputArea-output").filter(has_text="refused: ").first.text_content()
+        assert "survey='/services/archive/hips/skyy' is not a HiPS the archive serves (the archive answered 404: no " \
+            "HiPS called 'skyy'" in refused and "Did you mean 'hips/sky'?" in refused, refused
         # the background survey is read as the HiPS standard serves it: nothing Aladin Lite asks for is missing
         # (it asked for Norder3/Allsky.fits, which the archive never built: a 404 in the console on every view)
         assert served.get("/services/archive/hips/sky/Norder3/Allsky.fits") == 200, served
