@@ -1292,14 +1292,16 @@ def test_a_survey_or_target_the_platform_cannot_serve_is_refused():
 def survey_archive(tmp_path_factory):
     """The archive service in-process (tests/support/tornado_thread.py) at ``/services/archive/``, serving the
     image HiPS ``sky`` and ``stars-density`` and the HiPS catalogue ``stars`` (no registry: nothing to build)."""
+    import shutil
+
     from tornado_thread import serving
 
     from astrohub_archive.app import ArchiveState, make_app
 
     root = tmp_path_factory.mktemp("survey-archive")
     counts = np.arange(12 * 4**3, dtype=float)
-    for name in ("sky", "stars-density"):
-        viz.write_density_hips(counts, root / "hips" / name, title=f"{name} density", level=0)
+    dense = viz.write_density_hips(counts, root / "hips" / "stars-density", title="stars density", level=0)
+    shutil.copytree(dense, root / "hips" / "sky")  # as the archive makes its sky of the largest catalogue's
     stars = Table({"ra": [10.0, 20.0, 30.0], "dec": [1.0, 2.0, 3.0], "gmag": [5.0, 6.0, 7.0]})
     viz.build_catalog_hips(stars, root / "hips" / "stars", title="stars")
     state = lambda: ArchiveState(index_path=root / "index.sqlite", data_root=root / "data",  # noqa: E731
