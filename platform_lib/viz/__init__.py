@@ -5,7 +5,8 @@ Public API:
 
 ``Aladin(**options)``
     ipyaladin's widget loading Aladin Lite and its default survey (the archive's ``hips/sky`` star
-    density) from the platform; ``.show(obj)``, ``.add_catalog_hips(url)``, ``.selection()``.
+    density) from the platform; ``.show(obj)``, ``.add_catalog_hips(url)``, ``.selection()``; a ``survey`` or
+    ``overlay_survey`` the archive does not serve is a :class:`VizError` naming the ones it does.
 ``show(obj, **options) -> Aladin``
     a new widget showing ``obj``: a registry catalogue name (its HiPS catalogue, more sources as you
     zoom), a table of positions (large ones as a HiPS catalogue of their own; ``color=``/``size=`` a column), an SIA result (``s_region``

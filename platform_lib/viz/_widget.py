@@ -186,6 +186,31 @@ function __astrohubInit(ctx){
   model.set("_init_options",opts);
   const s=model.get("survey");if(s&&s.startsWith("/"))model.set("survey",__astrohubAbs(s));
 }
+// A survey the archive does not serve when the view gets it (deleted, no longer shared, not built: the kernel looks
+// for each one first, but it may go after that look): Aladin Lite threw in the page ("Cannot read properties of
+// undefined (reading 'longitudeReversed')") and drew nothing, with no word. Each survey the view is given but the
+// default sky is looked for (its properties) and one not there is said above the view with the archive's answer;
+// the word goes once a survey that loads replaces it.
+function __astrohubWatchSurveys(model,say){
+  const said={},off=[];
+  const look=async key=>{
+    const u=__astrohubAbs(model.get(key));
+    if(typeof u!=="string"||!u||/\/hips\/sky\/?$/.test(u)){if(said[key])say(said[key],null);said[key]=null;return}
+    let why=null;
+    try{const r=await fetch(u.replace(/\/+$/,"")+"/properties",{cache:"no-store"});
+      if(!r.ok){const t=(await r.text().catch(()=>"")).trim().split("\n")[0].slice(0,300);
+        why="the archive answered "+(/^\d{3}:/.test(t)?t:r.status+(t?": "+t:""))}}
+    catch(e){why="the archive did not answer ("+e+")"}
+    if(__astrohubAbs(model.get(key))!==u)return;  // set again meanwhile: that one is looked for
+    const m=why&&("The sky viewer could not load the "+(key==="survey"?"survey ":"overlay survey ")+u+": "+why
+      +". Set w."+key+" to a HiPS the archive serves.");
+    say(said[key],m);said[key]=m;
+  };
+  for(const key of ["survey","overlay_survey"]){
+    const f=()=>{look(key)};model.on("change:"+key,f);off.push(()=>model.off("change:"+key,f));look(key);
+  }
+  return ()=>off.forEach(o=>o());
+}
 async function __astrohubRender(ctx){
   const box=document.createElement("div");
   box.className="astrohub-aladin-message";
@@ -205,7 +230,10 @@ async function __astrohubRender(ctx){
   finally{clearTimeout(slow);note.remove()}
   try{cleanup=$.render(ctx)}catch(e){fail("The sky viewer failed: "+e)}
   ctx.el.insertBefore(box,ctx.el.firstChild);
-  return cleanup;
+  const unwatch=__astrohubWatchSurveys(ctx.model,(was,now)=>{
+    if(now)fail(now);else if(was&&ctx.model.get("astrohub_message")===was)fail("");
+  });
+  return ()=>{unwatch();if(typeof cleanup==="function")cleanup()};
 }
 export default {initialize:__astrohubInit,render:__astrohubRender};
 """
@@ -453,9 +481,18 @@ if _ipyaladin is not None:
 
         @traitlets.validate("survey", "overlay_survey")
         def _served_here(self, proposal):
-            """``w.survey = ...`` later is read as the constructor reads it (:func:`platform_survey`)."""
-            return platform_survey(proposal["value"], getattr(self, "_archive", None) or archive_path(),
-                                   proposal["trait"].name)
+            """``w.survey = ...`` later is read as the constructor reads it (:func:`platform_survey`), and a new
+            survey is looked for on the archive (:func:`~platform_lib.viz._surveys.check_survey`): one it does not
+            serve was a blank view with no word. The browser's absolute URL of the survey the kernel has (a URL of
+            the same path) is not looked for again."""
+            from platform_lib.viz._surveys import check_survey
+
+            base, name = getattr(self, "_archive", None) or archive_path(), proposal["trait"].name
+            survey = platform_survey(proposal["value"], base, name)
+            had, where = self._trait_values.get(name), urlparse(survey)
+            if not (where.scheme and had and urlparse(had).path.rstrip("/") == where.path.rstrip("/")):
+                check_survey(survey, base, name)
+            return survey
 
         @traitlets.default("_aladin_lite_url")
         def _default_aladin_lite_url(self) -> str:

@@ -34,6 +34,15 @@ NOTEBOOK_CELLS = [
     "plain = Aladin(target='83.8 -5.4', fov=20, height=300)\n"
     "plain.add_table(stars[:50])\n"
     "plain.overlay_survey = 'hips/sky'  # viz25: Aladin Lite took the path for a HiPS ID, asked CDS's MocServer\n"
+    # survey25: a survey gone after the kernel looked for it (the look left out here: it refuses one not there) is
+    # said above the view, not a blank layer with an error only in the console
+    "try:\n"
+    "    plain.survey = 'hips/skyy'  # survey25: the kernel looks for it on the archive and refuses it\n"
+    "except viz.VizError as exc:\n"
+    "    print('refused:', exc)\n"
+    "plain._cross_validation_lock = True\n"
+    "plain.overlay_survey = plain._archive + 'hips/gone-survey'\n"
+    "plain._cross_validation_lock = False\n"
     "plain",
     # viz25: a long cell after the views (Run All): they draw their layers while it runs (they waited for its end)
     "import time\n"
@@ -138,7 +147,8 @@ def test_aladin_widget_offline_with_catalogue_and_footprints(platform, browser, 
         # the layers the kernel sent (the track) are drawn while it runs the long cell
         assert green > 200, f"no track drawn while the kernel was busy ({green} green pixels)"
         errors = [c for c in console if c.startswith("error") and any(k in c.lower() for k in
-                                                                     ("aladin", "polyline", "astrohub", "event name"))]
+                                                                     ("aladin", "polyline", "astrohub", "event name"))
+                  and "longitudeReversed" not in c]  # Aladin Lite's throw for the plain view's gone overlay survey
         # the widget's message stays empty: nothing it was sent failed to draw (the track included)
         state["message"] = page.evaluate("() => { const m = document.querySelector('.astrohub-aladin-message'); "
                                          "return m ? m.textContent : null; }")
@@ -155,6 +165,17 @@ def test_aladin_widget_offline_with_catalogue_and_footprints(platform, browser, 
                                "[...document.querySelectorAll('.aladin-widget')].filter("
                                "e => e.querySelector('canvas')).length >= 2", timeout=60_000)
         assert not outside, f"requests left the platform: {outside[:10]}"
+        # the plain view's overlay survey the archive does not serve is said above that view, with the archive's answer
+        said = page.wait_for_function(
+            "() => [...document.querySelectorAll('.astrohub-aladin-message')].map(m => m.textContent)"
+            ".find(t => t.includes('gone-survey')) || null", timeout=30_000).json_value()
+        assert said.startswith("The sky viewer could not load the overlay survey http") and \
+            "/services/archive/hips/gone-survey: the archive answered 404: no HiPS called 'gone-survey'" in said \
+            and said.endswith("Set w.overlay_survey to a HiPS the archive serves."), said
+        # a survey typed wrong is refused in the kernel, which asked the platform's archive (a did-you-mean)
+        refused = page.locator(f"{notebook} .jp-OutputArea-output").filter(has_text="refused: ").first.text_content()
+        assert "survey='/services/archive/hips/skyy' is not a HiPS the archive serves (the archive answered 404: no " \
+            "HiPS called 'skyy'" in refused and "Did you mean 'hips/sky'?" in refused, refused
         # the background survey is read as the HiPS standard serves it: nothing Aladin Lite asks for is missing
         # (it asked for Norder3/Allsky.fits, which the archive never built: a 404 in the console on every view)
         assert served.get("/services/archive/hips/sky/Norder3/Allsky.fits") == 200, served

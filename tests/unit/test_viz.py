@@ -1288,6 +1288,59 @@ def test_a_survey_or_target_the_platform_cannot_serve_is_refused():
     assert sky_position("-10 5").ra.deg == pytest.approx(350)
 
 
+@pytest.fixture(scope="module")
+def survey_archive(tmp_path_factory):
+    """The archive service in-process (tests/support/tornado_thread.py) at ``/services/archive/``, serving the
+    image HiPS ``sky`` and ``stars-density`` and the HiPS catalogue ``stars`` (no registry: nothing to build)."""
+    import shutil
+
+    from tornado_thread import serving
+
+    from astrohub_archive.app import ArchiveState, make_app
+
+    root = tmp_path_factory.mktemp("survey-archive")
+    counts = np.arange(12 * 4**3, dtype=float)
+    dense = viz.write_density_hips(counts, root / "hips" / "stars-density", title="stars density", level=0)
+    shutil.copytree(dense, root / "hips" / "sky")  # as the archive makes its sky of the largest catalogue's
+    stars = Table({"ra": [10.0, 20.0, 30.0], "dec": [1.0, 2.0, 3.0], "gmag": [5.0, 6.0, 7.0]})
+    viz.build_catalog_hips(stars, root / "hips" / "stars", title="stars")
+    state = lambda: ArchiveState(index_path=root / "index.sqlite", data_root=root / "data",  # noqa: E731
+                                 hips_dir=root / "hips", prefix="/services/archive/")
+    with serving(lambda: make_app(state())) as url:
+        yield f"{url}/services/archive/"
+
+
+def test_a_survey_the_archive_does_not_serve_is_refused_naming_the_ones_it_does(survey_archive, monkeypatch):
+    """survey25: ``survey="hips/skyy"`` (or ``hips/images`` before the archive has an image HiPS, or a HiPS no
+    longer shared with you) went to the browser, where the archive answered 404 and Aladin Lite threw in the page
+    and drew nothing, with no word. Now the kernel looks for the survey's properties on the archive (the constructor,
+    ``viz.show`` and ``w.survey`` / ``w.overlay_survey`` set later) and refuses one it does not serve, naming it,
+    the archive's answer, a did-you-mean and the image HiPS there are; a HiPS catalogue is not a survey."""
+    monkeypatch.setenv("PLATFORM_ARCHIVE_URL", survey_archive)
+    base = "/services/archive/"
+    with pytest.raises(viz.VizError, match=r"survey='/services/archive/hips/skyy' is not a HiPS the archive serves "
+                                           r"\(the archive answered 404: no HiPS called 'skyy'; the list is at "
+                                           r"/services/archive/hips/\); the view would be blank\. Did you mean "
+                                           r"'hips/sky'\? The archive serves: hips/sky, hips/stars-density\.$"):
+        viz.Aladin(survey="hips/skyy", archive_url=base)
+    with pytest.raises(viz.VizError, match="survey='/services/archive/hips/images' is not a HiPS the archive "
+                                           "serves .*no HiPS called 'images'"):
+        viz.show(Table({"ra": [10.0], "dec": [1.0]}), survey="hips/images", archive_url=base)
+    with pytest.raises(viz.VizError, match="overlay_survey='/services/archive/hips/images' is not a HiPS"):
+        viz.Aladin(overlay_survey="hips/images", archive_url=base)
+    w = viz.Aladin(survey="hips/stars-density", archive_url=base)  # served: let through
+    assert w.survey == "/services/archive/hips/stars-density"
+    with pytest.raises(viz.VizError, match="survey='/services/archive/hips/stars-dens' is not a HiPS .*Did you mean "
+                                           "'hips/stars-density'"):
+        w.survey = "hips/stars-dens"
+    with pytest.raises(viz.VizError, match="survey='/services/archive/hips/stars' is a HiPS catalogue"):
+        w.survey = "hips/stars"
+    assert w.survey == "/services/archive/hips/stars-density"  # the view keeps the survey it had
+    w.overlay_survey = "hips/sky"
+    w.survey = survey_archive + "hips/sky"  # the browser's absolute URL of a survey: not refused
+    assert w.overlay_survey == "/services/archive/hips/sky"
+
+
 def test_a_limit_of_rows_that_is_not_a_whole_number_of_1_or_more_is_said_above_the_view(widget):
     """viz24: ``limit=0`` sent an empty layer, ``limit=-5`` or ``limit="x"`` failed deep inside (a TypeError
     comparing text with a number); now each is the view's message naming it."""

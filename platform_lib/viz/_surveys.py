@@ -1,0 +1,120 @@
+"""Whether the archive serves a view's survey: a survey given to ``viz.Aladin`` / ``viz.show`` or set later
+(``w.survey``, ``w.overlay_survey``) is looked for on the archive (its ``properties``, one request) before the view
+is sent it. A survey the archive does not serve (a typo, ``hips/images`` before the archive has an image HiPS, a
+HiPS deleted or no longer shared with you) is refused naming it and the image HiPS there are: Aladin Lite drew
+nothing for it, with no word (the page's error only in the browser's console). May import
+``platform_lib.retrieval`` (the HTTP session carrying the user's token), ``platform_lib.settings`` and this
+package's modules.
+"""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from urllib.parse import urlparse
+
+from platform_lib.errors import stacklevel_outside
+from platform_lib.viz._errors import VizError
+
+__all__ = ["CHECK_TIMEOUT", "check_survey"]
+
+#: Seconds the look for a survey's ``properties`` may take: the archive answers one it has at once, and holds the
+#: request of a registry catalogue's HiPS it is still building until it is built (then the survey is let through,
+#: with a warning: the view draws it once it is there).
+CHECK_TIMEOUT = 3.0
+#: The archive's default background, always served (an empty sky until a catalogue is loaded): not looked for.
+_ALWAYS = "hips/sky"
+
+
+def _archive_root(base: str, settings) -> str | None:
+    """The archive's URL as this kernel reaches it (``settings.archive_url``), where its path is ``base`` (the
+    path the browser reaches it at); None where there is no archive, or the view was given another one."""
+    try:
+        if settings is None:
+            from platform_lib.settings import get_settings
+
+            settings = get_settings()
+        url = settings.archive_url or ""
+    except Exception:  # settings that do not validate outside the platform: nothing to ask
+        return None
+    where = urlparse(url)
+    if not where.scheme or not where.netloc or where.path.rstrip("/") + "/" != base:
+        return None
+    return url.rstrip("/") + "/"
+
+
+def _served(root: str, session, mine: bool) -> list[str]:
+    """The image HiPS the archive serves (``hips/<name>``, those it is building too), or the user's own and those
+    shared with them (``mine``: ``hips/~/<name>``); empty where it does not say."""
+    try:
+        if mine:
+            answer = session.get(root + "hips/~/").json()
+            records = [*answer.get("hips", ()), *answer.get("shared_with_me", ())]
+            return sorted("hips/~/" + r["name"] for r in records if r.get("name"))
+        answer = session.get(root + "hips/index.json").json()
+    except Exception:  # the list is a hint: without it the message names the survey alone
+        return []
+    images = {"hips/" + h["name"] for h in answer.get("hips", ()) if h.get("type") != "catalog"}
+    images |= {"hips/" + name for name in answer.get("building", ()) if name.endswith("-density")
+               or name in ("sky", "images")}  # a catalogue's own HiPS being built is a catalogue
+    return sorted(images)
+
+
+def _properties(text: str) -> dict[str, str]:
+    out = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and not line.lstrip().startswith("#"):
+            out[key.strip()] = value.strip()
+    return out
+
+
+def check_survey(survey: str, base: str, what: str = "survey", *, settings=None) -> None:
+    """Look for ``survey`` (a path or URL under the archive's path ``base``, as
+    :func:`~platform_lib.viz._widget.platform_survey` makes it) on the archive: a :class:`VizError` naming it, the
+    archive's reason, what it may be a misspelling of and the image HiPS there are where the archive has no such
+    HiPS (or only a HiPS catalogue, which is shown with ``w.show``, not as a survey); a warning where the archive
+    is still building it or does not answer. Nothing is asked where this kernel has no archive at ``base``, and
+    the default ``hips/sky`` is always there."""
+    rel = urlparse(survey).path[len(base):].strip("/")
+    if not survey or rel == _ALWAYS:
+        return
+    root = _archive_root(base, settings)
+    if root is None:
+        return
+    import requests
+
+    from platform_lib.retrieval import make_session
+
+    session = make_session(settings, retries=0, timeout=CHECK_TIMEOUT)
+    try:
+        response = session.get(f"{root}{rel}/properties")
+    except requests.Timeout:
+        warnings.warn(f"{what}={survey!r}: the archive did not answer within {CHECK_TIMEOUT:g} s (still building "
+                      "it?); the view shows it once the archive serves it", stacklevel=stacklevel_outside(__file__))
+        return
+    except requests.RequestException as exc:
+        warnings.warn(f"{what}={survey!r} could not be looked for on the archive ({exc}); the view says so if it "
+                      "cannot load it", stacklevel=stacklevel_outside(__file__))
+        return
+    if response.ok:
+        kind = _properties(response.text).get("dataproduct_type", "")
+        if kind == "catalog":
+            raise VizError(f"{what}={survey!r} is a HiPS catalogue (sources), not an image survey: show it over the "
+                           f"survey with w.show(...) or w.add_catalog_hips({survey!r})",
+                           value=survey)
+        return
+    if response.status_code != 404:
+        warnings.warn(f"{what}={survey!r} could not be looked for on the archive (it answered HTTP "
+                      f"{response.status_code}); the view says so if it cannot load it",
+                      stacklevel=stacklevel_outside(__file__))
+        return
+    reason = response.text.strip().splitlines()[0][:300] if response.text.strip() else "404"
+    there = _served(root, session, rel.startswith("hips/~/"))
+    close = difflib.get_close_matches(rel, there, n=2, cutoff=0.6)
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    listed = (f" The archive serves: {', '.join(there[:20])}{' ...' if len(there) > 20 else ''}" if there else
+              " The archive lists none you may read")
+    mine = " (yours and those shared with you: viz.my_hips())" if rel.startswith("hips/~/") else ""
+    raise VizError(f"{what}={survey!r} is not a HiPS the archive serves (the archive answered {reason}); the view "
+                   f"would be blank.{hint}{listed}{mine}.", value=survey)
