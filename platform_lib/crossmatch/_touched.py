@@ -330,19 +330,19 @@ def _sample_of(obj, coords, side: str):
 
 
 def _near_of(obj, coords, side: str, reach_arcsec: float):
-    """``near`` for ``_hours.warn_side`` on the other side: a table's positions, a Dask DataFrame's two coordinate
-    columns (computed once, when first asked), a catalogue's partitions around the positions asked (at most
-    :data:`HOURS_ROWS` rows); None when the side is none of these."""
+    """``near`` for ``_hours.warn_side`` on the other side: a table's positions, a catalogue's partitions around the
+    positions asked (at most :data:`HOURS_ROWS` rows); None when the side is neither. A Dask DataFrame is None: its
+    coordinates are not computed in this process for the check (one more pass over all of it, held here whole)."""
     if is_catalogue(obj):
         cat = _catalogue_unchecked(obj, side)
         return None if cat is None else _around(cat, reach_arcsec, HOURS_ROWS)
+    if type(obj).__module__.startswith("dask"):
+        return None
     held = []
 
     def near(lon, lat):
         if not held:
-            dask_frame = type(obj).__module__.startswith("dask") and all(c in obj.columns for c in coords)
-            frame = obj[list(coords)].compute() if dask_frame else obj
-            held.append(_own_positions(frame, coords))
+            held.append(_own_positions(obj, coords))
         return held[0]
     return near
 

@@ -196,3 +196,28 @@ def test_a_real_field_below_24_degrees_is_silent_against_catalogues_and_on_dask(
         assert len(crossmatch(field, cat, "1 arcsec")) == len(field)
         assert len(crossmatch(str(cat), field.to_pandas(), "1 arcsec", mode="all")) == len(field)
         crossmatch(dd.from_pandas(field.to_pandas(), npartitions=2), cat, "1 arcsec", lazy=True)
+
+
+
+def test_the_dask_check_never_computes_a_dask_dataframe_on_the_other_side(hip):
+    """A sample whose RA may be hours (here a real field below RA 24 deg) against a Dask DataFrame on the Dask path:
+    the check does not compute the DataFrame's coordinates in this process (it did, whole: one more pass over
+    the user's DataFrame than the match makes, all of it in the notebook's memory)."""
+    import dask
+    import dask.dataframe as dd
+
+    from platform_lib.crossmatch._touched import _near_of
+
+    computed = []
+
+    @dask.delayed
+    def part(rows):
+        computed.append(len(rows))
+        return rows
+
+    frame = dd.from_delayed([part(hip.to_pandas()[["ra", "dec"]])], meta={"ra": "f8", "dec": "f8"})
+    near = _near_of(frame, ("ra", "dec"), "right", 1.0)
+    if near is not None:
+        field = _field(hip)
+        near(np.asarray(field["ra"]), np.asarray(field["dec"]))
+    assert computed == []
