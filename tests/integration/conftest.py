@@ -439,6 +439,18 @@ class CellError(AssertionError):
         self.notebook, self.number, self.error = notebook, number, error
 
 
+def _kernel_message(frame: str | bytes) -> dict:
+    """A kernel message from a websocket frame: JSON text, or Jupyter Server's binary frame for a message with
+    buffers (a widget's comm data, e.g. a table an Aladin view is sent at once): its JSON part, the buffers left.
+    The frame is 4 bytes of the parts' count n, n offsets of 4 bytes each (from the frame's start), then the parts,
+    the message's JSON first (``jupyter_server.services.kernels.connection.base.serialize_binary_message``)."""
+    if isinstance(frame, str):
+        return json.loads(frame)
+    parts = int.from_bytes(frame[:4], "big")
+    offsets = [int.from_bytes(frame[4 + 4 * i:8 + 4 * i], "big") for i in range(parts)] + [len(frame)]
+    return json.loads(frame[offsets[0]:offsets[1]])
+
+
 def _run_in_kernel(ws_url: str, headers: dict[str, str], code: str, timeout: float,
                    outputs: list[str] | None = None, stderr: list[str] | None = None) -> str:
     conn = websocket.create_connection(ws_url, header=[f"{k}: {v}" for k, v in headers.items()], timeout=timeout)
@@ -458,7 +470,7 @@ def _run_in_kernel(ws_url: str, headers: dict[str, str], code: str, timeout: flo
         while not (replied and idle):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"kernel did not finish within {timeout:.0f} s; output so far: {''.join(stdout)}")
-            msg = json.loads(conn.recv())
+            msg = _kernel_message(conn.recv())
             if msg.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
             kind, content = msg["msg_type"], msg["content"]

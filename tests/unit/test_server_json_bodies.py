@@ -87,6 +87,12 @@ def test_the_routes_still_do_their_work(server):
                      json.dumps({"type": "file", "format": "text", "content": "ok"}).encode())
     assert saved.code == 201, saved.body
     assert (server[2] / "results" / "fit.txt").read_text() == "ok"
+    # the routes after api/contents/<path> in Jupyter Server's order still take their requests (the checked
+    # ContentsHandler added alone took api/contents/<path>/checkpoints: Lab could not open a notebook)
+    checkpoints = _request(server, "POST", "api/contents/results/fit.txt/checkpoints", b"")
+    assert checkpoints.code == 201 and "id" in json.loads(checkpoints.body), (checkpoints.code, checkpoints.body)
+    listed = _request(server, "GET", "api/contents/results/fit.txt/checkpoints", None)
+    assert listed.code == 200 and len(json.loads(listed.body)) == 1, (listed.code, listed.body)
 
 
 @pytest.mark.parametrize("path, where", [("api/contents", "the top folder of your files"),

@@ -61,7 +61,11 @@ class Utf8JsonBody:
 
 
 def register(serverapp: Any) -> None:
-    """Serve the routes of :data:`ROUTES` with their handlers given :class:`Utf8JsonBody` (before the server's own)."""
+    """Serve the routes of :data:`ROUTES` with their handlers given :class:`Utf8JsonBody` (before the server's own).
+
+    Every route of those modules is added, in the modules' order, the others with their own handlers: added alone,
+    ``api/contents/<path>`` came before ``api/contents/<path>/checkpoints`` and took its requests (a notebook's
+    checkpoints read as a file ``checkpoints``: Lab could not open a notebook)."""
     import importlib
 
     from jupyter_server.utils import url_path_join
@@ -71,6 +75,6 @@ def register(serverapp: Any) -> None:
     for module_name in dict.fromkeys(module for module, _ in ROUTES):
         for pattern, handler, *rest in importlib.import_module(module_name).default_handlers:
             if (module_name, handler.__name__) in wanted:
-                checked = type(handler.__name__, (Utf8JsonBody, handler), {"__module__": __name__})
-                routes.append((url_path_join(serverapp.base_url, pattern), checked, *rest))
+                handler = type(handler.__name__, (Utf8JsonBody, handler), {"__module__": __name__})
+            routes.append((url_path_join(serverapp.base_url, pattern), handler, *rest))
     serverapp.web_app.add_handlers(".*$", routes)
