@@ -159,8 +159,8 @@ class Registry:
         Examples
         --------
         >>> registry = Registry.from_settings(readonly=True)        # doctest: +SKIP
-        >>> registry.tables()                                       # doctest: +SKIP
-        ['I/311/hip2', 'OpenNGC/objects', 'StarNames/names']
+        >>> 'I/311/hip2' in registry.tables()                       # doctest: +SKIP
+        True
         """
         from platform_lib.settings import get_settings
 

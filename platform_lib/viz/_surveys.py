@@ -51,7 +51,9 @@ def _served(root: str, session, mine: bool) -> list[str]:
             answer = session.get(root + "hips/~/").json()
             records = [*answer.get("hips", ()), *answer.get("shared_with_me", ())]
             return sorted("hips/~/" + r["name"] for r in records if r.get("name"))
-        answer = session.get(root + "hips/index.json").json()
+        # build=no: a typo must not start the build of every catalogue HiPS the archive lacks (it queued them all
+        # ahead of the HiPS the user asks for next)
+        answer = session.get(root + "hips/index.json", params={"build": "no"}).json()
     except Exception:  # the list is a hint: without it the message names the survey alone
         return []
     images = {"hips/" + h["name"] for h in answer.get("hips", ()) if h.get("type") != "catalog"}

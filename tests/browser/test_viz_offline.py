@@ -175,7 +175,7 @@ def test_aladin_widget_offline_with_catalogue_and_footprints(platform, browser, 
         # a survey typed wrong is refused in the kernel, which asked the platform's archive (a did-you-mean)
         refused = page.locator(f"{notebook} .jp-OutputArea-output").filter(has_text="refused: ").first.text_content()
         assert "survey='/services/archive/hips/skyy' is not a HiPS the archive serves (the archive answered 404: no " \
-            "HiPS called 'skyy'" in refused and "Did you mean 'hips/sky'?" in refused, refused
+            "HiPS called 'skyy'" in refused and "Did you mean 'hips/sky'" in refused, refused
         # the background survey is read as the HiPS standard serves it: nothing Aladin Lite asks for is missing
         # (it asked for Norder3/Allsky.fits, which the archive never built: a 404 in the console on every view)
         assert served.get("/services/archive/hips/sky/Norder3/Allsky.fits") == 200, served

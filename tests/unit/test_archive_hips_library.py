@@ -226,3 +226,20 @@ def test_the_archive_builds_the_default_background_when_it_starts(tmp_path):
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["ensure", "sky"], out.stdout
+
+
+def test_the_list_asked_with_build_no_starts_no_build(tmp_path, monkeypatch):
+    """``hips/index.json?build=no`` (the sky viewer's did-you-mean for a mistyped survey) names the HiPS the
+    registry calls for without starting their builds: a typo queued the build of every catalogue HiPS the
+    archive lacked, ahead of the one the user asked for next. The plain listing still starts them."""
+    lib = hips.HipsLibrary(tmp_path / "hips", None)
+    try:
+        info = SimpleNamespace(full_name="cat/stars", nrows=100, hats_path=tmp_path / "unused")
+        monkeypatch.setattr(lib, "_tables", lambda: {hips.slug(info.full_name): info})
+        started = []
+        monkeypatch.setattr(lib, "ensure", lambda name: started.append(name))
+        names = lib.schedule_missing(start=False)
+        assert hips.slug(info.full_name) in names and started == []
+        assert lib.schedule_missing() == names and started == names
+    finally:
+        lib.close()

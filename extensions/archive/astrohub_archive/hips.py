@@ -4,7 +4,7 @@ Routes (under the service prefix):
 
 ``hips/`` (``hips/index.json``)
     the HiPS this archive serves, as an HTML page (JSON with ``index.json``); asking for the list also
-    schedules the build of any catalogue in the registry that has no HiPS yet.
+    schedules the build of any catalogue in the registry that has no HiPS yet (not with ``?build=no``).
 ``hips/<name>/<path>``
     a file of one HiPS (``properties``, ``metadata.xml``, ``Norder<k>/Dir<d>/Npix<p>.tsv|fits``...);
     HTTP 404 with a one-line reason for anything missing, never a traceback. For a catalogue of the
@@ -189,8 +189,9 @@ class HipsLibrary:
 
     # -- building ----------------------------------------------------------------------------------
 
-    def schedule_missing(self) -> list[str]:
-        """Start building every HiPS the registry calls for and the folder lacks; return their names."""
+    def schedule_missing(self, start: bool = True) -> list[str]:
+        """Start building every HiPS the registry calls for and the folder lacks; return their names (``start``
+        False: only their names, nothing started)."""
         try:
             tables = self._tables()
         except Exception:  # a registry being written by an ingest: try again at the next listing
@@ -203,7 +204,7 @@ class HipsLibrary:
             for name in (s, f"{s}-density"):
                 if not (self.root / name / "properties").exists():
                     names.append(name)
-        for name in names:
+        for name in names if start else ():
             self.ensure(name)
         return names
 
@@ -461,7 +462,8 @@ class _HipsBase(HipsErrors):
 
 class HipsListHandler(_HipsBase):
     def get(self, fmt: str | None = None) -> None:
-        building = self.library.schedule_missing()
+        # ?build=no: the list alone (the viewer's did-you-mean for a mistyped survey), no build started
+        building = self.library.schedule_missing(start=self.get_query_argument("build", "yes") != "no")
         items = self.library.listing()
         base = self.state.prefix + "hips/"
         if fmt:
