@@ -21,6 +21,7 @@ DaCHS runs the DISTANCE join as a nested loop (no index in the RD): a run takes 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -1115,6 +1116,32 @@ def verdict(diffs: list[str]) -> str:
     return "width"
 
 
+@contextlib.contextmanager
+def dachs_and_ours(work: Path, keep: bool = False, *more_rds):
+    """DaCHS (dachs_setup.sh) and our archive (:func:`start_ours`) serving the same data from ``work``: the
+    resource descriptors written first (this script's, then each of ``more_rds``, a writer given the rd folder);
+    yields our TAP URL; our archive stopped after, DaCHS too unless ``keep``. The comparison scripts' one setup."""
+    work.mkdir(parents=True, exist_ok=True)
+    os.chmod(work, 0o755)
+    write_dachs_inputs(work / "rd")
+    for write in more_rds:
+        write(work / "rd")
+    proc = None
+    try:
+        t0 = time.perf_counter()
+        subprocess.run(["sh", str(HERE / "dachs_setup.sh"), "start", str(work)], check=True)
+        print(f"DaCHS ready in {time.perf_counter() - t0:.0f} s")
+        proc, ours_url = start_ours(work)
+        yield ours_url
+    finally:
+        if proc is not None:  # the archive's tests' own stop (start_ours put their folder on sys.path)
+            from archive_process import stop_archive
+
+            stop_archive(proc, work / "astrohub" / "archive.log")
+        if not keep:
+            subprocess.run(["sh", str(HERE / "dachs_setup.sh"), "stop", str(work)], check=False)
+
+
 def main() -> None:
     import pyvo
 
@@ -1126,15 +1153,7 @@ def main() -> None:
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     work = Path(args.work)
-    work.mkdir(parents=True, exist_ok=True)
-    os.chmod(work, 0o755)
-    write_dachs_inputs(work / "rd")
-    proc = None
-    try:
-        t0 = time.perf_counter()
-        subprocess.run(["sh", str(HERE / "dachs_setup.sh"), "start", str(work)], check=True)
-        print(f"DaCHS ready in {time.perf_counter() - t0:.0f} s")
-        proc, ours_url = start_ours(work)
+    with dachs_and_ours(work, args.keep) as ours_url:
         services = {"astrohub": pyvo.dal.TAPService(ours_url), "DaCHS": pyvo.dal.TAPService(DACHS_URL)}
         report = []
         expected = independent_answers()
@@ -1160,13 +1179,6 @@ def main() -> None:
             for name in answers:
                 if "error" in answers[name] and not diffs:
                     print(f"    both refuse; {name}: {answers[name]['error'][:200]}")
-    finally:
-        if proc is not None:  # the archive's tests' own stop (start_ours put their folder on sys.path)
-            from archive_process import stop_archive
-
-            stop_archive(proc, work / "astrohub" / "archive.log")
-        if not args.keep:
-            subprocess.run(["sh", str(HERE / "dachs_setup.sh"), "stop", str(work)], check=False)
     counts = {v: sum(1 for r in report if r["verdict"] == v) for v in ("agree", "width", "differ")}
     print(f"\n{len(report)} queries: {counts['agree']} agree, {counts['width']} agree but for the width of an "
           f"integer column (long/int/short), {counts['differ']} differ "

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import subprocess
 import sys
 import tempfile
 import warnings
@@ -28,7 +27,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from adql_vs_dachs import _vot_type, start_ours, write_dachs_inputs  # noqa: E402
+from adql_vs_dachs import _vot_type, dachs_and_ours  # noqa: E402
 from faults_vs_dachs import DACHS_SCS, write_scs_rd  # noqa: E402
 
 #: (id, RA, Dec, SR in degrees, extra parameters): cones across RA 0, at both poles, empty, large, and metadata.
@@ -118,16 +117,8 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="leave DaCHS and its cluster running")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
-    work = Path(args.work)
-    work.mkdir(parents=True, exist_ok=True)
-    os.chmod(work, 0o755)
-    write_dachs_inputs(work / "rd")
-    write_scs_rd(work / "rd")
-    proc = None
     differ = 0
-    try:
-        subprocess.run(["sh", str(HERE / "dachs_setup.sh"), "start", str(work)], check=True)
-        proc, ours_tap = start_ours(work)
+    with dachs_and_ours(Path(args.work), args.keep, write_scs_rd) as ours_tap:
         ours = ours_tap[: -len("tap")] + "scs/I/311/hip2"  # the catalogue dictionary's name
         for cid, ra, dec, sr, extra in CONES:
             a, b = cone(ours, ra, dec, sr, extra), cone(DACHS_SCS, ra, dec, sr, extra)
@@ -139,13 +130,6 @@ def main() -> None:
                 print(f"    {d[:400]}")
             if not diffs and "error" in a:
                 print(f"    both fail; astrohub: {a['error'][:200]}; DaCHS: {b['error'][:200]}")
-    finally:
-        if proc is not None:
-            from archive_process import stop_archive
-
-            stop_archive(proc, work / "astrohub" / "archive.log")
-        if not args.keep:
-            subprocess.run(["sh", str(HERE / "dachs_setup.sh"), "stop", str(work)], check=False)
     print(f"\n{len(CONES)} cones: {len(CONES) - differ} agree, {differ} differ (DaCHS 2.7; load average "
           f"{os.getloadavg()[0]:.1f})")
 

@@ -33,7 +33,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from adql_vs_dachs import DACHS_URL, H, N, start_ours, upload_table, write_dachs_inputs  # noqa: E402
+from adql_vs_dachs import DACHS_URL, H, N, dachs_and_ours, upload_table  # noqa: E402
 
 DACHS = DACHS_URL.rsplit("/", 1)[0] + "/"
 DACHS_SIA = DACHS + "__system__/siap2/sitewide/siap2.xml"
@@ -352,18 +352,11 @@ def main() -> None:
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     work = Path(args.work)
-    work.mkdir(parents=True, exist_ok=True)
-    os.chmod(work, 0o755)
-    write_dachs_inputs(work / "rd")
-    write_scs_rd(work / "rd")
-    proc = None
-    try:
-        subprocess.run(["sh", str(HERE / "dachs_setup.sh"), "start", str(work)], check=True)
+    with dachs_and_ours(work, args.keep, write_scs_rd) as ours_tap:
         if not (work / "imported-obscore").exists():  # the (empty) ivoa.obscore DaCHS's SIA v2 service queries
             subprocess.run(["runuser", "-u", "postgres", "--", "env", f"GAVOSETTINGS={work / 'gavo.rc'}",
                             "GAVOCUSTOM=/nonexistent", "gavo", "imp", "//obscore"], check=True, cwd=work)
             (work / "imported-obscore").touch()
-        proc, ours_tap = start_ours(work)
         ours_base = ours_tap[: -len("tap")]
         print("--- 1. the same bad input to both ---")
         bad = refusals(ours_base)
@@ -373,13 +366,6 @@ def main() -> None:
             print("--- 3. taplint ---")
             taplint(ours_tap, "astrohub", work / "taplint-astrohub.txt")
             taplint(DACHS_URL, "DaCHS", work / "taplint-dachs.txt")
-    finally:
-        if proc is not None:
-            from archive_process import stop_archive
-
-            stop_archive(proc, work / "astrohub" / "archive.log")
-        if not args.keep:
-            subprocess.run(["sh", str(HERE / "dachs_setup.sh"), "stop", str(work)], check=False)
     print(f"\n{len(BAD)} bad requests: {bad} answered unclearly by astrohub; {len(READ) * 2} answers read: "
           f"{diffs} column descriptions differ between the services")
 
