@@ -272,17 +272,28 @@ class RunningPlatform:
         """Start ``user``'s default server through the hub API and wait until it is ready."""
         response = self.api("POST", f"/users/{user}/server")
         if response.status_code not in (201, 202, 400):  # 400: already running
-            response.raise_for_status()
+            raise AssertionError(f"the hub answered {response.status_code} to the start of {user}'s server: "
+                                 f"{response.text[:300]}\n{self.hub_log_about(user)}")
 
         def ready() -> bool:
             model = self.api("GET", f"/users/{user}").json()
             server = model.get("servers", {}).get("")
             if server is None and not model.get("pending"):
-                raise AssertionError(f"server of {user} stopped while starting; see {self.data_dir}/state/logs/hub.log")
+                raise AssertionError(f"server of {user} stopped while starting\n{self.hub_log_about(user)}")
             return bool(server and server.get("ready"))
 
         _poll(ready, timeout, f"the server of {user}")
         return self.server_url(user)
+
+    def hub_log_about(self, user: str, lines: int = 40) -> str:
+        """The last ``lines`` lines of the hub's log that name ``user`` (what a failed start says in CI, where the
+        log is gone with the machine)."""
+        log = self.data_dir / "state" / "logs" / "hub.log"
+        try:
+            named = [line for line in log.read_text(errors="replace").splitlines() if user in line]
+        except OSError as exc:
+            return f"(the hub's log {log} cannot be read: {exc})"
+        return f"the hub's log {log} about {user}, last {lines} lines:\n" + "\n".join(named[-lines:])
 
     def stop_server(self, user: str, timeout: float = 60.0) -> None:
         response = self.api("DELETE", f"/users/{user}/server")

@@ -684,3 +684,119 @@ def test_a_local_clusters_tls_keys_are_what_dask_reads_from_the_environment():
         assert security.get_listen_args("scheduler")["ssl_context"] is not None
     assert local_cluster_tls_environment()["DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY"] != env[
         "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY"]  # a new key at each server start
+
+
+# --- the servers' ports (astrohub_hub.serverports) ---------------------------------------------------------------
+
+#: A stand-in for jupyterhub-singleuser: listens on the port it is given, exits 1 when that port is taken (as Jupyter
+#: Server does with JupyterHub's port_retries = 0).
+_LISTENER = ("import socket, sys, time\n"
+             "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+             "try:\n    s.bind(('127.0.0.1', int(sys.argv[1])))\nexcept OSError:\n    sys.exit(1)\n"
+             "s.listen(); time.sleep(120)\n")
+
+
+class _PortSpawner(AstroLocalSpawner):
+    """A real AstroLocalSpawner whose server is :data:`_LISTENER` (no hub to build JupyterHub's environment from)."""
+
+    def get_args(self):
+        return [str(self.port)]
+
+    def get_env(self):
+        return {"PATH": os.environ["PATH"]}
+
+
+def _port_spawner(tmp_path, **traits):
+    import sys
+
+    traits = {"cmd": [sys.executable, "-c", _LISTENER], **traits}
+    spawner = _PortSpawner(run_as_system_users=False, home_template=str(tmp_path / "{username}"),
+                           ready_poll_interval=0.01, http_timeout=30, kill_timeout=5, death_poll_interval=0.01,
+                           **traits)
+    spawner.user = SimpleNamespace(name="sam", groups=[])
+    spawner.user_options = {}
+    return spawner
+
+
+def _listening(port):
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", port))
+    sock.listen()
+    return sock
+
+
+def test_a_server_port_is_free_outside_the_kernels_ports_and_given_to_one_server_at_a_time():
+    from astrohub_hub.serverports import SERVER_PORTS, give_back, take_port
+
+    from platform_lib.local.ports import FREE_PORT_RANGE, _ephemeral_ports
+
+    low, high = SERVER_PORTS
+    assert high < FREE_PORT_RANGE.start and high < _ephemeral_ports().start
+    first = take_port("127.0.0.1")
+    try:
+        assert low <= first <= high
+        # a port given to a running server, and one another program listens on, are not given out
+        with _listening(first + 1 if first < high else first - 1) as other:
+            taken = other.getsockname()[1]
+            span = tuple(sorted((first, taken)))
+            assert take_port("127.0.0.1", span) is None
+            give_back(first)
+            assert take_port("127.0.0.1", span) == first
+    finally:
+        give_back(first)
+
+
+def test_a_server_whose_port_another_program_took_meanwhile_starts_on_another_port(tmp_path, monkeypatch):
+    """The race behind a hub's 500 at a server's start: the port was free when taken, another program bound it
+    before the server did, and the server exited. The start goes on with a new port."""
+    import asyncio
+    import socket
+
+    import astrohub_hub.local as local
+
+    grabbed = []
+
+    def take_then_lose(ip, ports):
+        port = local.take_port.__wrapped__(ip, ports)
+        if not grabbed:  # an outgoing connection of another program gets it from the kernel before the server binds it
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", port))
+            grabbed.append(sock)
+        return port
+
+    take_then_lose.__wrapped__ = local.take_port
+    monkeypatch.setattr(local, "take_port", take_then_lose)
+    spawner = _port_spawner(tmp_path)
+    try:
+        ip, port = asyncio.run(spawner.start())
+        assert port == spawner.port and port != grabbed[0].getsockname()[1]
+        assert spawner.proc.poll() is None  # listening
+    finally:
+        asyncio.run(spawner.stop(now=True))
+        for sock in grabbed:
+            sock.close()
+    assert spawner.port == 0  # given back at the stop
+
+
+def test_a_server_that_exits_for_another_reason_fails_at_once_and_gives_its_port_back(tmp_path):
+    import asyncio
+    import sys
+
+    from astrohub_hub.local import ServerExited
+
+    from astrohub_hub import serverports
+
+    spawner = _port_spawner(tmp_path, cmd=[sys.executable, "-c", "raise SystemExit(3)"])
+    with pytest.raises(ServerExited, match="'sam' exited with status 3 while starting"):
+        asyncio.run(spawner.start())
+    assert spawner.port == 0 and not serverports._GIVEN  # not retried on a free port, nothing held
+
+
+def test_server_ports_must_be_a_range_of_unprivileged_ports():
+    from traitlets import TraitError
+
+    with pytest.raises(TraitError, match=r"server_ports \(20000, 10000\)"):
+        AstroLocalSpawner(server_ports=(20000, 10000))
+    assert AstroLocalSpawner(server_ports=(15000, 15009)).server_ports == (15000, 15009)

@@ -73,7 +73,7 @@ from typing import Any, Iterable, Mapping
 from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
-from traitlets import Bool, Dict, Float, Integer, List, Unicode, default
+from traitlets import Bool, Dict, Float, Integer, List, TraitError, Tuple, Unicode, default, validate
 from tornado import web
 
 from astrohub_hub._links import link_shared_folders
@@ -84,6 +84,7 @@ from astrohub_hub.errors import HubError
 from astrohub_hub.folders import GROUP_LINKS, WORKSPACE_LINKS, expand_user_path, home_problem, prepare_user_dirs
 from astrohub_hub.pins import (class_pins, group_properties, member_classes, studied_classes,
                                taught_classes)
+from astrohub_hub.serverports import SERVER_PORTS, give_back, take_port, taken_by_another
 
 __all__ = [
     "AstroLocalSpawner",
@@ -277,6 +278,10 @@ def visible_profiles(profiles: Iterable[Mapping[str, Any]], groups: Iterable[str
     return [dict(p) for p in profiles if not p.get("groups") or mine.intersection(p["groups"])]
 
 
+class ServerExited(RuntimeError):
+    """A user server's process exited while starting (:meth:`AstroLocalSpawner.wait_listening`)."""
+
+
 class AstroLocalSpawner(LocalProcessSpawner):
     """A LocalProcessSpawner that runs each hub user as their own system user when root.
 
@@ -364,6 +369,29 @@ class AstroLocalSpawner(LocalProcessSpawner):
         "instead of after JupyterHub's exponential back-off with random jitter (0.1 s doubling to 5 s between "
         "checks), which kept the hub's stop and the user waiting up to seconds after the process was gone.",
     ).tag(config=True)
+
+    server_ports = Tuple(
+        Integer(),
+        Integer(),
+        default_value=SERVER_PORTS,
+        help="The ports user servers listen on, lowest and highest (inclusive): each start takes a free one this hub "
+        "gave to no running server (astrohub_hub.serverports says why not JupyterHub's random port). Spawner.port "
+        "is not used.",
+    ).tag(config=True)
+    port_tries = Integer(
+        3,
+        min=1,
+        help="Starts of a server on a new port each, when it exited while starting because another program took "
+        "its port meanwhile.",
+    ).tag(config=True)
+
+    @validate("server_ports")
+    def _check_server_ports(self, proposal):
+        low, high = proposal["value"]
+        if not 1024 <= low <= high <= 65535:
+            raise TraitError(f"AstroLocalSpawner.server_ports {(low, high)!r}: give (lowest, highest) with "
+                             "1024 <= lowest <= highest <= 65535")
+        return (low, high)
 
     skipped_server_imports = List(
         Unicode(),
@@ -697,6 +725,7 @@ class AstroLocalSpawner(LocalProcessSpawner):
         if self.collaboration_folder and not now:
             await self.stop_collaborative()
         await super().stop(now=now)
+        self.give_port_back()
         await asyncio.to_thread(self.remove_collaboration_state)
 
     async def stop_collaborative(self) -> None:
@@ -758,11 +787,40 @@ class AstroLocalSpawner(LocalProcessSpawner):
         self._taught, self._validating = self.taught_courses(), self.validates()
         try:
             await asyncio.to_thread(self.prepare)
-            ip, port = await super().start()
+            for attempt in range(1, self.port_tries + 1):
+                self.take_port()
+                try:
+                    ip, port = await super().start()
+                    await self.wait_listening(ip, port)
+                    return ip, port
+                except ServerExited:
+                    if attempt == self.port_tries or not taken_by_another(self.ip, self.port):
+                        raise
+                    self.log.warning("the server of %s could not listen on port %d, which another program took "
+                                     "meanwhile: starting it on another port", self.user.name, self.port)
+        except BaseException:
+            self.give_port_back()
+            raise
         finally:
             self._taught = self._validating = None
-        await self.wait_listening(ip, port)
-        return ip, port
+
+    def take_port(self) -> None:
+        """Set :attr:`port` to a free port of :attr:`server_ports` (giving back the one it had); a
+        :class:`HubError` when there is none."""
+        self.give_port_back()
+        port = take_port(self.ip, self.server_ports)
+        if port is None:
+            low, high = self.server_ports
+            raise HubError(f"the server of {self.user.name!r} cannot start: every port from {low} to {high} "
+                           "(AstroLocalSpawner.server_ports) is in use; stop some servers or widen the range",
+                           code="no-free-port", value=f"{low}-{high}")
+        self.port = port
+
+    def give_port_back(self) -> None:
+        """Let the hub give this server's port to another one (it stopped, or did not start)."""
+        if self.port:
+            give_back(self.port)
+            self.port = 0
 
     async def wait_for_death(self, timeout: float = 10) -> bool:
         """Poll every ``death_poll_interval`` until the server's process has exited (True); False after ``timeout``.
@@ -788,7 +846,7 @@ class AstroLocalSpawner(LocalProcessSpawner):
         while loop.time() < deadline:
             status = self.proc.poll() if self.proc is not None else None
             if status is not None:
-                raise RuntimeError(
+                raise ServerExited(
                     f"the server of {self.user.name!r} exited with status {status} while starting; "
                     "see the hub's log for its output"
                 )
