@@ -91,8 +91,8 @@ class Authenticator:
     _token_cache: dict[str, tuple[float, dict | None]] = field(default_factory=dict, repr=False)
     _group_cache: dict[str, tuple[float, list[str]]] = field(default_factory=dict, repr=False)
     _asking: dict[tuple, asyncio.Task] = field(default_factory=dict, repr=False)
-    #: When (``time.monotonic``) a question to the hub first went unanswered (past ``hub_timeout``); None once it
-    #: answers (if only that it is down).
+    #: When (``time.monotonic``) the first question to the hub that went unanswered (past ``hub_timeout``) was
+    #: asked; None once it answers (if only that it is down).
     _unanswered_since: float | None = field(default=None, repr=False)
     #: The last question asked of the hub (while it does not answer, no other is asked until this one is done).
     _last_question: asyncio.Task | None = field(default=None, repr=False)
@@ -304,8 +304,8 @@ class Authenticator:
                 try:
                     answer = await asyncio.wait_for(ask(), self.hub_timeout)
                 except asyncio.TimeoutError as exc:  # a hub that hangs (stopped, overloaded): not a hang here
-                    if self._unanswered_since is None:
-                        self._unanswered_since = time.monotonic()
+                    if self._unanswered_since is None:  # not answered since this question was asked
+                        self._unanswered_since = asked
                     log.warning("the hub did not answer %s within %g s", what, self.hub_timeout)
                     raise HubUnavailableFault(
                         f"the hub did not answer {what} within {self.hub_timeout:g} s; retry in a minute "
