@@ -113,6 +113,15 @@ OWN_KEYS: dict[str, Any] = {
                 "or its user's) stops working at the archive and a member removed from a group or workspace loses its "
                 "proprietary images and shared HiPS; 0: asked at every request; null: the archive's default, 5.",
             },
+            "hubDownGraceSeconds": {
+                "type": ["number", "null"], "minimum": 0,
+                "description": "Seconds the hub's last answer that a token is someone's still stands at the archive "
+                "while the hub cannot be asked (down, restarting, hanging), so people keep their own and public data "
+                "through a hub restart; a user's groups never do. Longer rides out a slower restart (a hub pod "
+                "rescheduled) but keeps a token revoked just before the outage working that long; 0: none, a token "
+                "whose kept answer is due then being answered 503 (`--hub-down-grace-seconds`); null: the archive's "
+                "default, 60.",
+            },
             "mappings": {
                 "type": ["object", "array", "null"],
                 "description": "The operator's own instrument mappings (docs/archive.md \"A new instrument\"): a map "

@@ -157,6 +157,14 @@ class ArchiveConfig(_Strict):
         "a member removed from a group or workspace loses its proprietary images and shared HiPS; 0: asked at every "
         "request (the archive's --group-recheck-seconds; unset: the archive's default, 5).",
     )
+    hub_down_grace: float | None = Field(
+        None, ge=0, allow_inf_nan=False,
+        description="Seconds the hub's last answer that a token is someone's still stands at the archive while the "
+        "hub cannot be asked (down, restarting, hanging), so people keep their own and public data through a hub "
+        "restart; a user's groups never do. Longer rides out a slower restart (a hub pod rescheduled) but keeps a "
+        "token revoked just before the outage working that long; 0: none, a token whose kept answer is due then "
+        "being answered 503 (the archive's --hub-down-grace-seconds; unset: the archive's default, 60).",
+    )
     hips_rest_expiry: float | None = Field(
         None, ge=20, allow_inf_nan=False,
         description="Seconds a large table's HiPS sent in two parts waits for its deeper orders with no word from the "

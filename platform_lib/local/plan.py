@@ -431,6 +431,8 @@ def plan_components(
             argv += ["--sample-data", str(layout.datasets)]
         if config.archive.group_recheck is not None:
             argv += ["--group-recheck-seconds", f"{config.archive.group_recheck:g}"]
+        if config.archive.hub_down_grace is not None:
+            argv += ["--hub-down-grace-seconds", f"{config.archive.hub_down_grace:g}"]
         if config.archive.hips_rest_expiry is not None:
             argv += ["--hips-rest-expiry", f"{config.archive.hips_rest_expiry:g}"]
         specs.append(

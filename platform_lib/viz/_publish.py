@@ -24,6 +24,7 @@ import stat
 import tarfile
 import tempfile
 import threading
+import warnings
 from pathlib import Path
 from urllib.parse import quote
 
@@ -155,15 +156,18 @@ class MyHips(list):
     take on the archive between them and the most they may; ``total_used`` and ``total_budget``: the same
     for all users' HiPS together; ``room_left``: the most a new upload may unpack to now (both budgets,
     less what uploads under way hold). Each None where the archive does not say. ``shared``: other users'
-    HiPS shared with a group of yours (``name``, ``title``, ``owner``, ``groups``, ``url``). ``expired``: yours
+    HiPS shared with a group of yours (``name``, ``title``, ``owner``, ``groups``, ``url``); ``shared_left_out``:
+    why they are left out (the hub could not be asked for your groups: ``shared`` is then empty), else None.
+    ``expired``: yours
     that the archive removed in the last day (``name``, ``title``, ``created``, ``expired``, ``reason``): a large
     table's HiPS whose deeper orders never came, its kernel stopped while sending them."""
 
     def __init__(self, records=(), used: int | None = None, budget: int | None = None,
                  total_used: int | None = None, total_budget: int | None = None,
-                 room_left: int | None = None, shared=(), expired=()) -> None:
+                 room_left: int | None = None, shared=(), expired=(), shared_left_out: str | None = None) -> None:
         super().__init__(records)
         self.shared = list(shared)
+        self.shared_left_out = shared_left_out
         self.expired = list(expired)
         self.used = used
         self.budget = budget
@@ -189,9 +193,12 @@ def my_hips(*, settings=None) -> MyHips:
     """
     base, session = _service(settings)
     answer = _answer(session.get(base), "the list of your HiPS").json()
+    left_out = answer.get("shared_with_me_left_out")
+    if left_out:  # the hub could not say her groups: her own are listed, those shared with her not known
+        warnings.warn(f"my_hips(): {left_out}", stacklevel=2)
     return MyHips(answer["hips"], answer.get("used"), answer.get("budget"), answer.get("total_used"),
                   answer.get("total_budget"), answer.get("room_left"), answer.get("shared_with_me", ()),
-                  answer.get("expired", ()))
+                  answer.get("expired", ()), left_out)
 
 
 def delete_hips(name: str, *, settings=None) -> None:

@@ -133,6 +133,28 @@ def test_the_group_recheck_reaches_the_archive(chart, monkeypatch) -> None:
             hs.render(chart, values)
 
 
+def test_the_hub_down_grace_reaches_the_archive(chart, monkeypatch) -> None:
+    """archive26: ``archive.hubDownGraceSeconds`` reaches the archive's ``--hub-down-grace-seconds`` through the
+    ConfigMap's environment (how long the hub's last answer about a token stands while the hub cannot be asked: a
+    hub pod rescheduled takes longer than the archive's 60 s; null: the archive's default, no variable; 0, no
+    grace, is passed on); negative or not a number fails the render naming the key. Before, the chart had no such
+    key (its schema refused it)."""
+    from astrohub_archive.app import build_parser
+
+    values = hs.overlay("production")
+    _, _, config = _archive(hs.manifests(hs.render(chart, values)))
+    assert "ASTROHUB_ARCHIVE_HUB_DOWN_GRACE_SECONDS" not in config
+    for seconds in (0, 2.5, 300):
+        values.setdefault("archive", {})["hubDownGraceSeconds"] = seconds
+        _, _, config = _archive(hs.manifests(hs.render(chart, values)))
+        monkeypatch.setenv("ASTROHUB_ARCHIVE_HUB_DOWN_GRACE_SECONDS", config["ASTROHUB_ARCHIVE_HUB_DOWN_GRACE_SECONDS"])
+        assert build_parser().parse_args([]).hub_down_grace_seconds == seconds
+    for bad in (-1, "60s"):
+        values["archive"]["hubDownGraceSeconds"] = bad
+        with pytest.raises(Exception, match="hubDownGraceSeconds"):
+            hs.render(chart, values)
+
+
 @pytest.mark.parametrize("path,overlaps", [("/datasets/hips", "/datasets"), ("/archive/hips/", "/archive"),
                                            ("/datasets", "/datasets")])
 def test_a_hips_folder_inside_a_read_only_mount_fails_the_render(chart, path, overlaps) -> None:

@@ -7,12 +7,14 @@ network call (``user_for_token``, the hub's answer) is replaced by the models th
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 import time
 
 import pytest
 from jupyterhub.services.auth import HubAuth
 
-from astrohub_archive.auth import Authenticator
+from astrohub_archive.auth import HUB_UNASKED_HEADER, Authenticator
 from astrohub_archive.faults import AuthFault
 
 
@@ -24,6 +26,10 @@ class _Request:
 class _Handler:
     def __init__(self, token):
         self.request = _Request(token)
+        self.headers = {}
+
+    def set_header(self, name, value):
+        self.headers[name] = value
 
     def get_query_argument(self, name, default=None):
         return default
@@ -355,6 +361,25 @@ def _images(root):
     return root / "index.sqlite"
 
 
+def _two_hips(root):
+    """A HiPS folder with two users' HiPS: ``mine-...`` (bea's, shared with nobody) and ``theirs-...`` (cy's, shared
+    with the group ``survey``, which bea is in)."""
+    import json
+
+    from astrohub_archive.userhips import UserHipsStore
+
+    hips = root / "hips"
+    store = UserHipsStore(hips)
+    store.owners.mkdir(parents=True)
+    for name, owner, groups in (("mine-AAAAAAAAAAAAAAAAAAAAAA", "bea", []),
+                                ("theirs-BBBBBBBBBBBBBBBBBBBBBB", "cy", ["survey"])):
+        (store.root / name).mkdir(parents=True)
+        (store.root / name / "properties").write_text("creator_did = ivo://test/x\n")
+        (store.owners / f"{name}.json").write_text(json.dumps({"name": name, "owner": owner, "bytes": 1,
+                                                               "groups": groups}))
+    return hips
+
+
 def test_the_index_says_where_a_group_decides(tmp_path):
     """Only a record not released, not the caller's and of a group makes a user's groups matter."""
     from platform_lib.imageindex import ImageIndex, Viewer
@@ -375,7 +400,7 @@ def test_the_index_says_where_a_group_decides(tmp_path):
     assert plan == ["SEARCH o USING INDEX obscore_owner_group (owner_group>?)"], plan
 
 
-def test_her_own_data_is_served_by_her_token_alone_while_the_hub_cannot_say_groups(hub, tmp_path):
+def test_her_own_data_is_served_by_her_token_alone_while_the_hub_cannot_say_groups(hub, tmp_path, monkeypatch):
     """access25: with the hub lost (its token answer for bea still kept, her groups never asked or due), the archive
     answered 503 to bea reading her *own* HiPS and images: every route asked for her groups. The hub's last answer
     that her token is hers stands while it cannot be asked, for a minute (its answers are asked again after 5 s
@@ -384,26 +409,16 @@ def test_her_own_data_is_served_by_her_token_alone_while_the_hub_cannot_say_grou
     and her async jobs are served; cy's HiPS shared with her group, the listing of her HiPS (which lists those
     shared with her groups: cy's is), the group's image and a search over images among which a group's may be
     are 503 with Retry-After until the hub answers (never served without her groups). The old code fails at the
-    first count: it asked her groups at every request, so the hub's loss denied her own data once they were due."""
-    import json
-
+    first count: it asked her groups at every request, so the hub's loss denied her own data once they were due.
+    archive26: the listing of her HiPS was a 503 too (cy's HiPS is shared with a group, so her groups decide part of
+    it); now it lists her own, leaves out those shared with her groups and says why (``viz.my_hips()`` warns)."""
     import requests
     from tornado_thread import serving
 
     from astrohub_archive.app import ArchiveState, make_app
-    from astrohub_archive.userhips import UserHipsStore
 
     stand_in, clock, make = hub
-    hips = tmp_path / "hips"
-    store = UserHipsStore(hips)
-    store.owners.mkdir(parents=True)
-    for name, owner, groups in (("mine-AAAAAAAAAAAAAAAAAAAAAA", "bea", []),
-                                ("theirs-BBBBBBBBBBBBBBBBBBBBBB", "cy", ["survey"])):
-        (store.root / name).mkdir(parents=True)
-        (store.root / name / "properties").write_text("creator_did = ivo://test/x\n")
-        (store.owners / f"{name}.json").write_text(json.dumps({"name": name, "owner": owner, "bytes": 1,
-                                                               "groups": groups}))
-    state = ArchiveState(index_path=_images(tmp_path), data_root=tmp_path, auth=make(), hips_dir=hips)
+    state = ArchiveState(index_path=_images(tmp_path), data_root=tmp_path, auth=make(), hips_dir=_two_hips(tmp_path))
     bea = {"Authorization": "token bea-token"}
     tap = {"REQUEST": "doQuery", "LANG": "ADQL", "FORMAT": "csv"}
     with serving(lambda: make_app(state)) as base:
@@ -421,14 +436,27 @@ def test_her_own_data_is_served_by_her_token_alone_while_the_hub_cannot_say_grou
             ("download/pub", {}), ("tap/sync", {**tap, "QUERY": "SELECT COUNT(*) AS n FROM TAP_SCHEMA.tables"}),
             ("tap/async", {}), ("datalink", {"ID": "ivo://test/mine"}))}
         assert served == dict.fromkeys(served, 200), served
-        for path, params in (("hips/~/theirs-BBBBBBBBBBBBBBBBBBBBBB/properties", {}), ("hips/~/", {}),
-                             ("download/grp", {}),
+        for path, params in (("hips/~/theirs-BBBBBBBBBBBBBBBBBBBBBB/properties", {}), ("download/grp", {}),
                              ("sia/query", {"POS": "CIRCLE 10 0 1"}),
                              ("tap/sync", {**tap, "QUERY": "SELECT obs_id FROM ivoa.obscore"})):
             refused = get(path, **params)
             assert refused.status_code == 503 and int(refused.headers["Retry-After"]) > 0, (path, refused.text)
             assert "hub" in refused.text, refused.text
         assert stand_in.asked["groups"] > 1  # asked, not answered from the old groups
+        # her list of HiPS: hers, without those shared with her groups, saying why (it was a 503)
+        listing = get("hips/~/")
+        assert listing.status_code == 200, listing.text
+        answer = listing.json()
+        assert [h["name"] for h in answer["hips"]] == ["mine-AAAAAAAAAAAAAAAAAAAAAA"] and answer["shared_with_me"] == []
+        assert "left out" in answer["shared_with_me_left_out"] and "hub" in answer["shared_with_me_left_out"], answer
+        assert "left out" in listing.headers[HUB_UNASKED_HEADER], listing.headers
+        from platform_lib import get_settings, viz  # and her notebook's list says so, with a warning
+
+        monkeypatch.setenv("PLATFORM_API_TOKEN", "bea-token")
+        with pytest.warns(UserWarning, match="my_hips.*left out"):
+            mine = viz.my_hips(settings=get_settings(archive_url=base))
+        assert [h["name"] for h in mine] == ["mine-AAAAAAAAAAAAAAAAAAAAAA"] and mine.shared == []
+        assert mine.shared_left_out == answer["shared_with_me_left_out"]
         clock.now += 30  # the token's answer is due, the hub still lost: its last answer stands (a minute)
         assert get("hips/~/mine-AAAAAAAAAAAAAAAAAAAAAA/properties").status_code == 200
         assert get("download/grp").status_code == 503
@@ -437,4 +465,118 @@ def test_her_own_data_is_served_by_her_token_alone_while_the_hub_cannot_say_grou
         assert lost.status_code == 503 and "hub is unavailable" in lost.text, lost.text
         stand_in.down = False
         assert get("download/grp").status_code == 200  # a member of survey, the hub back
+        listing = get("hips/~/")  # and the list has cy's HiPS again, nothing said left out
+        assert [h["name"] for h in listing.json()["shared_with_me"]] == ["theirs-BBBBBBBBBBBBBBBBBBBBBB"]
+        assert "shared_with_me_left_out" not in listing.json() and HUB_UNASKED_HEADER not in listing.headers
         assert get("sia/query", POS="CIRCLE 10 0 1", RESPONSEFORMAT="json").status_code == 200
+
+
+@contextlib.contextmanager
+def _hanging_hub():
+    """``(url, hung)``: the API URL of a hub that hangs (a listening socket nobody accepts on: the kernel completes the
+    connections, nobody reads or answers them) and that socket, whose backlog holds one connection per question."""
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(64)
+        yield f"http://127.0.0.1:{hung.getsockname()[1]}/hub/api", hung
+
+
+def _questions(hung, at_least: int) -> int:
+    """How many questions were asked of the hanging hub ``hung``: the connections waiting in its backlog (``at_least``
+    of them waited for, those asked in the background may still be connecting; then any more there)."""
+    hung.settimeout(30)
+    asked = []
+    try:
+        for _ in range(at_least):
+            asked.append(hung.accept()[0])
+        hung.setblocking(False)
+        while True:
+            asked.append(hung.accept()[0])
+    except (BlockingIOError, TimeoutError):
+        pass
+    finally:
+        for conn in asked:
+            conn.close()
+    return len(asked)
+
+
+def test_a_hanging_hub_is_waited_for_once_then_not_until_it_answers(hub, tmp_path):
+    """archive26: while the hub hangs (accepts the connection, never answers), every request whose kept token answer
+    was due waited ``hub_timeout`` (10 s) before the hub-down grace applied, every time, all of them joined to one
+    question that HubAuth's own client kept waiting for 300 s. Now the first question that goes unanswered is the
+    only wait: the next requests are answered at once from the hub's last answer (its own HiPS, her image, a TAP
+    query), and say so (``X-Astrohub-Hub-Unasked``), while one question to the hub stays in flight; a request that
+    needs another question (a user's groups, for cy's HiPS shared with her group) is a 503 at once, and a token the
+    hub never answered is not let in. The hub is asked twice in all: the question that went unanswered and the one
+    in flight (counted at the hanging socket). No durations: ``hub_timeout`` is 0.5 s for the first question (the
+    hang noticed), then an hour, longer than this test may run, so that a request that waited for the hub would fail
+    the test (the client's 30 s), not slow it."""
+    import requests
+    from tornado_thread import serving
+
+    from astrohub_archive.app import ArchiveState, make_app
+
+    stand_in, clock, make = hub
+    auth = make()
+    state = ArchiveState(index_path=_images(tmp_path), data_root=tmp_path, auth=auth, hips_dir=_two_hips(tmp_path))
+    with _hanging_hub() as (hung_url, hung), serving(lambda: make_app(state)) as base:
+        def get(path, token="bea-token", **params):
+            return requests.get(f"{base}/{path}", params=params, headers={"Authorization": f"token {token}"},
+                                timeout=30)
+
+        first = get("hips/~/mine-AAAAAAAAAAAAAAAAAAAAAA/properties")
+        assert first.status_code == 200 and HUB_UNASKED_HEADER not in first.headers
+        assert stand_in.asked == {"token": 1, "groups": 0}
+        auth.hub_auth.api_url, auth.hub_timeout = hung_url, 0.5  # the hub now hangs
+        clock.now += 6  # her token's answer is due
+        noticed = get("download/mine")  # waits 0.5 s for the hub, then the hub's last answer stands
+        assert noticed.status_code == 200 and "not answering" in noticed.headers[HUB_UNASKED_HEADER], noticed.headers
+        auth.hub_timeout = 3600.0  # a question to the hub now stays in flight as long as this test runs
+        tap = {"REQUEST": "doQuery", "LANG": "ADQL", "FORMAT": "csv",
+               "QUERY": "SELECT COUNT(*) AS n FROM TAP_SCHEMA.tables"}
+        for path, params in [("hips/~/mine-AAAAAAAAAAAAAAAAAAAAAA/properties", {})] * 10 + [
+                ("download/mine", {}), ("download/pub", {}), ("tap/sync", tap)]:
+            served = get(path, **params)
+            assert served.status_code == 200, (path, served.text)
+            assert "hub could not be asked" in served.headers[HUB_UNASKED_HEADER], (path, served.headers)
+        for refused in (get("hips/~/theirs-BBBBBBBBBBBBBBBBBBBBBB/properties"), get("download/grp"),
+                        get("download/mine", token="cy-token")):  # her groups; a token the hub never answered
+            assert refused.status_code == 503 and int(refused.headers["Retry-After"]) > 0, refused.text
+            assert "hub is unavailable: it has not answered" in refused.text, refused.text
+        listing = get("hips/~/")  # her own HiPS, cy's shared with her group left out
+        assert listing.status_code == 200 and listing.json()["shared_with_me"] == [], listing.text
+        assert "left out" in listing.json()["shared_with_me_left_out"], listing.text
+        assert _questions(hung, at_least=2) == 2  # the one that went unanswered, and the one in flight
+        assert stand_in.asked == {"token": 1, "groups": 0}
+
+
+def test_a_hub_that_answers_again_is_asked_as_usual(hub):
+    """Once a question went unanswered (past ``hub_timeout``), the next is asked, not refused for the hub's past hang,
+    and its answer taken: the hub back, a token it never answered is let in, and then a revoked one refused (never
+    the old answer). The old code failed here: only each caller's wait ended at ``hub_timeout``; the question itself
+    stayed in flight (HubAuth's client waits 300 s), the next request for that token joined it, and got its failure
+    (the hung hub gone, connection refused) although the hub was back."""
+    from astrohub_archive.faults import HubUnavailableFault
+
+    stand_in, clock, make = hub
+    stand_in.tokens["cy-token"] = {"kind": "user", "name": "cy", "admin": False,
+                                   "scopes": ["access:services!service=archive"]}
+
+    async def scenario():
+        auth = make()
+        assert (await auth.identity(_Handler("bea-token"))).user == "bea"
+        hub_url = auth.hub_auth.api_url
+        with _hanging_hub() as (hung_url, hung):
+            auth.hub_auth.api_url, auth.hub_timeout = hung_url, 0.5
+            with pytest.raises(HubUnavailableFault, match="did not answer the check of this token within 0.5 s"):
+                await auth.identity(_Handler("cy-token"))
+        auth.hub_auth.api_url = hub_url  # the hub is back
+        handler = _Handler("cy-token")
+        assert (await auth.identity(handler)).user == "cy" and not handler.headers
+        clock.now += 6
+        del stand_in.tokens["bea-token"]  # revoked
+        with pytest.raises(AuthFault, match="not valid"):
+            await auth.identity(_Handler("bea-token"))
+
+    asyncio.run(scenario())
+    assert stand_in.asked["token"] == 3

@@ -132,3 +132,27 @@ def test_the_group_recheck_is_a_setting_in_seconds_refused_naming_where_it_is_se
         assert "archive.groupRecheckSeconds" in err and "archive.group_recheck" in err, err
     monkeypatch.setenv("ASTROHUB_ARCHIVE_GROUP_RECHECK_SECONDS", "-5")
     assert "ASTROHUB_ARCHIVE_GROUP_RECHECK_SECONDS" in _usage_error([], capsys)
+
+
+def test_the_hub_down_grace_is_a_setting_in_seconds_refused_naming_where_it_is_set(monkeypatch, capsys):
+    """archive26: how long the hub's last answer about a token stands while the hub cannot be asked was the constant
+    60 s, which a hub pod rescheduled on Kubernetes (minutes) outlasts. ``--hub-down-grace-seconds``
+    (``ASTROHUB_ARCHIVE_HUB_DOWN_GRACE_SECONDS``, which the chart and astrohub.toml set) reaches the Authenticator;
+    a bad value is refused naming the variable and the settings that set it."""
+    from astrohub_archive.auth import HUB_DOWN_GRACE, Authenticator
+
+    monkeypatch.delenv("ASTROHUB_ARCHIVE_HUB_DOWN_GRACE_SECONDS", raising=False)
+    assert build_parser().parse_args([]).hub_down_grace_seconds is None  # the Authenticator's default
+    assert Authenticator.create(None, None, False).hub_down_grace == HUB_DOWN_GRACE == 60
+    assert build_parser().parse_args(["--hub-down-grace-seconds", "0"]).hub_down_grace_seconds == 0
+    monkeypatch.setenv("ASTROHUB_ARCHIVE_HUB_DOWN_GRACE_SECONDS", "300")
+    seconds = build_parser().parse_args([]).hub_down_grace_seconds
+    assert seconds == 300 and Authenticator.create(None, None, False, None, seconds).hub_down_grace == 300
+    for bad in ("-1", "nan", "inf", "a minute"):
+        err = _usage_error(["--hub-down-grace-seconds", bad], capsys)
+        assert f"argument --hub-down-grace-seconds: {bad!r}: give the seconds" in err and "0 or more" in err, err
+        assert "archive.hubDownGraceSeconds" in err and "archive.hub_down_grace" in err, err
+    monkeypatch.setenv("ASTROHUB_ARCHIVE_HUB_DOWN_GRACE_SECONDS", "-5")
+    assert "ASTROHUB_ARCHIVE_HUB_DOWN_GRACE_SECONDS" in _usage_error([], capsys)
+    with pytest.raises(ValueError, match="--hub-down-grace-seconds -1.0: give seconds, 0 or more"):
+        Authenticator.create(None, None, False, None, -1.0)

@@ -113,6 +113,25 @@ def test_astrohub_toml_sets_the_archives_group_recheck(tmp_path):
             argv(group_recheck=bad)
 
 
+def test_astrohub_toml_sets_the_archives_hub_down_grace(tmp_path):
+    """archive26: ``archive.hub_down_grace`` reaches the archive's ``--hub-down-grace-seconds`` (unset: the archive's
+    own default, no flag; 0 passed on: no grace); negative or not a number is refused when the configuration is read,
+    naming the key. Before, the grace was a constant (60 s) no setting reached."""
+    from astrohub_archive.app import build_parser
+
+    def argv(**archive) -> list[str]:
+        config, layout = make(tmp_path, archive={"port": 9004, **archive})
+        return {s.name: s for s in plan_components(config, layout, TOKENS, proxy_command="c", bin_dir=Path("/b"),
+                                                   archive_command=["astrohub-archive"])}["archive"].argv
+
+    assert "--hub-down-grace-seconds" not in argv()
+    for seconds in (0, 2.5, 300):
+        assert build_parser().parse_args(argv(hub_down_grace=seconds)[1:]).hub_down_grace_seconds == seconds
+    for bad in (-1, "soon", float("nan"), float("inf")):
+        with pytest.raises(Exception, match="hub_down_grace"):
+            argv(hub_down_grace=bad)
+
+
 def test_the_archive_loads_the_installs_compiled_kernel_from_a_cache_of_its_own(tmp_path):
     """The archive's positional joins call the crossmatch kernel: without a writable numba cache seeded
     from the install's, every start compiled it for 25 to 65 s (holding the GIL), joins meanwhile on

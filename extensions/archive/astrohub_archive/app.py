@@ -237,6 +237,20 @@ def recheck_seconds(text: str | float) -> float:
     return seconds
 
 
+def grace_seconds(text: str | float) -> float:
+    """``--hub-down-grace-seconds`` (``ASTROHUB_ARCHIVE_HUB_DOWN_GRACE_SECONDS``): seconds, 0 or more."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 <= seconds < float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give the seconds the hub's last answer about a token stands while the hub cannot be asked, 0 "
+            "or more (0: none; ASTROHUB_ARCHIVE_HUB_DOWN_GRACE_SECONDS; the chart's archive.hubDownGraceSeconds; "
+            "astrohub.toml's archive.hub_down_grace)")
+    return seconds
+
+
 def _env(name: str, default=None):
     return os.environ.get(f"ASTROHUB_ARCHIVE_{name.upper().replace('-', '_')}", default)
 
@@ -296,6 +310,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "loses its proprietary images and shared HiPS (default 5, "
                         "astrohub_archive.auth.Authenticator.group_recheck_seconds; 0: asked at every request; "
                         "the chart's archive.groupRecheckSeconds, astrohub.toml's archive.group_recheck)")
+    p.add_argument("--hub-down-grace-seconds", type=grace_seconds, default=_env("hub-down-grace-seconds"),
+                   help="how long the hub's last answer that a token is someone's stands while the hub cannot be "
+                        "asked (down, restarting, hanging): people keep their own and public data through a hub "
+                        "restart; a user's groups never do (default 60, astrohub_archive.auth.HUB_DOWN_GRACE; 0: "
+                        "none; the chart's archive.hubDownGraceSeconds, astrohub.toml's archive.hub_down_grace)")
     p.add_argument("--update-every", type=float, default=_env("update-every", DEFAULT_UPDATE_EVERY),
                    help="seconds between incremental index updates in a background thread (default: daily; "
                         "0 disables; a missing index is always built at start)")
@@ -420,7 +439,8 @@ def main(argv: list[str] | None = None) -> int:
     prefix = args.prefix or os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/")
     use_hub = bool(os.environ.get("JUPYTERHUB_API_TOKEN") and os.environ.get("JUPYTERHUB_API_URL"))
     try:
-        auth = Authenticator.create(args.token, args.tokens, use_hub, args.group_recheck_seconds)
+        auth = Authenticator.create(args.token, args.tokens, use_hub, args.group_recheck_seconds,
+                                    args.hub_down_grace_seconds)
     except ValueError as exc:
         print(f"astrohub-archive: error: {exc}", file=sys.stderr)
         return 2

@@ -36,7 +36,9 @@ Its owner shares one with a hub group they belong to (``PUT hips/~/<name>/shares
 workspace is its hub group ``ws-<name>``; 403 for a group they are not in): the group's members find it in
 their ``GET hips/~/`` (``shared_with_me``) and read its files with their own token, as the groups of
 proprietary images are checked (:class:`~platform_lib.imageindex.Viewer`, its groups from the hub); any
-other token is still answered 404. ``DELETE hips/~/<name>/shares/<group>`` stops sharing, and gives the
+other token is still answered 404. While the hub cannot be asked for the caller's groups, ``GET hips/~/``
+still lists their own HiPS, without those shared with their groups, and says so (``shared_with_me_left_out``
+and the header :data:`~astrohub_archive.auth.HUB_UNASKED_HEADER`). ``DELETE hips/~/<name>/shares/<group>`` stops sharing, and gives the
 HiPS a new name, since a member may have kept the old URL, which is the key to its tiles (its ``id``, the
 first name, stays). The folders
 live in ``<hips root>/~users/`` (a name the public ``hips/<name>`` route never serves, kept by the
@@ -50,7 +52,8 @@ that has had no word for the rest's expiry (the archive's ``--hips-rest-expiry``
 default: its kernel stopped, say, or the rest was refused) is abandoned: the next look at the records (a
 listing, an upload's reservation, the archive's start) removes it, freeing its room and its place, and its
 owner's listing names it under ``expired`` with the reason for a day.
-May import tornado, platform_lib.viz and platform_lib.atomic, and this package's faults, base and ``_tiles``.
+May import tornado, platform_lib.viz and platform_lib.atomic, and this package's faults, auth (its header), base
+and ``_tiles``.
 """
 
 from __future__ import annotations
@@ -81,12 +84,13 @@ from platform_lib.atomic import write_atomic
 from platform_lib.urlpath import not_utf8
 
 from astrohub_archive._tiles import PACK, PACK_INDEX, TilePack
+from astrohub_archive.auth import HUB_UNASKED_HEADER
 from astrohub_archive.base import HeadAsGet, allowed_methods, not_allowed
 from astrohub_archive.faults import AuthFault, HubUnavailableFault
 
 __all__ = ["HipsErrors", "Reservation", "UserHipsStore", "UserHipsError", "UserHipsListHandler", "UserHipsRestHandler",
            "UserHipsSharesHandler",
-           "USERS", "MAX_PER_OWNER", "MAX_UPLOAD", "OWNER_MAX", "TOTAL_MAX", "signed_in_groups", "signed_in_user",
+           "USERS", "MAX_PER_OWNER", "MAX_UPLOAD", "OWNER_MAX", "TOTAL_MAX", "signed_in_user",
            "signed_in_viewer"]
 
 log = logging.getLogger("astrohub_archive")
@@ -917,13 +921,6 @@ def _as_http_errors(handler: tornado.web.RequestHandler):
         raise unavailable from None
 
 
-async def signed_in_groups(handler: tornado.web.RequestHandler, state, viewer):
-    """``viewer`` (from :func:`signed_in_viewer`) with their hub groups (:meth:`~astrohub_archive.auth.
-    Authenticator.with_groups`); 503 while the hub cannot say them."""
-    with _as_http_errors(handler):
-        return await state.auth.with_groups(viewer)
-
-
 async def signed_in_user(handler: tornado.web.RequestHandler, state) -> str:
     """The name of the user whose token ``handler``'s request carries, from the token check alone (no group
     decides what one does with one's own HiPS: their groups are not asked); HTTP 401 without one, 403 for a
@@ -1104,10 +1101,16 @@ class UserHipsListHandler(HipsErrors):
         viewer = await signed_in_viewer(self, self.state, group_decides=lambda who: False)
         owner = viewer.user
         loop = asyncio.get_running_loop()
-        shared = []
+        shared, left_out = [], {}
         if await loop.run_in_executor(self.state.executor, self.store.shared_by_others, viewer):
-            viewer = await signed_in_groups(self, self.state, viewer)  # a group decides what is shared with them
-            shared = await loop.run_in_executor(self.state.executor, self.store.shared_with, viewer)
+            try:  # a group decides what is shared with them
+                viewer = await self.state.auth.with_groups(viewer)
+            except HubUnavailableFault as exc:  # her own HiPS still listed; those shared with her groups not known
+                why = f"the HiPS other users share with your groups are left out, as your groups are not known: {exc}"
+                left_out = {"shared_with_me_left_out": why}
+                self.set_header(HUB_UNASKED_HEADER, why.encode("ascii", "replace").decode())
+            else:
+                shared = await loop.run_in_executor(self.state.executor, self.store.shared_with, viewer)
         kept = await loop.run_in_executor(self.state.executor, self.store.listing, owner)
         expired = await loop.run_in_executor(self.state.executor, self.store.expired, owner)
         room = await loop.run_in_executor(self.state.executor, self.store.room, owner)
@@ -1116,7 +1119,7 @@ class UserHipsListHandler(HipsErrors):
         self.set_header("Cache-Control", "private, no-cache")
         self.finish(json.dumps({"owner": owner, "hips": items, **room,
                                 "shared_with_me": [{**i, "url": self.url_of(i["name"])} for i in shared],
-                                "expired": expired}))
+                                **left_out, "expired": expired}))
 
     async def post(self) -> None:
         title = self.get_query_argument("title", "") or ""
