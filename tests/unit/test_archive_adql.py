@@ -929,9 +929,39 @@ def test_an_unnamed_adql_function_column_is_named_after_the_function():
     table, _ = _run("SELECT DISTANCE(POINT(ra, dec), POINT(10, 21)), COORD1(POINT(ra, dec)), ivo_hasword(name, 'galaxy'),"
                     " ivo_nocasematch(name, 'x%'), ROUND(ra), COUNT(*) FROM TAP_UPLOAD.mine GROUP BY ra, dec, name",
                     _upload(mine))
-    assert table.colnames == ["distance", "coord1", "ivo_hasword", "ivo_nocasematch", "round", "count"]
-    assert table["distance"][0] == pytest.approx(1.0) and table["ivo_hasword"][0] == 1
-    assert str(table["distance"].unit) == "deg"
+    assert table.colnames == ["distance_1", "coord1_2", "ivo_hasword", "ivo_nocasematch", "round_ra", "count_all"]
+    assert table["distance_1"][0] == pytest.approx(1.0) and table["ivo_hasword"][0] == 1
+    assert str(table["distance_1"].unit) == "deg"
+
+
+def test_generated_column_names_are_unreserved_unique_adql_identifiers_a_query_can_reuse():
+    """TAP 1.1 4.2: a generated name "should be a valid ADQL identifier". An unnamed COUNT(*), MAX(mag), ROUND(ra)
+    were ``count``, ``max``, ``round``, ADQL reserved words (a query reading the answer as an upload had to write
+    ``p."count"``, and ADQL services that rename reserved upload columns, as DaCHS does, renamed them), LOG10 was
+    ``log`` and LOG ``ln``, and a generated name took the user's own alias (``1 AS count_2`` became ``count_2_3``).
+    Now: the function's name and the one column it reads, ``count_all`` for COUNT(*), or the item's position."""
+    import io
+    import re
+
+    from astropy.table import Table
+
+    from astrohub_archive.tapschema import ADQL_RESERVED
+
+    mine = Table({"id": [1, 2, 3], "ra": [10.0, 10.0, 12.0], "dec": [20.0, 20.0, 21.0], "mag": [1.0, 3.0, 2.0]})
+    table, _ = _run("SELECT COUNT(*), COUNT(mag), MAX(mag), AVG(mag), LOG10(ra), LOG(ra), ROUND(ra, 1), ra + 1, "
+                    "DISTANCE(POINT(ra, dec), POINT(10, 20)), RAND(1), STDDEV(mag), 1 AS count_all, ra, 2 AS count_2 "
+                    "FROM TAP_UPLOAD.mine GROUP BY ra, dec ORDER BY ra", _upload(mine))
+    assert table.colnames == ["count_all_1", "count_mag", "max_mag", "avg_mag", "log10_ra", "log_ra", "round_ra",
+                              "col", "distance_9", "rand_10", "stddev", "count_all", "ra", "count_2"]
+    assert all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", n) and n.upper() not in ADQL_RESERVED for n in table.colnames)
+    assert len({n.lower() for n in table.colnames}) == len(table.colnames)
+    assert list(table["count_all_1"]) == [2, 1] and list(table["max_mag"]) == [3.0, 2.0]
+    # the answer, uploaded again, is read by its names as they are (no delimited identifiers)
+    buf = io.BytesIO()
+    table.write(buf, format="votable")
+    again, _ = _run("SELECT p.count_all_1 + p.count_mag AS n, p.max_mag FROM TAP_UPLOAD.mine AS p ORDER BY n",
+                    read_uploads({"mine": buf.getvalue()}))
+    assert list(again["n"]) == [2, 4] and list(again["max_mag"]) == [2.0, 3.0]
 
 
 def test_nulls_sort_after_every_value_as_in_postgresql():
