@@ -1761,15 +1761,17 @@ _REGULAR_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 def _generated_name(proj: exp.Alias, i: int, function: str | None, sources: dict[str, Source]) -> str:
     """The name of the ``i``-th (from 0) select item ``proj``, which the query leaves unnamed (TAP 1.1 section 4.2:
     "generated names must be unique (within the output table) and should be valid ADQL identifiers"): the
-    function's name where that is not a reserved word (``ivo_hasword``, ``stddev``, ``ln``), ``col`` for other
+    function's name where that is not a reserved word (``ivo_hasword``, ``stddev``, ``sign``), ``col`` for other
     expressions; a reserved word (``COUNT``, ``MAX``, ``DISTANCE``, ``ROUND``: ADQL 2.1 section 2.1.2) followed by
     the one column it reads (``max_Hpmag``, ``count_HIP``), ``count_all`` for ``COUNT(*)``, else by its position in
     the select list (``distance_1``, ``rand_2``). :func:`_output_columns` makes the names unique."""
     inner = proj.this
-    if function is None and proj.alias != _GENERATED + "rand":
+    word = function
+    if word is None and proj.alias == _GENERATED + "rand":
+        word = "rand"  # a seeded RAND(x), rewritten into a CASE by _seed_rand
+    elif word is None:
         key = inner.key.lower() if isinstance(inner, exp.Func) and not isinstance(inner, exp.Anonymous) else "col"
-        function = _ADQL_NAMES.get(key, key)
-    word = function or "rand"
+        word = _ADQL_NAMES.get(key, key)
     if word.upper() not in ADQL_RESERVED:
         return word
     if isinstance(inner, exp.Count) and isinstance(inner.this, exp.Star):
