@@ -748,7 +748,7 @@ TRIAGE: list[tuple[str, str, list[str]]] = [
              "for great-circle sides at right angles to a cross's arms, which neither draws", ["box_high", "area",
                                                                                              "box_value"]),
     ("open", "an unnamed column's name: `col`, `count_all` here, words made from an object's address there "
-             "(`nddougbuposa`); both unique, unreserved ADQL identifiers (TAP 1.1 4.2; ours were `count`, reserved, "
+             "(`nddougbuposa`); both unique, unreserved ADQL identifiers (TAP 1.1 3.2; ours were `count`, reserved, "
              "before session 26)", ["unnamed_expr"]),
     ("open", "names from the data definition: `I_311`, `HIP` here, lower case there; `\"dec\"` quoted here (TAP 1.1 "
              "4.3: a name that must be delimited is given with its quotes; DEC is an SQL-92 reserved word)",

@@ -97,7 +97,7 @@ def test_units_are_written_in_vounit():
 @pytest.mark.parametrize("serialization", ["tabledata", "binary2"])
 def test_unicode_text_of_an_upload_round_trips_with_its_declared_datatype(serialization):
     """An upload's ``unicodeChar`` column (as astropy and pyvo write a ``str`` column) came back ``char`` where its
-    values were ASCII (the writer chose by content; TAP 1.1 4.2 sets a FIELD's datatype from the table's, here the
+    values were ASCII (the writer chose by content; TAP 1.1 3.2 sets a FIELD's datatype from the table's, here the
     upload's), as DaCHS answers it. Non-ASCII names (an en dash, Chinese, outside the Basic Multilingual Plane)
     come back as sent, ``unicodeChar`` too, through selecting, LOWER and a WHERE on them, in every VOTable form."""
     from astropy.io.votable import from_table, parse_single_table

@@ -1759,7 +1759,7 @@ _REGULAR_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
 
 def _generated_name(proj: exp.Alias, i: int, function: str | None, sources: dict[str, Source]) -> str:
-    """The name of the ``i``-th (from 0) select item ``proj``, which the query leaves unnamed (TAP 1.1 section 4.2:
+    """The name of the ``i``-th (from 0) select item ``proj``, which the query leaves unnamed (TAP 1.1 section 3.2:
     "generated names must be unique (within the output table) and should be valid ADQL identifiers"): the
     function's name where that is not a reserved word (``ivo_hasword``, ``stddev``, ``sign``), ``col`` for other
     expressions; a reserved word (``COUNT``, ``MAX``, ``DISTANCE``, ``ROUND``: ADQL 2.1 section 2.1.2) followed by

@@ -93,7 +93,7 @@ def read_uploads(blobs: dict[str, bytes]) -> tuple[dict[str, TableDesc], dict]:
             seen.add(f.name.lower())
             datatype, arraysize, xtype = votable_type(f.type)
             if datatype == "char" and f.name in unicode and not xtypes.get(f.name):
-                datatype = "unicodeChar"  # as the upload declared it (TAP 1.1 4.2: the FIELD's datatype is the table's)
+                datatype = "unicodeChar"  # as the upload declared it (TAP 1.1 3.2: the FIELD's datatype is the table's)
             src = table[f.name]
             cols.append(ColumnDesc(f.name, datatype, arraysize, unit=vounit(src.unit),
                                    ucd=src.meta.get("ucd", "") if hasattr(src, "meta") else "",
