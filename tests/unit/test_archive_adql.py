@@ -937,7 +937,7 @@ def test_an_unnamed_adql_function_column_is_named_after_the_function():
 def test_generated_column_names_are_unreserved_unique_adql_identifiers_a_query_can_reuse():
     """TAP 1.1 3.2: a generated name "should be a valid ADQL identifier". An unnamed COUNT(*), MAX(mag), ROUND(ra)
     were ``count``, ``max``, ``round``, ADQL reserved words (a query reading the answer as an upload had to write
-    ``p."count"``, and ADQL services that rename reserved upload columns, as DaCHS does, renamed them), LOG10 was
+    ``p."count"`` on ADQL services: DaCHS's parser refuses ``p.count``), LOG10 was
     ``log`` and LOG ``ln``, and a generated name took the user's own alias (``1 AS count_2`` became ``count_2_3``).
     Now: the function's name and the one column it reads, ``count_all`` for COUNT(*), or the item's position."""
     import io
