@@ -331,3 +331,38 @@ def test_a_users_journey_through_the_declared_functions_seeded_rand_and_area_of_
     met = svc.run_sync("SELECT o.obs_id FROM ivoa.obscore AS o JOIN TAP_UPLOAD.mine AS m "
                        "ON 1 = INTERSECTS(o.s_region, m.s_region)", uploads={"mine": mine}).to_table()
     assert row["obs_id"] in list(met["obs_id"])
+
+
+def test_observatories_uploaded_with_pyvo_keep_their_names_and_generated_names_read_back_unquoted(platform):
+    """tapnames26, as a user with pyvo behind the proxy: a catalogue of observatories with non-ASCII names (an en
+    dash, Chinese) uploaded comes back as sent, both text columns ``unicodeChar`` as the upload declared them (the
+    ASCII one came back ``char``); an unnamed ``COUNT(*)`` and ``MAX(elevation)`` are ``count_all`` and
+    ``max_elevation`` (they were ``count`` and ``max``, ADQL reserved words), which read back as they are from that
+    answer uploaded again."""
+    import pyvo
+    from astropy.table import Table
+
+    if not platform.config.archive.enabled:
+        pytest.skip("the archive service is not enabled in this platform")
+    user = platform.unique("observer")
+    platform.create_user(user)
+    session = requests.Session()
+    session.headers["Authorization"] = f"token {platform.user_token(user)}"
+    svc = pyvo.dal.TAPService(f"{platform.url}services/archive/tap", session=session)
+    names = ["Observatorio del Roque de los Muchachos", "Paranal–Cerro Armazones", "兴隆观测站", "Kitt Peak"]
+    obs = Table({"id": [1, 2, 3, 4], "name": names, "code": ["ORM", "ESO", "XL", "KPNO"],
+                 "elevation": [2396.0, 2635.0, 960.0, 2096.0]})
+    back = svc.run_sync("SELECT * FROM TAP_UPLOAD.obs ORDER BY id", uploads={"obs": obs})
+    assert {f.name: f.datatype for f in back.fielddescs if f.name in ("name", "code")} == {
+        "name": "unicodeChar", "code": "unicodeChar"}
+    table = back.to_table()
+    assert list(table["name"]) == names and list(table["code"]) == ["ORM", "ESO", "XL", "KPNO"]
+    found = svc.run_sync("SELECT id FROM TAP_UPLOAD.obs WHERE name = '兴隆观测站' OR name LIKE 'Paranal–%' ORDER BY id",
+                         uploads={"obs": obs}).to_table()
+    assert list(found["id"]) == [2, 3]
+    counted = svc.run_sync("SELECT COUNT(*), MAX(elevation) FROM TAP_UPLOAD.obs WHERE code <> 'KPNO'",
+                           uploads={"obs": obs}).to_table()
+    assert counted.colnames == ["count_all", "max_elevation"]
+    again = svc.run_sync("SELECT p.count_all, p.max_elevation FROM TAP_UPLOAD.prev AS p",
+                         uploads={"prev": counted}).to_table()
+    assert (int(again["count_all"][0]), float(again["max_elevation"][0])) == (3, 2635.0)

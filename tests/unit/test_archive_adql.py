@@ -929,9 +929,39 @@ def test_an_unnamed_adql_function_column_is_named_after_the_function():
     table, _ = _run("SELECT DISTANCE(POINT(ra, dec), POINT(10, 21)), COORD1(POINT(ra, dec)), ivo_hasword(name, 'galaxy'),"
                     " ivo_nocasematch(name, 'x%'), ROUND(ra), COUNT(*) FROM TAP_UPLOAD.mine GROUP BY ra, dec, name",
                     _upload(mine))
-    assert table.colnames == ["distance", "coord1", "ivo_hasword", "ivo_nocasematch", "round", "count"]
-    assert table["distance"][0] == pytest.approx(1.0) and table["ivo_hasword"][0] == 1
-    assert str(table["distance"].unit) == "deg"
+    assert table.colnames == ["distance_1", "coord1_2", "ivo_hasword", "ivo_nocasematch", "round_ra", "count_all"]
+    assert table["distance_1"][0] == pytest.approx(1.0) and table["ivo_hasword"][0] == 1
+    assert str(table["distance_1"].unit) == "deg"
+
+
+def test_generated_column_names_are_unreserved_unique_adql_identifiers_a_query_can_reuse():
+    """TAP 1.1 3.2: a generated name "should be a valid ADQL identifier". An unnamed COUNT(*), MAX(mag), ROUND(ra)
+    were ``count``, ``max``, ``round``, ADQL reserved words (a query reading the answer as an upload had to write
+    ``p."count"`` on ADQL services: DaCHS's parser refuses ``p.count``), LOG10 was
+    ``log`` and LOG ``ln``, and a generated name took the user's own alias (``1 AS count_2`` became ``count_2_3``).
+    Now: the function's name and the one column it reads, ``count_all`` for COUNT(*), or the item's position."""
+    import io
+    import re
+
+    from astropy.table import Table
+
+    from astrohub_archive.tapschema import ADQL_RESERVED
+
+    mine = Table({"id": [1, 2, 3], "ra": [10.0, 10.0, 12.0], "dec": [20.0, 20.0, 21.0], "mag": [1.0, 3.0, 2.0]})
+    table, _ = _run("SELECT COUNT(*), COUNT(mag), MAX(mag), AVG(mag), LOG10(ra), LOG(ra), ROUND(ra, 1), ra + 1, "
+                    "DISTANCE(POINT(ra, dec), POINT(10, 20)), RAND(1), STDDEV(mag), 1 AS count_all, ra, 2 AS count_2 "
+                    "FROM TAP_UPLOAD.mine GROUP BY ra, dec ORDER BY ra", _upload(mine))
+    assert table.colnames == ["count_all_1", "count_mag", "max_mag", "avg_mag", "log10_ra", "log_ra", "round_ra",
+                              "col", "distance_9", "rand_10", "stddev", "count_all", "ra", "count_2"]
+    assert all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", n) and n.upper() not in ADQL_RESERVED for n in table.colnames)
+    assert len({n.lower() for n in table.colnames}) == len(table.colnames)
+    assert list(table["count_all_1"]) == [2, 1] and list(table["max_mag"]) == [3.0, 2.0]
+    # the answer, uploaded again, is read by its names as they are (no delimited identifiers)
+    buf = io.BytesIO()
+    table.write(buf, format="votable")
+    again, _ = _run("SELECT p.count_all_1 + p.count_mag AS n, p.max_mag FROM TAP_UPLOAD.mine AS p ORDER BY n",
+                    read_uploads({"mine": buf.getvalue()}))
+    assert list(again["n"]) == [2, 4] and list(again["max_mag"]) == [2.0, 3.0]
 
 
 def test_nulls_sort_after_every_value_as_in_postgresql():
@@ -1001,7 +1031,7 @@ def test_avg_min_max_and_a_numeric_cast_of_a_column_keep_its_unit():
                 "AS c, COUNT(*) AS n, SUM(mag) AS s FROM TAP_UPLOAD.mine AS m GROUP BY mag ORDER BY mag",
                 _upload(mine))
     assert [str(t[c].unit) if t[c].unit else None for c in t.colnames] == ["mag"] * 4 + [None] * 2 + ["mag"]
-    assert [t[c].meta.get("ucd") for c in ("a", "lo", "max", "i", "s")] == [
+    assert [t[c].meta.get("ucd") for c in ("a", "lo", "max_mag", "i", "s")] == [
         "phot.mag;stat.mean", "phot.mag;stat.min", "phot.mag;stat.max", "phot.mag;meta.main", "phot.mag"]
     assert t["s"].description == "sum of mag" and t["s"].tolist() == [1.0, 2.0, 4.0]
     assert t["a"].tolist() == [1.0, 2.0, 4.0] and t["i"].tolist() == [1, 2, 4]
@@ -1035,7 +1065,7 @@ def test_coordinates_are_in_degrees_and_a_count_is_a_number():
     rows; ours declared neither (no unit, no UCD) where DaCHS declares ``deg`` and ``meta.number``."""
     t, _ = _run("SELECT COORD1(POINT(ra, dec)) AS c1, COORD2(POINT(ra, dec)), COUNT(*) AS n FROM TAP_UPLOAD.mine "
                 "GROUP BY ra, dec", _upload(_stars(2)))
-    assert t.colnames == ["c1", "coord2", "n"]
+    assert t.colnames == ["c1", "coord2_2", "n"]
     assert [str(t[c].unit) if t[c].unit else None for c in t.colnames] == ["deg", "deg", None]
     assert t["n"].meta.get("ucd") == "meta.number" and t["n"].tolist() == [1, 1]
 
@@ -1086,9 +1116,9 @@ def test_in_unit_converts_a_column_to_the_unit_asked_for():
     up = _upload(mine)
     t, _ = _run("SELECT id, IN_UNIT(plx, 'arcsec') AS p, IN_UNIT(m.pm, 'deg/yr'), ROUND(plx, 1) AS r FROM "
                 "TAP_UPLOAD.mine AS m WHERE IN_UNIT(plx, 'arcsec') > 0.01 ORDER BY id", up)
-    assert t.colnames == ["id", "p", "in_unit", "r"] and t["id"].tolist() == [2]
-    assert t["p"][0] == pytest.approx(0.02085, rel=1e-12) and t["in_unit"][0] == pytest.approx(182.88 / 3.6e6)
-    assert _units(t) == {"id": None, "p": "arcsec", "in_unit": "deg / yr", "r": "mas"}
+    assert t.colnames == ["id", "p", "in_unit_pm", "r"] and t["id"].tolist() == [2]
+    assert t["p"][0] == pytest.approx(0.02085, rel=1e-12) and t["in_unit_pm"][0] == pytest.approx(182.88 / 3.6e6)
+    assert _units(t) == {"id": None, "p": "arcsec", "in_unit_pm": "deg / yr", "r": "mas"}
     assert t["p"].meta.get("ucd") == "pos.parallax.trig"
 
 

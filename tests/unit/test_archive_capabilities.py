@@ -217,4 +217,4 @@ def test_a_seeded_rand_is_repeatable_in_a_query_and_across_queries():
     assert unseeded[0] != unseeded[1]
     table, _ = run_plan(translate("SELECT RAND(1), RAND(2), RAND() FROM TAP_UPLOAD.mine", tables, uploads[0]),
                         tables=tables, state=None, viewer=Viewer(), access_base="", maxrec=100, uploads=uploads[1])
-    assert table.colnames == ["rand", "rand_2", "rand_3"]  # named as RAND() is, not "case"
+    assert table.colnames == ["rand_1", "rand_2", "rand_3"]  # named as RAND() is, not "case" (RAND is reserved)

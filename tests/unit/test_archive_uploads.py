@@ -92,3 +92,38 @@ def test_units_are_written_in_vounit():
     assert vounit("km / s") == "km.s**-1" and vounit("deg") == "deg" and vounit("mag") == "mag"
     assert vounit("erg / (cm2 s)") == "erg.s**-1.cm**-2"  # deprecated in VOUnit: no warning for the reader
     assert vounit("e-/s") == "e-/s" and vounit("") == vounit(None) == ""  # unknown to astropy: passed on as is
+
+
+@pytest.mark.parametrize("serialization", ["tabledata", "binary2"])
+def test_unicode_text_of_an_upload_round_trips_with_its_declared_datatype(serialization):
+    """An upload's ``unicodeChar`` column (as astropy and pyvo write a ``str`` column) came back ``char`` where its
+    values were ASCII (the writer chose by content; TAP 1.1 3.2 sets a FIELD's datatype from the table's, here the
+    upload's), as DaCHS answers it. Non-ASCII names (an en dash, Chinese, outside the Basic Multilingual Plane)
+    come back as sent, ``unicodeChar`` too, through selecting, LOWER and a WHERE on them, in every VOTable form."""
+    from astropy.io.votable import from_table, parse_single_table
+    from astropy.table import Table
+
+    from astrohub_archive.adql import translate
+    from astrohub_archive.engine import run_plan
+    from astrohub_archive.tapschema import table_set
+    from astrohub_archive.writers import render_table
+    from platform_lib.imageindex import Viewer
+
+    names = ["Observatorio del Roque de los Muchachos", "Paranal–Cerro Armazones", "兴隆观测站", "Kitt Peak", "𝔗 test"]
+    sent = Table({"id": np.arange(1, 6, dtype=np.int32), "name": names, "code": ["ORM", "ESO", "XL", "KPNO", "T"]})
+    buf = io.BytesIO()
+    from_table(sent).to_xml(buf, tabledata_format=serialization)
+    descs, data = uploads.read_uploads({"obs": buf.getvalue()})
+    assert [(c.name, c.datatype) for c in descs["obs"].columns] == [("id", "int"), ("name", "unicodeChar"),
+                                                                     ("code", "unicodeChar")]
+    tables = table_set(None, None)
+    plan = translate("SELECT o.*, LOWER(o.name) AS lo FROM TAP_UPLOAD.obs AS o WHERE o.name LIKE '%–%' OR "
+                     "o.name = '兴隆观测站' OR o.code = 'KPNO' OR o.name LIKE '𝔗%' ORDER BY o.id", tables, descs)
+    table, _ = run_plan(plan, tables=tables, state=None, viewer=Viewer(), access_base="", maxrec=100, uploads=data)
+    for fmt in ("votable", "votable-b2"):
+        back = parse_single_table(io.BytesIO(render_table(table, fmt)))
+        assert {f.name: f.datatype for f in back.fields} == {"id": "int", "name": "unicodeChar",
+                                                             "code": "unicodeChar", "lo": "unicodeChar"}
+        got = back.to_table()
+        assert list(got["name"]) == names[1:] and list(got["code"]) == ["ESO", "XL", "KPNO", "T"]
+        assert list(got["lo"]) == [n.lower() for n in names[1:]]

@@ -41,7 +41,7 @@ from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
 from astrohub_archive.faults import LimitFault, UsageFault
-from astrohub_archive.tapschema import ColumnDesc, TableDesc, TableSet
+from astrohub_archive.tapschema import ADQL_RESERVED, ColumnDesc, TableDesc, TableSet
 
 __all__ = ["Plan", "PositionalJoin", "Source", "translate", "MAX_LENGTH", "MAX_DEPTH", "MAX_VERTICES",
            "GEOMETRY_FUNCTIONS", "ADQL_FUNCTIONS", "EXTRA_FUNCTIONS", "UDFS"]
@@ -434,9 +434,9 @@ def _seed_rand(tree: exp.Expression) -> exp.Expression:
         value = exp.Mul(this=exp.cast(bits, to=exp.DataType.build("DOUBLE")), expression=_num(2.0 ** -53))
         out = exp.Case(ifs=[exp.If(this=exp.Is(this=seed.copy(), expression=exp.Null()), true=exp.Null())],
                        default=value)
-        # selected as it is: its column is "rand", as RAND()'s (not "case")
-        return exp.alias_(out, "rand") if isinstance(node.parent, exp.Select) and node.arg_key == "expressions" \
-            else out
+        # selected as it is: its column is named as RAND()'s is (not "case"): :func:`_generated_name`
+        return exp.alias_(out, _GENERATED + "rand") if isinstance(node.parent, exp.Select) \
+            and node.arg_key == "expressions" else out
 
     return tree.transform(fix, copy=False)
 
@@ -1746,6 +1746,48 @@ def _describe_column(col: exp.Column, sources: dict[str, Source], depth: int = 0
     return None
 
 
+#: The prefix of the name sqlglot's qualifier gives an unnamed select item (``_col_0``), and of the one
+#: :func:`_seed_rand` gives a selected ``RAND(x)``: a name for :func:`_generated_name` to make.
+_GENERATED = "_col_"
+
+#: sqlglot's names of functions ADQL (or /capabilities) names otherwise: an unnamed ``LOG10(x)`` is ``log10_x``, not
+#: ``log_x`` (sqlglot's ``Log``), ``LOG(x)`` ``log_x`` (``Ln``).
+_ADQL_NAMES = {"ln": "log", "log": "log10", "pow": "power", "ceil": "ceiling", "trunc": "truncate", "if": "iif",
+               "countif": "count_if", "stddevsamp": "stddev_samp", "stddevpop": "stddev_pop", "variancepop": "var_pop",
+               "variancesamp": "var_samp"}
+_REGULAR_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+
+
+def _generated_name(proj: exp.Alias, i: int, function: str | None, sources: dict[str, Source]) -> str:
+    """The name of the ``i``-th (from 0) select item ``proj``, which the query leaves unnamed (TAP 1.1 section 3.2:
+    "generated names must be unique (within the output table) and should be valid ADQL identifiers"): the
+    function's name where that is not a reserved word (``ivo_hasword``, ``stddev``, ``sign``), ``col`` for other
+    expressions; a reserved word (``COUNT``, ``MAX``, ``DISTANCE``, ``ROUND``: ADQL 2.1 section 2.1.2) followed by
+    the one column it reads (``max_Hpmag``, ``count_HIP``), ``count_all`` for ``COUNT(*)``, else by its position in
+    the select list (``distance_1``, ``rand_2``). :func:`_output_columns` makes the names unique."""
+    inner = proj.this
+    word = function
+    if word is None and proj.alias == _GENERATED + "rand":
+        word = "rand"  # a seeded RAND(x), rewritten into a CASE by _seed_rand
+    elif word is None:
+        key = inner.key.lower() if isinstance(inner, exp.Func) and not isinstance(inner, exp.Anonymous) else "col"
+        word = _ADQL_NAMES.get(key, key)
+    if word.upper() not in ADQL_RESERVED:
+        return word
+    if isinstance(inner, exp.Count) and isinstance(inner.this, exp.Star):
+        return "count_all"
+    columns = {}
+    for col in inner.find_all(exp.Column):
+        if isinstance(col.this, exp.Star):
+            continue
+        desc = _describe_column(col, sources)
+        name = desc.name if desc is not None else col.name
+        columns.setdefault(name.lower(), name)
+    if len(columns) == 1 and _REGULAR_NAME.match(only := next(iter(columns.values()))):
+        return f"{word}_{only}"
+    return f"{word}_{i + 1}"
+
+
 #: The functions whose value is in the unit of their argument (a column's, when it is one): its unit and UCD carry over.
 _SAME_UNIT = (exp.Round, exp.Trunc, exp.Abs, exp.Floor, exp.Ceil, exp.Neg)
 
@@ -1754,13 +1796,16 @@ def _output_columns(tree, sources: dict[str, Source], delimited: dict[str, str] 
                     functions: dict[int, str] | None = None,
                     in_units: dict[int, ColumnDesc] | None = None) -> dict[str, ColumnDesc]:
     """Name the outermost SELECT's columns (stored case for plain columns, the written case for
-    ``delimited`` aliases, ``count``-style names for unnamed expressions, the ADQL name of the unnamed
-    ``functions`` calls) and describe the plain ones."""
+    ``delimited`` aliases, :func:`_generated_name`'s for unnamed expressions, which never take a name the query
+    gives) and describe the plain ones."""
     first = _outermost_select(tree)
     if first is None:
         return {}
     out: dict[str, ColumnDesc] = {}
     used: set[str] = set()
+    # the names the query gives (aliases, columns selected as they are): a generated name never takes one of them
+    given = {(delimited or {}).get(p.alias.lower(), p.alias).lower() for p in first.expressions
+             if isinstance(p, exp.Alias) and not p.alias.startswith(_GENERATED)}
     for i, proj in enumerate(first.expressions):
         if not isinstance(proj, exp.Alias):
             continue
@@ -1799,11 +1844,10 @@ def _output_columns(tree, sources: dict[str, Source], delimited: dict[str, str] 
                 desc = dataclasses.replace(col, xtype=None)
         if delimited and name.lower() in delimited:
             name = delimited[name.lower()]
-        if name.startswith("_col_"):
-            base = (functions or {}).get(i) or (
-                inner.key.lower() if isinstance(inner, exp.Func) and not isinstance(inner, exp.Anonymous) else "col")
-            name = base if base not in used else f"{base}_{i + 1}"
-        while name.lower() in used:
+        generated = name.startswith(_GENERATED)
+        if generated:
+            name = _generated_name(proj, i, (functions or {}).get(i), sources)
+        while name.lower() in used or (generated and name.lower() in given):
             name = f"{name}_{i + 1}"
         used.add(name.lower())
         proj.set("alias", exp.to_identifier(name, quoted=True))

@@ -384,6 +384,8 @@ def arrow_to_table(arrow, columns: dict):
                 mc.meta["utype"] = desc.utype
             if desc.xtype:
                 mc.meta["xtype"] = desc.xtype
+            if desc.datatype == "unicodeChar" and mc.dtype.kind == "U":  # an upload's, as declared (ASCII or not)
+                mc.meta["datatype"] = "unicodeChar"
             if desc.frame:  # its COOSYS or TIMESYS (ivoa.obscore's positions and times, as SIA declares them)
                 key, frame = desc.frame
                 mc.meta[key] = frame if isinstance(frame, str) else dict(frame)

@@ -6,7 +6,8 @@ Uploads by URL (``UPLOAD=name,http://...``) are fetched by :func:`fetch_url` wit
 credentials, from public addresses only, or from the networks the operator allows (``--upload-from``: an
 observatory's closed network, where every host is private; :func:`check_public`), with the same size
 bound and a timeout.
-Numeric TABLEDATA uploads are read column by column (:func:`_numeric_tabledata`), the rest by astropy.
+Numeric TABLEDATA uploads are read column by column (:func:`_numeric_tabledata`), the rest by astropy. A text
+column the upload declares ``unicodeChar`` is described so (and answered so when selected as it is, ASCII or not).
 Pure apart from parsing bytes and fetching URLs; imports numpy, astropy and pyarrow.
 """
 
@@ -76,6 +77,7 @@ def read_uploads(blobs: dict[str, bytes]) -> tuple[dict[str, TableDesc], dict]:
                     vtable = parse_single_table(io.BytesIO(body), verify="ignore")
                     table = vtable.to_table(use_names_over_ids=True)
                 xtypes = {f.name: f.xtype for f in vtable.fields if f.xtype}
+                unicode = {f.name for f in vtable.fields if f.datatype == "unicodeChar"}
                 _empty_text_as_null(table, [f.name for f in vtable.fields if f.datatype in ("char", "unicodeChar")])
         except Exception as exc:
             raise UsageFault(f"upload {name!r} is not a readable VOTable: {str(exc).splitlines()[0][:200]}") from None
@@ -90,6 +92,8 @@ def read_uploads(blobs: dict[str, bytes]) -> tuple[dict[str, TableDesc], dict]:
                 raise UsageFault(f"upload {name!r} has two columns named {f.name!r}")
             seen.add(f.name.lower())
             datatype, arraysize, xtype = votable_type(f.type)
+            if datatype == "char" and f.name in unicode and not xtypes.get(f.name):
+                datatype = "unicodeChar"  # as the upload declared it (TAP 1.1 3.2: the FIELD's datatype is the table's)
             src = table[f.name]
             cols.append(ColumnDesc(f.name, datatype, arraysize, unit=vounit(src.unit),
                                    ucd=src.meta.get("ucd", "") if hasattr(src, "meta") else "",

@@ -135,7 +135,8 @@ def _dali_text(v) -> str:
 
 def prepare_table(table):
     """A copy of ``table`` whose columns every writer can take: text as ``str`` (ASCII-only text as
-    bytes, so that VOTable calls it ``char``), object columns resolved, numbers in the types VOTable
+    bytes, so that VOTable calls it ``char``, unless the column's ``meta["datatype"]`` is ``unicodeChar``: an
+    upload's column declared so), object columns resolved, numbers in the types VOTable
     and TAP_SCHEMA name (:func:`_votable_number`), masks kept."""
     from astropy.table import MaskedColumn, Table
 
@@ -158,7 +159,7 @@ def prepare_table(table):
             data = np.array(texts, dtype=str) if texts else np.array([], dtype="U1")
         if data.dtype.kind in "SU" and mask.any():  # else a null's hidden text is written: astropy reads
             data = np.where(mask, data.dtype.type(), data)  # BINARY2 text as it is, ignoring the null flag
-        if data.dtype.kind == "U":
+        if data.dtype.kind == "U" and col.meta.get("datatype") != "unicodeChar":
             if data.size == 0:
                 data = np.array([], dtype="S1")
             elif _is_ascii(data):
