@@ -150,10 +150,10 @@ def plan_sql(q: ImageQuery, viewer: Viewer, now_mjd: float, columns: str = "o.*"
     any_of(q.timeres, lambda iv: _overlaps("o.t_resolution", "o.t_resolution", iv, params))
     any_of(q.specrp, lambda iv: _overlaps("o.em_res_power", "o.em_res_power", iv, params))
 
-    def eq(column):
+    def eq(column, collate=""):
         def build(value):
             params.append(value)
-            return f"{column} = ?"
+            return f"{column} = ?{collate}"
 
         return build
 
@@ -162,7 +162,9 @@ def plan_sql(q: ImageQuery, viewer: Viewer, now_mjd: float, columns: str = "o.*"
         return "o.pol_states LIKE ?"
 
     any_of(q.pol, pol)
-    any_of(q.id, eq("o.obs_publisher_did"))
+    # SIA 2.0 2.1.10: "IVOIDs MUST be compared case-insensitively" (every other text parameter is an exact,
+    # case-sensitive match, 2.1); an IVOID is an ASCII URI, which SQLite's NOCASE folds
+    any_of(q.id, eq("o.obs_publisher_did", " COLLATE NOCASE"))
     any_of(q.collection, eq("o.obs_collection"))
     any_of(q.facility, eq("o.facility_name"))
     any_of(q.instrument, eq("o.instrument_name"))
