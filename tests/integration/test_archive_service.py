@@ -264,6 +264,8 @@ def test_repeated_parameters_or_and_different_ones_and(archive):
         ({"FACILITY": "UKIRT"}, {"ukidss/image"}),
         ({"DPTYPE": "cube"}, set()),
         ({"ID": "ivo://astrohub/archive?ukidss/image"}, {"ukidss/image"}),
+        ({"ID": "IVO://astrohub/Archive?UKIDSS/image"}, {"ukidss/image"}),  # an IVOID in any case (SIA 2.0 2.1.10)
+        ({"COLLECTION": "ukidss"}, set()),  # the other text parameters: exact, case included (2.1)
         ({"FORMAT": "application/fits", "COLLECTION": "FIRST"}, {"first/image"}),
         ({"FOV": "0.9 1.5"}, {"synth/cfht_wrap", "synth/cfht_pole"}),
         ({"SPATRES": "17 19"}, {"synth/cfht_wrap"}),
