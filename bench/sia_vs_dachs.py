@@ -88,13 +88,15 @@ QUERIES: list[tuple[str, dict]] = [
     ("time_open", {"TIME": "55000 +Inf"}),
     ("time_before", {"TIME": "-Inf 40000"}),
     ("pol_i", {"POL": "I"}),
-    # FOV (deg), SPATRES (arcsec), EXPTIME (s)
+    # FOV (deg), SPATRES (arcsec), EXPTIME (s), SPECRP, TIMERES (s)
     ("fov_small", {"FOV": "0 0.02"}),
     ("fov_large", {"FOV": "1 10"}),
     ("spatres_fine", {"SPATRES": "0 0.5"}),
     ("spatres_coarse", {"SPATRES": "5 100"}),
     ("exptime_long", {"EXPTIME": "100 +Inf"}),
     ("exptime_range", {"EXPTIME": "1 20"}),
+    ("specrp", {"SPECRP": "3 7"}),
+    ("timeres", {"TIMERES": "-Inf +Inf"}),
     # text and code parameters
     ("id", {"ID": WFCAM}),
     ("id_two", {"ID": [M1, WFCAM]}),
