@@ -830,8 +830,9 @@ def write_dachs_inputs(rd_root: Path) -> dict[str, int]:
     return rows
 
 
-def start_ours(work: Path) -> tuple[subprocess.Popen, str]:
-    """The sample catalogues loaded as the platform loads them, served by a real ``astrohub-archive``."""
+def start_ours(work: Path, catalogs: bool = True) -> tuple[subprocess.Popen, str]:
+    """The sample catalogues (unless not ``catalogs``) loaded as the platform loads them, and the images already
+    in ``work/astrohub/images`` (indexed in ``work/astrohub/index.sqlite``), served by a real ``astrohub-archive``."""
     from platform_lib.imageindex import build_index
     from platform_lib.sampledata import load
 
@@ -840,9 +841,10 @@ def start_ours(work: Path) -> tuple[subprocess.Popen, str]:
 
     ours = work / "astrohub"
     (ours / "images").mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        load(ours / "datasets", registry=ours / "registry.sqlite", parts=("catalogs",))
+    if catalogs:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            load(ours / "datasets", registry=ours / "registry.sqlite", parts=("catalogs",))
     if not (ours / "index.sqlite").exists():
         build_index(ours / "index.sqlite", ours / "images", workers=1)
     proc, base = start_archive(
@@ -1134,13 +1136,15 @@ def verdict(diffs: list[str]) -> str:
 
 
 @contextlib.contextmanager
-def dachs_and_ours(work: Path, keep: bool = False, *more_rds):
+def dachs_and_ours(work: Path, keep: bool = False, *more_rds, catalogs: bool = True):
     """DaCHS (dachs_setup.sh) and our archive (:func:`start_ours`) serving the same data from ``work``: the
-    resource descriptors written first (this script's, then each of ``more_rds``, a writer given the rd folder);
-    yields our TAP URL; our archive stopped after, DaCHS too unless ``keep``. The comparison scripts' one setup."""
+    resource descriptors written first (this script's, unless not ``catalogs``, then each of ``more_rds``, a writer
+    given the rd folder); yields our TAP URL; our archive stopped after, DaCHS too unless ``keep``. The comparison
+    scripts' one setup (``catalogs=False``: bench/sia_vs_dachs.py, which needs only the images)."""
     work.mkdir(parents=True, exist_ok=True)
     os.chmod(work, 0o755)
-    write_dachs_inputs(work / "rd")
+    if catalogs:
+        write_dachs_inputs(work / "rd")
     for write in more_rds:
         write(work / "rd")
     proc = None
@@ -1148,7 +1152,7 @@ def dachs_and_ours(work: Path, keep: bool = False, *more_rds):
         t0 = time.perf_counter()
         subprocess.run(["sh", str(HERE / "dachs_setup.sh"), "start", str(work)], check=True)
         print(f"DaCHS ready in {time.perf_counter() - t0:.0f} s")
-        proc, ours_url = start_ours(work)
+        proc, ours_url = start_ours(work, catalogs)
         yield ours_url
     finally:
         if proc is not None:  # the archive's tests' own stop (start_ours put their folder on sys.path)

@@ -10,7 +10,7 @@ through the cone search RD of ``bench/faults_vs_dachs.py`` (``//scs#q3cindex``, 
 with ``pyvo.dal.SCSService.search`` (and ``VERB``, ``SR=0`` as given); the answers are compared: the stars
 (``HIP``), the columns each service gives (case-blind names; DaCHS's added distance ``_r`` aside), and for the columns both give the datatype, unit,
 UCD and every star's value (floats to a relative 1e-9, NULL equal only to NULL). docs/benchmarks.md triages
-each difference. SIA v2 is not compared (DaCHS's needs the images imported into its own ObsCore; see there).
+each difference. SIA v2 is compared by ``bench/sia_vs_dachs.py`` (the sample images imported into DaCHS's ObsCore).
 """
 
 from __future__ import annotations

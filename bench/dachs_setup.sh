@@ -140,7 +140,12 @@ EOF
     fi
 fi
 
-# 5b. Other resources: WORKDIR/rd/NAME/ (an RD q.rd and its data), imported when it changed.
+# 5b. Other resources: WORKDIR/rd/NAME/ (an RD q.rd and its data), imported when it changed. One that publishes to
+# ObsCore (bench/sia_vs_dachs.py's images) needs DaCHS's ivoa.obscore made first ("dachs imp //obscore").
+if grep -qs "//obscore#" "$WORK"/rd/*/q.rd && [ ! -f "$WORK/imported-system-obscore" ]; then
+    (cd "$ROOT/inputs" && as_pg gavo imp //obscore)
+    touch "$WORK/imported-system-obscore"
+fi
 for dir in "$WORK"/rd/*/; do
     [ -f "$dir/q.rd" ] || continue
     name=$(basename "$dir")

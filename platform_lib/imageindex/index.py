@@ -38,7 +38,8 @@ from platform_lib.imageindex import spacetime
 from platform_lib.imageindex.errors import ImageIndexError, ImageIndexInputError
 from platform_lib.imageindex.ingest import COLUMNS, Skipped, index_derivation, read_records, scan_files
 from platform_lib.imageindex.rtree_pack import pack_rtree
-from platform_lib.imageindex.query import ImageQuery, Viewer, group_decides_sql, plan_sql, visibility_sql
+from platform_lib.imageindex.query import (IVOID_COLLATION, ImageQuery, Viewer, group_decides_sql, plan_sql,
+                                           visibility_sql)
 from platform_lib.imageindex.sphere import Polygon, cap_boxes, morton_key, polygon_caps, radec_to_xyz
 from platform_lib.pathlimits import BLANK, NOT_A_PATH, path_problem, shown
 
@@ -554,7 +555,8 @@ class ImageIndex:
             ids = list(dict.fromkeys(ids))
             if not ids:
                 return False
-            sql += f" AND o.{by} IN (" + ",".join("?" * len(ids)) + ")"
+            collate = f" {IVOID_COLLATION}" if by == "obs_publisher_did" else ""  # as plan_sql's ID
+            sql += f" AND o.{by}{collate} IN (" + ",".join("?" * len(ids)) + ")"
             params = [*params, *ids]
         with self._connection() as conn:
             return conn.execute(f"SELECT 1 FROM obscore o WHERE {sql} LIMIT 1", params).fetchone() is not None

@@ -2,8 +2,8 @@
 
 Pure: builds SQL text with ``?`` parameters (never string-interpolated values) and the list of
 regions for the exact footprint test after the R-tree prefilter. Owns the release rule (who may see a
-record before its release date) for every reader of the index. Within one constraint the values
-are OR-ed; different constraints are AND-ed (SIA v2.0 section 2.1).
+record before its release date) and how an ID is compared with ``obs_publisher_did`` for every reader of the
+index. Within one constraint the values are OR-ed; different constraints are AND-ed (SIA v2.0 section 2.1).
 """
 
 from __future__ import annotations
@@ -13,8 +13,13 @@ from dataclasses import dataclass, field
 
 from platform_lib.imageindex.sphere import Circle, Polygon, Range
 
-__all__ = ["ImageQuery", "Viewer", "Interval", "plan_sql", "released_sql", "is_released", "visibility_sql",
-           "group_decides_sql"]
+__all__ = ["ImageQuery", "Viewer", "Interval", "IVOID_COLLATION", "plan_sql", "released_sql", "is_released",
+           "visibility_sql", "group_decides_sql"]
+
+#: How ``obs_publisher_did`` (an IVOID) is compared with the IDs a caller gives (SIA ``ID``, DataLink and SODA ``ID``):
+#: SIA 2.0 2.1.10 "IVOIDs MUST be compared case-insensitively" (every other text parameter is an exact, case-sensitive
+#: match, 2.1). An IVOID is an ASCII URI, which SQLite's NOCASE folds.
+IVOID_COLLATION = "COLLATE NOCASE"
 
 #: A closed numeric interval; ``None`` (or an infinity) is an open end.
 Interval = tuple[float | None, float | None]
@@ -150,10 +155,10 @@ def plan_sql(q: ImageQuery, viewer: Viewer, now_mjd: float, columns: str = "o.*"
     any_of(q.timeres, lambda iv: _overlaps("o.t_resolution", "o.t_resolution", iv, params))
     any_of(q.specrp, lambda iv: _overlaps("o.em_res_power", "o.em_res_power", iv, params))
 
-    def eq(column):
+    def eq(column, collate=""):
         def build(value):
             params.append(value)
-            return f"{column} = ?"
+            return f"{column} = ?{collate}"
 
         return build
 
@@ -162,7 +167,7 @@ def plan_sql(q: ImageQuery, viewer: Viewer, now_mjd: float, columns: str = "o.*"
         return "o.pol_states LIKE ?"
 
     any_of(q.pol, pol)
-    any_of(q.id, eq("o.obs_publisher_did"))
+    any_of(q.id, eq("o.obs_publisher_did", " " + IVOID_COLLATION))
     any_of(q.collection, eq("o.obs_collection"))
     any_of(q.facility, eq("o.facility_name"))
     any_of(q.instrument, eq("o.instrument_name"))

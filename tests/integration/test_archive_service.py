@@ -264,6 +264,8 @@ def test_repeated_parameters_or_and_different_ones_and(archive):
         ({"FACILITY": "UKIRT"}, {"ukidss/image"}),
         ({"DPTYPE": "cube"}, set()),
         ({"ID": "ivo://astrohub/archive?ukidss/image"}, {"ukidss/image"}),
+        ({"ID": "IVO://astrohub/Archive?UKIDSS/image"}, {"ukidss/image"}),  # an IVOID in any case (SIA 2.0 2.1.10)
+        ({"COLLECTION": "ukidss"}, set()),  # the other text parameters: exact, case included (2.1)
         ({"FORMAT": "application/fits", "COLLECTION": "FIRST"}, {"first/image"}),
         ({"FOV": "0.9 1.5"}, {"synth/cfht_wrap", "synth/cfht_pole"}),
         ({"SPATRES": "17 19"}, {"synth/cfht_wrap"}),
@@ -385,6 +387,11 @@ def test_pyvo_follows_datalink_to_the_file_and_soda_cutouts_equal_astropys(archi
         assert [r["ID"] for r in rows if r["error_message"]] == ([] if nirc2_links else [nirc2])
         if not token:  # (errors and SIA answers with their descriptor are linted by the votlint tests)
             _votlint_clean(doc.content, tmp_path)
+    # the ID in another case finds the same image (an IVOID, SIA 2.0 2.1.10), its rows under the ID as asked
+    doc = requests.get(base + "datalink", params={"ID": did.upper()}, timeout=30)
+    rows = parse_single_table(io.BytesIO(doc.content)).to_table()
+    assert [(r["ID"], r["semantics"], bool(r["error_message"])) for r in rows] == [
+        (did.upper(), "#this", False), (did.upper(), "#cutout", False)], doc.text
 
 
 # ---------------------------------------------------------------- proprietary periods and download

@@ -389,6 +389,9 @@ def test_the_index_says_where_a_group_decides(tmp_path):
     assert index.group_decides(bea) and index.group_decides(bea, ["grp", "pub"])
     assert not index.group_decides(bea, ["mine", "pub"]) and not index.group_decides(bea, [])
     assert index.group_decides(bea, ["ivo://test/grp"], by="obs_publisher_did")
+    # an IVOID in any case, as SIA's, DataLink's and SODA's ID find it (SIA 2.0 2.1.10): bea's groups are asked
+    assert index.group_decides(bea, ["IVO://TEST/GRP"], by="obs_publisher_did")
+    assert not index.group_decides(bea, ["GRP"])  # an obs_id is not an IVOID: exact
     assert not index.group_decides(cy)  # the group's image is cy's own
     assert not index.group_decides(Viewer()) and not index.group_decides(Viewer(user="bea", admin=True))
     # asked at every SIA request of a hub user: the group records are found by their own index, not by a scan

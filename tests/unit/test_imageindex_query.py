@@ -43,3 +43,25 @@ def test_a_value_constraint_keeps_the_records_whose_value_lies_within_one_of_its
                                               ((None, 4.5e-7), ["a"]), ((1.5e-6, INF), ["c"]), ((3e-6, 4e-6), [])])
 def test_a_band_keeps_the_records_whose_range_overlaps_it(interval, wanted):
     assert _selected(ImageQuery(band=[interval])) == wanted
+
+
+def test_id_matches_an_ivoid_in_any_case_and_the_other_text_parameters_exactly():
+    """SIA 2.0 2.1.10: IVOIDs (the ID parameter, against ``obs_publisher_did``) compare case-insensitively; every other
+    text parameter is an exact, case-sensitive match (2.1). Found by bench/sia_vs_dachs.py (sia26)."""
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE obscore (obs_id, obs_publisher_did, obs_collection, target_name)")
+    db.executemany("INSERT INTO obscore VALUES (?, ?, ?, ?)",
+                   [("a", "ivo://astrohub/archive?sample/m1_dss", "DSS", "M 1"),
+                    ("b", "ivo://astrohub/archive?sample/m13_dss", "astrohub", "M 13")])
+
+    def selected(query):
+        sql, params = plan_sql(query, Viewer(admin=True), 60000.0, columns="o.obs_id")
+        return sorted(r[0] for r in db.execute(sql, params))
+
+    assert selected(ImageQuery(id=["IVO://ASTROHUB/ARCHIVE?SAMPLE/M1_DSS"])) == ["a"]
+    assert selected(ImageQuery(id=["ivo://astrohub/archive?sample/m13_dss", "ivo://Astrohub/archive?sample/M1_dss"])
+                    ) == ["a", "b"]
+    assert selected(ImageQuery(id=["ivo://astrohub/archive?sample/m1"])) == []
+    assert selected(ImageQuery(collection=["dss"])) == []
+    assert selected(ImageQuery(target=["m 13"])) == []
+    assert selected(ImageQuery(collection=["DSS"], target=["M 1"])) == ["a"]
