@@ -280,6 +280,8 @@ def test_services_answer_bad_requests_with_a_4xx_naming_the_problem(platform):
                        words).json()["status"] == 400
     refused(session.post(f"{url}hub/api/users/{user}/tokens", data=b'{"note": "caf\xe9"}', headers=token,
                          timeout=60), 400, "the body is not UTF-8: byte 0xE9 at byte 13")
+    refused(session.post(server, data=b'{"profile": "caf\xe9"}', headers=token, timeout=60), 400,
+            "the body is not UTF-8: byte 0xE9 at byte 16")  # the start of a server reads its body its own way
     for path in ("usage", "api/v1/clusters/", "clusters/nobody-cluster/status"):
         answer = requests.get(gateway + path, headers={"Authorization": "token not-a-hub-token"}, timeout=60,
                               allow_redirects=False)

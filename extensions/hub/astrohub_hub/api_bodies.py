@@ -10,7 +10,8 @@ outright: ``PATCH /hub/api/proxy`` (an admin's) parses its body itself and let t
 ``TypeError`` 500 for a body that is JSON but not an object (``[1]``, ``"x"``). Every JupyterHub REST route takes a
 JSON object (or nothing), so :class:`CheckedBody` gives each API handler a ``get_json_body`` that answers a body
 that is not UTF-8, not JSON, nested deeper than :data:`MAX_DEPTH` or not an object with JupyterHub's own JSON 400
-(``{"status": 400, "message": ...}``), still after the route's scope check (the method asks for its body);
+(``{"status": 400, "message": ...}``), still after the route's scope check (the method asks for its body; the
+server routes' ``get_server_json_body``, which reads it past this class, is checked too);
 :class:`CheckedProxyAPIHandler` reads the proxy's body through it. :func:`use_checked_bodies` puts them in JupyterHub's
 API route table before the hub builds its routes (after :func:`astrohub_hub.server_patch.use_checked_server_patch`,
 whose handler it wraps too). Imports JupyterHub, tornado and the standard library only.
@@ -90,6 +91,12 @@ class CheckedBody:
             self.set_header("Content-Type", "application/json")  # type: ignore[attr-defined]
             raise web.HTTPError(400, problem)
         return value
+
+    def get_server_json_body(self) -> Any:
+        """The server routes' (``POST .../server`` starts one) reading of the body, which calls JupyterHub's own
+        ``get_json_body`` by ``super()``, past this class: checked here first."""
+        self.get_json_body()
+        return super().get_server_json_body()  # type: ignore[misc]
 
 
 class CheckedProxyAPIHandler(CheckedBody, ProxyAPIHandler):
