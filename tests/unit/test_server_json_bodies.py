@@ -189,3 +189,27 @@ def test_every_route_names_a_handler_that_exists():
         handler = getattr(importlib.import_module(module), name)
         for method in reads:
             assert method.lower() in vars(handler), (module, name, method)
+
+
+def test_an_extensions_subclass_of_a_checked_handler_is_checked_in_place():
+    """astrohub_server.formgrader serves nbgrader's API handlers as its own subclasses (named like nbgrader's, in its
+    module): they are checked too (a bad body to PUT formgrader/api/assignment/<id> was a 500), where they stand."""
+    from types import SimpleNamespace
+
+    from nbgrader.server_extensions.formgrader.apihandlers import AssignmentHandler
+    from nbgrader.server_extensions.formgrader.handlers import ManageAssignmentsHandler
+    from tornado import web
+
+    from astrohub_server.json_bodies import CheckedBody, register
+
+    class CoursePresent:  # as astrohub_server.formgrader's mixin
+        pass
+
+    wrapped = type("AssignmentHandler", (CoursePresent, AssignmentHandler), {"__module__": "astrohub_server.formgrader"})
+    app = web.Application([("/formgrader/api/assignment/([^/]+)", wrapped),
+                           ("/formgrader/manage_assignments", ManageAssignmentsHandler)])
+    assert register(SimpleNamespace(web_app=app)) == 1
+    targets = [rule.target for rule in app.wildcard_router.rules]
+    assert issubclass(targets[0], CheckedBody) and issubclass(targets[0], wrapped), targets
+    assert set(targets[0].body_reads) == {"PUT"} and targets[1] is ManageAssignmentsHandler, targets
+    assert register(SimpleNamespace(web_app=app)) == 0  # once only

@@ -57,7 +57,7 @@ OPTIONAL = Body(optional=True)
 NEEDED = Body()
 
 #: (module, handler class, {method: what it reads from the body}) of every route of a user's server whose methods
-#: read JSON from the body. The astrohub routes check their own bodies (``astrohub_server.dask_clusters``,
+#: read JSON from the body (a handler that derives from one is checked too). The astrohub routes check their own bodies (``astrohub_server.dask_clusters``,
 #: ``astrohub_server.validate``); nbconvert's ``/nbconvert/<format>`` is Jupyter Server's own, not ``api/``.
 ROUTES: tuple[tuple[str, str, dict[str, Body]], ...] = (
     ("jupyter_server.services.contents.handlers", "ContentsHandler", {"POST": OPTIONAL, "PUT": OPTIONAL,
@@ -188,11 +188,16 @@ class CheckedBody:
 
 
 def _checked(handler: type, made: dict[type, type]) -> type | None:
-    """``handler`` given :class:`CheckedBody` when :data:`ROUTES` names it (else ``None``); ``made``: those made."""
+    """``handler`` given :class:`CheckedBody` when :data:`ROUTES` names it or a class it derives from (an extension's
+    own subclass: ``astrohub_server.formgrader`` wraps nbgrader's handlers), else ``None``; ``made``: those made."""
     if handler not in made:
-        for module, name, reads in ROUTES:
-            if handler.__module__ == module and handler.__qualname__ == name:
-                made[handler] = type(name, (CheckedBody, handler), {"__module__": __name__, "body_reads": reads})
+        rows = {(module, name): reads for module, name, reads in ROUTES}
+        for cls in handler.__mro__:
+            reads = rows.get((cls.__module__, cls.__qualname__))
+            if reads is not None:
+                made[handler] = type(handler.__name__, (CheckedBody, handler),
+                                     {"__module__": __name__, "body_reads": reads})
+                break
     return made.get(handler)
 
 
