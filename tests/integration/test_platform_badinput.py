@@ -184,7 +184,8 @@ def test_services_answer_bad_requests_with_a_4xx_naming_the_problem(platform):
     path that is not UTF-8 (the proxy's own 400 on the hub's HTML page; a raw byte node's empty 400), over 64 KiB of
     URL or headers to the hub or the classes service (the proxy's 503), a body that is not a JSON object to
     dask-gateway's create-cluster route (500 "Server got itself in trouble"). upstream25: a bad body to JupyterHub's
-    PATCH of a user's server (its 500)."""
+    PATCH of a user's server (its 500). jsbodies26: JupyterHub's proxy route (500s) and a body that is not UTF-8 to its
+    API (read with its bytes replaced)."""
     user = platform.unique("badreq")
     platform.create_user(user)
     token = {"Authorization": f"token {platform.user_token(user)}"}
@@ -268,6 +269,19 @@ def test_services_answer_bad_requests_with_a_4xx_naming_the_problem(platform):
     for body, words in (({"colour": "red"}, "unknown field 'colour' in the body: a server's PATCH takes only 'name'"),
                         ([1], "the body is a JSON array, not an object")):
         assert refused(session.patch(server, json=body, headers=token, timeout=60), 400, words).json()["status"] == 400
+    # jsbodies26: PATCH /hub/api/proxy (an admin's) let the parser's RecursionError out, and a non-string api_url
+    # became a TraitError (500s); a body that is not UTF-8 was read with its bytes replaced (a token noted
+    # "caf\ufffd"): now 400s (the share routes' 500 for a body that is not an object needs the shares scope, which
+    # only the classes service holds here: tests/unit/test_hub_api_bodies.py)
+    admin = {"Authorization": f"token {platform.admin_token}"}
+    for body, words in ((b"[" * 10_000 + b"]" * 10_000, "the body nests JSON deeper than 100 levels"),
+                        (b'{"api_url": 5}', "the proxy's 'api_url' must be a string, not 5")):
+        assert refused(session.patch(f"{url}hub/api/proxy", data=body, headers=admin, timeout=60), 400,
+                       words).json()["status"] == 400
+    refused(session.post(f"{url}hub/api/users/{user}/tokens", data=b'{"note": "caf\xe9"}', headers=token,
+                         timeout=60), 400, "the body is not UTF-8: byte 0xE9 at byte 13")
+    refused(session.post(server, data=b'{"profile": "caf\xe9"}', headers=token, timeout=60), 400,
+            "the body is not UTF-8: byte 0xE9 at byte 16")  # the start of a server reads its body its own way
     for path in ("usage", "api/v1/clusters/", "clusters/nobody-cluster/status"):
         answer = requests.get(gateway + path, headers={"Authorization": "token not-a-hub-token"}, timeout=60,
                               allow_redirects=False)

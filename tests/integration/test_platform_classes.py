@@ -934,6 +934,10 @@ def test_a_students_server_keeps_answering_while_validate_runs_her_notebook(plat
         bad = platform.session.post(f"{base}assignments/validate", headers=auth, timeout=60, json=body)
         assert bad.status_code == status and words in bad.json()["value"], (body, bad.status_code, bad.text[:300])
         assert "Traceback" not in bad.text and bad.json()["success"] is False, (body, bad.text[:300])
+    # jsbodies26: a body that is not UTF-8 was nbgrader's (Jupyter Server's) UnicodeDecodeError, a 500; now no path
+    latin = platform.session.post(f"{base}assignments/validate", headers={**auth, "Content-Type": "application/json"},
+                                  timeout=60, data=b'{"path": "caf\xe9.ipynb"}')
+    assert latin.status_code == 400 and "Validate needs the notebook" in latin.json()["value"], latin.text[:300]
 
 
 def test_a_member_shares_a_running_server_with_the_workspace_and_nobody_else_reaches_it(platform, course):

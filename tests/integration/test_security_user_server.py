@@ -121,7 +121,8 @@ def test_bad_cluster_requests_name_the_problem(platform, fuzzed):
 def test_bad_bodies_to_the_servers_own_api_are_a_400_naming_the_problem(platform, fuzzed):
     """upstream25: Jupyter Server's own routes answered 500 "Unhandled error": a body that is not UTF-8 to POST
     api/contents, api/kernels or api/sessions, and PUT api/contents (the top folder) with a body ("Is a
-    directory"). Now Jupyter Server's JSON 400 naming the byte, or saying the path is a folder."""
+    directory"). Now Jupyter Server's JSON 400 naming the byte, or saying the path is a folder. jsbodies26: the
+    server's other JSON routes, swept with bodies that are not UTF-8, not an object, too deep or empty."""
     base = platform.server_url(fuzzed)
     headers = {"Authorization": f"token {platform.user_token(fuzzed)}", "Content-Type": "application/json"}
     for path in ("api/contents", "api/kernels", "api/sessions"):
@@ -131,6 +132,23 @@ def test_bad_bodies_to_the_servers_own_api_are_a_400_naming_the_problem(platform
     answer = platform.session.put(base + "api/contents", data=b'{"a": 1}', headers=headers, timeout=60)
     assert answer.status_code == 400, (answer.status_code, answer.text[:300])
     assert "as the top folder of your files: that path is a folder" in answer.json()["message"], answer.text
+    # jsbodies26: the other JSON routes of the server (Jupyter Server's, its terminals', Lab's, jupyterlab_server's,
+    # jupyter-collaboration's) answered 500 to some of these bodies: each is now a JSON 400 naming the problem. The
+    # server's extensions add their routes after astrohub_server loads: this checks they got the check too.
+    bodies = ((b'{"a": "caf\xe9"}', "is not UTF-8: byte 0xE9"), (b"null", "is JSON null, not an object"),
+              (b"[1]", "is a JSON array, not an object"), (b"[" * 10_000 + b"]" * 10_000, "nests JSON deeper than"))
+    wrong = []
+    for method, path in (("PUT", "api/config/notebook"), ("PATCH", "api/config/notebook"), ("PATCH", "api/me"),
+                         ("POST", "api/events"), ("POST", "nbconvert/html"), ("POST", "api/terminals"),
+                         ("PATCH", "api/sessions/a-b-c-d-e"), ("PUT", "api/collaboration/session/x.txt"),
+                         ("POST", "lab/api/plugins"), ("PUT", "lab/api/settings/@jupyterlab/apputils-extension:themes"),
+                         ("PUT", "lab/api/workspaces/bad-bodies")):
+        for body, words in bodies + (((b"", "is empty: send a JSON object"),) if path != "api/terminals" else ()):
+            answer = platform.session.request(method, base + path, data=body, headers=headers, timeout=60)
+            json_error = answer.headers.get("Content-Type", "").startswith("application/json")
+            if answer.status_code != 400 or not json_error or words not in answer.json().get("message", ""):
+                wrong.append((method, path, body[:12], answer.status_code, answer.text[:200]))
+    assert not wrong, "\n".join(map(str, wrong))
 
 
 def test_a_link_to_what_the_user_may_not_read_is_refused_with_403(platform, fuzzed):

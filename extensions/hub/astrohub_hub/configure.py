@@ -20,7 +20,8 @@ into any existing dict; in Kubernetes mode ``KubeSpawner.environment`` too), ``S
 ``AstroLocalSpawner.*`` and ``Authenticator.username_pattern``. Called inside a starting hub, it
 also has the hub freeze its start-up heap once running (:mod:`astrohub_hub.heap`), and serves JupyterHub's
 server API routes with a handler whose ``PATCH`` refuses a body it cannot use with a 400, not JupyterHub 6.1.1's
-500 (:mod:`astrohub_hub.server_patch`).
+500 (:mod:`astrohub_hub.server_patch`), and every REST route with one that refuses a body that is not UTF-8, not a
+JSON object or nested too deep (:mod:`astrohub_hub.api_bodies`).
 """
 
 from __future__ import annotations
@@ -488,7 +489,9 @@ def configure(c: Any, settings: HubSettings | Mapping[str, Any]) -> HubSettings:
             ) from exc
         configure_kubernetes(c, settings)
     freeze_when_started()
+    from astrohub_hub.api_bodies import use_checked_bodies
     from astrohub_hub.server_patch import use_checked_server_patch
 
     use_checked_server_patch()  # a bad body to PATCH .../server: JupyterHub 6.1.1's 500, now a 400 naming it
+    use_checked_bodies()  # a body no REST route can read (not UTF-8, not an object, too deep): a 400 naming it
     return settings

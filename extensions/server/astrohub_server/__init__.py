@@ -14,8 +14,9 @@ platform's tutorials into the user's home, keeping the user's edits (:mod:`astro
 and the first time it does, has Lab open getting-started on that first sign-in (:mod:`astrohub_server.workspace`),
 and names the file every kernel runs at start (:mod:`astrohub_server.kernelstartup`). A path the user may
 not read is refused by the contents API with a 403, not a 500, a save into a folder that is gone with a 404,
-a file saved onto a folder's path with a 400 (:mod:`astrohub_server.contents`), a JSON body that is not UTF-8 to
-the contents, kernels or sessions API with a 400 (:mod:`astrohub_server.json_bodies`), and a save that would pass a space's quota with a 413
+a file saved onto a folder's path with a 400 (:mod:`astrohub_server.contents`), a body that is not UTF-8, not a JSON
+object or lacks what the route reads, to any of the server's JSON API routes, with a 400 naming the problem, given
+once every extension has added its routes (:mod:`astrohub_server.json_bodies`), and a save that would pass a space's quota with a 413
 (:mod:`astrohub_server.quotas`); a large upload is written whole or not at all (:mod:`astrohub_server.uploads`).
 It reports busy kernels, running Dask clusters and background jobs to the hub as activity, so the hub's
 idle culler spares them, and warns before a cull (:mod:`astrohub_server.activity`). It serves the FITS viewer that
@@ -53,7 +54,6 @@ def _load_jupyter_server_extension(serverapp) -> None:
     import threading
 
     from astrohub_server.activity import Activity
-    from astrohub_server import json_bodies
     from astrohub_server.contents import (refuse_file_over_folder, refuse_gone_links, refuse_missing_folder,
                                           refuse_unreadable)
     from astrohub_server.dask_sockets import use_private_dashboards
@@ -86,7 +86,6 @@ def _load_jupyter_server_extension(serverapp) -> None:
     refuse_missing_folder(serverapp.contents_manager)  # a save into a folder a teammate removed: 404, not 500
     refuse_gone_links(serverapp.contents_manager)  # a deleted group's or workspace's link: 410 saying so, not 400
     refuse_file_over_folder(serverapp.contents_manager)  # a file saved onto a folder's path: 400, not 500
-    json_bodies.register(serverapp)  # a body that is not UTF-8 to contents, kernels, sessions: 400, not 500
     serve_fits_viewer(serverapp)  # what Lab's FITS viewer tab shows (astrohub_server.fitsview)
     WarmKernels.instance(parent=serverapp).start(serverapp)
     Activity.instance(parent=serverapp).start(serverapp)  # busy work counts as activity (activity-aware culling)
@@ -94,3 +93,10 @@ def _load_jupyter_server_extension(serverapp) -> None:
         from astrohub_server import dask_sidebar
 
         dask_sidebar.register(serverapp)
+
+
+async def _start_jupyter_server_extension(serverapp) -> None:
+    """Once every extension has added its routes: their JSON bodies checked (astrohub_server.json_bodies)."""
+    from astrohub_server import json_bodies
+
+    json_bodies.register(serverapp)  # a bad body to any JSON API route: a 400 naming the problem, not a 500

@@ -9,7 +9,8 @@ notebook's folder, as nbgrader's Validator does) and waits for it without blocki
 shows, is nbgrader's, unchanged. Validate runs one at a time per server; a child still running when the server
 stops is ended with it; while one runs, the server counts as active (:func:`validating`, read by
 ``astrohub_server.activity``): the browser waits without traffic, and the culler would otherwise stop the server
-mid-Validate. A refusal is JSON naming the problem: no path or one with a NUL is a 400, one outside the
+mid-Validate. A refusal is JSON naming the problem: no path (a body that is not JSON, or not UTF-8, names none) or one
+with a NUL is a 400, one outside the
 server's folder a 403, one that is no file a 404 (not nbgrader's traceback, nor a 500); a notebook nbgrader cannot
 read is answered with the error's last line, its traceback going to the server's log.
 
@@ -91,7 +92,7 @@ def _handlers():
             if path is None:
                 try:
                     body = self.get_json_body()
-                except web.HTTPError:
+                except (web.HTTPError, UnicodeDecodeError):  # not JSON, or not UTF-8 (Jupyter's decode: a 500)
                     body = None
                 path = body.get("path") if isinstance(body, dict) else None
             if not isinstance(path, str) or not path:
