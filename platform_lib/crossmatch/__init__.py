@@ -5,7 +5,7 @@ This package owns matching two (or more) catalogues on the sky. ``_engine`` is t
 propagates proper motions, ``_api`` is the public :func:`crossmatch` (tables in, rows out), ``_dask`` runs the kernel per
 HEALPix partition pair (its :func:`dask_client` is the Dask client the jobs use too), ``_partitions`` matches HATS catalogues on disk with its own reader and
 writer, ``_touched`` matches a table against the partitions of a catalogue it touches in memory (``_ondisk`` reads
-them with pyarrow, no lsdb), ``_hours`` warns when a side's RA looks like hours, ``_inputs`` holds the checked options and table inputs these share, ``_warm`` compiles the kernel ahead of use (the install step's ``astrohub kernels compile``). Nothing is imported from here at ``platform_lib`` import time, and the names below are
+them with pyarrow, no lsdb), ``_hours`` warns when a side's RA looks like hours (``nway_match`` and sky maps too), ``_sides`` tells what a side is (a table, a Dask DataFrame, a catalogue), ``_inputs`` holds the checked options and table inputs these share, ``_warm`` compiles the kernel ahead of use (the install step's ``astrohub kernels compile``). Nothing is imported from here at ``platform_lib`` import time, and the names below are
 imported on first use.
 """
 
@@ -25,6 +25,7 @@ __all__ = [
     "CrossmatchInputError",
     "DroppedRowsWarning",
     "RaInHoursWarning",
+    "warn_ra_in_hours",
     "warn_dropped",
     "MatchConfidenceError",
     "PositionalErrors",
@@ -50,6 +51,7 @@ _HOME = {
     "CrossmatchInputError": "_errors",
     "DroppedRowsWarning": "_errors",
     "RaInHoursWarning": "_errors",
+    "warn_ra_in_hours": "_hours",
     "warn_dropped": "_errors",
     "MatchConfidenceError": "_bayes",
     "PositionalErrors": "_bayes",

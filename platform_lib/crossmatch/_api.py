@@ -22,7 +22,19 @@ from platform_lib.crossmatch._engine import _radius_rad, match_pairs
 from platform_lib.crossmatch._epoch import as_epoch, propagate
 from platform_lib.crossmatch._errors import CrossmatchInputError, warn_dropped
 from platform_lib.crossmatch._hours import EQUATORIAL, warn_if_hours
-from platform_lib.pathlimits import BLANK, NOT_A_PATH, path_problem, shown
+from platform_lib.crossmatch._sides import (
+    CATALOGUES,
+    DASK,
+    FRAME,
+    LSDB,
+    NAMED,
+    TABLE,
+    checked_kind,
+    is_catalogue,
+    is_lazy,
+    kind_of,
+    unsupported,
+)
 from platform_lib.skyangle import sky_angle
 
 __all__ = ["crossmatch", "check_columns", "MODES"]
@@ -30,13 +42,6 @@ __all__ = ["crossmatch", "check_columns", "MODES"]
 MODES = ("nearest", "best", "all", "k")
 SEPARATION = "separation_arcsec"
 PROBABILITY = "match_probability"
-
-
-def _is_lazy(obj: Any) -> bool:
-    if isinstance(obj, (str, bytes)) or hasattr(obj, "__fspath__"):
-        return True
-    mod = type(obj).__module__
-    return mod.startswith(("dask", "lsdb")) or type(obj).__name__ == "TableInfo"
 
 
 def _columns_of(obj) -> list[str]:
@@ -81,10 +86,8 @@ def _default_position(obj, coords, frame: str | None, side: str):
         if frame is None and not isinstance(coords, str) and len(coords) == 2 and _is_galactic(obj, coords):
             frame = "galactic"  # GLON/GLAT named by the caller, who gave no frame: they are not ICRS
         return obj, coords, frame
-    catalogue = isinstance(obj, (str, bytes)) or hasattr(obj, "__fspath__") \
-        or type(obj).__name__ == "TableInfo" or type(obj).__module__.startswith("lsdb")
-    if catalogue or not (isinstance(obj, Table) or hasattr(obj, "columns")):
-        return obj, ("ra", "dec"), frame  # a catalogue's own coordinates; other inputs fail in _side_coords
+    if is_catalogue(obj):
+        return obj, ("ra", "dec"), frame  # a catalogue's own coordinates
     cols = _columns_of(obj)
     if "ra" in cols and "dec" in cols:
         return obj, ("ra", "dec"), frame
@@ -239,11 +242,8 @@ def _in_icrs_as_stated(obj, coords, frame: str | None):
 
 def _side_coords(obj, coords, frame: str | None, side: str):
     """(lon, lat, frame) of one side. A SkyCoord column or ``meta['frame']`` names the frame."""
-    if not isinstance(obj, Table) and not hasattr(obj, "columns"):
-        raise CrossmatchInputError(
-            f"{side} must be an astropy Table, a pandas or Dask DataFrame, a HATS path, a registry "
-            f"name or an LSDB catalogue, got {type(obj).__name__}", code="unsupported-input",
-            value=type(obj).__name__)
+    if kind_of(obj) not in (TABLE, FRAME):
+        raise unsupported(obj, side)
     if isinstance(coords, str):
         coords = (coords,)
     found_frame = None
@@ -600,7 +600,7 @@ def _lazy_frames(left, right, f1: str, f2: str) -> tuple[str | None, str | None]
                 code="mixed-frames", value=frame)
         if frame == "icrs":
             out.append(None)
-        elif _is_hats_side(obj):
+        elif is_catalogue(obj):
             raise CrossmatchInputError(
                 f"the {side} catalogue is a HATS or LSDB catalogue, partitioned on its positions as ICRS (the "
                 f"HATS convention), but {side}_frame={frame!r}; a crossmatch on Dask converts tables and "
@@ -611,39 +611,13 @@ def _lazy_frames(left, right, f1: str, f2: str) -> tuple[str | None, str | None]
     return out[0], out[1]
 
 
-def _check_named_side(obj, side: str) -> None:
-    """A side given by name (a registry name or a HATS folder's path) is text naming something: an empty name
-    read the current folder as a HATS catalogue ("Failed to read HATS at location <cwd>"), bytes answered
-    pathlib's TypeError, a name longer than the file system takes its OSError "File name too long"."""
-    if isinstance(obj, bytes):
-        raise TypeError(f"{side} must be a table, a DataFrame, a catalogue's registry name or a HATS folder's path "
-                        f"as text, not bytes ({obj[:40]!r}): decode it, e.g. {side}.decode()")
-    if not isinstance(obj, (str, os.PathLike)):
-        return
-    text, problem = path_problem(obj)
-    if problem in (NOT_A_PATH, BLANK):
-        raise CrossmatchInputError(
-            f"{side} is an empty name: give a catalogue's registry name (e.g. 'I/311'), a HATS folder's path, a "
-            "table or a DataFrame", code="empty-name", value=text)
-    if problem:
-        raise CrossmatchInputError(
-            f"{side} catalogue {shown(text)!r} {problem}: give a catalogue's registry name (e.g. 'I/311') or a HATS "
-            "folder's path", code="not-found", value=shown(text))
-
-
-def _is_hats_side(obj) -> bool:
-    """A side partitioned on disk or by LSDB (a path, a registry name, an LSDB catalogue), not a table."""
-    return isinstance(obj, (str, bytes)) or hasattr(obj, "__fspath__") or type(obj).__name__ == "TableInfo" \
-        or type(obj).__module__.startswith("lsdb")
-
-
 def _hats_columns(obj) -> tuple[list[str], tuple[str, str]] | None:
     """``(columns, (ra, dec))`` of a HATS catalogue on disk (a path or registry name) from its Parquet schema and
     properties, no data read and no lsdb; None for anything else or what cannot be read here (the crossmatch
     names that problem itself)."""
     from platform_lib.crossmatch._partitions import schema_columns
 
-    if not (isinstance(obj, (str, os.PathLike)) or type(obj).__name__ == "TableInfo"):
+    if kind_of(obj) != NAMED:
         return None
     from platform_lib.errors import PlatformError
 
@@ -693,7 +667,7 @@ def check_columns(left, right, *, left_coords=None, right_coords=None, left_pm=N
             what = f"{side} HATS catalogue"
             if coords is not None and tuple(coords) in (own, ("ra", "dec")):
                 named = [(c, arg) for c, arg in named if arg != f"{side}_coords"]  # its own coordinates
-        elif isinstance(obj, Table) or hasattr(obj, "columns") and not type(obj).__module__.startswith("lsdb"):
+        elif kind_of(obj) in (TABLE, FRAME, DASK):
             cols, own, what = _columns_of(obj), None, f"{side} table"
         else:
             continue
@@ -712,12 +686,9 @@ def _in_memory_against_catalogue(left, right, *, client, lazy, output) -> bool:
     """A table or DataFrame against a HATS catalogue (either side), or two HATS catalogues, with nothing only Dask
     does asked for: matched in memory from the catalogue's partitions the table touches (``_touched``; of two
     catalogues, the left one read whole as the table), when they fit."""
-    import pandas as pd
-
-    table = (Table, pd.DataFrame)
-    return client is None and not lazy and output is None and (
-        isinstance(left, table) and _is_hats_side(right) or isinstance(right, table) and _is_hats_side(left)
-        or _is_hats_side(left) and _is_hats_side(right))
+    kinds = {kind_of(left), kind_of(right)}
+    return client is None and not lazy and output is None and kinds <= {TABLE, FRAME, LSDB, NAMED} \
+        and bool(kinds & CATALOGUES)
 
 
 def crossmatch(
@@ -835,8 +806,8 @@ def crossmatch(
     """
     radius = sky_angle(radius, "radius")  # a Quantity, or text such as '2 arcsec'
     _radius_rad(radius)
-    _check_named_side(left, "left")
-    _check_named_side(right, "right")
+    checked_kind(left, "left")  # a table, a DataFrame, a catalogue; else the error saying what is wrong with it
+    checked_kind(right, "right")
     if mode not in MODES:
         raise CrossmatchInputError(f"mode must be one of {MODES}, got {mode!r}", code="bad-mode", value=mode)
     if mode == "k":
@@ -868,7 +839,7 @@ def crossmatch(
     right, right_coords = _in_icrs_as_stated(right, right_coords, right_frame)
     progress_fn = progress if callable(progress) else None
     if output is not None:
-        if not (_is_lazy(left) or _is_lazy(right)):
+        if not (is_lazy(left) or is_lazy(right)):
             raise CrossmatchInputError(
                 "output= writes a HATS catalogue and applies to catalogues on Dask (HATS paths, registry "
                 "names, LSDB catalogues, Dask DataFrames); write an in-memory result with Table.write or "
@@ -880,7 +851,7 @@ def crossmatch(
             raise CrossmatchInputError(f"output must be a folder path, got {output!r}",
                                        code="bad-output", value=repr(output))
         output = Path(output)
-    if _is_lazy(left) or _is_lazy(right):
+    if is_lazy(left) or is_lazy(right):
         check_columns(left, right, left_coords=left_coords, right_coords=right_coords, left_pm=left_pm,
                       right_pm=right_pm, left_epoch=left_epoch, right_epoch=right_epoch)
         spec = _lazy_spec(
@@ -894,12 +865,19 @@ def crossmatch(
         if _in_memory_against_catalogue(left, right, client=client, lazy=lazy, output=output):
             from platform_lib.crossmatch._touched import crossmatch_catalogues, crossmatch_touched
 
-            both = _is_hats_side(left) and _is_hats_side(right)
+            both = is_catalogue(left) and is_catalogue(right)
             out = (crossmatch_catalogues if both else crossmatch_touched)(left, right, radius, spec)
         if out is None:
             from platform_lib.crossmatch._dask import crossmatch_lazy  # lsdb and Dask: only for the Dask path
+            from platform_lib.crossmatch._inputs import frame_input
             from platform_lib.crossmatch._touched import warn_if_hours_sampled
 
+            if not lazy and not (spec.left_frame or spec.right_frame):
+                # A Dask DataFrame is computed here for the match in any case (``_dask``: not lazy, it is partitioned
+                # by lsdb in this process): once, first, so that the RA-in-hours check reads its rows too (a table
+                # against it went unchecked) and mode='best', which matches twice, does not compute it twice.
+                left, right = (frame_input(obj, coords, side) if kind_of(obj) == DASK else obj
+                               for obj, coords, side in ((left, left_coords, "left"), (right, right_coords, "right")))
             warn_if_hours_sampled(left, right, radius, spec)  # a sample of a side whose RA may be hours, else nothing
 
             out = crossmatch_lazy(left, right, radius, spec)

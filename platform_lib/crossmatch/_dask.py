@@ -1,7 +1,8 @@
 """Out-of-core crossmatch: the engine run per HEALPix partition pair on Dask, through LSDB.
 
 Owns turning lazy inputs (HATS paths, registry names, LSDB catalogues, Dask DataFrames) into LSDB
-catalogues with margins (wide enough for the radius plus the proper motion between the epochs; where the right
+catalogues (a Dask DataFrame matched with ``lazy=True`` against a table, or on the left of a catalogue, into one that
+computes nothing until the result is: :func:`graph_left`, :func:`graph_right`) with margins (wide enough for the radius plus the proper motion between the epochs; where the right
 margin is narrower, or missing, and the right catalogue is a whole HATS catalogue on disk, the algorithm reads
 the right partitions around each pair's left rows instead, ``_partitions.read_around``),
 the checks of the inputs that can be made without reading them (NaN rows, latitudes, from the
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 import shutil
 import sys
@@ -41,7 +43,10 @@ from platform_lib.crossmatch._inputs import (
     LOG_BAYES,
     PROBABILITY,
     SEPARATION,
+    Columns,
     LazySpec,
+    arrow_frame,
+    check_columns_numeric,
     check_latitudes,
     frame_input,
     frame_proper_motion,
@@ -58,6 +63,7 @@ from platform_lib.crossmatch._partitions import (
     read_around,
     staging_folder,
 )
+from platform_lib.crossmatch._sides import DASK, FRAME, LSDB, TABLE, catalogue_folder, is_catalogue, kind_of
 from platform_lib.storage import tree_bytes
 
 __all__ = ["LazySpec", "Motion", "ZonesCrossmatch", "crossmatch_lazy", "dask_client", "input_bytes", "open_catalog"]
@@ -223,6 +229,10 @@ def _max_proper_motion(obj, motion: Motion | None) -> float:
         return 0.0
     if isinstance(obj, pd.DataFrame):
         return frame_proper_motion(obj, motion)
+    if kind_of(obj) == DASK:  # a lazy left Dask DataFrame: its two columns' largest values, one pass over them
+        check_columns_numeric(obj, motion.pm, "left", "proper-motion")
+        ext = obj[list(motion.pm)].abs().max().compute().to_numpy(dtype=np.float64)
+        return float(np.hypot(*np.nan_to_num(ext)))
     cols = [str(c) for c in obj.columns]
     if any(c not in cols for c in motion.pm):
         return 0.0  # ZonesCrossmatch.validate names the missing column
@@ -245,26 +255,114 @@ def open_catalog(obj, coords, margin_arcsec: float | None, side: str):
 
     cache_hats_kernels()  # lsdb's crossmatch aligns the two pixel trees (hats' align_trees) in this process
 
-    if type(obj).__module__.startswith("lsdb"):
+    kind = kind_of(obj)
+    if kind == LSDB:
         _check_catalog(obj, coords, side)
         return obj
-    if not isinstance(obj, (str, bytes, pd.DataFrame)) and not hasattr(obj, "__fspath__") \
-            and type(obj).__name__ != "TableInfo":
-        obj = frame_input(obj, coords, side)  # (crossmatch_lazy passes frames already checked)
-    if isinstance(obj, pd.DataFrame):
+    if kind in (TABLE, DASK):
+        obj, kind = frame_input(obj, coords, side), FRAME  # (crossmatch_lazy passes frames already checked)
+    if kind == FRAME:
         return lsdb.from_dataframe(
             obj, ra_column=coords[0], dec_column=coords[1], margin_threshold=margin_arcsec,
             catalog_name=side)
-    if type(obj).__name__ == "TableInfo" or (isinstance(obj, (str, os.PathLike)) and not Path(obj).is_dir()):
-        from platform_lib.catalogs import resolve  # a name, or a file: resolve says to read it into a table first
-
-        obj, _ = resolve(obj)
-    path = Path(obj)
-    if not path.exists():
-        raise CrossmatchInputError(f"{side} catalogue {str(path)!r} does not exist", code="not-found", value=str(path))
+    path = catalogue_folder(obj, side)
     cat = lsdb.open_catalog(pinned(path))  # its partitions are read later: from the version it names now
     _check_catalog(cat, coords, side)
     return cat
+
+
+def _pixel_frame(pieces, meta: pd.DataFrame, coords) -> pd.DataFrame:
+    """One partition of a Dask DataFrame laid over HEALPix pixels (:func:`_graph_catalog`): its rows from each of the
+    frame's partitions, indexed by the spatial index of their positions and typed as LSDB types a frame."""
+    import nested_pandas as npd
+    from hats.pixel_math.spatial_index import SPATIAL_INDEX_COLUMN, compute_spatial_index
+
+    df = pd.concat(pieces) if pieces else meta
+    lon, lat = (np.asarray(df[c], dtype=np.float64) for c in coords)
+    df = df.set_axis(pd.Index(compute_spatial_index(lon, lat), name=SPATIAL_INDEX_COLUMN))
+    return npd.NestedFrame(arrow_frame(df))
+
+
+def _usable(df: pd.DataFrame, coords, motion: Motion | None):
+    """``(rows, lon, lat)``: a partition's rows with usable positions (finite, latitudes in range; moved along
+    ``motion``), as the match reads them."""
+    lon, lat = positions(df, Columns(*coords), motion)
+    given = np.asarray(df[coords[1]], dtype=np.float64)
+    rows = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat) & (np.abs(given) <= 90))
+    return rows, lon[rows], lat[rows]
+
+
+def _split_in_pixels(df: pd.DataFrame, coords, pixels) -> list[pd.DataFrame]:
+    """A partition's rows in each HEALPix pixel of ``pixels`` ((order, pixel) pairs), by their positions as given."""
+    from hats.pixel_math.spatial_index import compute_spatial_index
+
+    rows, lon, lat = _usable(df, coords, None)
+    index = compute_spatial_index(lon, lat).astype(np.int64)
+    return [df.iloc[rows[(index >> (2 * (29 - order))) == pixel]] for order, pixel in pixels]
+
+
+def _split_near(df: pd.DataFrame, coords, motion: Motion | None, lon, lat, group, n_groups: int,
+                radius_arcsec: float) -> list[pd.DataFrame]:
+    """A partition's rows within ``radius_arcsec`` of the positions (``lon``, ``lat``) of each group (``group``: each
+    position's group number), moved along ``motion`` as the match moves them: the rows the group can match."""
+    rows, r_lon, r_lat = _usable(df, coords, motion)
+    i, j, _ = match_pairs(r_lon, r_lat, lon, lat, radius_arcsec * u.arcsec, k=None)
+    pairs = np.unique(np.stack([np.asarray(group)[j], np.asarray(i)]), axis=1) if len(i) else np.empty((2, 0), int)
+    return [df.iloc[rows[pairs[1][pairs[0] == g]]] for g in range(n_groups)]
+
+
+def _graph_catalog(frame, coords, pixels, split, side: str):
+    """An LSDB catalogue over the Dask DataFrame ``frame`` that computes nothing now: its partition ``i`` (HEALPix
+    pixel ``pixels[i]``) gathers ``split(partition)[i]`` from each of the frame's partitions when it is computed;
+    each of those is read once for all pixels. For ``lazy=True``, where the frame used to be computed in this
+    process first (``frame_input``) to be partitioned by lsdb."""
+    import dask
+    import dask.dataframe as dd
+    import hats
+    from hats.catalog import TableProperties
+    from hats.pixel_math.spatial_index import SPATIAL_INDEX_COLUMN
+    from lsdb.catalog import Catalog
+    from lsdb.io.schema import get_arrow_schema
+    from lsdb.operations.expressions import FromDaskExpression
+
+    like = frame._meta_nonempty.reset_index(drop=True)
+    meta = _pixel_frame([], like, coords).iloc[:0]
+    pieces = [dask.delayed(split, nout=len(pixels))(part.reset_index(drop=True)) for part in frame.to_delayed()]
+    parts = [dask.delayed(_pixel_frame)([p[i] for p in pieces], like.iloc[:0], coords) for i in range(len(pixels))]
+    graph = dd.from_delayed(parts, meta=meta, verify_meta=False) if parts else dd.from_pandas(meta, npartitions=1)
+    info = TableProperties(catalog_name=side, ra_column=coords[0], dec_column=coords[1], catalog_type="object",
+                           healpix_column=SPATIAL_INDEX_COLUMN, healpix_order=29)
+    structure = hats.catalog.Catalog(info, list(pixels), schema=get_arrow_schema(meta))
+    return Catalog(FromDaskExpression(graph, list(pixels)), structure, loading_config=None)
+
+
+def graph_left(frame, coords, rcat):
+    """The left Dask DataFrame of a lazy crossmatch as an LSDB catalogue partitioned like the right catalogue
+    ``rcat`` (its rows in pixels the right one does not cover match nothing there, as LSDB's inner match
+    drops them), nothing computed."""
+    pixels = list(rcat.get_healpix_pixels())
+    return _graph_catalog(frame, coords, pixels, functools.partial(
+        _split_in_pixels, coords=tuple(coords), pixels=[(int(p.order), int(p.pixel)) for p in pixels]), "left")
+
+
+def graph_right(frame, coords, motion: Motion | None, lcat, left: pd.DataFrame, left_coords,
+                left_motion: Motion | None, radius_arcsec: float):
+    """The right Dask DataFrame of a lazy crossmatch against the table ``left`` (in memory, partitioned as
+    ``lcat``) as an LSDB catalogue, nothing computed: each partition holds the right rows within the radius of
+    that partition's left rows, both moved along their proper motions as the match moves them, so it needs no
+    margin cache (and no proper motion's reach, which would take a pass over the frame)."""
+    from hats.pixel_math.spatial_index import compute_spatial_index
+
+    pixels = list(lcat.get_healpix_pixels())
+    given = compute_spatial_index(*(np.asarray(left[c], dtype=np.float64) for c in left_coords)).astype(np.int64)
+    lon, lat = positions(left, Columns(*left_coords), left_motion)
+    group = np.full(len(left), -1)
+    for g, p in enumerate(pixels):
+        group[(given >> (2 * (29 - int(p.order)))) == int(p.pixel)] = g
+    keep = (group >= 0) & np.isfinite(lon) & np.isfinite(lat)
+    return _graph_catalog(frame, coords, pixels, functools.partial(
+        _split_near, coords=tuple(coords), motion=motion, lon=lon[keep], lat=lat[keep], group=group[keep],
+        n_groups=len(pixels), radius_arcsec=radius_arcsec), "right")
 
 
 #: Inputs of at most this many bytes on disk (dask config ``astrohub.local-cluster.threads-below-bytes``)
@@ -494,6 +592,18 @@ def _layout_on_disk(cat) -> HatsLayout | None:
     return layout if layout.plain_parquet and set(layout.pixels) == pixels else None
 
 
+def _graphs(left, right, spec: LazySpec) -> tuple[bool, bool]:
+    """Which sides of a ``lazy=True`` crossmatch are Dask DataFrames kept as graphs: a right one against a table or
+    DataFrame in memory (cut to the rows near its partitions' rows), a left one against a table, DataFrame or
+    catalogue (cut to the right one's pixels). Another Dask DataFrame, or a catalogue on the left of a right one,
+    says nothing of where the rows lie: it is computed, as without ``lazy``."""
+    if not spec.lazy:
+        return False, False
+    kinds = kind_of(left), kind_of(right)
+    return (kinds[0] == DASK and kinds[1] != DASK,
+            kinds[1] == DASK and kinds[0] in (TABLE, FRAME))
+
+
 def crossmatch_lazy(left, right, radius, spec: LazySpec):
     """The Dask path of :func:`~platform_lib.crossmatch.crossmatch` (see there); ``spec`` holds the
     checked options."""
@@ -519,19 +629,25 @@ def crossmatch_lazy(left, right, radius, spec: LazySpec):
             with dask_client(spec.client, nbytes=input_bytes(*sides)) as client:
                 return _partitions.run(plan, client, output=spec.output, report=spec.on_progress,
                                        progress_bar=spec.on_progress is None and _show_progress(spec))
-    # Frames first (their proper motions size the margins they are built with), then catalogues.
+    # Frames first (their proper motions size the margins they are built with), then catalogues. A Dask DataFrame
+    # matched lazily is kept a graph (computed here it was, before the lazy result was returned) where the other
+    # side tells how to partition it: against a table, or on the left against a catalogue (:func:`_graphs`).
+    graphs = _graphs(left, right, spec)
     inputs = []
-    for obj, coords, side in ((left, spec.left_coords, "left"), (right, spec.right_coords, "right")):
-        lazy_obj = isinstance(obj, (str, bytes)) or hasattr(obj, "__fspath__") or \
-            type(obj).__module__.startswith("lsdb") or type(obj).__name__ == "TableInfo"
-        inputs.append(obj if lazy_obj else frame_input(obj, coords, side))
+    for obj, coords, side, graph in ((left, spec.left_coords, "left", graphs[0]),
+                                     (right, spec.right_coords, "right", graphs[1])):
+        if graph:
+            check_columns_numeric(obj, coords, side)
+        inputs.append(obj if is_catalogue(obj) or graph else frame_input(obj, coords, side))
     opened = []
     for i, (obj, coords, side) in enumerate(((inputs[0], spec.left_coords, "left"),
                                              (inputs[1], spec.right_coords, "right"))):
-        opened.append(obj if isinstance(obj, pd.DataFrame) else open_catalog(obj, coords, r_arcsec, side))
+        opened.append(obj if isinstance(obj, pd.DataFrame) or graphs[i] else open_catalog(obj, coords, r_arcsec, side))
+    # (a right Dask DataFrame kept a graph is cut to the rows near the left ones as moved: no reach to cover)
     reach = reach_arcsec((motion.dt_years, _max_proper_motion(obj, motion))
-                         for obj, motion in ((opened[0], spec.left_motion), (opened[1], spec.right_motion))
-                         if motion is not None)
+                         for obj, motion in ((opened[0], spec.left_motion),
+                                             (None if graphs[1] else opened[1], spec.right_motion))
+                         if motion is not None and obj is not None)
     # A frame's margin cache on the right side only: LSDB's inner crossmatch reads the right catalogue's margin,
     # never the left's, and building one for a table of a few hundred rows took 3 s of CPU (lsdb's margin pixel
     # pairs, in this process; 20 s on a loaded machine) of a crossmatch whose own work takes under 1 s
@@ -539,7 +655,12 @@ def crossmatch_lazy(left, right, radius, spec: LazySpec):
                   if isinstance(obj, pd.DataFrame) else obj
                   for obj, coords, side in ((opened[0], spec.left_coords, "left"),
                                             (opened[1], spec.right_coords, "right")))
-    around = _around(rcat, r_arcsec + reach, right, r_arcsec, reach)
+    if graphs[0]:
+        lcat = graph_left(lcat, spec.left_coords, rcat)
+    if graphs[1]:
+        rcat = graph_right(rcat, spec.right_coords, spec.right_motion, lcat, opened[0], spec.left_coords,
+                           spec.left_motion, r_arcsec)
+    around = None if graphs[1] else _around(rcat, r_arcsec + reach, right, r_arcsec, reach)
     motion = dict(left_motion=spec.left_motion, right_motion=spec.right_motion, reach_arcsec=reach,
                   right_around=around)
     if spec.errors is not None:
@@ -551,7 +672,7 @@ def crossmatch_lazy(left, right, radius, spec: LazySpec):
         # showed (the crossmatch tutorial's "WARNING:root:Renaming overlapping columns" table); the suffixes
         # are documented and asked for
         with warnings.catch_warnings():
-            if around is not None:  # no margin: the partitions around the left rows are read instead
+            if around is not None or graphs[1]:  # no margin: the rows around the left ones are read instead
                 warnings.filterwarnings("ignore", "Right catalog does not have a margin cache", RuntimeWarning)
             result = lcat.crossmatch(rcat, algorithm=algorithm, suffixes=spec.suffixes,
                                      suffix_method="overlapping_columns", log_changes=False)

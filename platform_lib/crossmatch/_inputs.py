@@ -2,7 +2,8 @@
 
 Owns :class:`LazySpec` (the options ``_api`` checked, for ``_dask`` and ``_touched``), the output column names,
 turning an in-memory or Dask input into a checked pandas DataFrame (:func:`frame_input`: coordinate columns present
-and numeric, latitudes in range, NaN rows dropped with a warning), converting table sides given in another frame
+and numeric, latitudes in range, NaN rows dropped with a warning; a Dask DataFrame kept lazy is checked from its
+metadata, :func:`check_columns_numeric`), converting table sides given in another frame
 to ICRS (:func:`to_icrs`), the (propagated) positions of a partition or frame (:func:`positions`), a frame's fastest
 proper motion, per-cell counts merged for the prior, and a frame's columns as pyarrow types, as LSDB types them
 (:func:`arrow_frame`). Imports numpy, pandas, pyarrow and astropy only: no lsdb, hats or dask, so the in-memory path
@@ -24,9 +25,10 @@ from astropy import units as u
 
 from platform_lib.crossmatch._epoch import Motion, propagate_years
 from platform_lib.crossmatch._errors import CrossmatchInputError, warn_dropped
+from platform_lib.crossmatch._sides import DASK, FRAME, TABLE, kind_of, unsupported
 
-__all__ = ["LazySpec", "Motion", "SEPARATION", "LOG_BAYES", "PROBABILITY", "FOOTPRINT_DEPTH_DASK", "positions",
-           "frame_input", "check_latitudes", "merged_counts", "to_icrs", "frame_proper_motion",
+__all__ = ["LazySpec", "Motion", "Columns", "SEPARATION", "LOG_BAYES", "PROBABILITY", "FOOTPRINT_DEPTH_DASK", "positions",
+           "frame_input", "check_columns_numeric", "check_latitudes", "merged_counts", "to_icrs", "frame_proper_motion",
            "arrow_frame"]
 
 SEPARATION = "separation_arcsec"
@@ -64,6 +66,13 @@ class LazySpec:
     check_hours: bool = False
 
 
+class Columns:
+    """A side's (ra, dec) column names, as :func:`positions` takes them (an LSDB catalogue's info has the same)."""
+
+    def __init__(self, ra: str, dec: str) -> None:
+        self.ra_column, self.dec_column = ra, dec
+
+
 def positions(df, info, motion: Motion | None) -> tuple[np.ndarray, np.ndarray]:
     """(lon, lat) of a partition in degrees, moved along the proper motions when ``motion`` says so."""
     lon = np.asarray(df[info.ra_column], dtype=np.float64)
@@ -78,32 +87,22 @@ def positions(df, info, motion: Motion | None) -> tuple[np.ndarray, np.ndarray]:
 def frame_input(obj, coords, side: str) -> pd.DataFrame:
     """A pandas DataFrame of an in-memory (or Dask) input, checked like the in-memory path does:
     coordinate columns present and numeric, latitudes in [-90, 90], NaN rows dropped with a warning."""
-    from astropy.table import Table
-
-    if isinstance(obj, Table):
+    kind = kind_of(obj)
+    if kind == TABLE:
         obj = obj.to_pandas()
-    if type(obj).__module__.startswith("dask"):
+    elif kind == DASK:
         # A Dask DataFrame has no sky partitioning: it is computed and partitioned by HEALPix here.
         obj = obj.compute()
-    if not isinstance(obj, pd.DataFrame):
-        raise CrossmatchInputError(
-            f"{side} must be an astropy Table, a pandas or Dask DataFrame, a HATS path, a registry "
-            f"name or an LSDB catalogue, got {type(obj).__name__}", code="unsupported-input",
-            value=type(obj).__name__)
+    elif kind != FRAME:
+        raise unsupported(obj, side)
     cols = [str(c) for c in obj.columns]
     values = []
     for c in coords:
-        if c not in cols:
-            raise CrossmatchInputError(
-                f"{side} table has no column {c!r}; available columns: {', '.join(cols)}",
-                code="missing-column", value=c, available=cols)
+        _check_column(obj, c, cols, side)
         try:
             values.append(pd.to_numeric(obj[c], errors="raise").to_numpy(dtype=np.float64, na_value=np.nan))
         except (TypeError, ValueError) as exc:
-            raise CrossmatchInputError(
-                f"{side} column {c!r} has type {obj[c].dtype}, not a number of degrees; "
-                f"available columns: {', '.join(cols)}", code="mistyped-column", value=c,
-                available=cols) from exc
+            raise _mistyped(obj, c, cols, side) from exc
     lon, lat = values
     check_latitudes(np.where(np.isfinite(lat), lat, 0.0), side)
     ok = np.isfinite(lon) & np.isfinite(lat)
@@ -111,6 +110,29 @@ def frame_input(obj, coords, side: str) -> pd.DataFrame:
         warn_dropped(int((~ok).sum()), side, coords, np.flatnonzero(~ok))
         obj = obj[ok]
     return obj.reset_index(drop=True)
+
+
+def _check_column(obj, c: str, cols: list[str], side: str, what: str = "") -> None:
+    if c not in cols:
+        raise CrossmatchInputError(
+            f"{side} table has no {what + ' ' if what else ''}column {c!r}; available columns: {', '.join(cols)}",
+            code="missing-column", value=c, available=cols)
+
+
+def _mistyped(obj, c: str, cols: list[str], side: str, what: str = "a number of degrees") -> CrossmatchInputError:
+    return CrossmatchInputError(
+        f"{side} column {c!r} has type {obj[c].dtype}, not {what}; available columns: {', '.join(cols)}",
+        code="mistyped-column", value=c, available=cols)
+
+
+def check_columns_numeric(obj, columns, side: str, what: str = "") -> None:
+    """A Dask DataFrame's ``columns`` present and numbers, from its metadata (nothing computed), with
+    :func:`frame_input`'s errors; ``what``: "proper-motion" for those columns."""
+    cols = [str(c) for c in obj.columns]
+    for c in columns:
+        _check_column(obj, c, cols, side, what)
+        if not pd.api.types.is_numeric_dtype(obj._meta[c]):
+            raise _mistyped(obj, c, cols, side, "a number of mas/yr" if what else "a number of degrees")
 
 
 def check_latitudes(lat: np.ndarray, side: str) -> None:
@@ -172,10 +194,14 @@ def to_icrs(left, right, spec: LazySpec):
         if frame is None:
             sides.append(obj)
             continue
-        if type(obj).__module__.startswith("dask") and all(c in obj.columns for c in coords):
+        if kind_of(obj) == DASK and all(c in obj.columns for c in coords):
             names = _icrs_names(obj.columns, coords)
             meta = obj._meta.assign(**{names[0]: np.float64(0), names[1]: np.float64(0)}).iloc[:0]
             obj = obj.map_partitions(_icrs_partition, coords, frame, names, meta=meta)
+            if spec.lazy:  # kept a graph (``_dask``): converted when it is computed
+                sides.append(obj)
+                changes[f"{side}_coords"], changes[f"{side}_frame"] = names, None
+                continue
             df = frame_input(obj, coords, side)
         else:
             df = frame_input(obj, coords, side)

@@ -57,9 +57,10 @@ __all__ = ["nway_match"]
 # --------------------------------------------------------------------------------------------------
 
 
-def _positions(cat: Any, lon: str | None, lat: str | None, name: str) -> tuple[np.ndarray, np.ndarray]:
+def _positions(cat: Any, lon: str | None, lat: str | None, name: str) -> tuple[np.ndarray, np.ndarray, str | None]:
     """(ra, dec) in ICRS degrees from a SkyCoord, an astropy Table or a pandas DataFrame, found (``lon``/``lat``
-    ``None``) and converted (Galactic, FK4 B1950...) as ingest does (:func:`platform_lib.catalogs.sky_positions`)."""
+    ``None``) and converted (Galactic, FK4 B1950...) as ingest does (:func:`platform_lib.catalogs.sky_positions`),
+    and the RA column when its numbers are the ones matched (not converted from another frame), else None."""
     from platform_lib.catalogs import CatalogError, sky_positions
 
     try:  # any angle unit, text as ingest reads it; a unit that is not an angle names the column
@@ -73,7 +74,7 @@ def _positions(cat: Any, lon: str | None, lat: str | None, name: str) -> tuple[n
         raise MatchConfidenceError(
             f"catalogue {name!r} has NaN coordinates; drop those rows first", code="nan-coordinates"
         )
-    return lon_deg, lat_deg
+    return lon_deg, lat_deg, None if found.converted else found.lon_column
 
 
 def _column_quantity(cat: Any, col: str, name: str) -> u.Quantity:
@@ -127,6 +128,21 @@ def _pairs(lon1, lat1, lon2, lat2, radius: u.Quantity) -> tuple[np.ndarray, np.n
     i1 = np.repeat(np.arange(lon1.size, dtype=np.intp), counts)
     i2 = np.fromiter((j for x in lists for j in x), dtype=np.intp, count=int(counts.sum()))
     return i1, i2
+
+
+def _warn_if_hours(pos, cand, radii, ra_columns, names) -> None:
+    """The crossmatch's RA-in-hours check (``_hours``) on each pair of the primary and another catalogue, both
+    with equatorial positions as given: one warning at most (a primary in hours would warn once per catalogue)."""
+    try:
+        from platform_lib.crossmatch._hours import warn_if_hours
+    except ImportError:  # no kernel (``_pairs``' KD-tree): no check
+        return
+    for c, (ip, js) in enumerate(cand):
+        if ra_columns[0] is None or ra_columns[c + 1] is None:
+            continue
+        if warn_if_hours(pos[0][0], pos[0][1], pos[c + 1][0], pos[c + 1][1], ip, js, radii[c],
+                         names=(ra_columns[0], ra_columns[c + 1]), sides=(names[0], names[c + 1])):
+            return
 
 
 def _radius_list(radius: Any, k: int) -> list[u.Quantity]:
@@ -258,7 +274,8 @@ def nway_match(
     if not np.all((fs > 0) & (fs <= 1)):
         raise MatchConfidenceError(f"completeness must be in (0, 1], got {fs.tolist()}", code="bad-prior")
 
-    pos = [_positions(c, lon, lat, nm) for c, nm in zip(cats, names)]
+    found = [_positions(c, lon, lat, nm) for c, nm in zip(cats, names)]
+    pos, ra_columns = [f[:2] for f in found], [f[2] for f in found]
     errs = [_errors(c, e, p[0].size, nm) for c, e, p, nm in zip(cats, errors, pos, names)]
 
     if area is None:
@@ -282,6 +299,7 @@ def nway_match(
         ip, js = _pairs(pos[0][0], pos[0][1], pos[c + 1][0], pos[c + 1][1], radii[c])
         order = np.lexsort((js, ip))
         cand.append((ip[order], js[order]))
+    _warn_if_hours(pos, cand, radii, ra_columns, names)
     prim, choice = _enumerate(n1, cand, max_combinations)
     m = prim.size
 

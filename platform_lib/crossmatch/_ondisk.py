@@ -15,9 +15,7 @@ from :func:`open_on_disk`, and goes through lsdb as before.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,7 +24,7 @@ import pyarrow.parquet as pq
 
 from platform_lib.catalogs import HEALPIX_COLUMN, HatsLayout, read_layout
 from platform_lib.crossmatch._epoch import Motion
-from platform_lib.crossmatch._errors import CrossmatchInputError, warn_dropped
+from platform_lib.crossmatch._errors import warn_dropped
 from platform_lib.crossmatch._inputs import check_latitudes, merged_counts, positions
 from platform_lib.crossmatch._partitions import (
     check_own_coords,
@@ -36,6 +34,7 @@ from platform_lib.crossmatch._partitions import (
     schema_file,
     touched_pixels,
 )
+from platform_lib.crossmatch._sides import NAMED, catalogue_folder, kind_of
 
 __all__ = ["OnDiskCatalogue", "open_on_disk"]
 
@@ -171,15 +170,9 @@ def open_on_disk(obj, coords, side: str, *, check: bool = True) -> OnDiskCatalog
     """The catalogue a HATS path or registry name (or ``TableInfo``) names, checked as ``_dask.open_catalog`` checks
     it (a name resolved, a missing folder ``not-found``, its coordinates); None for anything this module does not
     read (an LSDB catalogue, another HATS file layout, a catalogue with no partitions), which lsdb opens instead."""
-    if type(obj).__name__ != "TableInfo" and not isinstance(obj, (str, os.PathLike)):
+    if kind_of(obj) != NAMED:
         return None
-    if type(obj).__name__ == "TableInfo" or not Path(obj).is_dir():
-        from platform_lib.catalogs import resolve  # a name, or a file: resolve says to read it into a table first
-
-        obj, _ = resolve(obj)
-    path = Path(obj)
-    if not path.exists():
-        raise CrossmatchInputError(f"{side} catalogue {str(path)!r} does not exist", code="not-found", value=str(path))
+    path = catalogue_folder(obj, side)
     try:
         layout = read_layout(path)  # pinned: the version the folder names now, read throughout
     except Exception:  # noqa: BLE001 - not a folder this reader takes: lsdb opens it, or names the problem

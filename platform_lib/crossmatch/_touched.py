@@ -31,6 +31,7 @@ from platform_lib.crossmatch._inputs import (
     FOOTPRINT_DEPTH_DASK,
     PROBABILITY,
     SEPARATION,
+    Columns,
     LazySpec,
     arrow_frame,
     frame_input,
@@ -41,8 +42,9 @@ from platform_lib.crossmatch._inputs import (
 from platform_lib.crossmatch._hours import may_be_hours, warn_side
 from platform_lib.crossmatch._ondisk import OnDiskCatalogue, open_on_disk
 from platform_lib.crossmatch._partitions import reach_arcsec
+from platform_lib.crossmatch._sides import DASK, LSDB, is_catalogue, kind_of
 
-__all__ = ["MEMORY_ROWS", "crossmatch_catalogues", "crossmatch_touched", "is_catalogue", "warn_if_hours_sampled"]
+__all__ = ["MEMORY_ROWS", "crossmatch_catalogues", "crossmatch_touched", "warn_if_hours_sampled"]
 
 #: The most catalogue rows the in-memory path holds (the rows of the partitions touched, plus the left catalogue's
 #: rows when two catalogues are matched; with probabilities and no ``area=``, the whole catalogue's positions,
@@ -57,19 +59,6 @@ _LSDB_INPLACE = "The inplace keyword in NestedFrame"
 HOURS_SAMPLE = 100
 #: ... against at most this many of the other catalogue's rows, read around them (more: not checked).
 HOURS_ROWS = 1_000_000
-
-
-def is_catalogue(obj) -> bool:
-    """A side partitioned on disk or by LSDB (a path, a registry name, an LSDB catalogue), not a table."""
-    return isinstance(obj, (str, bytes)) or hasattr(obj, "__fspath__") or type(obj).__name__ == "TableInfo" \
-        or type(obj).__module__.startswith("lsdb")
-
-
-class _Own:
-    """The (ra, dec) column names of a side, as :func:`~platform_lib.crossmatch._inputs.positions` takes them."""
-
-    def __init__(self, ra: str, dec: str) -> None:
-        self.ra_column, self.dec_column = ra, dec
 
 
 class _LsdbCatalogue:
@@ -212,17 +201,18 @@ def crossmatch_catalogues(left, right, radius: u.Quantity, spec: LazySpec) -> pd
     return arrow_to_pandas(pa.Table.from_pandas(out, preserve_index=False).replace_schema_metadata(None))
 
 
-def _around(cat, reach_arcsec: float, budget: int):
+def _around(cat, reach_arcsec: float, budget: int, motion=None):
     """``near`` for ``_hours.warn_side``: the positions of the catalogue's partitions that the cones of
-    ``reach_arcsec`` around (lon, lat) touch, when they hold at most ``budget`` rows (else None: not read)."""
+    ``reach_arcsec`` around (lon, lat) touch, when they hold at most ``budget`` rows (else None: not read); moved
+    along ``motion`` (the match's)."""
     def near(lon, lat):
         pixels = cat.touched(lon, lat, reach_arcsec)
         rows = cat.partition_rows(pixels)
         if rows is None or rows > budget:
             return None
-        own = [cat.ra_column, cat.dec_column]
+        own = [cat.ra_column, cat.dec_column, *(motion.pm if motion is not None else ())]
         frame = cat.read(pixels, columns=own) if isinstance(cat, OnDiskCatalogue) else cat.read(pixels)
-        lon_, lat_ = positions(frame, cat, None)
+        lon_, lat_ = positions(frame, cat, motion)
         ok = np.isfinite(lon_) & np.isfinite(lat_) & (np.abs(lat_) <= 90)
         return lon_[ok], lat_[ok]
     return near
@@ -243,22 +233,20 @@ def _warn_if_hours(cat, radius: u.Quantity, reach_arcsec: float, budget: int, ta
                   rows=f" read (those near the {t_side} positions)")
 
 
-def _own_positions(frame, coords) -> tuple[np.ndarray, np.ndarray]:
+def _own_positions(frame, coords, motion=None) -> tuple[np.ndarray, np.ndarray]:
     """A Table's or DataFrame's two coordinate columns as float64 degrees, finite rows only (no warning: the match
-    warns of the others)."""
-    def column(c):
-        if c not in (frame.colnames if hasattr(frame, "colnames") else [str(n) for n in frame.columns]):
-            return np.empty(0)  # the match names the missing column
-        if isinstance(frame, pd.DataFrame):
-            return pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-        try:
-            return np.ma.filled(np.ma.asarray(frame[c]).astype(np.float64), np.nan)
-        except (TypeError, ValueError):  # not numbers: the match names it
-            return np.empty(0)
+    warns of the others), moved along ``motion`` (the match's)."""
+    pm = tuple(motion.pm) if motion is not None else ()
+    numbers = _table_frame(frame, coords, pm)
+    if any(c not in numbers.columns for c in (*coords, *pm)):
+        return np.empty(0), np.empty(0)  # the match names the missing or mistyped column
+    lon, lat = (numbers[c].to_numpy() for c in coords)
+    if motion is not None and lon.size:
+        from platform_lib.crossmatch._epoch import propagate_years
 
-    lon, lat = column(coords[0]), column(coords[1])
-    if lon.shape != lat.shape:
-        return np.empty(0), np.empty(0)
+        ok = np.isfinite(lat) & (np.abs(lat) <= 90)
+        lon, lat = propagate_years(np.where(ok, lon, np.nan), np.where(ok, lat, np.nan),
+                                   *(np.nan_to_num(numbers[c].to_numpy()) for c in pm), motion.dt_years)
     ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90)  # (the match names latitudes out of range)
     return lon[ok], lat[ok]
 
@@ -266,7 +254,7 @@ def _own_positions(frame, coords) -> tuple[np.ndarray, np.ndarray]:
 def _catalogue_unchecked(obj, side: str):
     """A catalogue side opened for the RA check, without the checks the match makes (and warns of) itself; None when
     it is neither a HATS folder ``_ondisk`` reads nor an LSDB catalogue object."""
-    if type(obj).__module__.startswith("lsdb"):
+    if kind_of(obj) == LSDB:
         return _LsdbCatalogue(obj)
     from platform_lib.errors import PlatformError
 
@@ -288,25 +276,47 @@ def _ra_range(cat) -> tuple[float, float] | None:
                                        float(stats.loc[cat.ra_column, "max_value"]))
 
 
-def _sample_of(obj, coords, side: str):
-    """``(lon, lat)`` of a side for the sampled RA check: at most :data:`HOURS_SAMPLE` of its rows
-    (random, seeded), when its RA may be in hours (all of a table's, a catalogue's Parquet statistics, a Dask
-    DataFrame's first partition's in [0, 24]); None otherwise, having read nothing more than that."""
-    rng = np.random.default_rng(0)
+def _first_partition(obj, columns):
+    """The first partition of a Dask DataFrame (those columns): all the RA-in-hours check reads of one."""
+    return obj[list(columns)].get_partition(0).compute()
 
-    def pick(lon, lat):
+
+def _sample_of(obj, coords, side: str, motion=None, first=None):
+    """``(lon, lat, hours_lon, hours_lat)`` of a side for the sampled RA check: at most :data:`HOURS_SAMPLE` of its
+    rows (random, seeded), moved along ``motion`` (the match's), as given and with their RA times 15, when its RA may be in hours (all of a table's, a
+    catalogue's Parquet statistics, a Dask DataFrame's first partition's in [0, 24]); None otherwise, having read
+    nothing more than that. ``first``: a Dask DataFrame's first partition, read once for both directions."""
+    rng = np.random.default_rng(0)
+    pm = tuple(motion.pm) if motion is not None else ()
+
+    def pick(lon, lat, move):
         ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90)
         lon, lat = lon[ok], lat[ok]
         if len(lon) == 0 or lon.min() < 0 or lon.max() > 24:
             return None
         keep = np.sort(rng.choice(len(lon), HOURS_SAMPLE, replace=False)) if len(lon) > HOURS_SAMPLE else slice(None)
-        return lon[keep], lat[keep]
+        return (*move(lon[keep], lat[keep], ok, keep), *move(lon[keep] * 15.0, lat[keep], ok, keep))
+
+    def given_and_moved(frame, names):
+        """(lon, lat) as given, and ``move(lon, lat, ok, keep)``: those rows (``ok``, then ``keep``) moved."""
+        lon, lat = (pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+                    if c in [str(n) for n in frame.columns] else np.full(len(frame), np.nan) for c in names)
+        if motion is None:
+            return lon, lat, lambda lon_, lat_, ok, keep: (lon_, lat_)
+        if not all(c in [str(n) for n in frame.columns] for c in pm):
+            return np.empty(0), np.empty(0), None  # the match names the missing column
+        from platform_lib.crossmatch._epoch import propagate_years
+
+        pmra, pmdec = (np.nan_to_num(np.asarray(frame[c], dtype=np.float64)) for c in pm)
+        return lon, lat, lambda lon_, lat_, ok, keep: propagate_years(lon_, lat_, pmra[ok][keep], pmdec[ok][keep],
+                                                                       motion.dt_years)
 
     if is_catalogue(obj):
         cat = _catalogue_unchecked(obj, side)
         found = None if cat is None else _ra_range(cat)
         if found is None or not (found[0] >= 0 and found[1] <= 24):
             return None
+        own = [cat.ra_column, cat.dec_column, *pm]
         if isinstance(cat, OnDiskCatalogue):
             pixels, rows = [], 0
             for p in cat.pixels:  # partitions in the sky's order, until the sample is full
@@ -314,63 +324,120 @@ def _sample_of(obj, coords, side: str):
                 rows += cat.partition_rows([p])
                 if rows >= HOURS_SAMPLE:
                     break
-            frame = cat.read(pixels, columns=[cat.ra_column, cat.dec_column])
+            frame = cat.read(pixels, columns=own) if all(c in cat.columns for c in own) else None
         else:
             import dask
 
             pixel = cat.cat.get_healpix_pixels()[0]
             with dask.config.set(scheduler="threads"):
                 frame = pd.DataFrame(cat.cat.get_partition(pixel.order, pixel.pixel).compute(progress_bar=False))
-        return pick(*positions(frame, cat, None))
-    if type(obj).__module__.startswith("dask"):
-        if not all(c in [str(n) for n in obj.columns] for c in coords):
+        if frame is None:
             return None  # the match names the missing column
-        return pick(*_own_positions(obj[list(coords)].get_partition(0).compute(), coords))
-    return pick(*_own_positions(obj, coords))
+        return pick(*given_and_moved(frame, own[:2]))
+    if kind_of(obj) == DASK:
+        if not all(c in [str(n) for n in obj.columns] for c in (*coords, *pm)):
+            return None  # the match names the missing column
+        return pick(*given_and_moved(first if first is not None else _first_partition(obj, (*coords, *pm)), coords))
+    return pick(*given_and_moved(_table_frame(obj, coords, pm), coords))
 
 
-def _near_of(obj, coords, side: str, reach_arcsec: float):
-    """``near`` for ``_hours.warn_side`` on the other side: a table's positions, a catalogue's partitions around the
-    positions asked (at most :data:`HOURS_ROWS` rows); None when the side is neither. A Dask DataFrame is None: its
-    coordinates are not computed in this process for the check (one more pass over all of it, held here whole)."""
+def _table_frame(obj, coords, pm) -> pd.DataFrame:
+    """A Table's or DataFrame's coordinate (and proper-motion) columns as a DataFrame of numbers (NaN where not)."""
+    names = obj.colnames if hasattr(obj, "colnames") else [str(n) for n in obj.columns]
+    out = {}
+    for c in (*coords, *pm):
+        if c not in names:
+            continue
+        if isinstance(obj, pd.DataFrame):
+            out[c] = pd.to_numeric(obj[c], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            try:
+                out[c] = np.ma.filled(np.ma.asarray(obj[c]).astype(np.float64), np.nan)
+            except (TypeError, ValueError):  # not numbers: the match names it
+                continue
+    return pd.DataFrame(out)
+
+
+def _near_of(obj, coords, side: str, reach_arcsec: float, motion=None, first=None):
+    """``near`` for ``_hours.warn_side`` on the other side, its positions moved along ``motion`` (the match's): a
+    table's positions, a catalogue's partitions around the positions asked (at most :data:`HOURS_ROWS` rows), a
+    Dask DataFrame's first partition (``first``, read once: its whole is not computed in this process for the check,
+    one more pass over all of it held here; so a table against it is checked where that partition holds the
+    table's field); None when the side is none of these."""
     if is_catalogue(obj):
         cat = _catalogue_unchecked(obj, side)
-        return None if cat is None else _around(cat, reach_arcsec, HOURS_ROWS)
-    if type(obj).__module__.startswith("dask"):
-        return None
+        return None if cat is None else _around(cat, reach_arcsec, HOURS_ROWS, motion)
     held = []
 
     def near(lon, lat):
         if not held:
-            held.append(_own_positions(obj, coords))
+            source = obj
+            if kind_of(obj) == DASK:
+                pm = tuple(motion.pm) if motion is not None else ()
+                if not all(c in [str(n) for n in obj.columns] for c in (*coords, *pm)):
+                    return None  # the match names the missing column
+                source = first if first is not None else _first_partition(obj, (*coords, *pm))
+            held.append(_own_positions(source, coords, motion))
         return held[0]
     return near
+
+
+def _reach(obj, side: str, motion) -> float:
+    """How far a side's rows may move along ``motion`` (arcsec; the fastest's proper motion over the years), as far
+    as the check knows without reading more: a table's, a catalogue's statistics; a Dask DataFrame: 0 (its first
+    partition, read whole, is matched as moved)."""
+    if motion is None:
+        return 0.0
+    if is_catalogue(obj):
+        cat = _catalogue_unchecked(obj, side)
+        fastest = 0.0 if cat is None else cat.max_proper_motion(motion, side)
+    elif kind_of(obj) == DASK:
+        return 0.0
+    else:
+        frame = _table_frame(obj, (), motion.pm)
+        fastest = frame_proper_motion(frame, motion) if len(frame.columns) == 2 else 0.0
+    return reach_arcsec([(motion.dt_years, fastest)])
 
 
 def warn_if_hours_sampled(left, right, radius: u.Quantity, spec: LazySpec) -> bool:
     """The RA-in-hours check of the Dask path, before it matches (``_hours``; warns and returns True when a side's
     RA looks like hours): a sample of each side whose RA may be hours (:func:`_sample_of`: else nothing is read) is
-    matched as given, then times 15, against the other side's rows around it. The criterion is the in-memory one on
-    those rows; the Dask match itself is not touched."""
-    if not spec.check_hours or spec.left_motion is not None or spec.right_motion is not None:
+    matched as given, then times 15, against the other side's rows around it, both moved along their proper motions
+    as the match moves them. The criterion is the in-memory one on those rows; the Dask match itself is not touched."""
+    if not spec.check_hours:
         return False
     r_arcsec = float(radius.to_value(u.arcsec))
     from platform_lib.crossmatch._engine import match_pairs
 
-    sides = ((left, spec.left_coords, "left"), (right, spec.right_coords, "right"))
+    sides = ((left, spec.left_coords, "left", spec.left_motion), (right, spec.right_coords, "right", spec.right_motion))
+    firsts = {}
+
+    def first(obj, coords, motion):
+        """A Dask DataFrame's first partition, read once for the check's two directions."""
+        if kind_of(obj) != DASK:
+            return None
+        names = (*coords, *(motion.pm if motion is not None else ()))
+        if not all(c in [str(n) for n in obj.columns] for c in names):
+            return None
+        if id(obj) not in firsts:
+            firsts[id(obj)] = _first_partition(obj, names)
+        return firsts[id(obj)]
+
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", _LSDB_INPLACE)
-        for (obj, coords, side), (other, o_coords, o_side) in zip(sides, sides[::-1]):
+        for (obj, coords, side, motion), (other, o_coords, o_side, o_motion) in zip(sides, sides[::-1]):
             if isinstance(coords, str) or len(coords) != 2 or isinstance(o_coords, str) or len(o_coords) != 2:
                 continue  # the Dask path names the problem
-            sample = _sample_of(obj, coords, side)
-            near = None if sample is None else _near_of(other, o_coords, o_side, r_arcsec)
-            given = None if near is None else near(*sample)
+            sample = _sample_of(obj, coords, side, motion, first(obj, coords, motion))
+            reach = r_arcsec + _reach(obj, side, motion) + _reach(other, o_side, o_motion) if sample else 0.0
+            near = None if sample is None else _near_of(other, o_coords, o_side, reach, o_motion,
+                                                        first(other, o_coords, o_motion))
+            given = None if near is None else near(*sample[:2])
             if given is None or len(given[0]) == 0:
                 continue
-            matched = int(np.unique(match_pairs(*sample, *given, radius, k=1)[0]).size)
+            matched = int(np.unique(match_pairs(*sample[:2], *given, radius, k=1)[0]).size)
             name = _catalogue_unchecked(obj, side).ra_column if is_catalogue(obj) else str(coords[0])
-            if warn_side(*sample, matched, near, radius, side, name, rows=" sampled"):
+            if warn_side(*sample[:2], matched, near, radius, side, name, rows=" sampled", as_hours=sample[2:]):
                 return True
     return False
 
@@ -399,7 +466,7 @@ def _crossmatch_touched(left, right, radius: u.Quantity, spec: LazySpec, budget:
     if c_motion is not None:
         moves.append((c_motion.dt_years, cat.max_proper_motion(c_motion, c_side)))
     reach = reach_arcsec(moves)
-    t_lon, t_lat = positions(tf, _Own(*t_coords), t_motion)
+    t_lon, t_lat = positions(tf, Columns(*t_coords), t_motion)
     pixels = cat.touched(t_lon, t_lat, r_arcsec + reach) if len(tf) else []
     rows = cat.partition_rows(pixels)
     if rows is None or rows > budget:

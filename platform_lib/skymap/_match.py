@@ -32,7 +32,8 @@ __all__ = ["match_skymap"]
 
 
 def _coordinates(catalog: Any, lon: str | None, lat: str | None, distance: str | u.Quantity | None):
-    """(ra, dec, distance or None) Quantities in ICRS from a SkyCoord, Table or DataFrame; a table's positions
+    """(ra, dec, distance or None) Quantities in ICRS from a SkyCoord, Table or DataFrame, and the RA column when its
+    numbers are those read (not converted from another frame; None else); a table's positions
     found (``lon``/``lat`` ``None``) and converted (Galactic, FK4 B1950...) as ingest does
     (:func:`platform_lib.catalogs.sky_positions`)."""
     if isinstance(catalog, SkyCoord):
@@ -43,7 +44,7 @@ def _coordinates(catalog: Any, lon: str | None, lat: str | None, distance: str |
             dist = distance
         elif sph.distance.unit.physical_type == "length":
             dist = sph.distance
-        return sph.lon.to(u.deg).ravel(), sph.lat.to(u.deg).ravel(), dist
+        return sph.lon.to(u.deg).ravel(), sph.lat.to(u.deg).ravel(), dist, "ra"
     from platform_lib.catalogs import CatalogError, sky_positions
 
     try:  # any angle unit, text as ingest reads it; a unit that is not an angle names the column
@@ -71,7 +72,33 @@ def _coordinates(catalog: Any, lon: str | None, lat: str | None, distance: str |
         dist = u.Quantity(np.asarray(catalog[distance], dtype=float), unit)
     elif distance is not None:
         dist = distance
-    return out[0], out[1], dist
+    return out[0], out[1], dist, None if found.converted else found.lon_column
+
+
+#: The credible region a catalogue's sources are "in" for the RA-in-hours check (``crossmatch``'s, on a sky map).
+HOURS_LEVEL = 0.9
+#: ... checked on maps whose region covers at most this share of the sky.
+HOURS_SKY_SHARE = 0.1
+
+
+def _warn_if_hours(m: SkyMap, ra, dec, level, ra_column: str) -> bool:
+    """The crossmatch's RA-in-hours check (:func:`platform_lib.crossmatch.warn_ra_in_hours`) on a sky map: a source
+    "matches" when it lies in the map's 90% credible region. When at most a tenth of the sources do, their RA all in
+    [0, 24], and at least half would with their RA times 15, the RA looks like hours. Only for a map whose 90% region
+    covers at most a tenth of the sky (:data:`HOURS_SKY_SHARE`), where sources strewn at random land in it rarely (a
+    map of half the sky would take in half of a real field spread 15 times wider in RA)."""
+    from platform_lib.crossmatch import warn_ra_in_hours
+
+    def count_as_hours() -> int | None:  # called only when few lie in the region and the RA is all in [0, 24]
+        if m.credible_area(HOURS_LEVEL).to_value(u.deg**2) > HOURS_SKY_SHARE * 4 * np.pi * (180 / np.pi) ** 2:
+            return None
+        idx = m.pixel_index(np.asarray(ra) * 15.0 * u.deg, dec)
+        levels = np.where(idx >= 0, m.credible_levels()[np.where(idx >= 0, idx, 0)], 1.0)
+        return int(np.count_nonzero(levels <= HOURS_LEVEL))
+
+    return warn_ra_in_hours(ra, int(np.count_nonzero(level <= HOURS_LEVEL)), count_as_hours, side="catalogue",
+                            column=ra_column,
+                            matched_words=(f"lie in the map's {HOURS_LEVEL:.0%} credible region", "lie in it"))
 
 
 def _checked(m: SkyMap, *, normalize: bool) -> SkyMap:
@@ -172,7 +199,7 @@ def match_skymap(
     if rows is not None:
         catalog = rows
         footprints, found_from = read_footprints(rows)
-    lon_q, lat_q, dist = _coordinates(catalog, lon, lat, distance)
+    lon_q, lat_q, dist, ra_column = _coordinates(catalog, lon, lat, distance)
     if not (np.all(np.isfinite(lon_q.value)) and np.all(np.isfinite(lat_q.value))):
         n_bad = int((~np.isfinite(lon_q.value) | ~np.isfinite(lat_q.value)).sum())
         raise SkymapError(f"{n_bad} source(s) have NaN coordinates; drop them first", code="nan-coordinates",
@@ -189,6 +216,8 @@ def match_skymap(
     safe = np.where(inside, idx, 0)
     dens = np.where(inside, m.probdensity[safe], 0.0)
     level = np.where(inside, m.credible_levels()[safe], 1.0)
+    if ra_column is not None and rows is None:
+        _warn_if_hours(m, lon_q.to_value(u.deg), lat_q, level, ra_column)
     searched = np.where(inside, m.searched_area()[safe], np.nan)
 
     out = Table()

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from astropy.table import Table
+from counted_dask import CountedFrame  # tests/support/
 
 from platform_lib.crossmatch import RaInHoursWarning, crossmatch
 
@@ -198,26 +199,136 @@ def test_a_real_field_below_24_degrees_is_silent_against_catalogues_and_on_dask(
         crossmatch(dd.from_pandas(field.to_pandas(), npartitions=2), cat, "1 arcsec", lazy=True)
 
 
-
 def test_the_dask_check_never_computes_a_dask_dataframe_on_the_other_side(hip):
     """A sample whose RA may be hours (here a real field below RA 24 deg) against a Dask DataFrame on the Dask path:
     the check does not compute the DataFrame's coordinates in this process (it did, whole: one more pass over
-    the user's DataFrame than the match makes, all of it in the notebook's memory)."""
-    import dask
-    import dask.dataframe as dd
-
+    the user's DataFrame than the match makes, all of it in the notebook's memory): it reads its first partition."""
     from platform_lib.crossmatch._touched import _near_of
 
-    computed = []
+    frame = CountedFrame(hip.to_pandas()[["ra", "dec"]], 3)
+    near = _near_of(frame.frame, ("ra", "dec"), "right", 1.0)
+    field = _field(hip)
+    near(np.asarray(field["ra"]), np.asarray(field["dec"]))
+    near(np.asarray(field["ra"]), np.asarray(field["dec"]))
+    assert frame.calls == frame.sizes[:1]
 
-    @dask.delayed
-    def part(rows):
-        computed.append(len(rows))
-        return rows
 
-    frame = dd.from_delayed([part(hip.to_pandas()[["ra", "dec"]])], meta={"ra": "f8", "dec": "f8"})
-    near = _near_of(frame, ("ra", "dec"), "right", 1.0)
-    if near is not None:
-        field = _field(hip)
-        near(np.asarray(field["ra"]), np.asarray(field["dec"]))
-    assert computed == []
+# --------------------------------------------------------------- xmatch26: a table against a Dask DataFrame, motions
+
+@pytest.mark.filterwarnings("ignore:The inplace keyword in NestedFrame:pandas.errors.Pandas4Warning")  # lsdb's
+@pytest.mark.filterwarnings("ignore:The 'mode.chained_assignment' option is deprecated:pandas.errors.Pandas4Warning")
+def test_a_table_in_hours_against_a_dask_dataframe_warns_and_it_is_computed_once(hip):
+    """A table in hours against Hipparcos as a Dask DataFrame was not checked (the frame's rows were not read for
+    it). Computed for the match in any case, the frame is computed once, first, and the check reads its rows: the
+    table's sample warns; each partition is still computed once (and so for mode='best', which matches twice and
+    computed it twice). Lazily, the frame is not computed: the check reads its first partition, which warns where it holds the
+    table's field."""
+    from distributed import Client, LocalCluster
+
+    # the Pleiades' neighbourhood, and where the table in hours lies (LSDB refuses catalogues that do not overlap)
+    region = hip[((hip["ra"] < 6) | (hip["ra"] > 54) & (hip["ra"] < 60)) & (hip["dec"] > 20) & (hip["dec"] < 28)]
+    frame = CountedFrame(region.to_pandas()[["HIP", "ra", "dec"]], 3)
+    mine = _in_hours(_pleiades(hip))
+    # (lsdb's warning above: pytest.warns gives back what it saw but did not expect, as the test's own)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster, \
+            Client(cluster) as client:
+        with pytest.warns(RaInHoursWarning) as seen:
+            assert len(crossmatch(mine, frame.frame, "1 arcsec", client=client)) == 0
+    w = _one_warning(seen, "left", "ra")
+    assert "left rows sampled matched" in str(w)
+    assert sorted(frame.calls) == sorted(frame.sizes)
+    near = hip[(hip["ra"] > 54) & (hip["ra"] < 60) & (hip["dec"] > 20) & (hip["dec"] < 28)].to_pandas()
+    far = hip[hip["ra"] > 300][: len(near)].to_pandas()  # the second partition: elsewhere
+    pleiades_first = CountedFrame(pd.concat([near, far])[["HIP", "ra", "dec"]], 2)
+    with pytest.warns(RaInHoursWarning) as seen:
+        crossmatch(mine, pleiades_first.frame, "1 arcsec", lazy=True)
+    _one_warning(seen, "left", "ra")
+    assert pleiades_first.calls == pleiades_first.sizes[:1]
+
+
+@pytest.mark.filterwarnings("ignore:The inplace keyword in NestedFrame:pandas.errors.Pandas4Warning")  # lsdb's
+def test_sides_with_proper_motions_are_checked_on_dask(hip, hip_hats):
+    """Sides with proper motions were not checked on Dask. The sample and the rows around it are moved as the match
+    moves them: the Pleiades' stars observed in 2016 (Hipparcos's positions moved along its proper motions to J2016,
+    some 1.2 arcsec for the fastest), in hours, moved back to the catalogue's epoch J1991.25 by the match, warn;
+    the real field below RA 24 deg, observed in 2016 in degrees, does not."""
+    from platform_lib.crossmatch._epoch import propagate_years
+    from platform_lib.sampledata import hipparcos_table
+
+    cat, _ = hip_hats
+    full = hipparcos_table()
+    motions = dict(left_pm=("pmra", "pmdec"), left_epoch=2016.0, right_epoch=1991.25)
+
+    def in_2016(rows):
+        moving = np.isin(np.asarray(full["HIP"]), np.asarray(rows["HIP"]))
+        pmra, pmdec = np.asarray(full["pmra"])[moving], np.asarray(full["pmdec"])[moving]
+        lon, lat = propagate_years(np.asarray(full["ra"])[moving], np.asarray(full["dec"])[moving], pmra, pmdec,
+                                   2016.0 - 1991.25)
+        return Table({"HIP": np.asarray(full["HIP"])[moving], "ra": lon, "dec": lat, "pmra": pmra, "pmdec": pmdec})
+
+    mine = in_2016(_pleiades(hip))
+    mine["ra"] /= 15
+    with pytest.warns(RaInHoursWarning) as seen:
+        crossmatch(mine, cat, "1 arcsec", lazy=True, **motions)
+    w = _one_warning(seen, "left", "ra")
+    assert w.matched_as_hours == len(mine)  # every one of them, moved back (as given, some were over 1 arcsec away)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RaInHoursWarning)
+        crossmatch(in_2016(_field(hip)), cat, "1 arcsec", lazy=True, **motions)
+
+
+def test_nway_match_warns_of_a_catalogue_in_hours(hip):
+    """``nway_match`` was not checked: the Pleiades in hours as the primary against Hipparcos (and as a secondary)
+    warn, naming the catalogue; the real field below RA 24 deg does not."""
+    from platform_lib.crossmatch import nway_match
+
+    pleiades = _pleiades(hip)
+    errors = [0.5 * u.arcsec, 0.5 * u.arcsec]
+    with pytest.warns(RaInHoursWarning) as seen:
+        out = nway_match(_in_hours(pleiades), hip, radius=2 * u.arcsec, errors=errors, area=10 * u.deg**2)
+    assert len(out) == 0
+    w = _one_warning(seen, "primary", "ra")
+    assert w.matched_as_hours == len(pleiades) and "primary['ra'].unit = 'hourangle'" in str(w)
+    with pytest.warns(RaInHoursWarning) as seen:
+        nway_match(pleiades, _in_hours(pleiades), radius=2 * u.arcsec, errors=errors, area=10 * u.deg**2,
+                   names=["mine", "hours"])
+    _one_warning(seen, "hours", "ra")
+    field = _field(hip)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RaInHoursWarning)
+        assert len(nway_match(field, hip, radius=2 * u.arcsec, errors=errors, area=100 * u.deg**2)) >= len(field)
+
+
+def test_a_catalogue_in_hours_against_a_sky_map_warns():
+    """Sky-map matching was not checked. On the public BAYESTAR map of G495305 (gwcelery 3.0.0 test data, 34 deg^2
+    at 90%), the 40 most probable places given with RA in hours lie outside the 90% region; times 15 all lie in it:
+    the warning says so, at the caller's line. In degrees they are in it, silently; so is a real field below RA 24
+    deg (Hipparcos), which lies outside."""
+    from pathlib import Path
+
+    import cdshealpix.nested as hp
+
+    from platform_lib.skymap import match_skymap, read_skymap
+
+    path = Path(__file__).resolve().parents[2] / ".cache/test-data/gwcelery/tests/data/rrt_small_area.fits"
+    if not path.is_file():  # never downloaded here: the test install fetches it
+        pytest.skip(f"the G495305 map is not at {path}: run `make install-test`")
+    m = read_skymap(path)
+    places = [hp.healpix_to_lonlat(np.array([m.ipix[i]], dtype=np.uint64), int(m.order[i]))
+              for i in np.argsort(-m.probdensity)[:40]]
+    ra, dec = np.array([p[0].deg[0] for p in places]), np.array([p[1].deg[0] for p in places])
+    with pytest.warns(RaInHoursWarning) as seen:
+        got = match_skymap(Table({"ra": ra / 15, "dec": dec}), m)
+    assert not got["in_90"].any()
+    w = _one_warning(seen, "catalogue", "ra")
+    assert str(w).startswith("only 0 of the 40 catalogue rows lie in the map's 90% credible region") \
+        and w.matched_as_hours == 40
+    from platform_lib.sampledata import hipparcos_table
+
+    full = hipparcos_table()
+    field = (np.abs(np.asarray(full["dec"])) < 10) & (np.asarray(full["ra"]) < 24)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RaInHoursWarning)
+        assert match_skymap(Table({"ra": ra, "dec": dec}), m)["in_90"].all()
+        assert not match_skymap(Table({"ra": np.asarray(full["ra"])[field], "dec": np.asarray(full["dec"])[field]}),
+                                m)["in_90"].any()
