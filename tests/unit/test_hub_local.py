@@ -705,6 +705,11 @@ class _PortSpawner(AstroLocalSpawner):
     def get_env(self):
         return {"PATH": os.environ["PATH"]}
 
+    def make_preexec_fn(self, name):
+        # None: the child runs no Python between fork and exec, which in this many-threaded test process
+        # (other tests' Dask, numba and pyarrow threads) can crash it (SIGSEGV) before the server runs
+        return None
+
 
 def _port_spawner(tmp_path, **traits):
     import sys
@@ -778,6 +783,22 @@ def test_a_server_whose_port_another_program_took_meanwhile_starts_on_another_po
         for sock in grabbed:
             sock.close()
     assert spawner.port == 0  # given back at the stop
+
+
+def test_a_server_killed_by_a_signal_before_it_listens_is_started_again(tmp_path):
+    """A forked child can crash before the server runs (SIGSEGV, seen in CI); the start is tried again."""
+    import asyncio
+    import sys
+
+    marker = tmp_path / "crashed-once"
+    crash_once = (f"import os, pathlib, signal\nm = pathlib.Path({str(marker)!r})\n"
+                  "if not m.exists():\n    m.touch(); os.kill(os.getpid(), signal.SIGKILL)\n" + _LISTENER)
+    spawner = _port_spawner(tmp_path, cmd=[sys.executable, "-c", crash_once])
+    try:
+        ip, port = asyncio.run(spawner.start())
+        assert marker.exists() and spawner.proc.poll() is None  # the second start listens
+    finally:
+        asyncio.run(spawner.stop(now=True))
 
 
 def test_a_server_that_exits_for_another_reason_fails_at_once_and_gives_its_port_back(tmp_path):

@@ -279,7 +279,12 @@ def visible_profiles(profiles: Iterable[Mapping[str, Any]], groups: Iterable[str
 
 
 class ServerExited(RuntimeError):
-    """A user server's process exited while starting (:meth:`AstroLocalSpawner.wait_listening`)."""
+    """A user server's process exited while starting (:meth:`AstroLocalSpawner.wait_listening`), with ``status``
+    (negative: killed by that signal)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class AstroLocalSpawner(LocalProcessSpawner):
@@ -378,11 +383,12 @@ class AstroLocalSpawner(LocalProcessSpawner):
         "gave to no running server (astrohub_hub.serverports says why not JupyterHub's random port). Spawner.port "
         "is not used.",
     ).tag(config=True)
-    port_tries = Integer(
+    start_tries = Integer(
         3,
         min=1,
-        help="Starts of a server on a new port each, when it exited while starting because another program took "
-        "its port meanwhile.",
+        help="Starts of a server, each on a new port, while it exits as it starts because another program took its "
+        "port meanwhile, or is killed by a signal before it listens (a crash of the process the hub forks, before "
+        "the server runs: seen with a many-threaded parent); any other exit fails the start at once.",
     ).tag(config=True)
 
     @validate("server_ports")
@@ -787,17 +793,23 @@ class AstroLocalSpawner(LocalProcessSpawner):
         self._taught, self._validating = self.taught_courses(), self.validates()
         try:
             await asyncio.to_thread(self.prepare)
-            for attempt in range(1, self.port_tries + 1):
+            for attempt in range(1, self.start_tries + 1):
                 self.take_port()
                 try:
                     ip, port = await super().start()
                     await self.wait_listening(ip, port)
                     return ip, port
-                except ServerExited:
-                    if attempt == self.port_tries or not taken_by_another(self.ip, self.port):
+                except ServerExited as exc:
+                    if exc.status < 0:
+                        why = f"was killed by signal {-exc.status} before it listened"
+                    elif taken_by_another(self.ip, self.port):
+                        why = f"could not listen on port {self.port}, which another program took meanwhile"
+                    else:
                         raise
-                    self.log.warning("the server of %s could not listen on port %d, which another program took "
-                                     "meanwhile: starting it on another port", self.user.name, self.port)
+                    if attempt == self.start_tries:
+                        raise
+                    self.log.warning("the server of %s %s: starting it again (try %d of %d)", self.user.name, why,
+                                     attempt + 1, self.start_tries)
         except BaseException:
             self.give_port_back()
             raise
@@ -848,7 +860,7 @@ class AstroLocalSpawner(LocalProcessSpawner):
             if status is not None:
                 raise ServerExited(
                     f"the server of {self.user.name!r} exited with status {status} while starting; "
-                    "see the hub's log for its output"
+                    "see the hub's log for its output", status
                 )
             try:
                 _reader, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), timeout=1.0)
