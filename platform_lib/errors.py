@@ -17,13 +17,19 @@ from typing import Any
 from platform_lib.firstload import still_loading
 
 
-def stacklevel_outside(module_file: str) -> int:
+def stacklevel_outside(module_file: str, *through: str) -> int:
     """The ``stacklevel`` for a ``warnings.warn`` in the function calling this one, pointing the warning at the
     first caller outside the package folder that holds ``module_file`` (give ``__file__``): the user's cell,
-    however many of the package's functions lie between."""
-    package = pathlib.Path(module_file).resolve().parent
+    however many of the package's functions lie between. ``through`` names other packages whose frames are passed
+    over too, where the user's call reaches the package through them (``"traitlets"``, which calls a widget's
+    validator when the user sets a trait: the warning pointed into traitlets); one not imported has no frame."""
+    folders = {pathlib.Path(module_file).resolve().parent}
+    for name in through:
+        where = getattr(sys.modules.get(name), "__file__", None)
+        if where:
+            folders.add(pathlib.Path(where).resolve().parent)
     frame, level = sys._getframe(1), 1
-    while frame is not None and package in pathlib.Path(frame.f_code.co_filename).resolve().parents:
+    while frame is not None and not folders.isdisjoint(pathlib.Path(frame.f_code.co_filename).resolve().parents):
         frame, level = frame.f_back, level + 1
     return level
 

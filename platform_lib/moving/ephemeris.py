@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import warnings
 import weakref
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ import numpy as np
 
 from platform_lib.moving._propagate import Positions, propagate
 from platform_lib.moving.errors import MovingObjectError
+from platform_lib.errors import stacklevel_outside
 from platform_lib.moving.orbits import name_key
 from platform_lib.moving.times import as_jd_tdb, quiet_dubious_years
 
@@ -35,7 +37,7 @@ _AU_KM = 149597870.7
 _MJD_ZERO_JD = 2400000.5  # the Julian date of MJD 0
 
 __all__ = ["Observatory", "OBSERVATORIES", "SolarSystem", "PLANETS", "MAJOR_MOONS", "ephemeris", "observatory",
-           "planet_key", "find_body", "EARTH_NAMES"]
+           "planet_key", "find_body", "asteroid_spelling", "EARTH_NAMES"]
 
 
 @dataclass(frozen=True)
@@ -102,9 +104,18 @@ def planet_key(name) -> str | None:
 EARTH_NAMES = frozenset({"earth", "terra", "earth barycenter", "earth-moon barycenter"})
 
 
+def asteroid_spelling(full: str) -> str:
+    """How to name the asteroid ``full`` (a catalogue name, ``'85 Io (A865 SA)'``) so that no moon of its name is
+    meant: ``'(85) Io'``, the MPC's form, which :func:`find_body` takes without a warning; ``full`` itself for one
+    with no number."""
+    m = re.match(r"^(\d+)\s+([^()]+?)\s*(?:\(.*\))?$", str(full).strip())
+    return f"({m.group(1)}) {m.group(2)}" if m else str(full).strip()
+
+
 def find_body(orbits, name) -> int:
     """``orbits.find(name)``, knowing the major moons: one the catalogue lacks is named as a moon DE421 lacks;
-    one it answers with an asteroid of the same name (85 Io) warns. The Earth is refused as the observer's planet."""
+    one it answers with an asteroid of the same name (85 Io) warns, naming both and how to ask for each (the
+    asteroid as ``'(85) Io'`` or ``85``: no warning). The Earth is refused as the observer's planet."""
     if not isinstance(name, (str, int, np.integer)) or isinstance(name, bool):
         raise TypeError(f"body must be a name or number such as 'Ceres', 'mars' or 1, got {name!r} "
                         f"({type(name).__name__})")
@@ -124,9 +135,13 @@ def find_body(orbits, name) -> int:
                 value=str(name)) from exc
         raise
     if key in MAJOR_MOONS:
-        warnings.warn(f"{name!r} was taken as the asteroid {str(orbits.names[row]).strip()!r}; {MAJOR_MOONS[key].title()}'s moon "
-                      f"{name} is not in DE421 (search for {MAJOR_MOONS[key]!r} with a tolerance of a few arcminutes for it)",
-                      UserWarning, stacklevel=3)
+        full, parent = str(orbits.names[row]).strip(), MAJOR_MOONS[key]
+        number = full.split()[0] if full.split()[0].isdigit() else None
+        asteroid = f"{asteroid_spelling(full)!r}{f' (or {number})' if number else ''}"
+        warnings.warn(f"{name!r} was taken as the asteroid {full!r}, not {parent.title()}'s moon {key.title()}, which "
+                      f"DE421 lacks: give {asteroid} for the asteroid, without this warning, or search for "
+                      f"{parent!r} with a tolerance of a few arcminutes for the moon", UserWarning,
+                      stacklevel=stacklevel_outside(__file__))
     return row
 
 

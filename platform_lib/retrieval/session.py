@@ -39,6 +39,8 @@ class PlatformSession(requests.Session):
 def make_session(settings=None, *, retries: int = 3, backoff: float = 0.5, timeout: float = DEFAULT_TIMEOUT,
                  token: str | None = None) -> PlatformSession:
     """A session for pyvo: ``retries`` on connection errors and 502/503/504 (GET/HEAD), ``timeout`` seconds.
+    With ``retries=0`` an answer that does not come in time is ``requests.ReadTimeout``, as requests' own (it was a
+    ``ConnectionError``, "Max retries exceeded ... Read timed out", which a caller could not tell from no server).
 
     Examples
     --------
@@ -54,7 +56,7 @@ def make_session(settings=None, *, retries: int = 3, backoff: float = 0.5, timeo
         if token is None:
             token = settings.api_token
     session = PlatformSession(token=token or "", trusted_hosts=tuple(trusted), timeout=timeout)
-    retry = Retry(total=retries, connect=retries, read=retries, status=retries, backoff_factor=backoff,
+    retry = Retry(total=retries, connect=retries, read=retries or False, status=retries, backoff_factor=backoff,
                   status_forcelist=(502, 503, 504), allowed_methods=frozenset({"GET", "HEAD"}),
                   raise_on_status=False)
     adapter = HTTPAdapter(max_retries=retry)

@@ -624,7 +624,7 @@ def _check_distance_columns(names: list[str]) -> None:
 def _open_fits(source: str | os.PathLike) -> fits.HDUList:
     """Open a FITS file (gzip-compressed or not) held whole in memory.
 
-    A gzip file is inflated in one call and parsed from the buffer: astropy's own reading of a
+    A gzip file is inflated once, here (:func:`_inflate`), and parsed from the buffer: astropy's own reading of a
     ``.fits.gz`` inflates it in small pieces and took 5 s for the 400 MB of a nside-1024 map, this
     takes 1.5 s. Other compressions (bzip2, zip) are left to astropy.
     """
@@ -638,11 +638,10 @@ def _open_fits(source: str | os.PathLike) -> fits.HDUList:
         raise SkymapFormatError(f"{path!r} cannot be read: {exc}", value=path) from exc
     try:
         if raw[:2] == b"\x1f\x8b":
-            split = _inflate_past_primary(raw)
-            if split is not None:
-                header, rest = split
+            header, rest = _inflate(raw)
+            if header is not None:
                 return fits.HDUList([fits.PrimaryHDU(header=header), *fits.HDUList.fromstring(rest)])
-            raw = gzip.decompress(raw)
+            return fits.HDUList.fromstring(rest)
         if raw[:6] == b"SIMPLE":
             return fits.HDUList.fromstring(raw)
         return fits.open(path, memmap=False)
@@ -650,33 +649,42 @@ def _open_fits(source: str | os.PathLike) -> fits.HDUList:
         raise SkymapFormatError(f"{path!r} is not a FITS file: {exc}", value=path) from exc
 
 
-def _inflate_past_primary(raw: bytes) -> tuple[fits.Header, bytes] | None:
-    """A gzip FITS file whose primary HDU is a header alone (a sky map's), inflated as (that header, the bytes of
-    the HDUs after it); None for any other file (read it whole).
+def _inflate(raw: bytes) -> tuple[fits.Header | None, bytes]:
+    """A gzip file inflated once: (its primary header, the bytes of the HDUs after it) where the primary HDU is a
+    header alone (a sky map's), else (None, all its bytes). Further gzip members (bgzip's blocks, files joined by
+    ``cat``) are inflated after the first; a file cut short is gzip's ``EOFError``.
 
     astropy's ``HDUList.fromstring`` keeps what follows each HDU it parses as a slice of the bytes, a copy: parsed
     with the primary header, the table of a nside-1024 map was copied (400 MB, 0.45 s of a 1.4 s read; twice the
-    memory). Inflated apart, the table's bytes are parsed where they lie.
+    memory). Inflated apart, the table's bytes are parsed where they lie. Any other layout was inflated a second
+    time, whole, once this had inflated it (all of it for a file of several members or cut short).
     """
     inflate = zlib.decompressobj(wbits=31)  # gzip, its CRC checked as it inflates
     blocks, data = [], raw
-    while len(blocks) < 100:  # a primary header of 100 blocks (3,600 cards) is no sky map's
+    while len(blocks) < 100 and not inflate.eof:  # a primary header of 100 blocks (3,600 cards) is no sky map's
         block = inflate.decompress(data, 2880)
         data = inflate.unconsumed_tail
-        if len(block) < 2880 or not (blocks or block.startswith(b"SIMPLE")):
-            return None
         blocks.append(block)
-        if any(block[i:i + 80].rstrip() == b"END" for i in range(0, 2880, 80)):
+        if len(block) < 2880 or not blocks[0].startswith(b"SIMPLE"):
             break
-    else:
-        return None
-    header = fits.Header.fromstring(b"".join(blocks))
-    if header.get("NAXIS", 0) != 0:
-        return None
-    rest = inflate.decompress(data)
-    if not inflate.eof or inflate.unused_data:  # cut short (gzip.decompress says so), or several gzip members
-        return None
-    return header, rest
+        if any(block[i:i + 80].rstrip() == b"END" for i in range(0, 2880, 80)):
+            header = fits.Header.fromstring(b"".join(blocks))
+            if header.get("NAXIS", 0) == 0:
+                return header, _inflate_rest(inflate, data)
+            break
+    return None, b"".join((*blocks, _inflate_rest(inflate, data)))
+
+
+def _inflate_rest(inflate, data: bytes) -> bytes:
+    """What is left of a gzip file, ``inflate`` (a ``zlib.decompressobj``) having inflated its start and ``data``
+    its bytes not yet read: the rest of its first member and any members after it (``gzip.decompress``'s rules)."""
+    # once the first member has ended, zlib keeps what follows it in unused_data (and may leave it in
+    # unconsumed_tail too: inflating that again would add it to unused_data a second time)
+    rest = b"" if inflate.eof else inflate.decompress(data)
+    if not inflate.eof:
+        raise EOFError("Compressed file ended before the end-of-stream marker was reached")  # gzip.decompress's words
+    after = inflate.unused_data.lstrip(b"\x00")  # gzip's padding between members
+    return b"".join((rest, gzip.decompress(after))) if after else rest
 
 
 def _flat_to_multiorder(order: int, keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

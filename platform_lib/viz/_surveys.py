@@ -2,9 +2,10 @@
 (``w.survey``, ``w.overlay_survey``) is looked for on the archive (its ``properties``, one request) before the view
 is sent it. A survey the archive does not serve (a typo, ``hips/images`` before the archive has an image HiPS, a
 HiPS deleted or no longer shared with you) is refused naming it and the image HiPS there are: Aladin Lite drew
-nothing for it, with no word (the page's error only in the browser's console). May import
-``platform_lib.retrieval`` (the HTTP session carrying the user's token), ``platform_lib.settings`` and this
-package's modules.
+nothing for it, with no word (the page's error only in the browser's console). Its warnings (a survey still being
+built, an archive that does not answer) point at the user's line, past the widget packages between (traitlets
+calls the view's validator). May import ``platform_lib.retrieval`` (the HTTP session carrying the user's token),
+``platform_lib.settings`` and this package's modules.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from platform_lib.viz._errors import VizError
 
 __all__ = ["CHECK_TIMEOUT", "check_survey"]
 
+#: The packages a survey set by the user passes through before the check: ipyaladin's constructor (through
+#: anywidget and ipywidgets) sets the trait, and traitlets calls the view's validator.
+_THROUGH = ("traitlets", "ipywidgets", "anywidget", "ipyaladin")
+
 #: Seconds the look for a survey's ``properties`` may take: the archive answers one it has at once, and holds the
 #: request of a registry catalogue's HiPS it is still building until it is built (then the survey is let through,
 #: with a warning: the view draws it once it is there).
@@ -26,9 +31,11 @@ CHECK_TIMEOUT = 3.0
 _ALWAYS = "hips/sky"
 
 
-def _archive_root(base: str, settings) -> str | None:
-    """The archive's URL as this kernel reaches it (``settings.archive_url``), where its path is ``base`` (the
-    path the browser reaches it at); None where there is no archive, or the view was given another one."""
+def _archive_root(base: str, settings):
+    """(the archive's URL as this kernel reaches it, ``settings.archive_url``; the settings) where its path is
+    ``base`` (the path the browser reaches it at); None where there is no archive, or the view was given another
+    one. The settings carry the user's token, which the session sends to the archive: without it the list of the
+    user's own HiPS was refused (401) and a mistyped ``hips/~/...`` had no did-you-mean."""
     try:
         if settings is None:
             from platform_lib.settings import get_settings
@@ -40,7 +47,11 @@ def _archive_root(base: str, settings) -> str | None:
     where = urlparse(url)
     if not where.scheme or not where.netloc or where.path.rstrip("/") + "/" != base:
         return None
-    return url.rstrip("/") + "/"
+    return url.rstrip("/") + "/", settings
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, stacklevel=stacklevel_outside(__file__, *_THROUGH))
 
 
 def _served(root: str, session, mine: bool) -> list[str]:
@@ -81,42 +92,41 @@ def check_survey(survey: str, base: str, what: str = "survey", *, settings=None)
     rel = urlparse(survey).path[len(base):].strip("/")
     if not survey or rel == _ALWAYS:
         return
-    root = _archive_root(base, settings)
-    if root is None:
+    found = _archive_root(base, settings)
+    if found is None:
         return
+    root, settings = found
     import requests
 
     from platform_lib.retrieval import make_session
 
-    session = make_session(settings, retries=0, timeout=CHECK_TIMEOUT)
-    try:
-        response = session.get(f"{root}{rel}/properties")
-    except requests.Timeout:
-        warnings.warn(f"{what}={survey!r}: the archive did not answer within {CHECK_TIMEOUT:g} s (still building "
-                      "it?); the view shows it once the archive serves it", stacklevel=stacklevel_outside(__file__))
-        return
-    except requests.RequestException as exc:
-        warnings.warn(f"{what}={survey!r} could not be looked for on the archive ({exc}); the view says so if it "
-                      "cannot load it", stacklevel=stacklevel_outside(__file__))
-        return
-    if response.ok:
-        kind = _properties(response.text).get("dataproduct_type", "")
-        if kind == "catalog":
-            raise VizError(f"{what}={survey!r} is a HiPS catalogue (sources), not an image survey: show it over the "
-                           f"survey with w.show(...) or w.add_catalog_hips({survey!r})",
-                           value=survey)
-        return
-    if response.status_code != 404:
-        warnings.warn(f"{what}={survey!r} could not be looked for on the archive (it answered HTTP "
-                      f"{response.status_code}); the view says so if it cannot load it",
-                      stacklevel=stacklevel_outside(__file__))
-        return
-    reason = response.text.strip().splitlines()[0][:300] if response.text.strip() else "404"
-    there = _served(root, session, rel.startswith("hips/~/"))
-    close = difflib.get_close_matches(rel, there, n=2, cutoff=0.6)
-    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    listed = (f" The archive serves: {', '.join(there[:20])}{' ...' if len(there) > 20 else ''}" if there else
-              " The archive lists none you may read")
-    mine = " (yours and those shared with you: viz.my_hips())" if rel.startswith("hips/~/") else ""
-    raise VizError(f"{what}={survey!r} is not a HiPS the archive serves (the archive answered {reason}); the view "
-                   f"would be blank.{hint}{listed}{mine}.", value=survey)
+    with make_session(settings, retries=0, timeout=CHECK_TIMEOUT) as session:  # closed when done
+        try:
+            response = session.get(f"{root}{rel}/properties")
+        except requests.Timeout:
+            _warn(f"{what}={survey!r}: the archive did not answer within {CHECK_TIMEOUT:g} s (still building "
+                  "it?); the view shows it once the archive serves it")
+            return
+        except requests.RequestException as exc:
+            _warn(f"{what}={survey!r} could not be looked for on the archive ({exc}); the view says so if it cannot "
+                  "load it")
+            return
+        if response.ok:
+            kind = _properties(response.text).get("dataproduct_type", "")
+            if kind == "catalog":
+                raise VizError(f"{what}={survey!r} is a HiPS catalogue (sources), not an image survey: show it over "
+                               f"the survey with w.show(...) or w.add_catalog_hips({survey!r})", value=survey)
+            return
+        if response.status_code != 404:
+            _warn(f"{what}={survey!r} could not be looked for on the archive (it answered HTTP "
+                  f"{response.status_code}); the view says so if it cannot load it")
+            return
+        reason = response.text.strip().splitlines()[0][:300] if response.text.strip() else "404"
+        there = _served(root, session, rel.startswith("hips/~/"))
+        close = difflib.get_close_matches(rel, there, n=2, cutoff=0.6)
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        listed = (f" The archive serves: {', '.join(there[:20])}{' ...' if len(there) > 20 else ''}" if there else
+                  " The archive lists none you may read")
+        mine = " (yours and those shared with you: viz.my_hips())" if rel.startswith("hips/~/") else ""
+        raise VizError(f"{what}={survey!r} is not a HiPS the archive serves (the archive answered {reason}); the "
+                       f"view would be blank.{hint}{listed}{mine}.", value=survey)

@@ -409,6 +409,42 @@ def test_bodies_as_astronomers_name_them(asteroids):
     assert "did you mean" not in str(fault.value)
 
 
+def test_a_moons_name_an_asteroid_bears_names_both_readings_and_how_to_ask_for_each(asteroids):
+    """A major moon is not in DE421, so a moon's name that an asteroid bears ('Io': 85 Io) takes the asteroid with a
+    warning in a notebook, and is refused at the archive route, whose client sees no warnings. polish26: the warning
+    said how to ask for the moon (its planet, with a tolerance) but not for the asteroid, and echoed the name as typed
+    ("Jupiter's moon io"); now it names the asteroid's spelling, '(85) Io' (the MPC's form) or 85, which the library
+    takes without a warning, as it takes '85 Io'; the route's refusal names '(85) Io' beside 85. Rhea, Europa alike."""
+    import re
+    import warnings
+
+    from astrohub_archive.faults import UsageFault
+    from astrohub_archive.moving import _orbits, _orbits_of
+
+    t = Time("2024-01-01")
+    for name, full, spelled, parent in (("Io", "85 Io (A865 SA)", "(85) Io", "jupiter"),
+                                        ("europa", "52 Europa (A858 CA)", "(52) Europa", "jupiter"),
+                                        ("Rhea", "577 Rhea (A905 UR)", "(577) Rhea", "saturn")):
+        number = spelled[1:spelled.index(")")]
+        moon = name.title()
+        with pytest.warns(UserWarning, match=re.escape(
+                f"{name!r} was taken as the asteroid {full!r}, not {parent.title()}'s moon {moon}, which DE421 lacks: "
+                f"give {spelled!r} (or {number}) for the asteroid, without this warning, or search for {parent!r} "
+                "with a tolerance of a few arcminutes for the moon")) as said:
+            assert ephemeris(name, t, orbits=asteroids).meta["body"] == full
+        assert [w.filename for w in said] == [__file__]
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            for spelling in (spelled, f"{number} {moon}", number, int(number)):
+                assert ephemeris(spelling, t, orbits=asteroids).meta["body"] == full, spelling
+            assert _orbits_of(spelled) is _orbits() and _orbits_of(number) is _orbits()
+        with pytest.raises(UsageFault, match=re.escape(
+                f"body={name!r} names the asteroid {full!r} and {parent.title()}'s moon {moon}, which DE421 lacks: "
+                f"give body={number} (or body={spelled}) for the asteroid, or body={parent} with a tolerance of a few "
+                "arcminutes for the moon")):
+            _orbits_of(name)
+
+
 def test_a_name_several_bodies_share_is_not_a_silent_guess(asteroids):
     """A name several bodies share warns naming them (which was taken first), and the archive route, whose client
     sees no warnings, answers a UsageFault naming them ('LINEAR': 148 comets). One name, a number, a designation or

@@ -607,3 +607,21 @@ def test_one_function_fills_the_file_path_column_of_both_answers():
     from platform_lib.moving import reverse, search
 
     assert reverse.with_file_paths is search.with_file_paths
+
+
+def test_a_moons_name_an_asteroid_bears_warns_at_the_callers_line_from_a_search(archive, asteroids):
+    """polish26: ``find_images("Io", ...)`` takes the asteroid 85 Io with a warning (the moon is not in DE421), which
+    pointed into the library (find_body's stacklevel 3 stopped in find_images, two calls below the user's line);
+    now it points at the caller's line, as from ``ephemeris``. ``"(85) Io"`` is the same search, without it."""
+    import warnings
+
+    with pytest.warns(UserWarning, match=r"'Io' was taken as the asteroid '85 Io \(A865 SA\)', not Jupiter's moon Io"
+                                         r".* give '\(85\) Io' \(or 85\) for the asteroid") as said:
+        io = find_images("Io", Time("2023-03-01"), Time("2023-03-08"), index=archive / "index.sqlite",
+                         orbits=asteroids)
+    assert [w.filename for w in said] == [__file__]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        same = find_images("(85) Io", Time("2023-03-01"), Time("2023-03-08"), index=archive / "index.sqlite",
+                           orbits=asteroids)
+    assert io.body.name.strip() == same.body.name.strip() == "85 Io (A865 SA)"

@@ -150,24 +150,59 @@ def test_a_flat_map_in_either_ordering_keeps_every_pixel_value(ordering):
     np.testing.assert_array_equal(m.distmu[cover], mu)
 
 
-def test_a_broken_gzip_file_is_a_format_error_naming_the_file(tmp_path, alert_path):
+@pytest.fixture
+def inflated(monkeypatch):
+    """The byte counts each ``zlib.decompressobj`` (``gzip.decompress``'s too) gives out while the test runs: what a
+    read inflated, in all."""
+    import zlib
+
+    made, counts = zlib.decompressobj, []
+
+    class Counted:
+        def __init__(self, *args, **kwargs):
+            self._inflate = made(*args, **kwargs)
+
+        def decompress(self, *args):
+            out = self._inflate.decompress(*args)
+            counts.append(len(out))
+            return out
+
+        def __getattr__(self, name):  # eof, unused_data, unconsumed_tail
+            return getattr(self._inflate, name)
+
+    monkeypatch.setattr(zlib, "decompressobj", Counted)
+    return counts
+
+
+def test_a_broken_gzip_file_is_a_format_error_naming_the_file(tmp_path, alert_path, inflated):
+    """A download cut short, or bytes that are no gzip stream, are a format error naming the file. polish26: the cut
+    file is inflated once (its header and table were inflated, then the whole again to find it cut)."""
+    import zlib
+
     from platform_lib.skymap import SkymapFormatError
 
     cut = tmp_path / "cut.fits.gz"
     cut.write_bytes(alert_path.read_bytes()[:4000])  # a download cut short
     garbage = tmp_path / "garbage.fits.gz"
     garbage.write_bytes(b"\x1f\x8b" + bytes(range(256)) * 4)
-    for path in (cut, garbage):
+    there = len(zlib.decompressobj(wbits=31).decompress(cut.read_bytes()))  # all the cut file holds
+    for path, inflates in ((cut, there), (garbage, 0)):
+        inflated.clear()
         with pytest.raises(SkymapFormatError, match="not a FITS file") as info:
             read_skymap(path)
         assert str(path) in str(info.value)
+        assert sum(inflated) == inflates, (path.name, inflated)
 
 
-@pytest.mark.parametrize("layout", ["gzip", "gzip, primary with data", "gzip in two members", "plain", "long header"])
-def test_a_gzipped_map_is_read_alike_whatever_its_primary_hdu_and_gzip_members(tmp_path, layout):
+@pytest.mark.parametrize("layout", ["gzip", "gzip, primary with data", "gzip in two members", "plain", "long header",
+                                    "gzip in two members, the first within the header",
+                                    "gzip in two members, the first ending at a block's end", "gzip, zero padded"])
+def test_a_gzipped_map_is_read_alike_whatever_its_primary_hdu_and_gzip_members(tmp_path, layout, inflated):
     """polish25: a gzip file whose primary HDU is a header alone (an alert map's) is inflated as that header and the
     table's bytes apart, so that astropy parses the table where it lies instead of copying it (0.4 s of a 1.4 s read
-    of the alert map: bench/skymap_read.py). Any other layout is read whole, as before; each reads the same map."""
+    of the alert map: bench/skymap_read.py). Any other layout is read whole, as before; each reads the same map.
+    polish26: and each is inflated once; a primary HDU with data, or several gzip members, was inflated again,
+    whole, after the header (and for several members the whole table) had been."""
     order = 2
     npix = 12 * 4**order
     prob = np.arange(1, npix + 1, dtype=float)
@@ -181,10 +216,14 @@ def test_a_gzipped_map_is_read_alike_whatever_its_primary_hdu_and_gzip_members(t
             primary.header[f"HIST{i}"] = i
     path = tmp_path / "map.fits.gz"
     fits.HDUList([primary, table]).writeto(tmp_path / "map.fits")
-    inflated = (tmp_path / "map.fits").read_bytes()
-    path.write_bytes(inflated if layout == "plain" else
-                     gzip.compress(inflated[:5000]) + gzip.compress(inflated[5000:]) if "two" in layout else
-                     gzip.compress(inflated))
+    whole = (tmp_path / "map.fits").read_bytes()
+    cut = 1000 if "within" in layout else 2880 if "block's end" in layout else 5000
+    path.write_bytes(whole if layout == "plain" else
+                     gzip.compress(whole[:cut]) + gzip.compress(whole[cut:]) if "two" in layout else
+                     gzip.compress(whole) + bytes(16) if "padded" in layout else
+                     gzip.compress(whole))
+    inflated.clear()
     m = read_skymap(path)
     assert m.meta["OBJECT"] == "S000000x"
     np.testing.assert_allclose(np.sort(m.probdensity * 4 * np.pi / npix), np.sort(prob))
+    assert sum(inflated) == (0 if layout == "plain" else len(whole)), inflated  # each byte inflated once

@@ -7,6 +7,7 @@ import json
 import re
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import astropy.units as u
 import numpy as np
@@ -1291,12 +1292,16 @@ def test_a_survey_or_target_the_platform_cannot_serve_is_refused():
 @pytest.fixture(scope="module")
 def survey_archive(tmp_path_factory):
     """The archive service in-process (tests/support/tornado_thread.py) at ``/services/archive/``, serving the
-    image HiPS ``sky`` and ``stars-density`` and the HiPS catalogue ``stars`` (no registry: nothing to build)."""
+    image HiPS ``sky`` and ``stars-density`` and the HiPS catalogue ``stars`` (no registry: nothing to build), and
+    ann's own image HiPS ``hips/~/<name>`` (:data:`SURVEY_USERS`: the tokens it knows, as the hub's would be)."""
     import shutil
 
+    from tar_bytes import tar_of
     from tornado_thread import serving
 
     from astrohub_archive.app import ArchiveState, make_app
+    from astrohub_archive.auth import Authenticator
+    from astrohub_archive.userhips import UserHipsStore
 
     root = tmp_path_factory.mktemp("survey-archive")
     counts = np.arange(12 * 4**3, dtype=float)
@@ -1304,10 +1309,16 @@ def survey_archive(tmp_path_factory):
     shutil.copytree(dense, root / "hips" / "sky")  # as the archive makes its sky of the largest catalogue's
     stars = Table({"ra": [10.0, 20.0, 30.0], "dec": [1.0, 2.0, 3.0], "gmag": [5.0, 6.0, 7.0]})
     viz.build_catalog_hips(stars, root / "hips" / "stars", title="stars")
-    state = lambda: ArchiveState(index_path=root / "index.sqlite", data_root=root / "data",  # noqa: E731
-                                 hips_dir=root / "hips", prefix="/services/archive/")
-    with serving(lambda: make_app(state())) as url:
-        yield f"{url}/services/archive/"
+    mine = UserHipsStore(root / "hips").add("ann", "my field", tar_of(
+        {str(f.relative_to(dense)): f.read_bytes() for f in dense.rglob("*") if f.is_file()}))["name"]
+    state = ArchiveState(index_path=root / "index.sqlite", data_root=root / "data", hips_dir=root / "hips",
+                         prefix="/services/archive/", auth=Authenticator(tokens=SURVEY_USERS))
+    with serving(lambda: make_app(state)) as url:
+        yield SimpleNamespace(url=f"{url}/services/archive/", mine=mine, state=state)
+
+
+#: The users' tokens the survey archive knows (its tokens file's form): ann owns a HiPS, bob none.
+SURVEY_USERS = {"ann-token": {"name": "ann"}, "bob-token": {"name": "bob"}}
 
 
 def test_a_survey_the_archive_does_not_serve_is_refused_naming_the_ones_it_does(survey_archive, monkeypatch):
@@ -1316,7 +1327,7 @@ def test_a_survey_the_archive_does_not_serve_is_refused_naming_the_ones_it_does(
     and drew nothing, with no word. Now the kernel looks for the survey's properties on the archive (the constructor,
     ``viz.show`` and ``w.survey`` / ``w.overlay_survey`` set later) and refuses one it does not serve, naming it,
     the archive's answer, a did-you-mean and the image HiPS there are; a HiPS catalogue is not a survey."""
-    monkeypatch.setenv("PLATFORM_ARCHIVE_URL", survey_archive)
+    monkeypatch.setenv("PLATFORM_ARCHIVE_URL", survey_archive.url)
     base = "/services/archive/"
     with pytest.raises(viz.VizError, match=r"survey='/services/archive/hips/skyy' is not a HiPS the archive serves "
                                            r"\(the archive answered 404: no HiPS called 'skyy'; the list is at "
@@ -1337,8 +1348,83 @@ def test_a_survey_the_archive_does_not_serve_is_refused_naming_the_ones_it_does(
         w.survey = "hips/stars"
     assert w.survey == "/services/archive/hips/stars-density"  # the view keeps the survey it had
     w.overlay_survey = "hips/sky"
-    w.survey = survey_archive + "hips/sky"  # the browser's absolute URL of a survey: not refused
+    w.survey = survey_archive.url + "hips/sky"  # the browser's absolute URL of a survey: not refused
     assert w.overlay_survey == "/services/archive/hips/sky"
+
+
+def test_a_mistyped_hips_of_your_own_is_refused_naming_yours(survey_archive, monkeypatch):
+    """polish26: the survey check asked the archive without the user's token (its session was made from no
+    settings, though the token is in them), so the list of the user's own HiPS (``hips/~/``, which needs it) was
+    refused 401 and a mistyped ``hips/~/<name>`` named none ("The archive lists none you may read"). Now the
+    session carries the token: the refusal says which of hers it may be; another user is named none of hers."""
+    monkeypatch.setenv("PLATFORM_ARCHIVE_URL", survey_archive.url)
+    monkeypatch.setenv("PLATFORM_API_TOKEN", "ann-token")
+    base, mine = "/services/archive/", survey_archive.mine
+    w = viz.Aladin(survey=f"hips/~/{mine}", archive_url=base)  # hers: let through
+    assert w.survey == f"/services/archive/hips/~/{mine}"
+    typo = re.escape(f"hips/~/{mine[:-1]}")
+    with pytest.raises(viz.VizError, match=rf"survey='/services/archive/{typo}' is not a HiPS the archive serves "
+                                           rf".* Did you mean 'hips/~/{re.escape(mine)}'\? The archive serves: "
+                                           rf"hips/~/{re.escape(mine)} \(yours and those shared with you: "
+                                           r"viz\.my_hips\(\)\)\.$"):
+        w.survey = f"hips/~/{mine[:-1]}"
+    assert w.survey == f"/services/archive/hips/~/{mine}"
+    monkeypatch.setenv("PLATFORM_API_TOKEN", "bob-token")
+    with pytest.raises(viz.VizError, match=r"The archive lists none you may read \(yours and those shared") as err:
+        viz.Aladin(survey=f"hips/~/{mine[:-1]}", archive_url=base)
+    assert mine not in str(err.value)
+
+
+def test_a_survey_the_archive_holds_or_cannot_be_asked_about_warns_at_the_users_line(survey_archive, monkeypatch):
+    """polish26: the survey check's warnings (untested) pointed into traitlets, which calls the view's validator,
+    not at the user's line (a notebook showed traitlets.py:1263). Each path now warns at the caller's line, the
+    constructor's, ``viz.show``'s and ``w.survey = ...``'s, and lets the survey through (the view says more):
+    the archive holds the request of a HiPS it is still building (a registry catalogue's: the archive's own hold,
+    its build kept from finishing until the test ends); it answers neither 200 nor 404 (403: a token it does not
+    know); nothing listens at the archive's address (refused, the port held by a socket that does not listen)."""
+    import socket
+
+    from astrohub_archive.hips import HipsLibrary
+    from platform_lib.viz import _surveys
+
+    monkeypatch.setenv("PLATFORM_ARCHIVE_URL", survey_archive.url)
+    base, library = "/services/archive/", survey_archive.state.hips
+    release = __import__("threading").Event()
+    catalogue = SimpleNamespace(full_name="cat/held", nrows=3, hats_path=None)
+    with monkeypatch.context() as held:
+        held.setattr(HipsLibrary, "_tables", lambda self: {"held": catalogue})  # the registry holds cat/held
+        held.setattr(HipsLibrary, "_build", lambda self, name: (release.wait(60), self.root / name)[1])
+        held.setattr(_surveys, "CHECK_TIMEOUT", 0.5)  # the build never ends while the check waits
+        try:
+            with pytest.warns(UserWarning, match=r"survey='/services/archive/hips/held-density': the archive did "
+                                                 r"not answer within 0\.5 s \(still building it\?\); the view "
+                                                 "shows it once the archive serves it") as said:
+                w = viz.Aladin(survey="hips/held-density", archive_url=base)
+            assert w.survey == "/services/archive/hips/held-density"
+            with pytest.warns(UserWarning, match="survey='/services/archive/hips/held': the archive did not") as set_:
+                w.survey = "hips/held"
+            assert w.survey == "/services/archive/hips/held"
+        finally:
+            release.set()
+            for name in ("held-density", "held"):
+                library.ensure(name).result(60)  # ended, before the library is itself again
+    assert [x.filename for x in [*said, *set_]] == [__file__, __file__]
+    monkeypatch.setenv("PLATFORM_API_TOKEN", "revoked-token")
+    with pytest.warns(UserWarning, match=rf"survey='/services/archive/hips/~/{re.escape(survey_archive.mine)}' "
+                                         r"could not be looked for on the archive \(it answered HTTP 403\); the "
+                                         "view says so if it cannot load it") as said:
+        viz.show(Table({"ra": [10.0], "dec": [1.0]}), survey=f"hips/~/{survey_archive.mine}", archive_url=base)
+    assert [x.filename for x in said] == [__file__]
+    with socket.socket() as nobody:
+        nobody.bind(("127.0.0.1", 0))  # bound, never listening: a connection to it is refused
+        monkeypatch.setenv("PLATFORM_ARCHIVE_URL", f"http://127.0.0.1:{nobody.getsockname()[1]}/services/archive/")
+        with pytest.warns(UserWarning, match=r"survey='/services/archive/hips/images' could not be looked for on the "
+                                             r"archive \(.*Connection refused.*\); the view says so") as said:
+            w = viz.Aladin(survey="hips/images", archive_url=base)
+        with pytest.warns(UserWarning, match="overlay_survey='/services/archive/hips/skyy' could not be") as set_:
+            w.overlay_survey = "hips/skyy"
+    assert w.survey == "/services/archive/hips/images" and w.overlay_survey == "/services/archive/hips/skyy"
+    assert [x.filename for x in [*said, *set_]] == [__file__, __file__]
 
 
 def test_a_limit_of_rows_that_is_not_a_whole_number_of_1_or_more_is_said_above_the_view(widget):

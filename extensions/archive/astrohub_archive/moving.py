@@ -107,7 +107,7 @@ def _orbits_of(body: str):
     body'. A major moon's name that an asteroid bears (``Io``: 85 Io) is a ``UsageFault`` naming both, as the
     notebook's warning does."""
     from platform_lib.moving import MovingObjectError
-    from platform_lib.moving.ephemeris import EARTH_NAMES, MAJOR_MOONS, planet_key
+    from platform_lib.moving.ephemeris import EARTH_NAMES, MAJOR_MOONS, asteroid_spelling, planet_key
     from platform_lib.moving.orbits import name_key
 
     key = name_key(body)  # as find_body and the catalogues compare it
@@ -140,8 +140,9 @@ def _orbits_of(body: str):
     if found and key in MAJOR_MOONS:  # 'Io': the asteroid 85 Io, taken with a warning a client never sees
         asteroid = found[0][1]
         number = asteroid.split()[0] if asteroid.split()[0].isdigit() else asteroid
+        also = f" (or body={asteroid_spelling(asteroid)})" if number != asteroid else ""
         raise UsageFault(f"body={body!r} names the asteroid {asteroid!r} and {MAJOR_MOONS[key].title()}'s moon "
-                         f"{key.title()}, which DE421 lacks: give body={number} for the asteroid, or "
+                         f"{key.title()}, which DE421 lacks: give body={number}{also} for the asteroid, or "
                          f"body={MAJOR_MOONS[key]} with a tolerance of a few arcminutes for the moon")
     if found:
         return found[0][0]
