@@ -211,43 +211,34 @@ def _log_request(handler: tornado.web.RequestHandler) -> None:
 
 def rest_expiry(text: str | float) -> float:
     """``--hips-rest-expiry`` (``ASTROHUB_ARCHIVE_HIPS_REST_EXPIRY``): seconds, at least :data:`MIN_REST_STALE`."""
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = float("nan")
-    if not seconds >= MIN_REST_STALE or seconds == float("inf"):
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: give the seconds a HiPS's first part waits for word of its rest, at least {MIN_REST_STALE:g} "
-            "(ASTROHUB_ARCHIVE_HIPS_REST_EXPIRY; the chart's archive.hips.restExpirySeconds; astrohub.toml's "
-            "archive.hips_rest_expiry)")
-    return seconds
+    return _seconds(text, f"the seconds a HiPS's first part waits for word of its rest, at least {MIN_REST_STALE:g} "
+                          "(ASTROHUB_ARCHIVE_HIPS_REST_EXPIRY; the chart's archive.hips.restExpirySeconds; "
+                          "astrohub.toml's archive.hips_rest_expiry)", least=MIN_REST_STALE)
 
 
 def recheck_seconds(text: str | float) -> float:
     """``--group-recheck-seconds`` (``ASTROHUB_ARCHIVE_GROUP_RECHECK_SECONDS``): seconds, 0 or more."""
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = float("nan")
-    if not 0 <= seconds < float("inf"):
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: give the seconds the hub's answers about a token and a user's groups are kept, 0 or more "
-            "(0: asked at every request; ASTROHUB_ARCHIVE_GROUP_RECHECK_SECONDS; the chart's "
-            "archive.groupRecheckSeconds; astrohub.toml's archive.group_recheck)")
-    return seconds
+    return _seconds(text, "the seconds the hub's answers about a token and a user's groups are kept, 0 or more "
+                          "(0: asked at every request; ASTROHUB_ARCHIVE_GROUP_RECHECK_SECONDS; the chart's "
+                          "archive.groupRecheckSeconds; astrohub.toml's archive.group_recheck)")
 
 
 def grace_seconds(text: str | float) -> float:
     """``--hub-down-grace-seconds`` (``ASTROHUB_ARCHIVE_HUB_DOWN_GRACE_SECONDS``): seconds, 0 or more."""
+    return _seconds(text, "the seconds the hub's last answer about a token stands while the hub cannot be asked, 0 "
+                          "or more (0: none; ASTROHUB_ARCHIVE_HUB_DOWN_GRACE_SECONDS; the chart's "
+                          "archive.hubDownGraceSeconds; astrohub.toml's archive.hub_down_grace)")
+
+
+def _seconds(text: str | float, wanted: str, least: float = 0.0) -> float:
+    """``text`` as seconds, ``least`` or more and finite; else an ``ArgumentTypeError`` saying
+    ``{text!r}: give {wanted}``."""
     try:
         seconds = float(text)
     except ValueError:
         seconds = float("nan")
-    if not 0 <= seconds < float("inf"):
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: give the seconds the hub's last answer about a token stands while the hub cannot be asked, 0 "
-            "or more (0: none; ASTROHUB_ARCHIVE_HUB_DOWN_GRACE_SECONDS; the chart's archive.hubDownGraceSeconds; "
-            "astrohub.toml's archive.hub_down_grace)")
+    if not least <= seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: give {wanted}")
     return seconds
 
 
